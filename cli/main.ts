@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ClaimtrailError } from '../core/errors.ts';
+import { registerCommands } from './commands/index.ts';
+
+/**
+ * The `claimtrail` command line. Each command lives in cli/commands/<name>.command.ts and stays
+ * thin: parse flags, call a service, print. Errors are translated to exit codes here only:
+ * 0 ok, 1 a check failed (verify FAIL, audit discrepancy), 2 bad input or configuration,
+ * 3 a service of the stack is unavailable, 70 an internal error.
+ */
+const program = new Command('claimtrail')
+  .description('Verifiable insurance-claims fraud scoring: Kafka in, ensemble scores out, decisions anchored on chain.')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerCommands(program);
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof ClaimtrailError) {
+    if (error.code === 'STACK_UNAVAILABLE') return 3;
+    if (error.code === 'INVALID_ARGUMENT' || error.code === 'CONFIG_INVALID') return 2;
+    if (error.code === 'CHECK_FAILED') return 1;
+    return error.retriable ? 3 : 70;
+  }
+  return 70;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // commander already printed the message (or the help text).
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof ClaimtrailError) {
+    process.stderr.write(`claimtrail: ${error.message}\n`);
+    process.exitCode = exitCodeFor(error);
+  } else {
+    process.stderr.write(`claimtrail: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 70;
+  }
+}

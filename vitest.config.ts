@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Three tiers. `unit`: pure logic, fakes allowed, no services. `integration` and `e2e`: the real
+ * Kafka, Redis, PostgreSQL and EVM node of the local stack (`claimtrail stack up`), each test on
+ * its own topics / queue names / schema. Integration files run one at a time: two cores.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          globalSetup: ['tests/setup/stack.global.ts'],
+        },
+      },
+    ],
+  },
+});
