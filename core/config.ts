@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/**
+ * claimtrail's configuration, read once from the environment (and `.env` when present, see
+ * `.env.example` for every variable with its meaning) and passed around as a frozen object.
+ * Every bad variable is reported together. There are no secret defaults: the signer key must
+ * come from SIGNER_PRIVATE_KEY or SIGNER_KEY_FILE (the local stack writes a fresh dev key file).
+ */
+
+const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const csv = z.string().transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean));
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected a URL (${protocols.join(' or ')})`);
+
+const EnvSchema = z.object({
+  KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[\w.-]+:\d+$/, 'expected host:port')).min(1)).default(['127.0.0.1:9092']),
+  KAFKA_CLIENT_ID: z.string().min(1).default('claimtrail'),
+  CLAIMS_TOPIC: z.string().min(1).default('claims'),
+  DLQ_TOPIC: z.string().min(1).default('claims.dlq'),
+  DECISIONS_TOPIC: z.string().min(1).default('decisions'),
+  TOPIC_PARTITIONS: intFromEnv(1, 256).default(4),
+  SCORING_GROUP_ID: z.string().min(1).default('claimtrail-scoring'),
+  BATCHING_GROUP_ID: z.string().min(1).default('claimtrail-batching'),
+  /** Stable per scoring process: Kafka fences a zombie with the same transactional id. */
+  SCORING_INSTANCE_ID: z.string().min(1).default(hostname()),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/claimtrail'),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case SQL identifier').default('public'),
+  CHAIN_RPC_URL: url(['http:', 'https:', 'ws:', 'wss:']).default('http://127.0.0.1:8545'),
+  SIGNER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 64 hex digits').optional(),
+  SIGNER_KEY_FILE: z.string().min(1).optional(),
+  DECISION_ANCHOR_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address').optional(),
+  CONFIRMATIONS: intFromEnv(1, 1000).default(1),
+  ANCHOR_QUEUE: z.string().min(1).default('claimtrail-anchor'),
+  BATCH_MAX_SIZE: intFromEnv(1, 1_000_000).default(1000),
+  BATCH_MAX_AGE_MS: intFromEnv(10, 3_600_000).default(2000),
+  MODEL_DIR: z.string().min(1).default('models/current'),
+  STATE_DIR: z.string().min(1).default('.state'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    topics: { claims: string; dlq: string; decisions: string };
+    partitions: number;
+    scoringGroupId: string;
+    batchingGroupId: string;
+    scoringInstanceId: string;
+  };
+  redisUrl: string;
+  database: { url: string; schema: string };
+  chain: {
+    rpcUrl: string;
+    /** Absent until a key is configured; anchoring refuses to start without it. */
+    signerKey: string | undefined;
+    contractAddress: string | undefined;
+    confirmations: number;
+  };
+  anchor: { queue: string; batchMaxSize: number; batchMaxAgeMs: number };
+  modelDir: string;
+  stateDir: string;
+  logLevel: string;
+}
+
+/**
+ * Parses `env` into a frozen Config. Throws ConfigError listing every bad variable.
+ * A `.env` file in the working directory is loaded first; real environment variables win.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const issues: string[] = [];
+  let signerKey = e.SIGNER_PRIVATE_KEY;
+  if (!signerKey && e.SIGNER_KEY_FILE) {
+    try {
+      signerKey = readFileSync(e.SIGNER_KEY_FILE, 'utf8').trim();
+      if (!/^0x[0-9a-fA-F]{64}$/.test(signerKey)) issues.push(`SIGNER_KEY_FILE: ${e.SIGNER_KEY_FILE} does not hold 0x + 64 hex digits`);
+    } catch (error) {
+      issues.push(`SIGNER_KEY_FILE: cannot read ${e.SIGNER_KEY_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return deepFreeze({
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      clientId: e.KAFKA_CLIENT_ID,
+      topics: { claims: e.CLAIMS_TOPIC, dlq: e.DLQ_TOPIC, decisions: e.DECISIONS_TOPIC },
+      partitions: e.TOPIC_PARTITIONS,
+      scoringGroupId: e.SCORING_GROUP_ID,
+      batchingGroupId: e.BATCHING_GROUP_ID,
+      scoringInstanceId: e.SCORING_INSTANCE_ID,
+    },
+    redisUrl: e.REDIS_URL,
+    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA },
+    chain: { rpcUrl: e.CHAIN_RPC_URL, signerKey, contractAddress: e.DECISION_ANCHOR_ADDRESS, confirmations: e.CONFIRMATIONS },
+    anchor: { queue: e.ANCHOR_QUEUE, batchMaxSize: e.BATCH_MAX_SIZE, batchMaxAgeMs: e.BATCH_MAX_AGE_MS },
+    modelDir: e.MODEL_DIR,
+    stateDir: e.STATE_DIR,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+/** Loads `.env` from the working directory into process.env when the file exists. */
+export function loadDotEnv(path = '.env'): void {
+  try {
+    process.loadEnvFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,266 @@
+import type { Pool } from 'pg';
+import type { Decision, LogPosition, Outcome, Reason } from '../domain/decision.ts';
+
+/** A decision as it sits in the log and in its batch. */
+export interface IndexedDecision extends Decision {
+  /** Position of this decision in the `decisions` topic (bound into the leaf). */
+  log: LogPosition;
+  leaf: string;
+  batchId: string;
+  leafIndex: number;
+}
+
+export interface BatchRecord {
+  batchId: string;
+  topic: string;
+  partition: number;
+  firstOffset: string;
+  lastOffset: string;
+  leafCount: number;
+  root: string;
+}
+
+export interface AnchorRecord {
+  chainId: bigint;
+  contract: string;
+  txHash: string;
+  blockNumber: bigint;
+  blockHash: string;
+}
+
+export interface StoredBatch extends BatchRecord {
+  status: 'pending' | 'anchored';
+  anchor: AnchorRecord | null;
+  createdAt: Date;
+  anchoredAt: Date | null;
+}
+
+interface DecisionRow {
+  decision_id: string;
+  claim_id: string;
+  score: number;
+  rf_score: number;
+  nn_score: number;
+  outcome: Outcome;
+  reasons: Reason[];
+  model_hash: string;
+  decided_at_text: string;
+  input_topic: string;
+  input_partition: number;
+  input_offset: string;
+  claim_commitment: string;
+  salt: string;
+  correlation_id: string | null;
+  log_topic: string;
+  log_partition: number;
+  log_offset: string;
+  leaf: string;
+  batch_id: string;
+  leaf_index: number;
+}
+
+interface BatchRow {
+  batch_id: string;
+  topic: string;
+  partition: number;
+  first_offset: string;
+  last_offset: string;
+  leaf_count: number;
+  root: string;
+  status: 'pending' | 'anchored';
+  chain_id: string | null;
+  contract: string | null;
+  tx_hash: string | null;
+  block_number: string | null;
+  block_hash: string | null;
+  created_at: Date;
+  anchored_at: Date | null;
+}
+
+function toDecision(r: DecisionRow): IndexedDecision {
+  return {
+    decisionId: r.decision_id,
+    claimId: r.claim_id,
+    score: r.score,
+    components: { rf: r.rf_score, nn: r.nn_score },
+    outcome: r.outcome,
+    reasons: r.reasons,
+    modelHash: r.model_hash,
+    decidedAt: r.decided_at_text,
+    input: { topic: r.input_topic, partition: r.input_partition, offset: r.input_offset },
+    claimCommitment: r.claim_commitment,
+    salt: r.salt,
+    ...(r.correlation_id ? { correlationId: r.correlation_id } : {}),
+    log: { topic: r.log_topic, partition: r.log_partition, offset: r.log_offset },
+    leaf: r.leaf,
+    batchId: r.batch_id,
+    leafIndex: r.leaf_index,
+  };
+}
+
+function toBatch(r: BatchRow): StoredBatch {
+  return {
+    batchId: r.batch_id,
+    topic: r.topic,
+    partition: r.partition,
+    firstOffset: r.first_offset,
+    lastOffset: r.last_offset,
+    leafCount: r.leaf_count,
+    root: r.root,
+    status: r.status,
+    anchor:
+      r.tx_hash && r.chain_id && r.contract && r.block_number && r.block_hash
+        ? { chainId: BigInt(r.chain_id), contract: r.contract, txHash: r.tx_hash, blockNumber: BigInt(r.block_number), blockHash: r.block_hash }
+        : null,
+    createdAt: r.created_at,
+    anchoredAt: r.anchored_at,
+  };
+}
+
+const DECISION_COLUMNS = `decision_id, claim_id, score, rf_score, nn_score, outcome, reasons, model_hash, decided_at_text,
+  input_topic, input_partition, input_offset::text, claim_commitment, salt, correlation_id, log_topic, log_partition,
+  log_offset::text, leaf, batch_id, leaf_index`;
+const BATCH_COLUMNS = `batch_id, topic, partition, first_offset::text, last_offset::text, leaf_count, root, status,
+  chain_id::text, contract, tx_hash, block_number::text, block_hash, created_at, anchored_at`;
+
+/**
+ * The decision index and its batches in PostgreSQL. A batch and all its decisions are written
+ * in one transaction, so the index never holds a decision outside a batch.
+ */
+export class DecisionIndexRepository {
+  readonly #pool: Pool;
+  constructor(pool: Pool) {
+    this.#pool = pool;
+  }
+
+  /** Writes a closed batch with its decisions. Idempotent: a batch already stored is left as is. */
+  async recordBatch(batch: BatchRecord, decisions: readonly IndexedDecision[]): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const inserted = await client.query(
+        `INSERT INTO batches (batch_id, topic, partition, first_offset, last_offset, leaf_count, root)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (batch_id) DO NOTHING`,
+        [batch.batchId, batch.topic, batch.partition, batch.firstOffset, batch.lastOffset, batch.leafCount, batch.root],
+      );
+      if (inserted.rowCount === 1) {
+        const col = <K extends keyof IndexedDecision>(k: K) => decisions.map((d) => d[k]);
+        await client.query(
+          `INSERT INTO decisions (decision_id, claim_id, score, rf_score, nn_score, outcome, reasons, model_hash,
+             decided_at, decided_at_text, input_topic, input_partition, input_offset, claim_commitment, salt,
+             correlation_id, log_topic, log_partition, log_offset, leaf, batch_id, leaf_index)
+           SELECT d, c, s, rf, nn, o, r::jsonb, m, t::timestamptz, t, it, ip, io, cc, sa, ci, lt, lp, lo, lf, b, li
+           FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::text[], $7::text[], $8::text[],
+             $9::text[], $10::text[], $11::int[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[],
+             $17::int[], $18::bigint[], $19::text[], $20::text[], $21::int[])
+             AS u(d, c, s, rf, nn, o, r, m, t, it, ip, io, cc, sa, ci, lt, lp, lo, lf, b, li)`,
+          [
+            col('decisionId'),
+            col('claimId'),
+            col('score'),
+            decisions.map((d) => d.components.rf),
+            decisions.map((d) => d.components.nn),
+            col('outcome'),
+            decisions.map((d) => JSON.stringify(d.reasons)),
+            col('modelHash'),
+            col('decidedAt'),
+            decisions.map((d) => d.input.topic),
+            decisions.map((d) => d.input.partition),
+            decisions.map((d) => d.input.offset),
+            col('claimCommitment'),
+            col('salt'),
+            decisions.map((d) => d.correlationId ?? null),
+            decisions.map((d) => d.log.topic),
+            decisions.map((d) => d.log.partition),
+            decisions.map((d) => d.log.offset),
+            col('leaf'),
+            col('batchId'),
+            col('leafIndex'),
+          ],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Highest decisions-topic offset already in a batch for this partition, or null. */
+  async lastBatchedOffset(topic: string, partition: number): Promise<bigint | null> {
+    const { rows } = await this.#pool.query<{ last: string | null }>(
+      'SELECT max(last_offset)::text AS last FROM batches WHERE topic = $1 AND partition = $2',
+      [topic, partition],
+    );
+    return rows[0]?.last ? BigInt(rows[0].last) : null;
+  }
+
+  async getBatch(batchId: string): Promise<StoredBatch | null> {
+    const { rows } = await this.#pool.query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = $1`, [batchId]);
+    return rows[0] ? toBatch(rows[0]) : null;
+  }
+
+  async listBatches(filter: { status?: 'pending' | 'anchored' } = {}): Promise<StoredBatch[]> {
+    const { rows } = await this.#pool.query<BatchRow>(
+      `SELECT ${BATCH_COLUMNS} FROM batches WHERE ($1::text IS NULL OR status = $1) ORDER BY topic, partition, first_offset`,
+      [filter.status ?? null],
+    );
+    return rows.map(toBatch);
+  }
+
+  async markBatchAnchored(batchId: string, anchor: AnchorRecord): Promise<void> {
+    await this.#pool.query(
+      `UPDATE batches SET status = 'anchored', chain_id = $2, contract = $3, tx_hash = $4, block_number = $5,
+         block_hash = $6, anchored_at = now() WHERE batch_id = $1`,
+      [batchId, anchor.chainId.toString(), anchor.contract, anchor.txHash, anchor.blockNumber.toString(), anchor.blockHash],
+    );
+  }
+
+  /** Leaf hashes of a batch in leaf order, as stored when the batch closed. */
+  async batchLeaves(batchId: string): Promise<string[]> {
+    const { rows } = await this.#pool.query<{ leaf: string }>('SELECT leaf FROM decisions WHERE batch_id = $1 ORDER BY leaf_index', [batchId]);
+    return rows.map((r) => r.leaf);
+  }
+
+  async getDecision(decisionId: string): Promise<IndexedDecision | null> {
+    const { rows } = await this.#pool.query<DecisionRow>(`SELECT ${DECISION_COLUMNS} FROM decisions WHERE decision_id = $1`, [decisionId]);
+    return rows[0] ? toDecision(rows[0]) : null;
+  }
+
+  /** Decisions about a claim id, newest first (an insurer may resubmit a claim). */
+  async findByClaimId(claimId: string): Promise<IndexedDecision[]> {
+    const { rows } = await this.#pool.query<DecisionRow>(
+      `SELECT ${DECISION_COLUMNS} FROM decisions WHERE claim_id = $1 ORDER BY decided_at DESC, log_offset DESC`,
+      [claimId],
+    );
+    return rows.map(toDecision);
+  }
+
+  /** Flagged decisions whose individual anchor is not recorded yet. */
+  async pendingFlagged(limit = 1000): Promise<Array<{ decisionId: string; leaf: string }>> {
+    const { rows } = await this.#pool.query<{ decision_id: string; leaf: string }>(
+      `SELECT decision_id, leaf FROM decisions WHERE outcome = 'flag' AND flagged_tx_hash IS NULL ORDER BY log_offset LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({ decisionId: r.decision_id, leaf: r.leaf }));
+  }
+
+  async markFlaggedAnchored(decisionId: string, txHash: string, blockNumber: bigint): Promise<void> {
+    await this.#pool.query('UPDATE decisions SET flagged_tx_hash = $2, flagged_block = $3 WHERE decision_id = $1', [decisionId, txHash, blockNumber.toString()]);
+  }
+
+  /** Counts for summaries and tests. */
+  async counts(): Promise<{ decisions: number; flagged: number; review: number; batches: number; anchored: number }> {
+    const { rows } = await this.#pool.query<{ decisions: string; flagged: string; review: string; batches: string; anchored: string }>(
+      `SELECT (SELECT count(*) FROM decisions) AS decisions,
+              (SELECT count(*) FROM decisions WHERE outcome = 'flag') AS flagged,
+              (SELECT count(*) FROM decisions WHERE outcome = 'review') AS review,
+              (SELECT count(*) FROM batches) AS batches,
+              (SELECT count(*) FROM batches WHERE status = 'anchored') AS anchored`,
+    );
+    const r = rows[0]!;
+    return { decisions: Number(r.decisions), flagged: Number(r.flagged), review: Number(r.review), batches: Number(r.batches), anchored: Number(r.anchored) };
+  }
+}

@@ -1,0 +1,151 @@
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Config } from '../core/config.ts';
+import { invariant } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { DecisionIndexRepository, IndexedDecision } from '../db/decision-index.repository.ts';
+import type { Decision } from '../domain/decision.ts';
+import { batchId as computeBatchId } from '../anchoring/batch.ts';
+import { leafHash, leafValues } from '../anchoring/leaf.ts';
+import { buildBatchTree } from '../anchoring/merkle.ts';
+
+/** Where closed batches and flagged decisions are handed to the anchor workers. */
+export interface AnchorJobSink {
+  enqueueBatch(batchId: string, correlationId?: string): Promise<void>;
+  enqueueFlagged(decisionIds: readonly string[]): Promise<void>;
+}
+
+export interface BatchingStageDeps {
+  kafka: Kafka;
+  config: Readonly<Config>;
+  index: DecisionIndexRepository;
+  jobs: AnchorJobSink;
+  log: Logger;
+  /** Called after each batch is stored and handed over. */
+  onBatchClosed?(info: { batchId: string; partition: number; leafCount: number }): void;
+}
+
+interface OpenBatch {
+  partition: number;
+  openedAt: number;
+  items: Array<{ decision: Decision; offset: string }>;
+}
+
+/**
+ * Decisions -> Merkle batches. Reads the `decisions` topic (read_committed) and cuts each
+ * partition into contiguous offset ranges, closed by size (BATCH_MAX_SIZE) or age
+ * (BATCH_MAX_AGE_MS). A closed batch is written to PostgreSQL with all its decisions in one
+ * transaction, handed to the anchor queue (job id = batch id), and only then are the Kafka
+ * offsets committed. PostgreSQL is the source of truth for where the next batch starts: offsets
+ * already in a stored batch are skipped, so a crash between the two commits never makes two
+ * batches overlap.
+ */
+export class BatchingStage {
+  readonly #deps: BatchingStageDeps;
+  readonly #consumer: Consumer;
+  readonly #open = new Map<number, OpenBatch>();
+  readonly #lastBatched = new Map<number, bigint | null>();
+  #serial: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(deps: BatchingStageDeps) {
+    this.#deps = deps;
+    this.#consumer = deps.kafka.consumer({ groupId: deps.config.kafka.batchingGroupId, readUncommitted: false, maxBytesPerPartition: 4 * 1024 * 1024 });
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.#deps;
+    await this.#consumer.connect();
+    // A new assignment starts again from committed offsets: forget what was open.
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => {
+      void this.#exclusive(async () => {
+        this.#open.clear();
+        this.#lastBatched.clear();
+      });
+    });
+    await this.#consumer.subscribe({ topic: config.kafka.topics.decisions, fromBeginning: true });
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale()) return;
+        await this.#exclusive(() => this.#accept(batch.partition, batch.messages));
+        await heartbeat();
+      },
+    });
+    const tick = Math.max(20, Math.min(500, Math.floor(config.anchor.batchMaxAgeMs / 4)));
+    this.#timer = setInterval(() => {
+      void this.#exclusive(() => this.#closeAged()).catch((error: unknown) => this.#deps.log.error({ err: error }, 'closing aged batches failed; will retry'));
+    }, tick);
+  }
+
+  /** Stops the timer, closes what is open (so nothing waits for a restart) and disconnects. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#consumer.stop();
+    await this.#exclusive(async () => {
+      for (const partition of [...this.#open.keys()]) await this.#close(partition);
+    }).catch((error: unknown) => this.#deps.log.error({ err: error }, 'closing open batches on stop failed; they will be re-read on restart'));
+    await this.#consumer.disconnect();
+  }
+
+  #exclusive(fn: () => Promise<void>): Promise<void> {
+    const next = this.#serial.then(fn);
+    this.#serial = next.catch(() => undefined);
+    return next;
+  }
+
+  async #accept(partition: number, messages: KafkaMessage[]): Promise<void> {
+    const { config, index } = this.#deps;
+    if (!this.#lastBatched.has(partition)) {
+      this.#lastBatched.set(partition, await index.lastBatchedOffset(config.kafka.topics.decisions, partition));
+    }
+    const last = this.#lastBatched.get(partition) ?? null;
+    for (const message of messages) {
+      if (last !== null && BigInt(message.offset) <= last) continue;
+      invariant(message.value, `decisions record ${partition}/${message.offset} has no value`);
+      const decision = JSON.parse(message.value.toString('utf8')) as Decision;
+      let open = this.#open.get(partition);
+      if (!open) {
+        open = { partition, openedAt: Date.now(), items: [] };
+        this.#open.set(partition, open);
+      }
+      open.items.push({ decision, offset: message.offset });
+      if (open.items.length >= config.anchor.batchMaxSize) await this.#close(partition);
+    }
+  }
+
+  async #closeAged(): Promise<void> {
+    const maxAge = this.#deps.config.anchor.batchMaxAgeMs;
+    const now = Date.now();
+    for (const [partition, open] of this.#open) {
+      if (now - open.openedAt >= maxAge) await this.#close(partition);
+    }
+  }
+
+  async #close(partition: number): Promise<void> {
+    const open = this.#open.get(partition);
+    if (!open || open.items.length === 0) return;
+    const { config, index, jobs, log } = this.#deps;
+    const topic = config.kafka.topics.decisions;
+    const firstOffset = open.items[0]!.offset;
+    const lastOffset = open.items.at(-1)!.offset;
+    const id = computeBatchId({ topic, partition, firstOffset, lastOffset });
+    const values = open.items.map(({ decision, offset }) => leafValues({ ...decision, log: { topic, partition, offset } }));
+    const tree = buildBatchTree(values);
+    const indexed: IndexedDecision[] = open.items.map(({ decision, offset }, leafIndex) => ({
+      ...decision,
+      log: { topic, partition, offset },
+      leaf: tree.leafHashes[leafIndex] ?? leafHash(values[leafIndex]!),
+      batchId: id,
+      leafIndex,
+    }));
+    await index.recordBatch({ batchId: id, topic, partition, firstOffset, lastOffset, leafCount: indexed.length, root: tree.root }, indexed);
+    await jobs.enqueueBatch(id, indexed.find((d) => d.correlationId)?.correlationId);
+    const flagged = indexed.filter((d) => d.outcome === 'flag').map((d) => d.decisionId);
+    if (flagged.length > 0) await jobs.enqueueFlagged(flagged);
+    await this.#consumer.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+    this.#open.delete(partition);
+    this.#lastBatched.set(partition, BigInt(lastOffset));
+    log.info({ batchId: id, partition, firstOffset, lastOffset, leafCount: indexed.length }, 'batch closed');
+    this.#deps.onBatchClosed?.({ batchId: id, partition, leafCount: indexed.length });
+  }
+}

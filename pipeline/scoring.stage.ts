@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import type { Kafka, Message } from 'kafkajs';
+import { claimCommitment, newSalt } from '../anchoring/commitment.ts';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ClaimPayloadRepository, ClaimPayloadRow } from '../db/claim-payload.repository.ts';
+import type { Claim } from '../domain/claim.schema.ts';
+import type { Decision } from '../domain/decision.ts';
+import { decodeClaim, headerString, toDlqMessage } from '../ingest/claim-decoder.ts';
+import { type StageBatch, type StageOutput, TransactionalStage } from '../ingest/transactional-stage.ts';
+import type { Scorer } from '../scoring/scorer.ts';
+
+/** Header carrying the correlation id from the producer through decisions into anchor jobs. */
+export const CORRELATION_HEADER = 'x-correlation-id';
+
+/**
+ * Deterministic decision id: sha256 over the claim's position in the claims topic. A claim
+ * re-processed after a crash gets the same id, so PostgreSQL writes are idempotent.
+ */
+export function decisionIdFor(topic: string, partition: number, offset: string): string {
+  return `0x${createHash('sha256').update(`claimtrail-decision-v1\0${topic}\0${partition}\0${offset}`).digest('hex')}`;
+}
+
+export interface ScoringStageDeps {
+  kafka: Kafka;
+  config: Readonly<Config>;
+  scorer: Scorer;
+  payloads: ClaimPayloadRepository;
+  log: Logger;
+  now?: () => Date;
+}
+
+export interface ScoringStageCounters {
+  decided: number;
+  flagged: number;
+  review: number;
+  deadLettered: number;
+}
+
+/**
+ * Claims -> decisions, exactly once: decode and validate each claim (bad ones to the DLQ with
+ * the reason), score the valid ones in one batch, store their payloads, and produce decisions
+ * plus DLQ copies in the transaction that commits the input offsets.
+ */
+export class ScoringStage {
+  readonly counters: ScoringStageCounters = { decided: 0, flagged: 0, review: 0, deadLettered: 0 };
+  readonly #deps: ScoringStageDeps;
+  readonly #stage: TransactionalStage;
+
+  constructor(deps: ScoringStageDeps) {
+    this.#deps = deps;
+    const { config } = deps;
+    this.#stage = new TransactionalStage({
+      kafka: deps.kafka,
+      groupId: config.kafka.scoringGroupId,
+      inputTopic: config.kafka.topics.claims,
+      transactionalId: `${config.kafka.scoringGroupId}-${config.kafka.scoringInstanceId}`,
+      log: deps.log,
+      handle: (batch) => this.handle(batch),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.#stage.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#stage.stop();
+  }
+
+  /** Pure-ish transform of one input batch (exposed for tests). */
+  async handle(batch: StageBatch): Promise<StageOutput[]> {
+    const { config, scorer, payloads } = this.#deps;
+    const now = this.#deps.now ?? (() => new Date());
+    const dlq: Message[] = [];
+    const valid: Array<{ claim: Claim; bytes: Buffer; offset: string; correlationId: string | undefined }> = [];
+    for (const message of batch.messages) {
+      const decoded = decodeClaim(message.value);
+      if (decoded.ok) {
+        valid.push({ claim: decoded.claim, bytes: decoded.bytes, offset: message.offset, correlationId: headerString(message.headers, CORRELATION_HEADER) });
+      } else {
+        dlq.push(toDlqMessage(message, { topic: batch.topic, partition: batch.partition, offset: message.offset }, decoded));
+      }
+    }
+
+    const results = valid.length > 0 ? scorer.scoreBatch(valid.map((v) => v.claim)) : [];
+    const decidedAt = now().toISOString();
+    const rows: ClaimPayloadRow[] = [];
+    const decisions: Message[] = [];
+    let flagged = 0;
+    let review = 0;
+    valid.forEach((v, i) => {
+      const result = results[i]!;
+      const decisionId = decisionIdFor(batch.topic, batch.partition, v.offset);
+      const salt = newSalt();
+      const decision: Decision = {
+        decisionId,
+        claimId: v.claim.claimId,
+        score: result.score,
+        components: result.components,
+        outcome: result.outcome,
+        reasons: result.reasons,
+        modelHash: scorer.modelHash,
+        decidedAt,
+        input: { topic: batch.topic, partition: batch.partition, offset: v.offset },
+        claimCommitment: claimCommitment(v.bytes, salt),
+        salt,
+        ...(v.correlationId ? { correlationId: v.correlationId } : {}),
+      };
+      if (decision.outcome === 'flag') flagged++;
+      else if (decision.outcome === 'review') review++;
+      rows.push({ decisionId, claimId: v.claim.claimId, memberId: v.claim.memberId, providerNpi: v.claim.billingProviderNpi, claimBytes: v.bytes });
+      decisions.push({
+        key: v.claim.claimId,
+        value: JSON.stringify(decision),
+        headers: v.correlationId ? { [CORRELATION_HEADER]: v.correlationId } : {},
+      });
+    });
+    await payloads.insertMany(rows);
+    this.counters.decided += decisions.length;
+    this.counters.flagged += flagged;
+    this.counters.review += review;
+    this.counters.deadLettered += dlq.length;
+    return [
+      { topic: config.kafka.topics.decisions, messages: decisions },
+      { topic: config.kafka.topics.dlq, messages: dlq },
+    ];
+  }
+}
