@@ -186,7 +186,8 @@ contract DecisionAnchor is AccessControl, Pausable {
      * @dev Requires `ANCHORER_ROLE` and not paused. Emits one {BatchAnchored} per entry, in
      * order. Reverts with {DecisionAnchorLengthMismatch} when the arrays differ in length and
      * with {DecisionAnchorEmptyInput} when they are empty; otherwise as {anchorBatch}.
-     * The caller bounds the array length to fit the block gas limit.
+     * The caller bounds the array length to fit the transaction gas limit (about 49k gas per
+     * batch; since Osaka a transaction may use at most 2^24 gas, so at most ~300 batches).
      * @param ids Batch ids.
      * @param roots Batch roots, `roots[i]` for `ids[i]`.
      * @param leafCounts Leaf counts, `leafCounts[i]` for `ids[i]`.
@@ -214,7 +215,8 @@ contract DecisionAnchor is AccessControl, Pausable {
      * in order. Reverts with {DecisionAnchorEmptyInput} when `leaves` is empty, with
      * {DecisionAnchorInvalidLeaf} for a zero leaf and with {DecisionAnchorFlaggedExists} for a
      * leaf anchored before (on chain or earlier in the same call).
-     * The caller bounds the array length to fit the block gas limit.
+     * The caller bounds the array length to fit the transaction gas limit (about 25k gas per
+     * leaf; since Osaka a transaction may use at most 2^24 gas, so at most ~600 leaves).
      * @param leaves Leaf hashes of flagged decisions.
      */
     function anchorFlagged(bytes32[] calldata leaves) external onlyRole(ANCHORER_ROLE) whenNotPaused {
@@ -332,8 +334,9 @@ contract DecisionAnchor is AccessControl, Pausable {
      * node's two children as "decision values" and pass verification (a second preimage of
      * the tree). A double-hashed leaf is `keccak256` of a 32-byte inner hash; for it to equal
      * an internal node, `keccak256(x) == keccak256(y)` would need a 32-byte `x` and a 64-byte
-     * `y`, that is a keccak256 collision, which is computationally infeasible. The same holds
-     * for a leaf posing as another leaf's inner hash: it would need a preimage of keccak256.
+     * `y`, that is a keccak256 collision, which is computationally infeasible. So no decision
+     * values recomputed into a leaf can land on an internal node, and a proof that verifies for
+     * a recomputed leaf proves that exact decision is in the batch.
      * @param batchId The batch id.
      * @param leaf The decision's leaf hash, recomputed by the verifier (see the warning).
      * @param proof Sibling hashes from the leaf up to the root, as produced by
