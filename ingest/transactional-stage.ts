@@ -82,7 +82,7 @@ export class TransactionalStage {
         const transaction = await this.#producer.transaction();
         try {
           const topicMessages = outputs.filter((o) => o.messages.length > 0);
-          if (topicMessages.length > 0) await transaction.send({ topicMessages });
+          if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
           await transaction.sendOffsets({
             consumerGroupId: this.#options.groupId,
             topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }] }],

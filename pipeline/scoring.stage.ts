@@ -7,11 +7,10 @@ import type { ClaimPayloadRepository, ClaimPayloadRow } from '../db/claim-payloa
 import type { Claim } from '../domain/claim.schema.ts';
 import type { Decision } from '../domain/decision.ts';
 import { decodeClaim, headerString, toDlqMessage } from '../ingest/claim-decoder.ts';
+import { CORRELATION_HEADER } from '../ingest/claims.producer.ts';
 import { type StageBatch, type StageOutput, TransactionalStage } from '../ingest/transactional-stage.ts';
 import type { Scorer } from '../scoring/scorer.ts';
 
-/** Header carrying the correlation id from the producer through decisions into anchor jobs. */
-export const CORRELATION_HEADER = 'x-correlation-id';
 
 /**
  * Deterministic decision id: sha256 over the claim's position in the claims topic. A claim

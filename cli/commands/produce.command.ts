@@ -1,0 +1,72 @@
+import { type Command, InvalidArgumentError as FlagError } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import { generateClaims, generateMalformed } from '../../fixtures/generator.ts';
+import { type OutgoingClaim, memberKey, readClaimsFile } from '../../ingest/claim-sources.ts';
+import { ClaimsProducer } from '../../ingest/claims.producer.ts';
+import { createKafka, ensureTopics } from '../../ingest/kafka.ts';
+import { commandContext, nonNegativeInt, positiveInt } from '../context.ts';
+
+/** Generated claims (and malformed messages mixed in at fixed positions) as outgoing messages. */
+export function* generatedMessages(count: number, seed: number, malformed: number): Generator<OutgoingClaim> {
+  const { claims } = generateClaims({ count, seed });
+  const bad = generateMalformed(malformed, seed);
+  const every = malformed > 0 ? Math.max(1, Math.floor(count / malformed)) : Infinity;
+  let b = 0;
+  for (let i = 0; i < claims.length; i++) {
+    if (i % every === 0 && b < bad.length) {
+      const text = typeof bad[b] === 'string' ? (bad[b] as string) : JSON.stringify(bad[b]);
+      b++;
+      yield { key: memberKey(text), value: Buffer.from(text, 'utf8') };
+    }
+    const claim = claims[i]!;
+    yield { key: claim.memberId, value: Buffer.from(JSON.stringify(claim), 'utf8') };
+  }
+  for (; b < bad.length; b++) {
+    const text = typeof bad[b] === 'string' ? (bad[b] as string) : JSON.stringify(bad[b]);
+    yield { key: memberKey(text), value: Buffer.from(text, 'utf8') };
+  }
+}
+
+export function registerProduceCommand(program: Command): void {
+  program
+    .command('produce')
+    .description('Send claims to the claims topic, keyed by member id: from a file (NDJSON or CSV) or from the synthetic generator.')
+    .option('--file <path>', 'claims file: .ndjson/.jsonl (one JSON claim per line) or .csv (see README for columns)')
+    .option('--generate <n>', 'generate N synthetic claims instead of reading a file', positiveInt)
+    .option('--seed <n>', 'generator seed', nonNegativeInt, 1)
+    .option('--malformed <n>', 'with --generate: also mix in N malformed messages (they end in the DLQ)', nonNegativeInt, 0)
+    .option('--topic <name>', 'topic to send to (default: CLAIMS_TOPIC)')
+    .option('--no-progress', 'no progress bar')
+    .action(async (opts: { file?: string; generate?: number; seed: number; malformed: number; topic?: string; progress: boolean }) => {
+      if (Boolean(opts.file) === Boolean(opts.generate)) throw new InvalidArgumentError('give exactly one of --file or --generate');
+      if (opts.malformed > 0 && !opts.generate) throw new FlagError('--malformed goes with --generate');
+      const { config, log } = commandContext();
+      const kafka = createKafka(config, log);
+      await ensureTopics(kafka, config);
+      const producer = new ClaimsProducer(kafka);
+      await producer.connect();
+      const total = opts.generate ? opts.generate + opts.malformed : 0;
+      const bar = opts.progress && process.stderr.isTTY ? new SingleBar({ format: 'producing [{bar}] {value}/{total} claims  {eta}s left', etaBuffer: 20 }, Presets.shades_classic) : null;
+      bar?.start(total || 1, 0);
+      const started = performance.now();
+      try {
+        const source = opts.file ? readClaimsFile(opts.file) : generatedMessages(opts.generate!, opts.seed, opts.malformed);
+        const sent = await producer.produce(source, {
+          topic: opts.topic ?? config.kafka.topics.claims,
+          onProgress: (n) => {
+            if (bar) {
+              if (!total) bar.setTotal(n);
+              bar.update(n);
+            }
+          },
+        });
+        bar?.stop();
+        const seconds = (performance.now() - started) / 1000;
+        process.stdout.write(`produced ${sent} claims to ${opts.topic ?? config.kafka.topics.claims} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s)\n`);
+      } finally {
+        bar?.stop();
+        await producer.disconnect();
+      }
+    });
+}

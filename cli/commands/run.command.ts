@@ -1,0 +1,26 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { ALL_ROLES, type PipelineRole, startPipeline } from '../../pipeline/runtime.ts';
+import { commandContext, untilSignal } from '../context.ts';
+
+function roles(value: string): PipelineRole[] {
+  const parts = value.split(',').map((p) => p.trim());
+  const bad = parts.filter((p) => !ALL_ROLES.includes(p as PipelineRole));
+  if (bad.length > 0 || parts.length === 0) throw new InvalidArgumentError(`unknown role(s) ${bad.join(', ')}; expected some of ${ALL_ROLES.join(',')}.`);
+  return parts as PipelineRole[];
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('Run pipeline stages until SIGINT/SIGTERM: scoring (claims -> decisions), batching (decisions -> Merkle batches), anchoring (batches -> chain).')
+    .option('--roles <list>', `comma-separated stages to run in this process (${ALL_ROLES.join(',')})`, roles, [...ALL_ROLES])
+    .addHelpText('after', '\nScale scoring by starting more processes with --roles scoring (one per claims partition at most).')
+    .action(async (opts: { roles: PipelineRole[] }) => {
+      const { config, log } = commandContext();
+      const pipeline = await startPipeline(config, log, opts.roles);
+      log.info({ roles: opts.roles }, 'pipeline running');
+      const signal = await untilSignal();
+      log.info({ signal }, 'stopping');
+      await pipeline.stop();
+    });
+}

@@ -1,0 +1,106 @@
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import type { Pool } from 'pg';
+import { connectProvider } from '../chain/provider.ts';
+import { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
+import { ensureDecisionAnchor, ensureDevSigner } from '../chain/deployment.ts';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { ClaimPayloadRepository } from '../db/claim-payload.repository.ts';
+import { DecisionIndexRepository } from '../db/decision-index.repository.ts';
+import { migrate } from '../db/migrate.ts';
+import { createPool } from '../db/pool.ts';
+import { createKafka, ensureTopics } from '../ingest/kafka.ts';
+import { Scorer } from '../scoring/scorer.ts';
+import { AnchorQueue } from '../workers/anchor.queue.ts';
+import { AnchorWorker } from '../workers/anchor.worker.ts';
+import { createRedis } from '../workers/redis.ts';
+import { BatchingStage } from './batching.stage.ts';
+import { ScoringStage } from './scoring.stage.ts';
+
+/** The parts a process can run; scale scoring by running more processes with only `scoring`. */
+export type PipelineRole = 'scoring' | 'batching' | 'anchoring';
+export const ALL_ROLES: readonly PipelineRole[] = ['scoring', 'batching', 'anchoring'];
+
+export interface RunningPipeline {
+  pool: Pool;
+  kafka: Kafka;
+  index: DecisionIndexRepository;
+  scoring?: ScoringStage;
+  batching?: BatchingStage;
+  anchor?: { worker: AnchorWorker; client: DecisionAnchorClient };
+  queue: AnchorQueue;
+  stop(): Promise<void>;
+}
+
+/** Connects the chain side: provider, signer (dev key on a local chain), deployed contract. */
+export async function connectAnchorClient(config: Readonly<Config>, log: Logger): Promise<DecisionAnchorClient> {
+  const provider = await connectProvider(config.chain.rpcUrl);
+  const signerKey = config.chain.signerKey ?? (await ensureDevSigner(provider, config.stateDir, log));
+  const address = await ensureDecisionAnchor({ provider, signerKey, configuredAddress: config.chain.contractAddress, stateDir: config.stateDir, log });
+  return new DecisionAnchorClient({ provider, address, signerKey, confirmations: config.chain.confirmations });
+}
+
+/**
+ * Builds and starts the pipeline's stages in this process: database migrations, Kafka topics,
+ * then each requested role. `stop()` stops them in reverse order (in-flight work finishes or is
+ * left to be re-read: nothing is lost).
+ */
+export async function startPipeline(config: Readonly<Config>, log: Logger, roles: readonly PipelineRole[] = ALL_ROLES): Promise<RunningPipeline> {
+  const pool = createPool(config.database.url, config.database.schema);
+  await migrate(config.database.url, config.database.schema, log);
+  const kafka = createKafka(config, log);
+  await ensureTopics(kafka, config);
+  const index = new DecisionIndexRepository(pool);
+  const redis: Redis = createRedis(config.redisUrl);
+  const queue = new AnchorQueue(config.anchor.queue, redis);
+  const stoppers: Array<() => Promise<void>> = [];
+  const running: RunningPipeline = {
+    pool,
+    kafka,
+    index,
+    queue,
+    async stop() {
+      for (const stop of stoppers.reverse()) {
+        await stop().catch((error: unknown) => log.error({ err: error }, 'stopping a stage failed'));
+      }
+      await queue.close();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+  try {
+    if (roles.includes('anchoring')) {
+      const client = await connectAnchorClient(config, log.child({ component: 'chain' }));
+      const workerRedis = createRedis(config.redisUrl);
+      const worker = new AnchorWorker(config.anchor.queue, workerRedis, { index, chain: client, queue, log: log.child({ component: 'anchor-worker' }) });
+      await worker.start();
+      stoppers.push(async () => {
+        await worker.close();
+        workerRedis.disconnect();
+        client.provider.destroy();
+      });
+      running.anchor = { worker, client };
+    }
+    if (roles.includes('batching')) {
+      const batching = new BatchingStage({ kafka, config, index, jobs: queue, log: log.child({ component: 'batching' }) });
+      await batching.start();
+      stoppers.push(() => batching.stop());
+      running.batching = batching;
+    }
+    if (roles.includes('scoring')) {
+      const scorer = await Scorer.load(config.modelDir);
+      if (running.anchor && !(await running.anchor.client.isModelRegistered(scorer.modelHash))) {
+        await running.anchor.client.registerModel(scorer.modelHash, `claimtrail-model:${scorer.modelHash}`);
+      }
+      const scoring = new ScoringStage({ kafka, config, scorer, payloads: new ClaimPayloadRepository(pool), log: log.child({ component: 'scoring' }) });
+      await scoring.start();
+      stoppers.push(() => scoring.stop());
+      running.scoring = scoring;
+    }
+  } catch (error) {
+    await running.stop();
+    throw error;
+  }
+  return running;
+}

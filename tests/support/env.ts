@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../core/config.ts';
+import { createLogger } from '../../core/logger.ts';
+import { migrate } from '../../db/migrate.ts';
+
+/** A short random suffix for per-test topic, queue, group and schema names. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(5).toString('hex')}`;
+}
+
+/** Quiet logger for tests (LOG_LEVEL=debug to see everything). */
+export const testLog = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn');
+
+/**
+ * Config for one test: fresh topics, consumer groups, queue and PostgreSQL schema, so tests never
+ * see each other's data. Everything else comes from the environment like in production.
+ */
+export function isolatedConfig(overrides: Record<string, string> = {}): Readonly<Config> {
+  const id = uniqueName('t');
+  return loadConfig({
+    ...process.env,
+    CLAIMS_TOPIC: `${id}.claims`,
+    DLQ_TOPIC: `${id}.claims.dlq`,
+    DECISIONS_TOPIC: `${id}.decisions`,
+    SCORING_GROUP_ID: `${id}-scoring`,
+    BATCHING_GROUP_ID: `${id}-batching`,
+    SCORING_INSTANCE_ID: id,
+    ANCHOR_QUEUE: `${id}-anchor`,
+    DATABASE_SCHEMA: id,
+    ...overrides,
+  });
+}
+
+/** Creates the config's schema with all migrations; returns a function that drops it. */
+export async function migratedSchema(config: Readonly<Config>): Promise<() => Promise<void>> {
+  await migrate(config.database.url, config.database.schema);
+  return async () => {
+    const client = new pg.Client({ connectionString: config.database.url });
+    await client.connect();
+    try {
+      await client.query(`DROP SCHEMA IF EXISTS "${config.database.schema}" CASCADE`);
+    } finally {
+      await client.end();
+    }
+  };
+}
