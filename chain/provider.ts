@@ -3,7 +3,8 @@ import { StackError } from '../core/errors.ts';
 
 /**
  * An ethers JSON-RPC provider with its network pinned after one eth_chainId call (no repeated
- * detection) and a short polling interval, suited to local chains and fast L2s alike.
+ * detection), a short polling interval, and no response cache (ethers caches identical calls for
+ * 250 ms by default, which hands a stale pending nonce to the next transaction).
  */
 export async function connectProvider(rpcUrl: string, pollingIntervalMs = 250): Promise<JsonRpcProvider> {
   const probe = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1 });
@@ -15,6 +16,6 @@ export async function connectProvider(rpcUrl: string, pollingIntervalMs = 250): 
   } finally {
     probe.destroy();
   }
-  const provider = new JsonRpcProvider(rpcUrl, Network.from(chainId), { staticNetwork: Network.from(chainId), pollingInterval: pollingIntervalMs });
+  const provider = new JsonRpcProvider(rpcUrl, Network.from(chainId), { staticNetwork: Network.from(chainId), pollingInterval: pollingIntervalMs, cacheTimeout: -1 });
   return provider;
 }
