@@ -1,9 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { connectProvider } from '../chain/provider.ts';
 import { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
-import { ensureDecisionAnchor, ensureDevSigner } from '../chain/deployment.ts';
+import { ensureDecisionAnchor } from '../chain/deployment.ts';
+import { ClaimtrailError } from '../core/errors.ts';
+import { DEV_CHAIN_ID, ensureDevSigner } from '../stack/dev-signer.ts';
+import { DEV_SIGNER_KEY_FILE } from '../stack/chain.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../db/claim-payload.repository.ts';
@@ -36,7 +41,17 @@ export interface RunningPipeline {
 /** Connects the chain side: provider, signer (dev key on a local chain), deployed contract. */
 export async function connectAnchorClient(config: Readonly<Config>, log: Logger): Promise<DecisionAnchorClient> {
   const provider = await connectProvider(config.chain.rpcUrl);
-  const signerKey = config.chain.signerKey ?? (await ensureDevSigner(provider, config.stateDir, log));
+  let signerKey = config.chain.signerKey;
+  if (!signerKey) {
+    // Only a local dev chain may fall back to the stack's generated key; anywhere else a missing
+    // key is a configuration error, never a silent default.
+    const chainId = (await provider.getNetwork()).chainId;
+    if (chainId !== BigInt(DEV_CHAIN_ID)) {
+      throw new ClaimtrailError('SIGNER_MISSING', `no signer configured for chain ${chainId}: set SIGNER_PRIVATE_KEY or SIGNER_KEY_FILE`);
+    }
+    const dev = await ensureDevSigner(join(config.stateDir, DEV_SIGNER_KEY_FILE), config.chain.rpcUrl, DEV_CHAIN_ID, log);
+    signerKey = readFileSync(dev.keyFile, 'utf8').trim();
+  }
   const address = await ensureDecisionAnchor({ provider, signerKey, configuredAddress: config.chain.contractAddress, stateDir: config.stateDir, log });
   return new DecisionAnchorClient({ provider, address, signerKey, confirmations: config.chain.confirmations });
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StackError } from '../core/errors.ts';
 import { isAlive, sleep } from './process.ts';
@@ -25,12 +25,13 @@ export async function withStackLock<T>(stateDir: string, fn: () => Promise<T>, w
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = readOwner(path);
-    if (owner === null || owner === process.pid || !isAlive(owner)) {
+    // An empty lock is either being written right now or was left by a crash mid-write.
+    if ((owner === null && lockAgeMs(path) > 5_000) || (owner !== null && !isAlive(owner))) {
       rmSync(path, { force: true });
       continue;
     }
     if (Date.now() >= deadline) {
-      throw new StackError('stack', `another stack up/down (pid ${owner}) still holds ${path} after ${Math.round(waitMs / 1000)} s; wait for it or stop it`);
+      throw new StackError('stack', `another stack up/down (pid ${owner ?? 'unknown'}) still holds ${path} after ${Math.round(waitMs / 1000)} s; wait for it or stop it`);
     }
     await sleep(500);
   }
@@ -38,6 +39,15 @@ export async function withStackLock<T>(stateDir: string, fn: () => Promise<T>, w
     return await fn();
   } finally {
     rmSync(path, { force: true });
+  }
+}
+
+function lockAgeMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Number.POSITIVE_INFINITY;
+    throw error;
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { StackError } from '../core/errors.ts';
 
@@ -85,18 +85,33 @@ export function readPidFile(path: string): PidRecord | null {
 }
 
 /**
- * The pid in `pidFile` when that process is alive and is ours: its command line contains
- * `marker` (the service's state folder). A stale pidfile (dead or reused pid) is removed.
+ * True when live process `pid` looks like one the stack started under `marker` (the service's
+ * state folder): the folder is on its command line or is its working directory. Both are
+ * checked because some daemons rewrite their title (redis-server shows only `host:port`), and
+ * every daemon we start runs in its state folder. Without /proc the live pid is trusted.
+ */
+export function isOurProcess(pid: number, marker: string): boolean {
+  if (!isAlive(pid)) return false;
+  const cmdline = commandLine(pid);
+  let cwd: string | null = null;
+  try {
+    cwd = readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    // Another user's process, or no /proc: judged by the command line alone.
+    cwd = null;
+  }
+  if (cmdline === null && cwd === null) return true;
+  return (cmdline?.includes(marker) ?? false) || (cwd?.startsWith(marker) ?? false);
+}
+
+/**
+ * The pid in `pidFile` when that process is alive and ours (see {@link isOurProcess}).
+ * A stale pidfile (dead or reused pid, torn write) is removed.
  */
 export function ownedPid(pidFile: string, marker: string): number | null {
   const record = readPidFile(pidFile);
-  if (record === null) {
-    if (existsSync(pidFile)) rmSync(pidFile, { force: true });
-    return null;
-  }
-  const cmdline = commandLine(record.pid);
-  if (isAlive(record.pid) && (cmdline === null || cmdline.includes(marker))) return record.pid;
-  rmSync(pidFile, { force: true });
+  if (record !== null && isOurProcess(record.pid, marker)) return record.pid;
+  if (existsSync(pidFile)) rmSync(pidFile, { force: true });
   return null;
 }
 
@@ -132,6 +147,7 @@ export interface SpawnDaemonOptions {
 export function spawnDaemon(service: string, options: SpawnDaemonOptions): DaemonHandle {
   mkdirSync(options.cwd, { recursive: true });
   mkdirSync(dirname(options.logFile), { recursive: true });
+  rotateIfLarge(options.logFile);
   const out = openSync(options.logFile, 'a');
   let exit: ExitInfo | null = null;
   try {
@@ -155,6 +171,17 @@ export function spawnDaemon(service: string, options: SpawnDaemonOptions): Daemo
     return { pid: child.pid, exited: () => exit };
   } finally {
     closeSync(out);
+  }
+}
+
+/** Daemon logs only grow while the daemon runs; on each start one over 50 MB becomes `<file>.1`. */
+const MAX_LOG_BYTES = 50 * 1024 * 1024;
+
+function rotateIfLarge(logFile: string): void {
+  try {
+    if (statSync(logFile).size > MAX_LOG_BYTES) renameSync(logFile, `${logFile}.1`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 
@@ -200,12 +227,13 @@ export function sleep(ms: number): Promise<void> {
 export type StopOutcome = 'already-gone' | 'terminated' | 'killed';
 
 /**
- * Sends SIGTERM to `pid`, waits up to `termTimeoutMs` for it to exit, then SIGKILL and waits
- * up to 5 s more. Resolves once the pid is verified dead; throws StackError if it survives.
+ * Sends `termSignal` (default SIGTERM) to `pid`, waits up to `termTimeoutMs` for it to exit,
+ * then SIGKILL and waits up to 5 s more. Resolves once the pid is verified dead; throws
+ * StackError if it survives.
  */
-export async function stopPid(service: string, pid: number, termTimeoutMs: number): Promise<StopOutcome> {
+export async function stopPid(service: string, pid: number, termTimeoutMs: number, termSignal: NodeJS.Signals = 'SIGTERM'): Promise<StopOutcome> {
   if (!isAlive(pid)) return 'already-gone';
-  signal(pid, 'SIGTERM');
+  signal(pid, termSignal);
   const gone = async () => (isAlive(pid) ? undefined : true);
   if ((await waitFor(gone, { timeoutMs: termTimeoutMs, intervalMs: 100 })).ok) return 'terminated';
   signal(pid, 'SIGKILL');
@@ -255,7 +283,7 @@ export function runTool(service: string, command: string, args: readonly string[
   });
 }
 
-/** The last `lines` non-empty lines of a text file, each indented, or '' when it does not exist. */
+/** The last `lines` non-empty lines of a text file (Java stack frames skipped), each indented; '' when it does not exist. */
 export function tailFile(path: string, lines = 12): string {
   let text: string;
   try {
@@ -266,7 +294,8 @@ export function tailFile(path: string, lines = 12): string {
   }
   return text
     .split('\n')
-    .filter((l) => l.trim() !== '')
+    // Java stack frames crowd out the lines that say what happened ("Caused by: ...").
+    .filter((l) => l.trim() !== '' && !/^\s+(at |\.\.\. \d+ more)/.test(l))
     .slice(-lines)
     .map((l) => `    ${l}`)
     .join('\n');

@@ -52,7 +52,10 @@ export interface DownReport {
   readonly pid: number | null;
 }
 
-/** What every service adapter gets: the frozen stack config and a `component: 'stack'` child logger. */
+/**
+ * What every service adapter gets: the frozen stack config and a `component: 'stack'` child
+ * logger. Adapters add `stackService` (not `service`: the root logger's base already uses that key).
+ */
 export interface StackContext {
   readonly config: StackConfig;
   readonly log: Logger;

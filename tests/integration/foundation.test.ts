@@ -1,11 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Wallet } from 'ethers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectProvider } from '../../chain/provider.ts';
 import { DecisionAnchorClient } from '../../chain/decision-anchor.client.ts';
-import { ensureDevSigner } from '../../chain/deployment.ts';
 import { createPool } from '../../db/pool.ts';
 import { createKafka, ensureTopics } from '../../ingest/kafka.ts';
+import { DEV_SIGNER_KEY_FILE } from '../../stack/chain.ts';
+import { DEV_CHAIN_ID, ensureDevSigner } from '../../stack/dev-signer.ts';
 import { createRedis } from '../../workers/redis.ts';
 import { isolatedConfig, migratedSchema, testLog, uniqueName } from '../support/env.ts';
 
@@ -90,9 +93,11 @@ describe('foundation: the local stack answers', () => {
   });
 
   it('EVM chain: DecisionAnchor deploys and reads back through ethers', async () => {
+    // The dev signer the stack funds, and a fresh deployment (not the pipeline's).
+    const signer = await ensureDevSigner(join(config.stateDir, DEV_SIGNER_KEY_FILE), config.chain.rpcUrl, DEV_CHAIN_ID, testLog);
+    const key = readFileSync(signer.keyFile, 'utf8').trim();
     const provider = await connectProvider(config.chain.rpcUrl);
     cleanups.push(async () => provider.destroy());
-    const key = await ensureDevSigner(provider, config.stateDir, testLog);
     const { address } = await DecisionAnchorClient.deploy(provider, key);
     const client = new DecisionAnchorClient({ provider, address, signerKey: key });
     expect(await client.isDeployed()).toBe(true);
