@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { AnchoringError } from '../anchoring/errors.ts';
 import { ClaimtrailError } from '../core/errors.ts';
 import { registerCommands } from './commands/index.ts';
 
@@ -23,6 +24,8 @@ export function exitCodeFor(error: unknown): number {
     if (error.code === 'CHECK_FAILED') return 1;
     return error.retriable ? 3 : 70;
   }
+  // The anchoring core keeps its own small error tree (it imports nothing from the app).
+  if (error instanceof AnchoringError) return error.code === 'INVARIANT_VIOLATED' ? 70 : 2;
   return 70;
 }
 
@@ -32,7 +35,7 @@ try {
   if (error instanceof CommanderError) {
     // commander already printed the message (or the help text).
     process.exitCode = error.exitCode === 0 ? 0 : 2;
-  } else if (error instanceof ClaimtrailError) {
+  } else if (error instanceof ClaimtrailError || error instanceof AnchoringError) {
     process.stderr.write(`claimtrail: ${error.message}\n`);
     process.exitCode = exitCodeFor(error);
   } else {

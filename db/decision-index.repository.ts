@@ -238,6 +238,15 @@ export class DecisionIndexRepository {
     return rows.map(toDecision);
   }
 
+  /** One decision of a batch, preferring the given outcome (for demos and spot checks). */
+  async sampleDecision(batchId: string, prefer: Outcome = 'flag'): Promise<IndexedDecision | null> {
+    const { rows } = await this.#pool.query<DecisionRow>(
+      `SELECT ${DECISION_COLUMNS} FROM decisions WHERE batch_id = $1 ORDER BY (outcome = $2) DESC, leaf_index LIMIT 1`,
+      [batchId, prefer],
+    );
+    return rows[0] ? toDecision(rows[0]) : null;
+  }
+
   /** Flagged decisions whose individual anchor is not recorded yet. */
   async pendingFlagged(limit = 1000): Promise<Array<{ decisionId: string; leaf: string }>> {
     const { rows } = await this.#pool.query<{ decision_id: string; leaf: string }>(

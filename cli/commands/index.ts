@@ -1,6 +1,20 @@
 import type { Command } from 'commander';
+import { registerFixturesCommand } from './fixtures.command.ts';
+import { registerProduceCommand } from './produce.command.ts';
+import { registerRunCommand } from './run.command.ts';
+import { registerStackCommand } from './stack.command.ts';
+import { registerStartCommand } from './start.command.ts';
+import { registerTrainCommand } from './train.command.ts';
+import { registerProofCommand, registerVerifyCommand } from './verify.command.ts';
 
 /** Adds every claimtrail command to the program. One line per command file. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerStartCommand(program);
+  registerStackCommand(program);
+  registerFixturesCommand(program);
+  registerTrainCommand(program);
+  registerProduceCommand(program);
+  registerRunCommand(program);
+  registerVerifyCommand(program);
+  registerProofCommand(program);
 }

@@ -1,0 +1,115 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { Logger } from '../../core/logger.ts';
+import type { Config } from '../../core/config.ts';
+import { generateClaims } from '../../fixtures/generator.ts';
+import { ClaimsProducer } from '../../ingest/claims.producer.ts';
+import { ProofService } from '../../proofs/proof.service.ts';
+import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { trainModel } from '../../scoring/train.ts';
+import { stackUp } from '../../stack/stack.ts';
+import { commandContext, nonNegativeInt, positiveInt, untilSignal } from '../context.ts';
+import { generatedMessages } from './produce.command.ts';
+
+interface StartOptions {
+  stack: boolean;
+  claims: number;
+  malformed: number;
+  seed?: number;
+  keepRunning: boolean;
+  timeout: number;
+}
+
+const line = (text = '') => process.stdout.write(`${text}\n`);
+
+async function ensureModel(config: Readonly<Config>, log: Logger): Promise<void> {
+  if (existsSync(join(config.modelDir, 'manifest.json'))) return;
+  line(`no model bundle in ${config.modelDir}: training a demo model on 8,000 generated claims (seed 7) ...`);
+  const { claims, labels } = generateClaims({ count: 8000, seed: 7 });
+  const { modelHash, metrics } = await trainModel({ claims, labels, outDir: config.modelDir, seed: 7, log });
+  line(`trained model ${modelHash}: ${JSON.stringify(metrics)}`);
+}
+
+async function waitUntilDone(pipeline: RunningPipeline, target: { decisions: number; deadLettered: number }, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await pipeline.index.counts();
+    const pendingFlagged = await pipeline.index.pendingFlagged(1);
+    const dlq = pipeline.scoring?.counters.deadLettered ?? 0;
+    if (counts.decisions >= target.decisions && counts.anchored === counts.batches && pendingFlagged.length === 0 && dlq >= target.deadLettered) return;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out: ${counts.decisions}/${target.decisions} decisions indexed, ${counts.anchored}/${counts.batches} batches anchored, ${dlq}/${target.deadLettered} dead-lettered`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * The main job: local stack up, contract deployed if needed, a demo model trained if none exists,
+ * a sample of generated claims (with malformed ones) through ingest, scoring, batching and
+ * anchoring, then a summary with one verification that must PASS.
+ */
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('Main job: bring up the local stack, deploy the contract and train a demo model if needed, stream sample claims through the whole pipeline and print a summary with a verify command that passes.')
+    .option('--no-stack', 'use already running services (KAFKA_BROKERS, REDIS_URL, DATABASE_URL, CHAIN_RPC_URL) instead of starting the local stack')
+    .option('--claims <n>', 'generated claims to send', positiveInt, 2000)
+    .option('--malformed <n>', 'malformed messages mixed in (they end in the DLQ)', nonNegativeInt, 20)
+    .option('--seed <n>', 'generator seed (default: a new one each run, printed)', nonNegativeInt)
+    .option('--keep-running', 'keep the pipeline running after the summary until Ctrl-C', false)
+    .option('--timeout <seconds>', 'give up waiting for the sample after this long', positiveInt, 300)
+    .action(async (opts: StartOptions) => {
+      if (opts.stack) {
+        const up = await stackUp({});
+        line(`stack: ${up.services.map((s) => `${s.service} ${s.state}`).join(', ')} (${(up.elapsedMs / 1000).toFixed(1)} s)`);
+      }
+      const { config, log } = commandContext();
+      await ensureModel(config, log);
+      const pipeline = await startPipeline(config, log);
+      try {
+        const before = await pipeline.index.counts();
+        const seed = opts.seed ?? Math.floor(Date.now() / 1000) % 1_000_000;
+        const kafka = pipeline.kafka;
+        const producer = new ClaimsProducer(kafka);
+        await producer.connect();
+        const started = performance.now();
+        const sent = await producer.produce(generatedMessages(opts.claims, seed, opts.malformed), { topic: config.kafka.topics.claims });
+        await producer.disconnect();
+        line(`produced ${sent} messages (${opts.claims} claims, ${opts.malformed} malformed, seed ${seed}); waiting for decisions and anchors ...`);
+        await waitUntilDone(pipeline, { decisions: before.decisions + opts.claims, deadLettered: opts.malformed }, opts.timeout * 1000);
+        const seconds = (performance.now() - started) / 1000;
+        const after = await pipeline.index.counts();
+        const batches = (await pipeline.index.listBatches({ status: 'anchored' })).slice(before.batches);
+        const claimsDecided = after.decisions - before.decisions;
+        line('');
+        line('claimtrail summary');
+        line(`  claims scored        ${claimsDecided}  (${Math.round(claimsDecided / seconds)} claims/s end to end, produce -> anchored, ${seconds.toFixed(1)} s)`);
+        line(`  flagged              ${after.flagged - before.flagged}`);
+        line(`  review               ${after.review - before.review}`);
+        line(`  dead-lettered (DLQ)  ${pipeline.scoring?.counters.deadLettered ?? 0}  (topic ${config.kafka.topics.dlq})`);
+        line(`  batches anchored     ${batches.length}  on chain ${batches[0]?.anchor?.chainId ?? '?'}, contract ${pipeline.anchor?.client.address}`);
+        for (const batch of batches.slice(0, 5)) line(`    ${batch.batchId.slice(0, 18)}…  ${String(batch.leafCount).padStart(5)} decisions  tx ${batch.anchor?.txHash}`);
+        if (batches.length > 5) line(`    … and ${batches.length - 5} more`);
+        const sample = batches.at(-1);
+        if (sample) {
+          // One decision of this run, flagged if any: the verification a compliance team would run.
+          const decision = (await pipeline.index.sampleDecision(sample.batchId, 'flag'))!;
+          const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+          const result = await proofs.verify(decision, config.chain.confirmations);
+          line('');
+          line(`verify: ${result.ok ? 'PASS' : `FAIL ${result.code}`}  claim ${decision.claimId} (${decision.outcome}, score ${decision.score.toFixed(3)})`);
+          line(`  npx claimtrail verify ${decision.claimId}`);
+          line(`  npx claimtrail proof ${decision.claimId} > proof.json && npx claimtrail verify --bundle proof.json --rpc ${config.chain.rpcUrl}`);
+          if (!result.ok) process.exitCode = 1;
+        }
+        if (opts.keepRunning) {
+          line('\npipeline running; Ctrl-C to stop');
+          await untilSignal();
+        }
+      } finally {
+        await pipeline.stop();
+      }
+    });
+}

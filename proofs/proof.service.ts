@@ -1,0 +1,110 @@
+import type { JsonRpcProvider } from 'ethers';
+import { getProof, leafTreeIndex, makeTree } from '../anchoring/merkle-core.ts';
+import { makeProofBundle, type ProofBundle } from '../anchoring/proof-bundle.ts';
+import { type ChainVerifyResult, type VerifyFailure, verifyAgainstChain } from '../anchoring/verify-proof.ts';
+import { VerificationError } from '../anchoring/errors.ts';
+import { ClaimtrailError } from '../core/errors.ts';
+import type { DecisionIndexRepository, IndexedDecision } from '../db/decision-index.repository.ts';
+import { createAnchorReader } from './anchor-reader.ts';
+
+/** No decision / batch to prove (unknown claim id, or not batched yet). Caller-facing. */
+export class ProofUnavailableError extends ClaimtrailError {
+  constructor(message: string) {
+    super('PROOF_UNAVAILABLE', message);
+  }
+}
+
+/** What `verify` reports for one decision. */
+export type DecisionVerification = (
+  | { ok: true; confirmations: string }
+  | Omit<VerifyFailure, 'ok'> & { ok: false }
+) & { claimId: string; decisionId: string; batchId: string; txHash: string | null };
+
+export interface ProofServiceDeps {
+  index: DecisionIndexRepository;
+  provider: JsonRpcProvider;
+}
+
+/**
+ * Proof bundles from the decision index, and verification of a decision against the chain. The
+ * proof is built from the leaf hashes stored when the batch closed, while the leaf is recomputed
+ * from the decision row as it is now: a row altered after the fact no longer proves.
+ */
+export class ProofService {
+  readonly #deps: ProofServiceDeps;
+  constructor(deps: ProofServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** The newest decision about a claim id, or the one with this decision id. */
+  async findDecision(ref: { claimId?: string; decisionId?: string }): Promise<IndexedDecision> {
+    const { index } = this.#deps;
+    if (ref.decisionId) {
+      const decision = await index.getDecision(ref.decisionId);
+      if (!decision) throw new ProofUnavailableError(`no decision ${ref.decisionId} in the decision index`);
+      return decision;
+    }
+    const [newest] = await index.findByClaimId(ref.claimId ?? '');
+    if (!newest) throw new ProofUnavailableError(`no decision for claim ${ref.claimId} in the decision index (not received, dead-lettered, or its batch has not closed yet)`);
+    return newest;
+  }
+
+  /**
+   * The proof bundle of a decision, with the anchor and its confirmations read from the chain.
+   * @throws ProofUnavailableError when the claim is unknown; InvalidArgumentError (anchoring)
+   *   whose cause is a VerificationError when the stored decision no longer proves.
+   */
+  async bundle(decision: IndexedDecision, options: { includeSalt?: boolean } = {}): Promise<ProofBundle> {
+    const { index, provider } = this.#deps;
+    const batch = await index.getBatch(decision.batchId);
+    if (!batch) throw new ProofUnavailableError(`batch ${decision.batchId} of decision ${decision.decisionId} is missing`);
+    const leaves = await index.batchLeaves(batch.batchId);
+    const proof = getProof(makeTree(leaves), leafTreeIndex(leaves.length, decision.leafIndex));
+    let anchor = null;
+    if (batch.anchor) {
+      const head = BigInt(await provider.getBlockNumber());
+      anchor = {
+        chainId: Number(batch.anchor.chainId),
+        contract: batch.anchor.contract,
+        txHash: batch.anchor.txHash,
+        blockNumber: Number(batch.anchor.blockNumber),
+        blockHash: batch.anchor.blockHash,
+        confirmationsAtExport: Number(head >= batch.anchor.blockNumber ? head - batch.anchor.blockNumber + 1n : 0n),
+      };
+    }
+    return makeProofBundle({
+      decision,
+      ...(options.includeSalt ? { salt: decision.salt } : {}),
+      proof,
+      batch: { topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset, leafCount: batch.leafCount, root: batch.root },
+      anchor,
+    });
+  }
+
+  /** Verifies a decision end to end: stored row -> leaf -> proof -> root on chain, confirmed. */
+  async verify(decision: IndexedDecision, minConfirmations: number): Promise<DecisionVerification> {
+    const batch = await this.#deps.index.getBatch(decision.batchId);
+    const base = { claimId: decision.claimId, decisionId: decision.decisionId, batchId: decision.batchId, txHash: batch?.anchor?.txHash ?? null };
+    let bundle: ProofBundle;
+    try {
+      bundle = await this.bundle(decision);
+    } catch (error) {
+      const cause = error instanceof Error ? error.cause : undefined;
+      if (cause instanceof VerificationError) {
+        return { ...base, ok: false, code: cause.code, message: cause.message, ...(cause.expected ? { expected: cause.expected } : {}), ...(cause.computed ? { computed: cause.computed } : {}) };
+      }
+      throw error;
+    }
+    return { ...base, ...toReport(await verifyBundleOnChain(bundle, this.#deps.provider, minConfirmations)) };
+  }
+}
+
+/** Verifies a bundle against the contract it names, through `provider`. */
+export function verifyBundleOnChain(bundle: ProofBundle, provider: JsonRpcProvider, minConfirmations: number): Promise<ChainVerifyResult> {
+  const reader = createAnchorReader(provider, bundle.anchor?.contract ?? '0x0000000000000000000000000000000000000000');
+  return verifyAgainstChain(bundle, reader, { minConfirmations });
+}
+
+function toReport(result: ChainVerifyResult): { ok: true; confirmations: string } | (Omit<VerifyFailure, 'ok'> & { ok: false }) {
+  return result.ok ? { ok: true, confirmations: result.confirmations.toString() } : result;
+}
