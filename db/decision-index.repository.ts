@@ -8,6 +8,8 @@ export interface IndexedDecision extends Decision {
   leaf: string;
   batchId: string;
   leafIndex: number;
+  /** Transaction that anchored this (flagged) decision's leaf individually, if it was. */
+  flaggedTxHash?: string;
 }
 
 export interface BatchRecord {
@@ -57,6 +59,7 @@ interface DecisionRow {
   leaf: string;
   batch_id: string;
   leaf_index: number;
+  flagged_tx_hash: string | null;
 }
 
 interface BatchRow {
@@ -95,6 +98,7 @@ function toDecision(r: DecisionRow): IndexedDecision {
     leaf: r.leaf,
     batchId: r.batch_id,
     leafIndex: r.leaf_index,
+    ...(r.flagged_tx_hash ? { flaggedTxHash: r.flagged_tx_hash } : {}),
   };
 }
 
@@ -119,7 +123,7 @@ function toBatch(r: BatchRow): StoredBatch {
 
 const DECISION_COLUMNS = `decision_id, claim_id, score, rf_score, nn_score, outcome, reasons, model_hash, decided_at_text,
   input_topic, input_partition, input_offset::text, claim_commitment, salt, correlation_id, log_topic, log_partition,
-  log_offset::text, leaf, batch_id, leaf_index`;
+  log_offset::text, leaf, batch_id, leaf_index, flagged_tx_hash`;
 const BATCH_COLUMNS = `batch_id, topic, partition, first_offset::text, last_offset::text, leaf_count, root, status,
   chain_id::text, contract, tx_hash, block_number::text, block_hash, created_at, anchored_at`;
 
@@ -248,12 +252,12 @@ export class DecisionIndexRepository {
   }
 
   /** Flagged decisions whose individual anchor is not recorded yet. */
-  async pendingFlagged(limit = 1000): Promise<Array<{ decisionId: string; leaf: string }>> {
-    const { rows } = await this.#pool.query<{ decision_id: string; leaf: string }>(
-      `SELECT decision_id, leaf FROM decisions WHERE outcome = 'flag' AND flagged_tx_hash IS NULL ORDER BY log_offset LIMIT $1`,
+  async pendingFlagged(limit = 1000): Promise<Array<{ decisionId: string; batchId: string; leaf: string }>> {
+    const { rows } = await this.#pool.query<{ decision_id: string; batch_id: string; leaf: string }>(
+      `SELECT decision_id, batch_id, leaf FROM decisions WHERE outcome = 'flag' AND flagged_tx_hash IS NULL ORDER BY batch_id, leaf_index LIMIT $1`,
       [limit],
     );
-    return rows.map((r) => ({ decisionId: r.decision_id, leaf: r.leaf }));
+    return rows.map((r) => ({ decisionId: r.decision_id, batchId: r.batch_id, leaf: r.leaf }));
   }
 
   async markFlaggedAnchored(decisionId: string, txHash: string, blockNumber: bigint): Promise<void> {

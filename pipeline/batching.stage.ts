@@ -11,7 +11,8 @@ import { buildBatchTree } from '../anchoring/merkle.ts';
 /** Where closed batches and flagged decisions are handed to the anchor workers. */
 export interface AnchorJobSink {
   enqueueBatch(batchId: string, correlationId?: string): Promise<void>;
-  enqueueFlagged(decisionIds: readonly string[]): Promise<void>;
+  /** Flagged decisions of one batch, anchored individually (each leaf its own on-chain record). */
+  enqueueFlagged(batchId: string, decisionIds: readonly string[]): Promise<void>;
 }
 
 export interface BatchingStageDeps {
@@ -141,7 +142,7 @@ export class BatchingStage {
     await index.recordBatch({ batchId: id, topic, partition, firstOffset, lastOffset, leafCount: indexed.length, root: tree.root }, indexed);
     await jobs.enqueueBatch(id, indexed.find((d) => d.correlationId)?.correlationId);
     const flagged = indexed.filter((d) => d.outcome === 'flag').map((d) => d.decisionId);
-    if (flagged.length > 0) await jobs.enqueueFlagged(flagged);
+    if (flagged.length > 0) await jobs.enqueueFlagged(id, flagged);
     await this.#consumer.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
     this.#open.delete(partition);
     this.#lastBatched.set(partition, BigInt(lastOffset));

@@ -51,19 +51,27 @@ export function createAnchorProcessor(deps: AnchorProcessorDeps) {
   }
 
   async function anchorFlagged(data: AnchorFlaggedJob, log: Logger): Promise<AnchorJobResult> {
-    const decision = await index.getDecision(data.decisionId);
-    if (!decision) throw new UnrecoverableError(`decision ${data.decisionId} is not in the decision index`);
-    const at = await chain.flaggedAnchoredAt(decision.leaf);
-    if (at > 0n) {
+    const decisions = [];
+    for (const decisionId of data.decisionIds) {
+      const decision = await index.getDecision(decisionId);
+      if (!decision) throw new UnrecoverableError(`decision ${decisionId} is not in the decision index`);
+      if (!decision.flaggedTxHash) decisions.push(decision);
+    }
+    // A leaf may already be on chain (a crash after sending, before recording): record its event.
+    const toSend = [];
+    for (const decision of decisions) {
+      if ((await chain.flaggedAnchoredAt(decision.leaf)) === 0n) {
+        toSend.push(decision);
+        continue;
+      }
       const event = await chain.findFlaggedAnchored(decision.leaf);
       if (!event) throw new Error(`flagged leaf ${decision.leaf} is on chain but its event was not found yet`);
       await index.markFlaggedAnchored(decision.decisionId, event.txHash, event.blockNumber);
-      log.info({ txHash: event.txHash }, 'flagged decision was already anchored; recorded');
-      return { txHash: event.txHash, blockNumber: event.blockNumber.toString(), alreadyAnchored: true };
     }
-    const receipt = await chain.anchorFlagged([decision.leaf]);
-    await index.markFlaggedAnchored(decision.decisionId, receipt.txHash, receipt.blockNumber);
-    log.info({ txHash: receipt.txHash }, 'flagged decision anchored');
+    if (toSend.length === 0) return { txHash: '', blockNumber: '', alreadyAnchored: true };
+    const receipt = await chain.anchorFlagged(toSend.map((d) => d.leaf));
+    for (const decision of toSend) await index.markFlaggedAnchored(decision.decisionId, receipt.txHash, receipt.blockNumber);
+    log.info({ txHash: receipt.txHash, leaves: toSend.length, gasUsed: receipt.gasUsed.toString() }, 'flagged decisions anchored');
     return { txHash: receipt.txHash, blockNumber: receipt.blockNumber.toString(), alreadyAnchored: false };
   }
 
@@ -71,7 +79,7 @@ export function createAnchorProcessor(deps: AnchorProcessorDeps) {
     const log = deps.log.child({ jobId: job.id, job: job.name, ...('correlationId' in job.data ? { correlationId: job.data.correlationId } : {}) });
     try {
       if (job.name === ANCHOR_BATCH) return await anchorBatch(job.data as AnchorBatchJob, log.child({ batchId: (job.data as AnchorBatchJob).batchId }));
-      if (job.name === ANCHOR_FLAGGED) return await anchorFlagged(job.data as AnchorFlaggedJob, log.child({ decisionId: (job.data as AnchorFlaggedJob).decisionId }));
+      if (job.name === ANCHOR_FLAGGED) return await anchorFlagged(job.data as AnchorFlaggedJob, log.child({ batchId: (job.data as AnchorFlaggedJob).batchId }));
       throw new UnrecoverableError(`unknown anchor job ${job.name}`);
     } catch (error) {
       // Translate at the edge: errors that say retrying cannot help stop BullMQ's retries.

@@ -11,9 +11,17 @@ export interface AnchorBatchJob {
   correlationId?: string;
 }
 
+/** Flagged decisions of one batch; each leaf gets its own record and event on chain. */
 export interface AnchorFlaggedJob {
-  decisionId: string;
+  batchId: string;
+  decisionIds: string[];
 }
+
+/**
+ * Most flagged leaves per transaction: anchorFlagged costs about 25k gas a leaf, and chains cap
+ * one transaction's gas (2^24 under Osaka rules), so 200 leaves stay well inside any limit.
+ */
+export const MAX_FLAGGED_PER_JOB = 200;
 
 export type AnchorJobData = AnchorBatchJob | AnchorFlaggedJob;
 
@@ -29,8 +37,8 @@ const JOB_OPTIONS: JobsOptions = {
 };
 
 /**
- * Producer side of the anchor queue. Job ids are the batch id / `flag-<decision id>`, so handing
- * the same batch over twice (after a crash) enqueues it once.
+ * Producer side of the anchor queue. Job ids are the batch id / `flag-<batch id>-<chunk>`, so
+ * handing the same batch over twice (after a crash) enqueues it once.
  */
 export class AnchorQueue implements AnchorJobSink {
   readonly queue: Queue<AnchorJobData>;
@@ -43,8 +51,13 @@ export class AnchorQueue implements AnchorJobSink {
     await this.queue.add(ANCHOR_BATCH, { batchId, ...(correlationId ? { correlationId } : {}) }, { jobId: batchId });
   }
 
-  async enqueueFlagged(decisionIds: readonly string[]): Promise<void> {
-    await this.queue.addBulk(decisionIds.map((decisionId) => ({ name: ANCHOR_FLAGGED, data: { decisionId }, opts: { jobId: `flag-${decisionId}` } })));
+  async enqueueFlagged(batchId: string, decisionIds: readonly string[]): Promise<void> {
+    const jobs = [];
+    for (let i = 0; i < decisionIds.length; i += MAX_FLAGGED_PER_JOB) {
+      const chunk = decisionIds.slice(i, i + MAX_FLAGGED_PER_JOB);
+      jobs.push({ name: ANCHOR_FLAGGED, data: { batchId, decisionIds: chunk }, opts: { jobId: `flag-${batchId}-${i / MAX_FLAGGED_PER_JOB}` } });
+    }
+    await this.queue.addBulk(jobs);
   }
 
   close(): Promise<void> {

@@ -35,7 +35,8 @@ export class AnchorWorker {
     const pending = await index.listBatches({ status: 'pending' });
     for (const batch of pending) await queue.enqueueBatch(batch.batchId);
     const flagged = await index.pendingFlagged(100_000);
-    await queue.enqueueFlagged(flagged.map((f) => f.decisionId));
+    const byBatch = Map.groupBy(flagged, (f) => f.batchId);
+    for (const [batchId, items] of byBatch) await queue.enqueueFlagged(batchId, items.map((f) => f.decisionId));
     return { batches: pending.length, flagged: flagged.length };
   }
 
