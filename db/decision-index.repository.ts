@@ -1,5 +1,13 @@
 import type { Pool } from 'pg';
+import { ClaimtrailError } from '../core/errors.ts';
 import type { Decision, LogPosition, Outcome, Reason } from '../domain/decision.ts';
+
+/** A new batch's offset range overlaps a stored one of the same partition. */
+export class BatchOverlapError extends ClaimtrailError {
+  constructor(batchId: string, storedBatchId: string) {
+    super('BATCH_OVERLAP', `batch ${batchId} overlaps stored batch ${storedBatchId}`, { retriable: true });
+  }
+}
 
 /** A decision as it sits in the log and in its batch. */
 export interface IndexedDecision extends Decision {
@@ -137,11 +145,23 @@ export class DecisionIndexRepository {
     this.#pool = pool;
   }
 
-  /** Writes a closed batch with its decisions. Idempotent: a batch already stored is left as is. */
+  /**
+   * Writes a closed batch with its decisions. Idempotent: a batch already stored is left as is.
+   * @throws BatchOverlapError when another stored batch of the partition overlaps this range (a
+   *   second batcher, or a stale view of the log): the caller must resync from the index.
+   */
   async recordBatch(batch: BatchRecord, decisions: readonly IndexedDecision[]): Promise<void> {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
+      // Serialise writers of one partition, then refuse overlapping ranges: two batches must
+      // never share a log position (PostgreSQL has no portable range-exclusion without btree_gist).
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1), $2)', [batch.topic, batch.partition]);
+      const overlap = await client.query<{ batch_id: string }>(
+        `SELECT batch_id FROM batches WHERE topic = $1 AND partition = $2 AND first_offset <= $4 AND last_offset >= $3 AND batch_id <> $5 LIMIT 1`,
+        [batch.topic, batch.partition, batch.firstOffset, batch.lastOffset, batch.batchId],
+      );
+      if (overlap.rows[0]) throw new BatchOverlapError(batch.batchId, overlap.rows[0].batch_id);
       const inserted = await client.query(
         `INSERT INTO batches (batch_id, topic, partition, first_offset, last_offset, leaf_count, root)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (batch_id) DO NOTHING`,
@@ -208,7 +228,7 @@ export class DecisionIndexRepository {
 
   async listBatches(filter: { status?: 'pending' | 'anchored' } = {}): Promise<StoredBatch[]> {
     const { rows } = await this.#pool.query<BatchRow>(
-      `SELECT ${BATCH_COLUMNS} FROM batches WHERE ($1::text IS NULL OR status = $1) ORDER BY topic, partition, first_offset`,
+      `SELECT ${BATCH_COLUMNS} FROM batches WHERE ($1::text IS NULL OR status = $1) ORDER BY batches.topic, batches.partition, batches.first_offset`,
       [filter.status ?? null],
     );
     return rows.map(toBatch);
@@ -236,7 +256,7 @@ export class DecisionIndexRepository {
   /** Decisions about a claim id, newest first (an insurer may resubmit a claim). */
   async findByClaimId(claimId: string): Promise<IndexedDecision[]> {
     const { rows } = await this.#pool.query<DecisionRow>(
-      `SELECT ${DECISION_COLUMNS} FROM decisions WHERE claim_id = $1 ORDER BY decided_at DESC, log_offset DESC`,
+      `SELECT ${DECISION_COLUMNS} FROM decisions WHERE claim_id = $1 ORDER BY decisions.decided_at DESC, decisions.log_offset DESC`,
       [claimId],
     );
     return rows.map(toDecision);

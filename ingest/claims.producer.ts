@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { OutgoingClaim } from './claim-sources.ts';
 
 /** Header carrying the correlation id from the producer through decisions into anchor jobs. */
@@ -21,7 +21,16 @@ export interface ProduceOptions {
 export class ClaimsProducer {
   readonly #producer: Producer;
   constructor(kafka: Kafka) {
-    this.#producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.#producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Murmur2 on the key, like the Java client: a member's claims land on the same partition
+      // whichever client an insurer produces with.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // The idempotent producer must not give up mid-sequence (kafkajs warns otherwise); Ctrl-C stops it.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 },
+    });
   }
 
   connect(): Promise<void> {

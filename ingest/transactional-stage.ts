@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { type Consumer, type Kafka, type KafkaMessage, type Message, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from '../core/logger.ts';
 
 /** Messages a stage produces for one input batch, all in the same Kafka transaction. */
@@ -64,6 +64,10 @@ export class TransactionalStage {
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Exactly-once needs the idempotent producer to retry until the broker answers: a bounded
+      // retry count could resend a batch under a new sequence number. A stage stalls, never skips.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 },
     });
   }
 

@@ -1,8 +1,8 @@
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, ConsumerGroupJoinEvent, Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../core/config.ts';
 import { invariant } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { DecisionIndexRepository, IndexedDecision } from '../db/decision-index.repository.ts';
+import { BatchOverlapError, type DecisionIndexRepository, type IndexedDecision } from '../db/decision-index.repository.ts';
 import type { Decision } from '../domain/decision.ts';
 import { batchId as computeBatchId } from '../anchoring/batch.ts';
 import { leafHash, leafValues } from '../anchoring/leaf.ts';
@@ -38,11 +38,14 @@ interface OpenBatch {
  * transaction, handed to the anchor queue (job id = batch id), and only then are the Kafka
  * offsets committed. PostgreSQL is the source of truth for where the next batch starts: offsets
  * already in a stored batch are skipped, so a crash between the two commits never makes two
- * batches overlap.
+ * batches overlap. On every (re)assignment each partition is rewound to the offset after its
+ * last stored batch, and batches fetched before the rewind are dropped as stale (kafkajs
+ * `isStale`), so what is open in memory always starts right after what is stored.
  */
 export class BatchingStage {
   readonly #deps: BatchingStageDeps;
   readonly #consumer: Consumer;
+  readonly #admin: Admin;
   readonly #open = new Map<number, OpenBatch>();
   readonly #lastBatched = new Map<number, bigint | null>();
   #serial: Promise<void> = Promise.resolve();
@@ -51,24 +54,26 @@ export class BatchingStage {
   constructor(deps: BatchingStageDeps) {
     this.#deps = deps;
     this.#consumer = deps.kafka.consumer({ groupId: deps.config.kafka.batchingGroupId, readUncommitted: false, maxBytesPerPartition: 4 * 1024 * 1024 });
+    this.#admin = deps.kafka.admin();
   }
 
   async start(): Promise<void> {
     const { config } = this.#deps;
+    await this.#admin.connect();
     await this.#consumer.connect();
-    // A new assignment starts again from committed offsets: forget what was open.
-    this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => {
-      void this.#exclusive(async () => {
-        this.#open.clear();
-        this.#lastBatched.clear();
-      });
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => {
+      const partitions = event.payload.memberAssignment[config.kafka.topics.decisions] ?? [];
+      void this.#exclusive(() => this.#resync(partitions, true)).catch((error: unknown) => this.#deps.log.error({ err: error }, 'rewinding partitions failed'));
     });
     await this.#consumer.subscribe({ topic: config.kafka.topics.decisions, fromBeginning: true });
     await this.#consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale()) return;
-        await this.#exclusive(() => this.#accept(batch.partition, batch.messages));
+        await this.#exclusive(async () => {
+          // Checked inside the lock: a rewind queued before this batch makes it stale.
+          if (!isRunning() || isStale()) return;
+          await this.#accept(batch.partition, batch.messages);
+        });
         await heartbeat();
       },
     });
@@ -86,6 +91,31 @@ export class BatchingStage {
       for (const partition of [...this.#open.keys()]) await this.#close(partition);
     }).catch((error: unknown) => this.#deps.log.error({ err: error }, 'closing open batches on stop failed; they will be re-read on restart'));
     await this.#consumer.disconnect();
+    await this.#admin.disconnect();
+  }
+
+  /**
+   * Forgets what is open for `partitions` and rewinds each to the first offset after its last
+   * stored batch (or to the start of the log when none is stored). A new assignment passes
+   * `everything` so partitions no longer ours are forgotten too.
+   */
+  async #resync(partitions: readonly number[], everything = false): Promise<void> {
+    const { config, index } = this.#deps;
+    const topic = config.kafka.topics.decisions;
+    if (everything) {
+      this.#open.clear();
+      this.#lastBatched.clear();
+    }
+    for (const partition of partitions) this.#open.delete(partition);
+    if (partitions.length === 0) return;
+    const watermarks = await this.#admin.fetchTopicOffsets(topic);
+    for (const partition of partitions) {
+      const last = await index.lastBatchedOffset(topic, partition);
+      this.#lastBatched.set(partition, last);
+      const low = watermarks.find((w) => w.partition === partition)?.low ?? '0';
+      const offset = last === null ? low : (last + 1n).toString();
+      this.#consumer.seek({ topic, partition, offset });
+    }
   }
 
   #exclusive(fn: () => Promise<void>): Promise<void> {
@@ -99,9 +129,12 @@ export class BatchingStage {
     if (!this.#lastBatched.has(partition)) {
       this.#lastBatched.set(partition, await index.lastBatchedOffset(config.kafka.topics.decisions, partition));
     }
-    const last = this.#lastBatched.get(partition) ?? null;
+    const stored = this.#lastBatched.get(partition) ?? null;
     for (const message of messages) {
-      if (last !== null && BigInt(message.offset) <= last) continue;
+      // Skip what is already stored, and anything delivered twice into the open batch.
+      const offset = BigInt(message.offset);
+      const openLast = this.#open.get(partition)?.items.at(-1)?.offset;
+      if ((stored !== null && offset <= stored) || (openLast !== undefined && offset <= BigInt(openLast))) continue;
       invariant(message.value, `decisions record ${partition}/${message.offset} has no value`);
       const decision = JSON.parse(message.value.toString('utf8')) as Decision;
       let open = this.#open.get(partition);
@@ -139,7 +172,16 @@ export class BatchingStage {
       batchId: id,
       leafIndex,
     }));
-    await index.recordBatch({ batchId: id, topic, partition, firstOffset, lastOffset, leafCount: indexed.length, root: tree.root }, indexed);
+    try {
+      await index.recordBatch({ batchId: id, topic, partition, firstOffset, lastOffset, leafCount: indexed.length, root: tree.root }, indexed);
+    } catch (error) {
+      if (!(error instanceof BatchOverlapError)) throw error;
+      // Our view of the partition is stale (another batcher got there first): start over from
+      // what is stored instead of writing a batch that shares log positions with another.
+      log.warn({ err: error, partition }, 'batch overlaps a stored one; rewinding the partition');
+      await this.#resync([partition]);
+      return;
+    }
     await jobs.enqueueBatch(id, indexed.find((d) => d.correlationId)?.correlationId);
     const flagged = indexed.filter((d) => d.outcome === 'flag').map((d) => d.decisionId);
     if (flagged.length > 0) await jobs.enqueueFlagged(id, flagged);
