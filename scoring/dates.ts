@@ -19,8 +19,3 @@ export function isoDateOf(day: number): string {
 export function isoDateTimeOf(day: number, secondsIntoDay: number): string {
   return new Date(day * MS_PER_DAY + secondsIntoDay * 1000).toISOString();
 }
-
-/** Whole days from `from` to `to` (negative when `to` is earlier). */
-export function daysBetween(from: string, to: string): number {
-  return dayNumber(to) - dayNumber(from);
-}

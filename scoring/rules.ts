@@ -1,0 +1,85 @@
+import type { Claim } from '../domain/claim.schema.ts';
+import type { Reason } from '../domain/decision.ts';
+import { dayNumber } from './dates.ts';
+import { procedureReference } from './reference-fees.ts';
+
+/**
+ * Hard rules: deterministic checks that force the outcome `flag` whatever the models say. Each
+ * has a stable reason code; a hit is reported as a Reason with contribution 1 and listed before
+ * the model's feature reasons. Texts carry codes and counts, never dates or member data.
+ */
+
+export const RULE_CODES = Object.freeze({
+  /** Billing or attending NPI on the exclusion list (OIG LEIE or the payer's own). */
+  excludedProvider: 'R_EXCLUDED_PROVIDER',
+  /** A service dated after the member's recorded date of death. */
+  serviceAfterDeath: 'R_SERVICE_AFTER_DEATH',
+  /** A line dated before admission or after discharge. */
+  outsideAdmission: 'R_OUTSIDE_ADMISSION',
+  /** A line with more units than can be delivered on one day (above the per-code maximum). */
+  impossibleUnits: 'R_IMPOSSIBLE_UNITS',
+});
+
+export interface RulesConfig {
+  /** Excluded provider NPIs. Default: empty (the rule never fires). */
+  excludedNpis: ReadonlySet<string>;
+  /**
+   * Largest plausible units per line for a code, undefined when unknown (then not checked).
+   * Default: `maxUnits` of scoring/reference-fees.ts.
+   */
+  maxUnits: (procedureCode: string) => number | undefined;
+}
+
+/** Rules config with defaults; pass `excludedNpis` (e.g. fixtures' EXCLUDED_NPIS for demos). */
+export function createRulesConfig(options: { excludedNpis?: Iterable<string>; maxUnits?: RulesConfig['maxUnits'] } = {}): RulesConfig {
+  return Object.freeze({
+    excludedNpis: new Set(options.excludedNpis ?? []),
+    maxUnits: options.maxUnits ?? ((code: string) => procedureReference(code)?.maxUnits),
+  });
+}
+
+function rule(code: string, text: string): Reason {
+  return { code, contribution: 1, text };
+}
+
+function codes(list: readonly string[]): string {
+  const unique = [...new Set(list)];
+  return unique.length <= 4 ? unique.join(', ') : `${unique.slice(0, 4).join(', ')} and ${unique.length - 4} more`;
+}
+
+/** Every rule the claim breaks, in RULE_CODES order; empty when none. Pure. */
+export function evaluateRules(claim: Claim, config: RulesConfig): Reason[] {
+  const hits: Reason[] = [];
+  if (config.excludedNpis.has(claim.billingProviderNpi)) {
+    hits.push(rule(RULE_CODES.excludedProvider, `billing provider NPI ${claim.billingProviderNpi} is on the exclusion list`));
+  } else if (claim.attendingProviderNpi !== undefined && config.excludedNpis.has(claim.attendingProviderNpi)) {
+    hits.push(rule(RULE_CODES.excludedProvider, `attending provider NPI ${claim.attendingProviderNpi} is on the exclusion list`));
+  }
+
+  if (claim.memberDateOfDeath !== undefined) {
+    const death = dayNumber(claim.memberDateOfDeath);
+    let latest = dayNumber(claim.serviceTo);
+    for (const l of claim.lines) if (l.serviceDate) latest = Math.max(latest, dayNumber(l.serviceDate));
+    if (latest > death) hits.push(rule(RULE_CODES.serviceAfterDeath, `service ${latest - death} day${latest - death === 1 ? '' : 's'} after the member's recorded date of death`));
+  }
+
+  if (claim.admissionDate !== undefined) {
+    const admission = dayNumber(claim.admissionDate);
+    const discharge = claim.dischargeDate === undefined ? undefined : dayNumber(claim.dischargeDate);
+    const outside: string[] = [];
+    for (const l of claim.lines) {
+      if (!l.serviceDate) continue;
+      const day = dayNumber(l.serviceDate);
+      if (day < admission || (discharge !== undefined && day > discharge)) outside.push(l.procedureCode);
+    }
+    if (outside.length > 0) hits.push(rule(RULE_CODES.outsideAdmission, `${outside.length} line${outside.length > 1 ? 's' : ''} (${codes(outside)}) dated outside the admission period`));
+  }
+
+  const excessive: string[] = [];
+  for (const l of claim.lines) {
+    const max = config.maxUnits(l.procedureCode);
+    if (max !== undefined && l.units > max) excessive.push(`${l.units} units of ${l.procedureCode} (maximum ${max})`);
+  }
+  if (excessive.length > 0) hits.push(rule(RULE_CODES.impossibleUnits, `impossible quantity: ${excessive.slice(0, 3).join('; ')}${excessive.length > 3 ? ` and ${excessive.length - 3} more` : ''}`));
+  return hits;
+}

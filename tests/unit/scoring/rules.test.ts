@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { ClaimSchema, type Claim } from '../../../domain/claim.schema.ts';
+import { EXCLUDED_NPIS, generateClaims } from '../../../fixtures/generator.ts';
+import { createRulesConfig, evaluateRules, RULE_CODES } from '../../../scoring/rules.ts';
+
+const config = createRulesConfig({ excludedNpis: EXCLUDED_NPIS });
+const codes = (c: Claim): string[] => evaluateRules(c, config).map((r) => r.code);
+
+function claim(overrides: Record<string, unknown> = {}): Claim {
+  return ClaimSchema.parse({
+    claimId: 'T-1',
+    memberId: 'M00000001',
+    billingProviderNpi: '1234567893',
+    claimType: 'professional',
+    serviceFrom: '2024-03-01',
+    serviceTo: '2024-03-01',
+    diagnosisCodes: ['J06.9'],
+    lines: [{ procedureCode: '99213', units: 1, chargedAmount: 120, serviceDate: '2024-03-01' }],
+    totalCharged: 120,
+    placeOfService: '11',
+    ...overrides,
+  });
+}
+
+describe('evaluateRules', () => {
+  const { claims, labels } = generateClaims({ count: 6000, seed: 31 });
+  const patternOf = (i: number) => labels[i]?.pattern ?? null;
+
+  it('fires on the rule patterns of generated claims', () => {
+    claims.forEach((c, i) => {
+      const hit = codes(c);
+      if (patternOf(i) === 'excluded_provider') expect(hit).toContain(RULE_CODES.excludedProvider);
+      if (patternOf(i) === 'after_death') expect(hit).toContain(RULE_CODES.serviceAfterDeath);
+      if (patternOf(i) === 'outside_dates') expect(hit).toContain(RULE_CODES.outsideAdmission);
+    });
+  });
+
+  it('never fires on legitimate generated claims', () => {
+    claims.forEach((c, i) => {
+      if (patternOf(i) === null) expect(codes(c), c.claimId).toEqual([]);
+    });
+  });
+
+  it('flags impossible quantities, including on some phantom billing', () => {
+    expect(codes(claim({ lines: [{ procedureCode: 'J3301', units: 9, chargedAmount: 90, serviceDate: '2024-03-01' }], totalCharged: 90 }))).toEqual([RULE_CODES.impossibleUnits]);
+    expect(codes(claim({ lines: [{ procedureCode: 'J3301', units: 8, chargedAmount: 80, serviceDate: '2024-03-01' }], totalCharged: 80 }))).toEqual([]);
+    // Unknown codes have no maximum.
+    expect(codes(claim({ lines: [{ procedureCode: 'A9999', units: 5000, chargedAmount: 80 }], totalCharged: 80 }))).toEqual([]);
+    expect(claims.some((c, i) => patternOf(i) === 'phantom_billing' && codes(c).includes(RULE_CODES.impossibleUnits))).toBe(true);
+  });
+
+  it('checks the attending NPI too, and service dates against death and admission', () => {
+    const npi = EXCLUDED_NPIS[0] as string;
+    expect(codes(claim({ billingProviderNpi: npi }))).toEqual([RULE_CODES.excludedProvider]);
+    expect(codes(claim({ attendingProviderNpi: npi }))).toEqual([RULE_CODES.excludedProvider]);
+    expect(codes(claim({ memberDateOfDeath: '2024-03-01' }))).toEqual([]);
+    expect(codes(claim({ memberDateOfDeath: '2024-02-28' }))).toEqual([RULE_CODES.serviceAfterDeath]);
+    const stay = { claimType: 'institutional', placeOfService: '21', admissionDate: '2024-03-01', dischargeDate: '2024-03-03', serviceTo: '2024-03-03' };
+    expect(codes(claim({ ...stay, lines: [{ procedureCode: '99222', units: 1, chargedAmount: 120, serviceDate: '2024-03-03' }] }))).toEqual([]);
+    expect(codes(claim({ ...stay, lines: [{ procedureCode: '99222', units: 1, chargedAmount: 120, serviceDate: '2024-03-04' }] }))).toEqual([RULE_CODES.outsideAdmission]);
+    expect(codes(claim({ ...stay, dischargeDate: undefined, lines: [{ procedureCode: '99222', units: 1, chargedAmount: 120, serviceDate: '2024-02-29' }] }))).toEqual([RULE_CODES.outsideAdmission]);
+  });
+
+  it('reports hits as reasons with contribution 1 and text free of dates and member ids', () => {
+    const reasons = evaluateRules(claim({ billingProviderNpi: EXCLUDED_NPIS[1], memberDateOfDeath: '2024-01-01', lines: [{ procedureCode: 'J1100', units: 500, chargedAmount: 120, serviceDate: '2024-03-01' }] }), config);
+    expect(reasons.map((r) => r.code)).toEqual([RULE_CODES.excludedProvider, RULE_CODES.serviceAfterDeath, RULE_CODES.impossibleUnits]);
+    for (const r of reasons) {
+      expect(r.contribution).toBe(1);
+      expect(r.text).not.toMatch(/\d{4}-\d{2}-\d{2}|M00000001/);
+    }
+    expect(reasons[1]?.text).toBe("service 60 days after the member's recorded date of death");
+  });
+
+  it('has no exclusion list by default', () => {
+    expect(evaluateRules(claim({ billingProviderNpi: EXCLUDED_NPIS[0] }), createRulesConfig())).toEqual([]);
+  });
+});
