@@ -44,6 +44,7 @@ const EnvSchema = z.object({
   BATCH_MAX_SIZE: intFromEnv(1, 1_000_000).default(1000),
   BATCH_MAX_AGE_MS: intFromEnv(10, 3_600_000).default(2000),
   MODEL_DIR: z.string().min(1).default('models/current'),
+  EXCLUSION_LISTS: csv.default([]),
   STATE_DIR: z.string().min(1).default('.state'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -69,6 +70,8 @@ export interface Config {
   };
   anchor: { queue: string; batchMaxSize: number; batchMaxAgeMs: number };
   modelDir: string;
+  /** OIG LEIE CSV files whose NPIs the excluded-provider rule flags (empty: the rule never fires). */
+  exclusionLists: string[];
   stateDir: string;
   logLevel: string;
 }
@@ -109,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     chain: { rpcUrl: e.CHAIN_RPC_URL, signerKey, contractAddress: e.DECISION_ANCHOR_ADDRESS, confirmations: e.CONFIRMATIONS },
     anchor: { queue: e.ANCHOR_QUEUE, batchMaxSize: e.BATCH_MAX_SIZE, batchMaxAgeMs: e.BATCH_MAX_AGE_MS },
     modelDir: e.MODEL_DIR,
+    exclusionLists: e.EXCLUSION_LISTS,
     stateDir: e.STATE_DIR,
     logLevel: e.LOG_LEVEL,
   });

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { accessSync, constants, createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { InvalidArgumentError } from '../core/errors.ts';
@@ -42,7 +42,9 @@ const CSV_NUMBER_FIELDS = new Set(['totalCharged', 'totalAllowed', 'totalPaid', 
  * Unknown columns are kept as string fields.
  */
 export async function* readCsv(path: string): AsyncGenerator<OutgoingClaim> {
-  const parser = createReadStream(path).pipe(parse({ columns: true, skip_empty_lines: true, trim: true }));
+  const parser = parse({ columns: true, skip_empty_lines: true, trim: true });
+  // pipe() does not forward a read error (missing file): hand it to the parser, or the loop hangs.
+  createReadStream(path).on('error', (error) => parser.destroy(error)).pipe(parser);
   let row = 1;
   for await (const record of parser as AsyncIterable<Record<string, string>>) {
     row++;
@@ -64,8 +66,17 @@ export async function* readCsv(path: string): AsyncGenerator<OutgoingClaim> {
   if (row === 1) throw new InvalidArgumentError(`${path}: CSV has no data rows`);
 }
 
-/** Picks the reader by file extension (.ndjson/.jsonl or .csv). */
+/**
+ * Picks the reader by file extension (.ndjson/.jsonl or .csv).
+ * @throws InvalidArgumentError when the file cannot be read or its type is unknown (checked now,
+ *   before any message is sent).
+ */
 export function readClaimsFile(path: string): AsyncGenerator<OutgoingClaim> {
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot read claims file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
   if (/\.(nd)?jsonl?$/i.test(path) || /\.ndjson$/i.test(path)) return readNdjson(path);
   if (/\.csv$/i.test(path)) return readCsv(path);
   throw new InvalidArgumentError(`${path}: unknown file type; expected .ndjson, .jsonl or .csv`);

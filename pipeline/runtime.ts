@@ -16,6 +16,8 @@ import { DecisionIndexRepository } from '../db/decision-index.repository.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool } from '../db/pool.ts';
 import { createKafka, ensureTopics } from '../ingest/kafka.ts';
+import { loadLeieNpis } from '../scoring/exclusion-list.ts';
+import { createRulesConfig } from '../scoring/rules.ts';
 import { Scorer } from '../scoring/scorer.ts';
 import { AnchorQueue } from '../workers/anchor.queue.ts';
 import { AnchorWorker } from '../workers/anchor.worker.ts';
@@ -104,7 +106,9 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
       running.batching = batching;
     }
     if (roles.includes('scoring')) {
-      const scorer = await Scorer.load(config.modelDir);
+      const excludedNpis = await loadLeieNpis(config.exclusionLists);
+      log.info({ files: config.exclusionLists.length, npis: excludedNpis.size }, 'exclusion lists loaded');
+      const scorer = await Scorer.load(config.modelDir, { rules: createRulesConfig({ excludedNpis }), log: log.child({ component: 'scorer' }) });
       if (running.anchor && !(await running.anchor.client.isModelRegistered(scorer.modelHash))) {
         await running.anchor.client.registerModel(scorer.modelHash, `claimtrail-model:${scorer.modelHash}`);
       }

@@ -42,8 +42,16 @@ export function registerProduceCommand(program: Command): void {
       if (Boolean(opts.file) === Boolean(opts.generate)) throw new InvalidArgumentError('give exactly one of --file or --generate');
       if (opts.malformed > 0 && !opts.generate) throw new FlagError('--malformed goes with --generate');
       const { config, log } = commandContext();
+      const source = opts.file ? readClaimsFile(opts.file) : generatedMessages(opts.generate!, opts.seed, opts.malformed);
       const kafka = createKafka(config, log);
       await ensureTopics(kafka, config);
+      const topic = opts.topic ?? config.kafka.topics.claims;
+      // The producer retries until the broker answers (idempotence); a missing topic would wait forever.
+      const admin = kafka.admin();
+      await admin.connect();
+      const exists = (await admin.listTopics()).includes(topic);
+      await admin.disconnect();
+      if (!exists) throw new InvalidArgumentError(`topic ${topic} does not exist (claimtrail creates ${config.kafka.topics.claims}; create others first)`);
       const producer = new ClaimsProducer(kafka);
       await producer.connect();
       const total = opts.generate ? opts.generate + opts.malformed : 0;
@@ -51,9 +59,8 @@ export function registerProduceCommand(program: Command): void {
       bar?.start(total || 1, 0);
       const started = performance.now();
       try {
-        const source = opts.file ? readClaimsFile(opts.file) : generatedMessages(opts.generate!, opts.seed, opts.malformed);
         const sent = await producer.produce(source, {
-          topic: opts.topic ?? config.kafka.topics.claims,
+          topic,
           onProgress: (n) => {
             if (bar) {
               if (!total) bar.setTotal(n);
@@ -63,7 +70,7 @@ export function registerProduceCommand(program: Command): void {
         });
         bar?.stop();
         const seconds = (performance.now() - started) / 1000;
-        process.stdout.write(`produced ${sent} claims to ${opts.topic ?? config.kafka.topics.claims} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s)\n`);
+        process.stdout.write(`produced ${sent} claims to ${topic} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s)\n`);
       } finally {
         bar?.stop();
         await producer.disconnect();

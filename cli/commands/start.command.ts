@@ -21,6 +21,8 @@ interface StartOptions {
   timeout: number;
 }
 
+const DEMO_EXCLUSION_LIST = 'fixtures/samples/exclusions-leie.csv';
+
 const line = (text = '') => process.stdout.write(`${text}\n`);
 
 async function ensureModel(config: Readonly<Config>, log: Logger): Promise<void> {
@@ -64,6 +66,11 @@ export function registerStartCommand(program: Command): void {
       if (opts.stack) {
         const up = await stackUp({});
         line(`stack: ${up.services.map((s) => `${s.service} ${s.state}`).join(', ')} (${(up.elapsedMs / 1000).toFixed(1)} s)`);
+      }
+      if (!process.env.EXCLUSION_LISTS) {
+        // Demo only: the generator's excluded providers, in the real LEIE format.
+        process.env.EXCLUSION_LISTS = DEMO_EXCLUSION_LIST;
+        line(`exclusion list: ${DEMO_EXCLUSION_LIST} (demo; set EXCLUSION_LISTS to OIG LEIE files)`);
       }
       const { config, log } = commandContext();
       await ensureModel(config, log);
