@@ -1,25 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ClaimSchema, type Claim } from '../../../domain/claim.schema.ts';
+import { officeClaim } from '../../support/claims.ts';
+import type { Claim } from '../../../domain/claim.schema.ts';
 import { generateClaims } from '../../../fixtures/generator.ts';
 import { describeFeature, extractFeatures, FEATURE_NAMES, FEATURES, featureIndex, reasonCodeOf } from '../../../scoring/features.ts';
 
-/** A small legitimate office claim to derive hand-made cases from. */
-function claim(overrides: Partial<Claim> = {}): Claim {
-  return ClaimSchema.parse({
-    claimId: 'T-1',
-    memberId: 'M00000001',
-    billingProviderNpi: '1234567893',
-    claimType: 'professional',
-    serviceFrom: '2024-03-01',
-    serviceTo: '2024-03-01',
-    diagnosisCodes: ['J06.9'],
-    lines: [{ procedureCode: '99213', units: 1, chargedAmount: 120, serviceDate: '2024-03-01' }],
-    totalCharged: 120,
-    placeOfService: '11',
-    ...overrides,
-  });
-}
+const claim = officeClaim;
 
 const value = (c: Claim, name: string): number => extractFeatures(c)[featureIndex(name)] as number;
 

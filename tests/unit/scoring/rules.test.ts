@@ -1,26 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ClaimSchema, type Claim } from '../../../domain/claim.schema.ts';
+import { officeClaim } from '../../support/claims.ts';
+import type { Claim } from '../../../domain/claim.schema.ts';
 import { EXCLUDED_NPIS, generateClaims } from '../../../fixtures/generator.ts';
 import { createRulesConfig, evaluateRules, RULE_CODES } from '../../../scoring/rules.ts';
 
 const config = createRulesConfig({ excludedNpis: EXCLUDED_NPIS });
 const codes = (c: Claim): string[] => evaluateRules(c, config).map((r) => r.code);
 
-function claim(overrides: Record<string, unknown> = {}): Claim {
-  return ClaimSchema.parse({
-    claimId: 'T-1',
-    memberId: 'M00000001',
-    billingProviderNpi: '1234567893',
-    claimType: 'professional',
-    serviceFrom: '2024-03-01',
-    serviceTo: '2024-03-01',
-    diagnosisCodes: ['J06.9'],
-    lines: [{ procedureCode: '99213', units: 1, chargedAmount: 120, serviceDate: '2024-03-01' }],
-    totalCharged: 120,
-    placeOfService: '11',
-    ...overrides,
-  });
-}
+const claim = officeClaim;
 
 describe('evaluateRules', () => {
   const { claims, labels } = generateClaims({ count: 6000, seed: 31 });
