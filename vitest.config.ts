@@ -25,7 +25,8 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 300_000,
           pool: 'forks',
-          poolOptions: { forks: { singleFork: true } },
+          // kafkajs 2.2.4 arms a negative timer on Node >= 24 (tulios/kafkajs#1751): harmless noise.
+          poolOptions: { forks: { singleFork: true, execArgv: ['--disable-warning=TimeoutNegativeWarning'] } },
           globalSetup: ['tests/setup/stack.global.ts'],
         },
       },

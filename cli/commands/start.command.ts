@@ -33,13 +33,16 @@ async function ensureModel(config: Readonly<Config>, log: Logger): Promise<void>
   line(`trained model ${modelHash}: ${JSON.stringify(metrics)}`);
 }
 
-async function waitUntilDone(pipeline: RunningPipeline, target: { decisions: number; deadLettered: number }, timeoutMs: number): Promise<void> {
+/** Waits for the sample to be decided, indexed and anchored; returns when each was reached (ms). */
+async function waitUntilDone(pipeline: RunningPipeline, target: { decisions: number; deadLettered: number }, timeoutMs: number): Promise<{ indexedAt: number; anchoredAt: number }> {
   const deadline = Date.now() + timeoutMs;
+  let indexedAt = 0;
   for (;;) {
     const counts = await pipeline.index.counts();
     const pendingFlagged = await pipeline.index.pendingFlagged(1);
     const dlq = pipeline.scoring?.counters.deadLettered ?? 0;
-    if (counts.decisions >= target.decisions && counts.anchored === counts.batches && pendingFlagged.length === 0 && dlq >= target.deadLettered) return;
+    if (!indexedAt && counts.decisions >= target.decisions) indexedAt = performance.now();
+    if (indexedAt && counts.anchored === counts.batches && pendingFlagged.length === 0 && dlq >= target.deadLettered) return { indexedAt, anchoredAt: performance.now() };
     if (Date.now() > deadline) {
       throw new Error(`timed out: ${counts.decisions}/${target.decisions} decisions indexed, ${counts.anchored}/${counts.batches} batches anchored, ${dlq}/${target.deadLettered} dead-lettered`);
     }
@@ -82,17 +85,20 @@ export function registerStartCommand(program: Command): void {
         const producer = new ClaimsProducer(kafka);
         await producer.connect();
         const started = performance.now();
+        const runStartedAt = Date.now();
         const sent = await producer.produce(generatedMessages(opts.claims, seed, opts.malformed), { topic: config.kafka.topics.claims });
         await producer.disconnect();
         line(`produced ${sent} messages (${opts.claims} claims, ${opts.malformed} malformed, seed ${seed}); waiting for decisions and anchors ...`);
-        await waitUntilDone(pipeline, { decisions: before.decisions + opts.claims, deadLettered: opts.malformed }, opts.timeout * 1000);
-        const seconds = (performance.now() - started) / 1000;
+        const producedAt = performance.now();
+        const { indexedAt, anchoredAt } = await waitUntilDone(pipeline, { decisions: before.decisions + opts.claims, deadLettered: opts.malformed }, opts.timeout * 1000);
+        const seconds = (anchoredAt - started) / 1000;
         const after = await pipeline.index.counts();
-        const batches = (await pipeline.index.listBatches({ status: 'anchored' })).slice(before.batches);
+        const batches = (await pipeline.index.listBatches({ status: 'anchored' })).filter((b) => b.createdAt.getTime() >= runStartedAt);
         const claimsDecided = after.decisions - before.decisions;
         line('');
         line('claimtrail summary');
         line(`  claims scored        ${claimsDecided}  (${Math.round(claimsDecided / seconds)} claims/s end to end, produce -> anchored, ${seconds.toFixed(1)} s)`);
+        line(`    timeline           produced ${((producedAt - started) / 1000).toFixed(1)} s, all decisions indexed ${((indexedAt - started) / 1000).toFixed(1)} s, all anchored ${seconds.toFixed(1)} s`);
         line(`  flagged              ${after.flagged - before.flagged}`);
         line(`  review               ${after.review - before.review}`);
         line(`  dead-lettered (DLQ)  ${pipeline.scoring?.counters.deadLettered ?? 0}  (topic ${config.kafka.topics.dlq})`);
