@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     // The JSON report feeds .ci/run's closing "N passed, N failed" line.
     reporters: ['default', ['json', { outputFile: '.state/reports/vitest.json' }]],
+    // kafkajs 2.2.4 arms a negative timer on Node >= 24 (tulios/kafkajs#1751): harmless noise.
+    poolOptions: { forks: { execArgv: ['--disable-warning=TimeoutNegativeWarning'] } },
     projects: [
       {
         test: {
@@ -25,8 +27,7 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 300_000,
           pool: 'forks',
-          // kafkajs 2.2.4 arms a negative timer on Node >= 24 (tulios/kafkajs#1751): harmless noise.
-          poolOptions: { forks: { singleFork: true, execArgv: ['--disable-warning=TimeoutNegativeWarning'] } },
+          poolOptions: { forks: { singleFork: true } },
           globalSetup: ['tests/setup/stack.global.ts'],
         },
       },
