@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { Wallet } from 'ethers';
+import { Wallet, toQuantity } from 'ethers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectProvider } from '../../chain/provider.ts';
 import { DecisionAnchorClient } from '../../chain/decision-anchor.client.ts';
 import { createPool } from '../../db/pool.ts';
 import { createKafka, ensureTopics } from '../../ingest/kafka.ts';
-import { DEV_SIGNER_KEY_FILE } from '../../stack/chain.ts';
-import { DEV_CHAIN_ID, ensureDevSigner } from '../../stack/dev-signer.ts';
 import { createRedis } from '../../workers/redis.ts';
 import { isolatedConfig, migratedSchema, testLog, uniqueName } from '../support/env.ts';
 
@@ -93,11 +89,12 @@ describe('foundation: the local stack answers', () => {
   });
 
   it('EVM chain: DecisionAnchor deploys and reads back through ethers', async () => {
-    // The dev signer the stack funds, and a fresh deployment (not the pipeline's).
-    const signer = await ensureDevSigner(join(config.stateDir, DEV_SIGNER_KEY_FILE), config.chain.rpcUrl, DEV_CHAIN_ID, testLog);
-    const key = readFileSync(signer.keyFile, 'utf8').trim();
+    // A signer of its own (one signer, one sender: the pipeline's dev signer may be busy), funded
+    // with the dev node's setBalance, and a fresh deployment.
     const provider = await connectProvider(config.chain.rpcUrl);
     cleanups.push(async () => provider.destroy());
+    const key = Wallet.createRandom().privateKey;
+    await provider.send('anvil_setBalance', [new Wallet(key).address, toQuantity(10n ** 21n)]);
     const { address } = await DecisionAnchorClient.deploy(provider, key);
     const client = new DecisionAnchorClient({ provider, address, signerKey: key });
     expect(await client.isDeployed()).toBe(true);
@@ -107,6 +104,5 @@ describe('foundation: the local stack answers', () => {
     const receipt = await client.anchorBatch(batchId, root, 3);
     expect(receipt.txHash).toMatch(/^0x[0-9a-f]{64}$/);
     expect(await client.batchOf(batchId)).toMatchObject({ root, leafCount: 3, anchoredBlock: receipt.blockNumber });
-    expect(new Wallet(key).address).toMatch(/^0x/);
   });
 });
