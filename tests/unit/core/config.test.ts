@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../core/config.ts';
+import { ConfigError } from '../../../core/errors.ts';
+
+describe('loadConfig', () => {
+  it('fills defaults for the local stack and freezes the result', () => {
+    const config = loadConfig({});
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(config.kafka.topics).toEqual({ claims: 'claims', dlq: 'claims.dlq', decisions: 'decisions' });
+    expect(config.chain.signerKey).toBeUndefined();
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.kafka.topics)).toBe(true);
+  });
+
+  it('reports every bad variable together', () => {
+    let error: unknown;
+    try {
+      loadConfig({ KAFKA_BROKERS: 'nohost', REDIS_URL: 'http://x', BATCH_MAX_SIZE: '-3', SIGNER_PRIVATE_KEY: '0x12', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues.join('\n');
+    for (const name of ['KAFKA_BROKERS', 'REDIS_URL', 'BATCH_MAX_SIZE', 'SIGNER_PRIVATE_KEY', 'LOG_LEVEL']) expect(issues).toContain(name);
+    expect((error as ConfigError).code).toBe('CONFIG_INVALID');
+  });
+
+  it('reads the signer key from a file, and says which file is wrong without echoing it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const good = join(dir, 'key');
+    const key = `0x${'ab'.repeat(32)}`;
+    writeFileSync(good, `${key}\n`);
+    expect(loadConfig({ SIGNER_KEY_FILE: good }).chain.signerKey).toBe(key);
+    const bad = join(dir, 'bad');
+    writeFileSync(bad, 'secret-but-malformed');
+    expect(() => loadConfig({ SIGNER_KEY_FILE: bad })).toThrow(/SIGNER_KEY_FILE.*does not hold/);
+    try {
+      loadConfig({ SIGNER_KEY_FILE: bad });
+    } catch (e) {
+      expect((e as Error).message).not.toContain('secret-but-malformed');
+    }
+    expect(() => loadConfig({ SIGNER_KEY_FILE: join(dir, 'missing') })).toThrow(/ENOENT/);
+  });
+
+  it('splits comma-separated lists', () => {
+    const config = loadConfig({ KAFKA_BROKERS: 'a:1, b:2', EXCLUSION_LISTS: 'x.csv,y.csv' });
+    expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect(config.exclusionLists).toEqual(['x.csv', 'y.csv']);
+  });
+});
