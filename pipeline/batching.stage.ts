@@ -7,13 +7,8 @@ import type { Decision } from '../domain/decision.ts';
 import { batchId as computeBatchId } from '../anchoring/batch.ts';
 import { leafHash, leafValues } from '../anchoring/leaf.ts';
 import { buildBatchTree } from '../anchoring/merkle.ts';
+import type { AnchorJobSink } from '../workers/anchor.queue.ts';
 
-/** Where closed batches and flagged decisions are handed to the anchor workers. */
-export interface AnchorJobSink {
-  enqueueBatch(batchId: string, correlationId?: string): Promise<void>;
-  /** Flagged decisions of one batch, anchored individually (each leaf its own on-chain record). */
-  enqueueFlagged(batchId: string, decisionIds: readonly string[]): Promise<void>;
-}
 
 export interface BatchingStageDeps {
   kafka: Kafka;

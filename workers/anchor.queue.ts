@@ -1,6 +1,12 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AnchorJobSink } from '../pipeline/batching.stage.ts';
+
+/** Where closed batches and flagged decisions are handed to the anchor workers. */
+export interface AnchorJobSink {
+  enqueueBatch(batchId: string, correlationId?: string): Promise<void>;
+  /** Flagged decisions of one batch, anchored individually (each leaf its own on-chain record). */
+  enqueueFlagged(batchId: string, decisionIds: readonly string[]): Promise<void>;
+}
 
 /** Job names on the anchor queue. */
 export const ANCHOR_BATCH = 'anchor-batch';
