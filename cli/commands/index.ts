@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerFixturesCommand } from './fixtures.command.ts';
 import { registerProduceCommand } from './produce.command.ts';
+import { registerReviewCommand } from './review.command.ts';
 import { registerRunCommand } from './run.command.ts';
 import { registerStackCommand } from './stack.command.ts';
 import { registerStartCommand } from './start.command.ts';
@@ -17,4 +18,5 @@ export function registerCommands(program: Command): void {
   registerRunCommand(program);
   registerVerifyCommand(program);
   registerProofCommand(program);
+  registerReviewCommand(program);
 }

@@ -1,0 +1,62 @@
+import { type Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import { migrate } from '../../db/migrate.ts';
+import { createPool } from '../../db/pool.ts';
+import { loadReviewConfig } from '../../review/config.ts';
+import { ROLES, type Role } from '../../review/auth/roles.ts';
+import { ConflictError } from '../../review/errors.ts';
+import { AuditRepository } from '../../review/repositories/audit.repository.ts';
+import { UserRepository } from '../../review/repositories/user.repository.ts';
+import { startReviewServer } from '../../review/server.ts';
+import { AuthService } from '../../review/services/auth.service.ts';
+import { commandContext, nonNegativeInt, untilSignal } from '../context.ts';
+
+function role(value: string): Role {
+  if (!ROLES.includes(value as Role)) throw new CommanderArgumentError(`expected one of ${ROLES.join(', ')}.`);
+  return value as Role;
+}
+
+/** `claimtrail review serve | user create`: the investigator review app and its users. */
+export function registerReviewCommand(program: Command): void {
+  const review = program.command('review').description('The investigator review app: queues, cases, dispositions, audit, compliance proofs.');
+
+  review
+    .command('serve')
+    .description('Serve the review API (/api, OpenAPI at /api/openapi.json) and web UI until SIGINT/SIGTERM.')
+    .option('--port <n>', 'TCP port (default: REVIEW_PORT or 8080; 0 picks a free one)', nonNegativeInt)
+    .addHelpText('after', '\nCreate users first: claimtrail review user create --role investigator --name alice')
+    .action(async (opts: { port?: number }) => {
+      const { config, log } = commandContext();
+      const reviewConfig = loadReviewConfig();
+      if (opts.port !== undefined && opts.port > 65535) throw new InvalidArgumentError('--port must be at most 65535');
+      const server = await startReviewServer(config, reviewConfig, log, opts.port ?? reviewConfig.port);
+      process.stdout.write(`review app on ${server.url}\n`);
+      const signal = await untilSignal();
+      log.info({ signal }, 'stopping');
+      await server.stop();
+    });
+
+  review
+    .command('user')
+    .description('Manage review app users.')
+    .command('create')
+    .description('Create a user with a generated password and an API token, printed once (only their hashes are stored).')
+    .requiredOption('--name <name>', 'user name: 2-64 characters, a-z 0-9 . _ -')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, role)
+    .option('--json', 'print one JSON object', false)
+    .action(async (opts: { name: string; role: Role; json: boolean }) => {
+      const { config } = commandContext();
+      await migrate(config.database.url, config.database.schema);
+      const pool = createPool(config.database.url, config.database.schema, 2);
+      try {
+        const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: loadReviewConfig().sessionHours });
+        const created = await auth.createUser(opts.name, opts.role, null).catch((error: unknown) => {
+          throw error instanceof ConflictError ? new InvalidArgumentError(error.message) : error;
+        });
+        if (opts.json) process.stdout.write(`${JSON.stringify(created)}\n`);
+        else process.stdout.write(`created ${created.user.role} ${created.user.name} (id ${created.user.userId})\n  password  ${created.password}\n  API token ${created.token}\nThey are shown only now; store them safely.\n`);
+      } finally {
+        await pool.end();
+      }
+    });
+}

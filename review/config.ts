@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.ts';
+
+/**
+ * The review app's own settings, read once from the environment next to core/config.ts (which
+ * holds the shared database, Kafka and chain settings). Every bad variable is reported together.
+ */
+export interface ReviewConfig {
+  /** Interface to bind. Default 127.0.0.1 (put a TLS-terminating proxy in front in production). */
+  host: string;
+  /** TCP port. Default 8080. */
+  port: number;
+  /** Browser session lifetime in hours. Default 12 (one working day). */
+  sessionHours: number;
+  /**
+   * Whether the session cookie is `Secure` (HTTPS only). Default: true unless the app binds a
+   * loopback address, where browsers talk plain HTTP to it.
+   */
+  cookieSecure: boolean;
+  /** Kafka topic the verdicts of dispositions go to. Default `verdicts`. */
+  verdictsTopic: string;
+  /** Seconds between audit seals (Merkle batch + anchor job). Default 60; 0 disables sealing. */
+  auditSealSeconds: number;
+  /** Audit entries younger than this many seconds wait for the next seal. Default 30. */
+  auditSealMinAgeSeconds: number;
+}
+
+const ReviewEnvSchema = z.object({
+  REVIEW_HOST: z.string().min(1).default('127.0.0.1'),
+  REVIEW_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  REVIEW_SESSION_HOURS: z.coerce.number().min(0.1).max(24 * 30).default(12),
+  REVIEW_COOKIE_SECURE: z.enum(['true', 'false']).optional(),
+  REVIEW_AUDIT_SEAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  REVIEW_AUDIT_SEAL_MIN_AGE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  VERDICTS_TOPIC: z.string().min(1).max(249).regex(/^[A-Za-z0-9._-]+$/, 'Kafka topic name').default('verdicts'),
+});
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Parses the review app's variables. @throws ConfigError listing every bad variable. */
+export function loadReviewConfig(env: NodeJS.ProcessEnv = process.env): Readonly<ReviewConfig> {
+  const parsed = ReviewEnvSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const e = parsed.data;
+  return Object.freeze({
+    host: e.REVIEW_HOST,
+    port: e.REVIEW_PORT,
+    sessionHours: e.REVIEW_SESSION_HOURS,
+    cookieSecure: e.REVIEW_COOKIE_SECURE === undefined ? !LOOPBACK.has(e.REVIEW_HOST) : e.REVIEW_COOKIE_SECURE === 'true',
+    verdictsTopic: e.VERDICTS_TOPIC,
+    auditSealSeconds: e.REVIEW_AUDIT_SEAL_SECONDS,
+    auditSealMinAgeSeconds: e.REVIEW_AUDIT_SEAL_MIN_AGE_SECONDS,
+  });
+}

@@ -1,0 +1,92 @@
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from '../../core/logger.ts';
+import { InvariantError } from '../../core/errors.ts';
+import type { AuditRepository } from '../repositories/audit.repository.ts';
+import type { AuditSealService } from '../services/audit-seal.service.ts';
+import type { AuthService } from '../services/auth.service.ts';
+import type { CaseService } from '../services/case.service.ts';
+import type { ComplianceService } from '../services/compliance.service.ts';
+import { authHook } from './auth.hook.ts';
+import { errorHandler } from './error-handler.ts';
+import { adminRoutes } from './routes/admin.routes.ts';
+import { auditRoutes } from './routes/audit.routes.ts';
+import { authRoutes } from './routes/auth.routes.ts';
+import { caseRoutes } from './routes/case.routes.ts';
+import { complianceRoutes } from './routes/compliance.routes.ts';
+
+const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
+
+export interface ReviewAppDeps {
+  auth: AuthService;
+  cases: CaseService;
+  compliance: ComplianceService;
+  audit: AuditRepository;
+  seals: AuditSealService;
+  log: Logger;
+  cookieSecure: boolean;
+}
+
+/** One registered API route and who may call it (for the role matrix test and the docs). */
+export interface ApiRoute {
+  method: string;
+  url: string;
+  access: readonly string[] | 'public';
+}
+
+/**
+ * Builds the review app: JSON API under /api (zod-validated, OpenAPI at /api/openapi.json), the
+ * web UI from review/web at /. Every /api route must declare `config.access`; registering one
+ * without it fails at startup, so no route is open by accident.
+ */
+export async function buildReviewApp(deps: ReviewAppDeps): Promise<{ app: FastifyInstance; routes: ApiRoute[] }> {
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'review-http' }) as FastifyBaseLogger, bodyLimit: 256 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.decorateRequest('principal', null);
+
+  const routes: ApiRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    const access = route.config?.access;
+    if (access === undefined) throw new InvariantError(`route ${String(route.method)} ${route.url} declares no access`);
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, access });
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'claimtrail review API', version: '1.0.0', description: 'Investigator queues, cases and dispositions; audit; compliance proofs. Auth: session cookie from POST /api/auth/login, or `Authorization: Bearer <API token>`.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'ctr_session' } } },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  // onRequest, before body parsing and validation: a caller without access learns nothing more.
+  app.addHook('onRequest', authHook(deps.auth));
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // API answers can hold PHI: never cache them; the UI gets a strict CSP (no inline script).
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'");
+    return payload;
+  });
+
+  await app.register(authRoutes, { auth: deps.auth, cookieSecure: deps.cookieSecure });
+  await app.register(caseRoutes, { cases: deps.cases, auth: deps.auth });
+  await app.register(auditRoutes, { audit: deps.audit, seals: deps.seals });
+  await app.register(complianceRoutes, { compliance: deps.compliance });
+  await app.register(adminRoutes, { auth: deps.auth });
+  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(fastifyStatic, { root: WEB_ROOT, prefix: '/', index: ['index.html'] });
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
+  return { app, routes };
+}

@@ -1,0 +1,210 @@
+import { z } from 'zod';
+import { ROLES } from '../auth/roles.ts';
+import { CASE_STATUSES, DISPOSITIONS } from '../repositories/case.repository.ts';
+
+/** Request and response schemas of the review API (the OpenAPI document is generated from them). */
+
+export const ErrorBody = z.object({
+  error: z.string().describe('stable error code, e.g. FORBIDDEN, INVALID_REQUEST'),
+  message: z.string(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+export const Page = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe('page size, 1-200'),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+
+/** Database ids are bigint: digits only, so a bad id is a 400, never a SQL error. */
+export const Id = z.string().regex(/^[1-9]\d{0,17}$/, 'expected a positive whole number');
+export const CaseParams = z.object({ caseId: Id });
+export const DecisionParams = z.object({ decisionId: z.string().regex(/^(0x)?[0-9a-f]{64}$/, 'expected a 32-byte hex decision id') });
+
+export const Principal = z.object({ userId: z.string(), name: z.string(), role: z.enum(ROLES) });
+
+export const LoginBody = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
+
+export const CaseSummary = z.object({
+  caseId: z.string(),
+  decisionId: z.string(),
+  claimId: z.string(),
+  queue: z.string(),
+  outcome: z.enum(['review', 'flag']),
+  score: z.number(),
+  amount: z.number().nullable().describe('totalCharged, USD'),
+  priority: z.number().describe('score x amount'),
+  lineOfBusiness: z.string().nullable(),
+  memberId: z.string().nullable(),
+  providerNpi: z.string().nullable(),
+  ruleCodes: z.array(z.string()),
+  status: z.enum(CASE_STATUSES),
+  assigneeId: z.string().nullable(),
+  assigneeName: z.string().nullable(),
+  snoozedUntil: z.string().nullable(),
+  createdAt: z.string(),
+  dueAt: z.string().describe('SLA deadline'),
+  closedAt: z.string().nullable(),
+  breached: z.boolean().describe('past the SLA deadline'),
+});
+
+const isoInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+export const CaseQuery = Page.extend({
+  queue: z.string().min(1).max(64).optional(),
+  status: z.enum(CASE_STATUSES).optional(),
+  provider: z.string().regex(/^\d{10}$/, 'NPI is 10 digits').optional(),
+  member: z.string().min(1).max(64).optional(),
+  rule: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/, 'reason code like R_EXCLUDED_PROVIDER').optional(),
+  from: isoInstant.optional().describe('created at or after (ISO-8601)'),
+  to: isoInstant.optional().describe('created before (ISO-8601)'),
+  assignee: z.union([z.literal('me'), Id]).optional(),
+  breached: z.enum(['true', 'false']).transform((s) => s === 'true').optional(),
+});
+
+export const CaseList = z.object({ total: z.number().int(), limit: z.number().int(), offset: z.number().int(), items: z.array(CaseSummary) });
+
+export const QueueSummary = z.object({
+  name: z.string(),
+  title: z.string(),
+  slaHours: z.number().int(),
+  open: z.number().int(),
+  assigned: z.number().int(),
+  snoozed: z.number().int(),
+  escalated: z.number().int(),
+  closed: z.number().int(),
+  breached: z.number().int(),
+});
+
+const Reason = z.object({ code: z.string(), contribution: z.number(), text: z.string() });
+const Note = z.object({ noteId: z.string(), userName: z.string(), body: z.string(), createdAt: z.string() });
+const DispositionRecord = z.object({ dispositionId: z.string(), caseId: z.string(), decisionId: z.string(), claimId: z.string(), userName: z.string(), disposition: z.enum(DISPOSITIONS), note: z.string(), createdAt: z.string() });
+
+export const CaseDetail = z.object({
+  case: CaseSummary,
+  decision: z.object({
+    decisionId: z.string(),
+    claimId: z.string(),
+    score: z.number(),
+    components: z.object({ rf: z.number(), nn: z.number() }),
+    outcome: z.string(),
+    reasons: z.array(Reason),
+    modelHash: z.string(),
+    decidedAt: z.string(),
+  }),
+  claim: z.record(z.string(), z.unknown()).nullable().describe('the claim as received (PHI)'),
+  ruleHits: z.array(Reason),
+  related: z.array(
+    z.object({
+      claimId: z.string(),
+      decisionId: z.string(),
+      relation: z.enum(['member', 'provider', 'member+provider']),
+      outcome: z.string(),
+      score: z.number(),
+      decidedAt: z.string(),
+      caseId: z.string().nullable(),
+      disposition: z.enum(DISPOSITIONS).nullable(),
+    }),
+  ),
+  notes: z.array(Note),
+  dispositions: z.array(DispositionRecord),
+  proof: z.object({
+    batchId: z.string(),
+    batchStatus: z.enum(['pending', 'anchored']),
+    root: z.string(),
+    leafCount: z.number().int(),
+    txHash: z.string().nullable(),
+    blockNumber: z.string().nullable(),
+    confirmations: z.number().int().nullable(),
+    flaggedTxHash: z.string().nullable(),
+  }),
+});
+
+export const TakeNextBody = z.object({ queue: z.string().min(1).max(64).optional() });
+export const TakeNextResult = z.object({ case: CaseSummary.nullable().describe('null when nothing is left to take') });
+export const NoteBody = z.object({ body: z.string().trim().min(1, 'a note needs some text').max(10_000) });
+export const NoteList = z.object({ notes: z.array(Note) });
+export const DispositionBody = z.object({ disposition: z.enum(DISPOSITIONS), note: z.string().trim().min(1, 'a disposition needs a note').max(10_000) });
+export const SnoozeBody = z.object({ until: isoInstant.describe('ISO-8601 instant in the future, at most 90 days ahead') });
+export const ReassignBody = z.object({ assigneeId: Id });
+export const Team = z.object({ users: z.array(Principal) });
+
+export const AuditQuery = Page.extend({
+  user: z.string().min(1).max(64).optional(),
+  action: z.string().min(1).max(64).optional(),
+  targetType: z.enum(['case', 'claim', 'decision', 'user', 'audit-batch']).optional(),
+  targetId: z.string().min(1).max(128).optional(),
+});
+export const AuditList = z.object({
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+  items: z.array(
+    z.object({
+      auditId: z.string(),
+      at: z.string(),
+      userId: z.string().nullable(),
+      userName: z.string(),
+      role: z.enum(ROLES),
+      action: z.string(),
+      targetType: z.string().nullable(),
+      targetId: z.string().nullable(),
+      ip: z.string().nullable(),
+      details: z.record(z.string(), z.unknown()),
+    }),
+  ),
+});
+
+export const DecisionSearchQuery = z.object({ claimId: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'a claim id: letters, digits and . _ : -') });
+export const DecisionList = z.object({
+  decisions: z.array(
+    z.object({
+      decisionId: z.string(),
+      claimId: z.string(),
+      outcome: z.string(),
+      score: z.number(),
+      modelHash: z.string(),
+      decidedAt: z.string(),
+      batchId: z.string(),
+      batchStatus: z.enum(['pending', 'anchored']),
+      txHash: z.string().nullable(),
+      blockNumber: z.string().nullable(),
+    }),
+  ),
+});
+export const VerifyResult = z.object({
+  ok: z.boolean(),
+  claimId: z.string(),
+  decisionId: z.string(),
+  batchId: z.string(),
+  txHash: z.string().nullable(),
+  confirmations: z.string().optional(),
+  code: z.string().optional().describe('why verification failed'),
+  message: z.string().optional(),
+  expected: z.string().optional(),
+  computed: z.string().optional(),
+});
+
+export const CreateUserBody = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, '2-64 characters: a-z 0-9 . _ -'), role: z.enum(ROLES) });
+export const CreatedUser = z.object({ user: Principal, password: z.string().describe('shown once'), token: z.string().describe('API token, shown once') });
+export const UserParams = z.object({ userId: Id });
+export const CreateTokenBody = z.object({ label: z.string().trim().min(1).max(64) });
+export const CreatedToken = z.object({ token: z.string().describe('shown once') });
+export const UserList = z.object({ users: z.array(Principal) });
+
+export const AuditBatchParams = z.object({ batchId: z.string().regex(/^0x[0-9a-f]{64}$/, 'expected a 0x-prefixed 32-byte batch id') });
+export const AuditBatchList = z.object({
+  batches: z.array(
+    z.object({ batchId: z.string(), first: z.string().describe('first audit id'), last: z.string().describe('last audit id'), leafCount: z.number().int(), root: z.string(), status: z.string(), txHash: z.string().nullable(), blockNumber: z.string().nullable(), createdAt: z.string() }),
+  ),
+});
+export const AuditBatchCheck = z.object({
+  ok: z.boolean(),
+  batchId: z.string(),
+  leafCount: z.number().int().optional(),
+  root: z.string().optional(),
+  anchored: z.boolean().optional(),
+  code: z.enum(['ROOT_MISMATCH', 'CHAIN_ROOT_MISMATCH']).optional(),
+  message: z.string().optional(),
+  expected: z.string().optional(),
+  computed: z.string().optional(),
+});

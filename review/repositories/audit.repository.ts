@@ -1,0 +1,72 @@
+import type { Pool } from 'pg';
+import type { Actor, Role } from '../auth/roles.ts';
+import type { Queryable } from './db.ts';
+
+export interface AuditEntry {
+  auditId: string;
+  at: string;
+  userId: string | null;
+  userName: string;
+  role: Role;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AuditFilter {
+  userName?: string;
+  action?: string;
+  targetType?: string;
+  targetId?: string;
+}
+
+interface AuditRow {
+  audit_id: string;
+  at: Date;
+  user_id: string | null;
+  user_name: string;
+  role: Role;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  ip: string | null;
+  details: Record<string, unknown>;
+}
+
+/**
+ * The append-only audit log (UPDATE, DELETE and TRUNCATE are refused by a trigger). `append`
+ * takes a Queryable so an action and its audit entry commit together.
+ */
+export class AuditRepository {
+  readonly #pool: Pool;
+  constructor(pool: Pool) {
+    this.#pool = pool;
+  }
+
+  async append(actor: Actor, action: string, target: { type: string; id: string } | null, details: Record<string, unknown> = {}, db: Queryable = this.#pool): Promise<void> {
+    await db.query(
+      `INSERT INTO audit_log (user_id, user_name, role, action, target_type, target_id, ip, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [actor.userId, actor.name, actor.role, action, target?.type ?? null, target?.id ?? null, actor.ip, JSON.stringify(details)],
+    );
+  }
+
+  /** Newest first. */
+  async list(filter: AuditFilter, page: { limit: number; offset: number }): Promise<{ total: number; items: AuditEntry[] }> {
+    const where = `($1::text IS NULL OR user_name = $1) AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR target_type = $3) AND ($4::text IS NULL OR target_id = $4)`;
+    const args = [filter.userName ?? null, filter.action ?? null, filter.targetType ?? null, filter.targetId ?? null];
+    const [count, page_] = await Promise.all([
+      this.#pool.query<{ n: string }>(`SELECT count(*) AS n FROM audit_log WHERE ${where}`, args),
+      this.#pool.query<AuditRow>(
+        `SELECT audit_id::text, at, user_id::text, user_name, role, action, target_type, target_id, ip, details FROM audit_log
+         WHERE ${where} ORDER BY audit_log.audit_id DESC LIMIT $5 OFFSET $6`,
+        [...args, page.limit, page.offset],
+      ),
+    ]);
+    return {
+      total: Number(count.rows[0]!.n),
+      items: page_.rows.map((r) => ({ auditId: r.audit_id, at: r.at.toISOString(), userId: r.user_id, userName: r.user_name, role: r.role, action: r.action, targetType: r.target_type, targetId: r.target_id, ip: r.ip, details: r.details })),
+    };
+  }
+}

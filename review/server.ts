@@ -1,0 +1,92 @@
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
+import { connectProvider } from '../chain/provider.ts';
+import { DecisionIndexRepository } from '../db/decision-index.repository.ts';
+import { migrate } from '../db/migrate.ts';
+import { createPool } from '../db/pool.ts';
+import { createKafka } from '../ingest/kafka.ts';
+import { ProofService } from '../proofs/proof.service.ts';
+import { AnchorQueue } from '../workers/anchor.queue.ts';
+import { createRedis } from '../workers/redis.ts';
+import type { ReviewConfig } from './config.ts';
+import { buildReviewApp } from './http/app.ts';
+import { AuditRepository } from './repositories/audit.repository.ts';
+import { AuditSealRepository } from './repositories/audit-seal.repository.ts';
+import { CaseRepository } from './repositories/case.repository.ts';
+import { UserRepository } from './repositories/user.repository.ts';
+import { AuditSealService } from './services/audit-seal.service.ts';
+import { AuthService } from './services/auth.service.ts';
+import { CaseService } from './services/case.service.ts';
+import { ComplianceService } from './services/compliance.service.ts';
+import { KafkaVerdictSink, VerdictPublisher } from './services/verdict.publisher.ts';
+
+/** How often the verdict outbox is swept for dispositions whose publishing failed. */
+const OUTBOX_SWEEP_MS = 30_000;
+
+export interface RunningReviewServer {
+  /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  publisher: VerdictPublisher;
+  seals: AuditSealService;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the review app over the shared config (database, Kafka, chain) and the review config:
+ * migrations, the verdicts producer (and a sweep of the outbox), the HTTP server.
+ * @param port overrides REVIEW_PORT (0 picks a free port).
+ */
+export async function startReviewServer(config: Readonly<Config>, review: Readonly<ReviewConfig>, log: Logger, port = review.port): Promise<RunningReviewServer> {
+  await migrate(config.database.url, config.database.schema, log);
+  const pool = createPool(config.database.url, config.database.schema);
+  const provider = await connectProvider(config.chain.rpcUrl);
+  const sink = new KafkaVerdictSink(createKafka(config, log, '-review'), review.verdictsTopic);
+  const redis = createRedis(config.redisUrl);
+  const jobs = new AnchorQueue(config.anchor.queue, redis);
+  const stops: Array<() => Promise<unknown> | void> = [() => jobs.close(), () => redis.disconnect(), () => pool.end(), () => provider.destroy()];
+  try {
+    await sink.connect();
+    stops.unshift(() => sink.disconnect());
+    const index = new DecisionIndexRepository(pool);
+    const users = new UserRepository(pool);
+    const audit = new AuditRepository(pool);
+    const cases = new CaseRepository(pool);
+    const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
+    const auth = new AuthService({ users, audit, sessionHours: review.sessionHours });
+    const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, chainHead: async () => BigInt(await provider.getBlockNumber()) });
+    const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations });
+    const seals = new AuditSealService({
+      pool,
+      seals: new AuditSealRepository(pool),
+      index,
+      audit,
+      jobs,
+      rootOnChain: async (batchId, contract) => (await new DecisionAnchorClient({ provider, address: contract }).batchOf(batchId))?.root ?? null,
+      log: log.child({ component: 'audit-seal' }),
+      minAgeSeconds: review.auditSealMinAgeSeconds,
+    });
+    const { app } = await buildReviewApp({ auth, cases: caseService, compliance, audit, seals, log, cookieSecure: review.cookieSecure });
+    publisher.flushInBackground();
+    const sweep = setInterval(() => publisher.flushInBackground(), OUTBOX_SWEEP_MS);
+    stops.unshift(() => clearInterval(sweep), () => app.close());
+    if (review.auditSealSeconds > 0) {
+      const sealLog = log.child({ component: 'audit-seal' });
+      const sealTimer = setInterval(() => void seals.seal().catch((error: unknown) => sealLog.error({ err: error }, 'sealing the audit log failed; retried next time')), review.auditSealSeconds * 1000);
+      stops.unshift(() => clearInterval(sealTimer));
+    }
+    const url = await app.listen({ host: review.host, port });
+    log.info({ url }, 'review app listening');
+    return {
+      url,
+      publisher,
+      seals,
+      async stop() {
+        for (const stop of stops) await stop();
+      },
+    };
+  } catch (error) {
+    for (const stop of stops) await Promise.resolve(stop()).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,103 @@
+import type { Pool } from 'pg';
+import { batchId as rangeBatchId } from '../../anchoring/batch.ts';
+import { makeTree } from '../../anchoring/merkle-core.ts';
+import type { Logger } from '../../core/logger.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import type { DecisionIndexRepository } from '../../db/decision-index.repository.ts';
+import type { AnchorJobSink } from '../../workers/anchor.queue.ts';
+import { auditLeaf } from '../audit/audit-leaf.ts';
+import type { Actor } from '../auth/roles.ts';
+import { NotFoundError } from '../errors.ts';
+import type { AuditRepository } from '../repositories/audit.repository.ts';
+import type { AuditSealRepository } from '../repositories/audit-seal.repository.ts';
+import { withTransaction } from '../repositories/db.ts';
+
+export interface AuditSealOptions {
+  pool: Pool;
+  seals: AuditSealRepository;
+  index: DecisionIndexRepository;
+  audit: AuditRepository;
+  /** The anchor queue: the pipeline's anchor worker anchors audit batches with the one signer. */
+  jobs: AnchorJobSink;
+  /** Root the DecisionAnchor at `contract` stores under a batch id, or null when none. */
+  rootOnChain: (batchId: string, contract: string) => Promise<string | null>;
+  log: Logger;
+  /** Entries younger than this are left for the next seal (seconds, default 30): see seal(). */
+  minAgeSeconds?: number;
+  /** Most entries in one batch (default 5000). */
+  maxLeaves?: number;
+}
+
+export type AuditBatchCheck =
+  | { ok: true; batchId: string; leafCount: number; root: string; anchored: boolean }
+  | { ok: false; batchId: string; code: 'ROOT_MISMATCH' | 'CHAIN_ROOT_MISMATCH'; message: string; expected: string; computed: string };
+
+/**
+ * Seals the audit log into Merkle batches and hands them to the anchor queue, and checks a
+ * sealed batch against the rows and the chain.
+ *
+ * WARNING: audit ids come from a sequence, so an entry may commit after a higher id is already
+ * visible. Only entries at least `minAgeSeconds` old are sealed (audit writes are short
+ * transactions); an entry committed later below a sealed range would show up in `verify` as a
+ * ROOT_MISMATCH of that batch, never silently.
+ */
+export class AuditSealService {
+  readonly #o: Required<AuditSealOptions>;
+  constructor(options: AuditSealOptions) {
+    const o = { minAgeSeconds: 30, maxLeaves: 5000, ...options };
+    if (!(o.minAgeSeconds >= 0)) throw new InvalidArgumentError(`minAgeSeconds must be >= 0, got ${o.minAgeSeconds}`);
+    if (!Number.isInteger(o.maxLeaves) || o.maxLeaves < 1) throw new InvalidArgumentError(`maxLeaves must be a whole number >= 1, got ${o.maxLeaves}`);
+    this.#o = o;
+  }
+
+  /**
+   * Seals the next batch of audit entries (if any are old enough) and enqueues its anchoring.
+   * @param minAgeSeconds overrides the option (tests seal at once with 0).
+   * @returns the new batch, or null when there was nothing to seal.
+   */
+  async seal(minAgeSeconds = this.#o.minAgeSeconds): Promise<{ batchId: string; first: string; last: string; leafCount: number; root: string } | null> {
+    const batch = await withTransaction(this.#o.pool, async (db) => {
+      await this.#o.seals.lock(db);
+      const after = await this.#o.seals.lastSealedId(db);
+      const entries = await this.#o.seals.sealable(after, minAgeSeconds, this.#o.maxLeaves, db);
+      if (entries.length === 0) return null;
+      const first = entries[0]!.auditId;
+      const last = entries.at(-1)!.auditId;
+      const root = makeTree(entries.map(auditLeaf))[0]!;
+      const topic = await this.#o.seals.topic();
+      const sealed = { batchId: rangeBatchId({ topic, partition: 0, firstOffset: first, lastOffset: last }), first, last, leafCount: entries.length, root };
+      await this.#o.seals.insertBatch(sealed, db);
+      return sealed;
+    });
+    if (batch) {
+      // Enqueued after the commit; a batch left pending (crash in between) is re-enqueued by
+      // the anchor worker's startup sweep of pending batches.
+      await this.#o.jobs.enqueueBatch(batch.batchId);
+      this.#o.log.info({ batchId: batch.batchId, leafCount: batch.leafCount }, 'audit batch sealed');
+    }
+    return batch;
+  }
+
+  /** Recomputes a sealed batch's root from the audit rows and compares it with the stored and on-chain roots. */
+  async verify(actor: Actor, batchId: string): Promise<AuditBatchCheck> {
+    const batch = await this.#o.index.getBatch(batchId);
+    if (!batch || batch.topic !== (await this.#o.seals.topic())) throw new NotFoundError(`no audit batch ${batchId}`);
+    const entries = await this.#o.seals.range(batch.firstOffset, batch.lastOffset);
+    const computed = entries.length > 0 ? makeTree(entries.map(auditLeaf))[0]! : '';
+    let result: AuditBatchCheck;
+    if (computed !== batch.root || entries.length !== batch.leafCount) {
+      result = { ok: false, batchId, code: 'ROOT_MISMATCH', message: `audit rows ${batch.firstOffset}-${batch.lastOffset} no longer hash to the sealed root (${entries.length} rows, ${batch.leafCount} sealed)`, expected: batch.root, computed };
+    } else {
+      const onChain = batch.anchor ? await this.#o.rootOnChain(batchId, batch.anchor.contract) : null;
+      result = onChain !== null && onChain !== batch.root
+        ? { ok: false, batchId, code: 'CHAIN_ROOT_MISMATCH', message: 'the chain holds a different root for this batch', expected: onChain, computed: batch.root }
+        : { ok: true, batchId, leafCount: batch.leafCount, root: batch.root, anchored: onChain !== null };
+    }
+    await this.#o.audit.append(actor, 'audit.batch.verify', { type: 'audit-batch', id: batchId }, { ok: result.ok });
+    return result;
+  }
+
+  list(limit = 50) {
+    return this.#o.seals.list(limit);
+  }
+}

@@ -1,0 +1,210 @@
+import type { Pool } from 'pg';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import type { DecisionIndexRepository, IndexedDecision, StoredBatch } from '../../db/decision-index.repository.ts';
+import type { Actor } from '../auth/roles.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
+import type { AuditRepository } from '../repositories/audit.repository.ts';
+import type { CaseFilter, CaseNote, CaseRepository, CaseSummary, Disposition, DispositionRecord, QueueSummary, RelatedClaim } from '../repositories/case.repository.ts';
+import { withTransaction } from '../repositories/db.ts';
+import type { UserRepository } from '../repositories/user.repository.ts';
+import type { VerdictPublisher } from './verdict.publisher.ts';
+
+/** Where the decision behind a case stands on chain. */
+export interface ProofStatus {
+  batchId: string;
+  batchStatus: 'pending' | 'anchored';
+  root: string;
+  leafCount: number;
+  txHash: string | null;
+  blockNumber: string | null;
+  /** Chain head - anchor block + 1; null when not anchored or the chain is unreachable. */
+  confirmations: number | null;
+  /** Transaction that anchored this flagged decision's leaf on its own, if any. */
+  flaggedTxHash: string | null;
+}
+
+/** Everything an investigator needs on one screen. Contains PHI (`claim`). */
+export interface CaseDetail {
+  case: CaseSummary;
+  decision: Pick<IndexedDecision, 'decisionId' | 'claimId' | 'score' | 'components' | 'outcome' | 'reasons' | 'modelHash' | 'decidedAt'>;
+  claim: Record<string, unknown> | null;
+  ruleHits: IndexedDecision['reasons'];
+  related: RelatedClaim[];
+  notes: CaseNote[];
+  dispositions: DispositionRecord[];
+  proof: ProofStatus;
+}
+
+export interface CaseServiceDeps {
+  pool: Pool;
+  cases: CaseRepository;
+  users: UserRepository;
+  audit: AuditRepository;
+  index: DecisionIndexRepository;
+  verdicts: VerdictPublisher;
+  /** Chain head block number, for confirmations; may throw when the chain is down. */
+  chainHead: () => Promise<bigint>;
+}
+
+const WORKERS = new Set(['investigator', 'supervisor']);
+
+/**
+ * Queues and cases: listing, atomic take-next, the case view, notes, dispositions, snooze,
+ * reassign. Investigators act on cases assigned to them; supervisors on any case. Every read of
+ * claim data and every action is written to the audit log (actions in the same transaction).
+ */
+export class CaseService {
+  readonly #d: CaseServiceDeps;
+  constructor(deps: CaseServiceDeps) {
+    this.#d = deps;
+  }
+
+  async queues(actor: Actor): Promise<QueueSummary[]> {
+    const queues = await this.#d.cases.queues();
+    await this.#d.audit.append(actor, 'queues.view', null);
+    return queues;
+  }
+
+  async list(actor: Actor, filter: CaseFilter, page: { limit: number; offset: number }): Promise<{ total: number; items: CaseSummary[] }> {
+    if (filter.queue && !(await this.#d.cases.queueExists(filter.queue))) throw new NotFoundError(`no queue ${filter.queue}`);
+    const result = await this.#d.cases.list(filter, page);
+    await this.#d.audit.append(actor, 'cases.list', null, { filter: { ...filter, from: filter.from?.toISOString(), to: filter.to?.toISOString() }, ...page, returned: result.items.map((c) => c.caseId) });
+    return result;
+  }
+
+  /** Assigns the next case to the actor; null when the queue is empty. */
+  async takeNext(actor: Actor, queue?: string): Promise<CaseSummary | null> {
+    if (queue && !(await this.#d.cases.queueExists(queue))) throw new NotFoundError(`no queue ${queue}`);
+    return withTransaction(this.#d.pool, async (db) => {
+      const caseId = await this.#d.cases.takeNext(actor.userId, queue, db);
+      if (!caseId) return null;
+      await this.#d.audit.append(actor, 'case.take', { type: 'case', id: caseId }, { queue: queue ?? null }, db);
+      return this.#d.cases.get(caseId, db);
+    });
+  }
+
+  /** The case with claim data, decision, related claims and proof status. Audited as a PHI view. */
+  async view(actor: Actor, caseId: string): Promise<CaseDetail> {
+    const c = await this.#require(caseId);
+    this.#mayRead(actor, c);
+    const decision = await this.#d.index.getDecision(c.decisionId);
+    if (!decision) throw new NotFoundError(`decision ${c.decisionId} of case ${caseId} is missing from the index`);
+    const [claim, related, notes, dispositions, batch] = await Promise.all([
+      this.#d.cases.claimPayload(c.decisionId),
+      this.#d.cases.related(c.decisionId, c.memberId, c.providerNpi),
+      this.#d.cases.notes(caseId),
+      this.#d.cases.dispositions(caseId),
+      this.#d.index.getBatch(decision.batchId),
+    ]);
+    await this.#d.audit.append(actor, 'case.view', { type: 'case', id: caseId }, { claimId: c.claimId, decisionId: c.decisionId, phi: claim !== null });
+    return {
+      case: c,
+      decision: { decisionId: decision.decisionId, claimId: decision.claimId, score: decision.score, components: decision.components, outcome: decision.outcome, reasons: decision.reasons, modelHash: decision.modelHash, decidedAt: decision.decidedAt },
+      claim,
+      ruleHits: decision.reasons.filter((r) => r.code.startsWith('R_')),
+      related,
+      notes,
+      dispositions,
+      proof: await this.#proofStatus(decision, batch),
+    };
+  }
+
+  async addNote(actor: Actor, caseId: string, body: string): Promise<CaseNote[]> {
+    const text = body.trim();
+    if (!text) throw new InvalidArgumentError('a note needs some text');
+    await withTransaction(this.#d.pool, async (db) => {
+      const c = await this.#lockForAction(actor, caseId, db, { allowClosed: true });
+      const noteId = await this.#d.cases.addNote(c.caseId, actor.userId, text, db);
+      await this.#d.audit.append(actor, 'case.note', { type: 'case', id: caseId }, { noteId }, db);
+    });
+    return this.#d.cases.notes(caseId);
+  }
+
+  /**
+   * Records a disposition with its mandatory note. `escalated` hands the case to the supervisors
+   * (status escalated, unassigned); any other disposition closes it. The verdict goes to Kafka
+   * through the outbox right after the commit.
+   */
+  async dispose(actor: Actor, caseId: string, disposition: Disposition, note: string): Promise<CaseSummary> {
+    const text = note.trim();
+    if (!text) throw new InvalidArgumentError('a disposition needs a note');
+    const updated = await withTransaction(this.#d.pool, async (db) => {
+      const c = await this.#lockForAction(actor, caseId, db);
+      if (disposition === 'escalated' && c.status === 'escalated') throw new ConflictError(`case ${caseId} is already escalated`);
+      const dispositionId = await this.#d.cases.addDisposition(c, actor.userId, disposition, text, db);
+      await this.#d.cases.setStatus(caseId, disposition === 'escalated' ? { status: 'escalated', assigneeId: null } : { status: 'closed', assigneeId: c.assigneeId ?? actor.userId }, db);
+      await this.#d.audit.append(actor, 'case.dispose', { type: 'case', id: caseId }, { dispositionId, disposition, claimId: c.claimId }, db);
+      return (await this.#d.cases.get(caseId, db))!;
+    });
+    this.#d.verdicts.flushInBackground();
+    return updated;
+  }
+
+  /** Puts the case back in its queue until `until` (then take-next may hand it out again). */
+  async snooze(actor: Actor, caseId: string, until: Date): Promise<CaseSummary> {
+    if (!(until.getTime() > Date.now())) throw new InvalidArgumentError('snooze until a time in the future');
+    if (until.getTime() > Date.now() + 90 * 86_400_000) throw new InvalidArgumentError('snooze at most 90 days');
+    return withTransaction(this.#d.pool, async (db) => {
+      const c = await this.#lockForAction(actor, caseId, db);
+      await this.#d.cases.setStatus(caseId, { status: 'snoozed', assigneeId: null, snoozedUntil: until }, db);
+      await this.#d.audit.append(actor, 'case.snooze', { type: 'case', id: caseId }, { until: until.toISOString(), previousAssignee: c.assigneeId }, db);
+      return (await this.#d.cases.get(caseId, db))!;
+    });
+  }
+
+  /** Supervisor: gives an open case to an investigator or supervisor. */
+  async reassign(actor: Actor, caseId: string, assigneeId: string): Promise<CaseSummary> {
+    const assignee = await this.#d.users.findById(assigneeId);
+    if (!assignee || assignee.disabled) throw new InvalidArgumentError(`no active user ${assigneeId}`);
+    if (!WORKERS.has(assignee.role)) throw new InvalidArgumentError(`${assignee.name} is ${assignee.role}: cases go to investigators or supervisors`);
+    return withTransaction(this.#d.pool, async (db) => {
+      const c = await this.#lockForAction(actor, caseId, db);
+      await this.#d.cases.setStatus(caseId, { status: 'assigned', assigneeId }, db);
+      await this.#d.audit.append(actor, 'case.reassign', { type: 'case', id: caseId }, { from: c.assigneeId, to: assigneeId }, db);
+      return (await this.#d.cases.get(caseId, db))!;
+    });
+  }
+
+  async #require(caseId: string, db?: Parameters<CaseRepository['get']>[1]): Promise<CaseSummary> {
+    const c = await this.#d.cases.get(caseId, db);
+    if (!c) throw new NotFoundError(`no case ${caseId}`);
+    return c;
+  }
+
+  /** Investigators read only cases assigned to them (now, or when they closed them). */
+  #mayRead(actor: Actor, c: CaseSummary): void {
+    if (actor.role === 'supervisor') return;
+    if (c.assigneeId !== actor.userId) throw new ForbiddenError(`case ${c.caseId} is not assigned to you`);
+  }
+
+  async #lockForAction(actor: Actor, caseId: string, db: Parameters<CaseRepository['lock']>[1], options: { allowClosed?: boolean } = {}): Promise<CaseSummary> {
+    const c = await this.#d.cases.lock(caseId, db);
+    if (!c) throw new NotFoundError(`no case ${caseId}`);
+    this.#mayRead(actor, c);
+    if (c.status === 'closed' && !options.allowClosed) throw new ConflictError(`case ${caseId} is closed`);
+    return c;
+  }
+
+  async #proofStatus(decision: IndexedDecision, batch: StoredBatch | null): Promise<ProofStatus> {
+    let confirmations: number | null = null;
+    if (batch?.anchor) {
+      try {
+        const head = await this.#d.chainHead();
+        confirmations = head >= batch.anchor.blockNumber ? Number(head - batch.anchor.blockNumber + 1n) : 0;
+      } catch {
+        // The chain being unreachable must not hide the case: confirmations show as unknown.
+        confirmations = null;
+      }
+    }
+    return {
+      batchId: decision.batchId,
+      batchStatus: batch?.status ?? 'pending',
+      root: batch?.root ?? '',
+      leafCount: batch?.leafCount ?? 0,
+      txHash: batch?.anchor?.txHash ?? null,
+      blockNumber: batch?.anchor?.blockNumber.toString() ?? null,
+      confirmations,
+      flaggedTxHash: decision.flaggedTxHash ?? null,
+    };
+  }
+}

@@ -1,0 +1,81 @@
+import type { ProofBundle } from '../../anchoring/proof-bundle.ts';
+import type { DecisionIndexRepository } from '../../db/decision-index.repository.ts';
+import type { DecisionVerification, ProofService } from '../../proofs/proof.service.ts';
+import type { Actor } from '../auth/roles.ts';
+import { NotFoundError } from '../errors.ts';
+import type { AuditRepository } from '../repositories/audit.repository.ts';
+
+/** A decision as compliance sees it: no claim data, only what the proof binds. */
+export interface DecisionRecord {
+  decisionId: string;
+  claimId: string;
+  outcome: string;
+  score: number;
+  modelHash: string;
+  decidedAt: string;
+  batchId: string;
+  batchStatus: 'pending' | 'anchored';
+  txHash: string | null;
+  blockNumber: string | null;
+}
+
+export interface ComplianceServiceDeps {
+  index: DecisionIndexRepository;
+  proofs: ProofService;
+  audit: AuditRepository;
+  /** Confirmations a verification requires (CONFIRMATIONS). */
+  minConfirmations: number;
+}
+
+/**
+ * Compliance's view: find the decisions about a claim, verify one against the chain with the
+ * same verifier as `claimtrail verify`, export its proof bundle (without the salt: the salt
+ * would let the holder test guesses of the claim). Every call is audited.
+ */
+export class ComplianceService {
+  readonly #d: ComplianceServiceDeps;
+  constructor(deps: ComplianceServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** Decisions about a claim id, newest first (empty when none). */
+  async search(actor: Actor, claimId: string): Promise<DecisionRecord[]> {
+    const decisions = await this.#d.index.findByClaimId(claimId);
+    const batches = new Map(await Promise.all([...new Set(decisions.map((d) => d.batchId))].map(async (id) => [id, await this.#d.index.getBatch(id)] as const)));
+    await this.#d.audit.append(actor, 'decision.search', { type: 'claim', id: claimId }, { found: decisions.length });
+    return decisions.map((d) => {
+      const batch = batches.get(d.batchId);
+      return {
+        decisionId: d.decisionId,
+        claimId: d.claimId,
+        outcome: d.outcome,
+        score: d.score,
+        modelHash: d.modelHash,
+        decidedAt: d.decidedAt,
+        batchId: d.batchId,
+        batchStatus: batch?.status ?? 'pending',
+        txHash: batch?.anchor?.txHash ?? null,
+        blockNumber: batch?.anchor?.blockNumber.toString() ?? null,
+      };
+    });
+  }
+
+  async verify(actor: Actor, decisionId: string): Promise<DecisionVerification> {
+    const decision = await this.#decision(decisionId);
+    const result = await this.#d.proofs.verify(decision, this.#d.minConfirmations);
+    await this.#d.audit.append(actor, 'decision.verify', { type: 'decision', id: decisionId }, { ok: result.ok, ...(result.ok ? {} : { code: result.code }) });
+    return result;
+  }
+
+  async bundle(actor: Actor, decisionId: string): Promise<ProofBundle> {
+    const bundle = await this.#d.proofs.bundle(await this.#decision(decisionId));
+    await this.#d.audit.append(actor, 'decision.bundle', { type: 'decision', id: decisionId });
+    return bundle;
+  }
+
+  async #decision(decisionId: string) {
+    const decision = await this.#d.index.getDecision(decisionId);
+    if (!decision) throw new NotFoundError(`no decision ${decisionId}`);
+    return decision;
+  }
+}
