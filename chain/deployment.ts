@@ -11,6 +11,19 @@ export function deploymentFile(stateDir: string): string {
 }
 
 /**
+ * The DecisionAnchor this state folder deployed on chain `chainId`, or null when it recorded none
+ * (or the record is unreadable or for another chain). Read-only: never deploys.
+ */
+export function recordedDecisionAnchor(stateDir: string, chainId: bigint): string | null {
+  try {
+    const recorded = JSON.parse(readFileSync(deploymentFile(stateDir), 'utf8')) as { chainId: string; address: string };
+    return BigInt(recorded.chainId) === chainId ? recorded.address : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The DecisionAnchor to use: the configured address when given (it must hold code), else the
  * one this state folder deployed before, else a fresh deployment recorded in the state folder.
  */

@@ -7,8 +7,9 @@ import { registerCommands } from './commands/index.ts';
 /**
  * The `claimtrail` command line. Each command lives in cli/commands/<name>.command.ts and stays
  * thin: parse flags, call a service, print. Errors are translated to exit codes here only:
- * 0 ok, 1 a check failed (verify FAIL, audit discrepancy), 2 bad input or configuration,
- * 3 a service of the stack is unavailable, 70 an internal error.
+ * 0 ok, 1 a check failed (audit discrepancy), 2 bad input or configuration, 3 a service of the
+ * stack is unavailable, 70 an internal error. `verify` has one exit code per failure (10-22,
+ * see verify.command.ts and the README).
  */
 const program = new Command('claimtrail')
   .description('Verifiable insurance-claims fraud scoring: Kafka in, ensemble scores out, decisions anchored on chain.')

@@ -242,6 +242,47 @@ export class DecisionIndexRepository {
     );
   }
 
+  /**
+   * Every decision row that claims a position in `batchId`'s log range (same topic and
+   * partition, offset inside the range), whatever batch id the row names, in log order. The
+   * audit compares these with the log.
+   */
+  async decisionsInRange(batch: Pick<StoredBatch, 'topic' | 'partition' | 'firstOffset' | 'lastOffset'>): Promise<IndexedDecision[]> {
+    const { rows } = await this.#pool.query<DecisionRow>(
+      `SELECT ${DECISION_COLUMNS} FROM decisions
+       WHERE log_topic = $1 AND log_partition = $2 AND log_offset BETWEEN $3 AND $4 ORDER BY decisions.log_offset`,
+      [batch.topic, batch.partition, batch.firstOffset, batch.lastOffset],
+    );
+    return rows.map(toDecision);
+  }
+
+  /** Decision rows naming `batchId`, in leaf order. */
+  async decisionsOfBatch(batchId: string): Promise<IndexedDecision[]> {
+    const { rows } = await this.#pool.query<DecisionRow>(`SELECT ${DECISION_COLUMNS} FROM decisions WHERE batch_id = $1 ORDER BY leaf_index`, [batchId]);
+    return rows.map(toDecision);
+  }
+
+  /**
+   * Returns an anchored batch to `pending` and forgets its anchor (a reorg took the anchoring
+   * block out of the canonical chain); the anchor worker anchors it again.
+   */
+  async markBatchPending(batchId: string): Promise<void> {
+    await this.#pool.query(
+      `UPDATE batches SET status = 'pending', chain_id = NULL, contract = NULL, tx_hash = NULL, block_number = NULL,
+         block_hash = NULL, anchored_at = NULL WHERE batch_id = $1`,
+      [batchId],
+    );
+  }
+
+  /** Anchored batches whose anchoring block is at or above `blockNumber` (the reorg window). */
+  async anchoredSinceBlock(blockNumber: bigint): Promise<StoredBatch[]> {
+    const { rows } = await this.#pool.query<BatchRow>(
+      `SELECT ${BATCH_COLUMNS} FROM batches WHERE status = 'anchored' AND block_number >= $1 ORDER BY block_number`,
+      [blockNumber.toString()],
+    );
+    return rows.map(toBatch);
+  }
+
   /** Leaf hashes of a batch in leaf order, as stored when the batch closed. */
   async batchLeaves(batchId: string): Promise<string[]> {
     const { rows } = await this.#pool.query<{ leaf: string }>('SELECT leaf FROM decisions WHERE batch_id = $1 ORDER BY leaf_index', [batchId]);

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
+import { Interface } from 'ethers';
+import { AnchorTxManager } from '../chain/anchor-tx.manager.ts';
 import { connectProvider } from '../chain/provider.ts';
+import { loadDecisionAnchorArtifact } from '../contracts/artifacts.ts';
+import { AnchorTxRepository } from '../db/anchor-tx.repository.ts';
+import { BatchAnchorer } from '../workers/batch-anchorer.ts';
 import { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
 import { ensureDecisionAnchor } from '../chain/deployment.ts';
 import { ClaimtrailError } from '../core/errors.ts';
@@ -35,13 +40,19 @@ export interface RunningPipeline {
   index: DecisionIndexRepository;
   scoring?: ScoringStage;
   batching?: BatchingStage;
-  anchor?: { worker: AnchorWorker; client: DecisionAnchorClient };
+  /** The anchor worker, its contract client (reads) and its transaction manager (the signer's only sender). */
+  anchor?: { worker: AnchorWorker; client: DecisionAnchorClient; tx: AnchorTxManager };
   queue: AnchorQueue;
   stop(): Promise<void>;
 }
 
 /** Connects the chain side: provider, signer (dev key on a local chain), deployed contract. */
 export async function connectAnchorClient(config: Readonly<Config>, log: Logger): Promise<DecisionAnchorClient> {
+  return (await connectAnchorSigner(config, log)).client;
+}
+
+/** {@link connectAnchorClient}, plus the signer key for the anchor worker's transaction manager. */
+async function connectAnchorSigner(config: Readonly<Config>, log: Logger): Promise<{ client: DecisionAnchorClient; signerKey: string }> {
   const provider = await connectProvider(config.chain.rpcUrl);
   let signerKey = config.chain.signerKey;
   if (!signerKey) {
@@ -55,8 +66,14 @@ export async function connectAnchorClient(config: Readonly<Config>, log: Logger)
     signerKey = readFileSync(dev.keyFile, 'utf8').trim();
   }
   const address = await ensureDecisionAnchor({ provider, signerKey, configuredAddress: config.chain.contractAddress, stateDir: config.stateDir, log });
-  return new DecisionAnchorClient({ provider, address, signerKey, confirmations: config.chain.confirmations });
+  return { client: new DecisionAnchorClient({ provider, address, signerKey, confirmations: config.chain.confirmations }), signerKey };
 }
+
+/**
+ * Fee cap of the anchor signer's transactions, in wei (200 gwei). Not yet a config variable:
+ * see the report of issue 5 (ANCHOR_MAX_FEE_GWEI). Bumping stops here.
+ */
+const ANCHOR_MAX_FEE_CAP_WEI = 200_000_000_000n;
 
 /**
  * Builds and starts the pipeline's stages in this process: database migrations, Kafka topics,
@@ -88,16 +105,22 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
   };
   try {
     if (roles.includes('anchoring')) {
-      const client = await connectAnchorClient(config, log.child({ component: 'chain' }));
+      const { client, signerKey } = await connectAnchorSigner(config, log.child({ component: 'chain' }));
+      const workerLog = log.child({ component: 'anchor-worker' });
+      const tx = new AnchorTxManager(
+        { provider: client.provider, signerKey, repo: new AnchorTxRepository(pool), log: workerLog.child({ component: 'anchor-tx' }) },
+        { maxFeeCapWei: ANCHOR_MAX_FEE_CAP_WEI, confirmations: config.chain.confirmations, pollMs: 250 },
+      );
+      const anchorer = new BatchAnchorer({ index, chain: client, tx, log: workerLog });
       const workerRedis = createRedis(config.redisUrl);
-      const worker = new AnchorWorker(config.anchor.queue, workerRedis, { index, chain: client, queue, log: log.child({ component: 'anchor-worker' }) });
+      const worker = new AnchorWorker(config.anchor.queue, workerRedis, { index, chain: client, tx, anchorer, queue, log: workerLog });
       await worker.start();
       stoppers.push(async () => {
         await worker.close();
         workerRedis.disconnect();
         client.provider.destroy();
       });
-      running.anchor = { worker, client };
+      running.anchor = { worker, client, tx };
     }
     if (roles.includes('batching')) {
       const batching = new BatchingStage({ kafka, config, index, jobs: queue, log: log.child({ component: 'batching' }) });
@@ -110,7 +133,10 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
       log.info({ files: config.exclusionLists.length, npis: excludedNpis.size }, 'exclusion lists loaded');
       const scorer = await Scorer.load(config.modelDir, { rules: createRulesConfig({ excludedNpis }), log: log.child({ component: 'scorer' }) });
       if (running.anchor && !(await running.anchor.client.isModelRegistered(scorer.modelHash))) {
-        await running.anchor.client.registerModel(scorer.modelHash, `claimtrail-model:${scorer.modelHash}`);
+        // Through the transaction manager: it is the signer's only sender while the worker runs.
+        const abi = new Interface(loadDecisionAnchorArtifact().abi as never);
+        const data = abi.encodeFunctionData('registerModel', [scorer.modelHash, `claimtrail-model:${scorer.modelHash}`]);
+        await running.anchor.tx.send({ to: running.anchor.client.address, data, method: 'registerModel', batchIds: [] });
       }
       const scoring = new ScoringStage({ kafka, config, scorer, payloads: new ClaimPayloadRepository(pool), log: log.child({ component: 'scoring' }) });
       await scoring.start();

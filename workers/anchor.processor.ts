@@ -1,13 +1,22 @@
 import { type Job, UnrecoverableError } from 'bullmq';
+import { Interface } from 'ethers';
+import type { AnchorTxManager } from '../chain/anchor-tx.manager.ts';
 import type { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
+import { loadDecisionAnchorArtifact } from '../contracts/artifacts.ts';
 import { ClaimtrailError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DecisionIndexRepository } from '../db/decision-index.repository.ts';
+import type { BatchAnchorer } from './batch-anchorer.ts';
 import { ANCHOR_BATCH, ANCHOR_FLAGGED, type AnchorBatchJob, type AnchorFlaggedJob, type AnchorJobData } from './anchor.queue.ts';
 
 export interface AnchorProcessorDeps {
   index: DecisionIndexRepository;
+  /** Reads (batchOf, events); every write goes through `tx`. */
   chain: DecisionAnchorClient;
+  /** The signer's transaction manager: the only sender of this signer's transactions. */
+  tx: AnchorTxManager;
+  /** Batch anchoring over `tx` (backlog in one transaction, reorg checks). */
+  anchorer: BatchAnchorer;
   log: Logger;
 }
 
@@ -19,35 +28,22 @@ export interface AnchorJobResult {
 }
 
 /**
- * Anchors a batch root, or one flagged decision's leaf, and records where it landed.
- * Idempotent: the chain is read first, and a root already stored under the batch id counts as
- * done when it equals ours (a different root is a conflict no retry can fix).
+ * Anchors a batch root (with any pending backlog, batch-anchorer.ts), or flagged decisions'
+ * leaves, through the transaction manager, and records where they landed. Idempotent: the
+ * chain is read first, and a root already stored under the batch id counts as done when it
+ * equals ours (a different root is a conflict no retry can fix).
  */
 export function createAnchorProcessor(deps: AnchorProcessorDeps) {
-  const { index, chain } = deps;
+  const { index, chain, tx, anchorer } = deps;
+  const abi = new Interface(loadDecisionAnchorArtifact().abi as never);
 
   async function anchorBatch(data: AnchorBatchJob, log: Logger): Promise<AnchorJobResult> {
-    const batch = await index.getBatch(data.batchId);
-    if (!batch) throw new UnrecoverableError(`batch ${data.batchId} is not in the decision index`);
-    if (batch.status === 'anchored' && batch.anchor) {
-      return { txHash: batch.anchor.txHash, blockNumber: batch.anchor.blockNumber.toString(), alreadyAnchored: true };
-    }
-    const chainId = await chain.chainId();
-    const onChain = await chain.batchOf(batch.batchId);
-    if (onChain) {
-      if (onChain.root !== batch.root) {
-        throw new UnrecoverableError(`batch ${batch.batchId}: chain holds root ${onChain.root}, ours is ${batch.root}`);
-      }
-      const event = await chain.findBatchAnchored(batch.batchId, Number(onChain.anchoredBlock));
-      if (!event) throw new Error(`batch ${batch.batchId} is on chain but its BatchAnchored event was not found yet`);
-      await index.markBatchAnchored(batch.batchId, { chainId, contract: chain.address, ...event });
-      log.info({ txHash: event.txHash }, 'batch was already anchored; recorded');
-      return { txHash: event.txHash, blockNumber: event.blockNumber.toString(), alreadyAnchored: true };
-    }
-    const receipt = await chain.anchorBatch(batch.batchId, batch.root, batch.leafCount);
-    await index.markBatchAnchored(batch.batchId, { chainId, contract: chain.address, ...receipt });
-    log.info({ txHash: receipt.txHash, blockNumber: receipt.blockNumber.toString(), gasUsed: receipt.gasUsed.toString(), leafCount: batch.leafCount }, 'batch anchored');
-    return { txHash: receipt.txHash, blockNumber: receipt.blockNumber.toString(), alreadyAnchored: false };
+    // Anchors a reorg took out of the canonical chain go back to pending first, so they ride along.
+    const reorged = await anchorer.reorged();
+    if (reorged.length > 0) log.warn({ batches: reorged }, 'batches back to pending after a reorg');
+    const result = await anchorer.anchor(data.batchId);
+    if (!result.alreadyAnchored) log.info({ txHash: result.txHash, blockNumber: result.blockNumber, batchesInTx: result.batchesInTx }, 'batch anchored');
+    return { txHash: result.txHash, blockNumber: result.blockNumber, alreadyAnchored: result.alreadyAnchored };
   }
 
   async function anchorFlagged(data: AnchorFlaggedJob, log: Logger): Promise<AnchorJobResult> {
@@ -69,7 +65,8 @@ export function createAnchorProcessor(deps: AnchorProcessorDeps) {
       await index.markFlaggedAnchored(decision.decisionId, event.txHash, event.blockNumber);
     }
     if (toSend.length === 0) return { txHash: '', blockNumber: '', alreadyAnchored: true };
-    const receipt = await chain.anchorFlagged(toSend.map((d) => d.leaf));
+    const leaves = toSend.map((d) => d.leaf);
+    const receipt = await tx.send({ to: chain.address, data: abi.encodeFunctionData('anchorFlagged', [leaves]), method: 'anchorFlagged', batchIds: [data.batchId] });
     for (const decision of toSend) await index.markFlaggedAnchored(decision.decisionId, receipt.txHash, receipt.blockNumber);
     log.info({ txHash: receipt.txHash, leaves: toSend.length, gasUsed: receipt.gasUsed.toString() }, 'flagged decisions anchored');
     return { txHash: receipt.txHash, blockNumber: receipt.blockNumber.toString(), alreadyAnchored: false };

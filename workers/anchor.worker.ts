@@ -24,6 +24,9 @@ export class AnchorWorker {
 
   /** Re-enqueues pending work, then starts processing (returns once running). */
   async start(): Promise<void> {
+    // Nonces a crash left open are finished (confirmed or failed) before anything new is sent.
+    const resumed = await this.#deps.tx.resume();
+    if (resumed.length > 0) this.#deps.log.info({ transactions: resumed.length }, 'resumed open anchor transactions');
     await this.reconcile();
     void this.#worker.run();
     await this.#worker.waitUntilReady();

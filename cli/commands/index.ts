@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAuditCommand } from './audit.command.ts';
 import { registerFixturesCommand } from './fixtures.command.ts';
 import { registerProduceCommand } from './produce.command.ts';
 import { registerReviewCommand } from './review.command.ts';
@@ -18,5 +19,6 @@ export function registerCommands(program: Command): void {
   registerRunCommand(program);
   registerVerifyCommand(program);
   registerProofCommand(program);
+  registerAuditCommand(program);
   registerReviewCommand(program);
 }

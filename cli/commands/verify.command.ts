@@ -1,20 +1,61 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { BundleFormatError } from '../../anchoring/errors.ts';
+import { BundleFormatError, type VerificationCode } from '../../anchoring/errors.ts';
 import { loadProofBundle, type ProofBundle } from '../../anchoring/proof-bundle.ts';
 import { verifyProofBundle } from '../../anchoring/verify-proof.ts';
 import { connectProvider } from '../../chain/provider.ts';
-import { ClaimtrailError, InvalidArgumentError } from '../../core/errors.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
 import { DecisionIndexRepository } from '../../db/decision-index.repository.ts';
 import { createPool } from '../../db/pool.ts';
 import { ProofService, verifyBundleOnChain } from '../../proofs/proof.service.ts';
 import { commandContext, positiveInt } from '../context.ts';
 
-/** A verification that ran and said FAIL: exit code 1. */
-export class CheckFailedError extends ClaimtrailError {
-  constructor(message: string) {
-    super('CHECK_FAILED', message);
-  }
+/**
+ * Exit code of `claimtrail verify` for each way a decision can fail to verify: one code per
+ * failure, so a script can tell "tampered" (11-14) from "not on chain / wrong chain" (15-19)
+ * from "try again later" (20) without parsing text. The range 10-22 stays clear of the CLI's
+ * general codes (0 ok, 1 check failed, 2 bad input, 3 service unavailable, 70 internal error).
+ * Fixed once published: never renumber, only append.
+ */
+export const VERIFY_EXIT_CODES: Readonly<Record<VerificationCode, number>> = Object.freeze({
+  FORMAT_INVALID: 10,
+  LEAF_MISMATCH: 11,
+  PROOF_INVALID: 12,
+  BATCH_ID_MISMATCH: 13,
+  POSITION_OUTSIDE_BATCH: 14,
+  NOT_ANCHORED: 15,
+  CHAIN_ID_MISMATCH: 16,
+  ROOT_NOT_ON_CHAIN: 17,
+  ROOT_DIFFERS_ON_CHAIN: 18,
+  BLOCK_HASH_MISMATCH: 19,
+  NOT_CONFIRMED: 20,
+  SALT_MISSING: 21,
+  COMMITMENT_MISMATCH: 22,
+});
+
+/** One line per failure for `verify --help` (and the README): code, exit code, meaning. */
+const FAILURE_MEANINGS: Readonly<Record<VerificationCode, string>> = {
+  FORMAT_INVALID: 'not a valid claimtrail-proof-v1 bundle',
+  LEAF_MISMATCH: 'decision fields do not encode to the stated leaf (decision altered)',
+  PROOF_INVALID: 'the Merkle proof does not lead from the leaf to the batch root',
+  BATCH_ID_MISMATCH: 'batch id is not the id of the stated log range',
+  POSITION_OUTSIDE_BATCH: "decision's log position lies outside the batch range",
+  NOT_ANCHORED: 'bundle has no anchor (exported before the batch was anchored)',
+  CHAIN_ID_MISMATCH: 'the RPC node is on another chain than the bundle',
+  ROOT_NOT_ON_CHAIN: 'the contract has no batch with this id',
+  ROOT_DIFFERS_ON_CHAIN: 'the contract records another root or leaf count for this batch',
+  BLOCK_HASH_MISMATCH: 'anchoring block is not the stated one on the canonical chain (reorg?)',
+  NOT_CONFIRMED: 'fewer confirmations than required; may pass later',
+  SALT_MISSING: 'bundle carries no salt (claim-bytes check only)',
+  COMMITMENT_MISMATCH: 'claim bytes and salt do not match the commitment (claim-bytes check only)',
+};
+
+/** The exit-code table as `verify --help` prints it. */
+export function verifyExitCodeTable(): string {
+  const rows = (Object.keys(VERIFY_EXIT_CODES) as VerificationCode[]).map(
+    (code) => `  ${String(VERIFY_EXIT_CODES[code]).padStart(2)}  ${code.padEnd(22)} ${FAILURE_MEANINGS[code]}`,
+  );
+  return ['Exit codes:', '   0  PASS', ...rows, '   2  bad input (unreadable file, missing --rpc)', '   3  RPC node or database unreachable', '  70  internal error'].join('\n');
 }
 
 interface VerifyOptions {
@@ -32,33 +73,30 @@ function readBundle(path: string): ProofBundle {
   } catch (error) {
     throw new InvalidArgumentError(`cannot read bundle ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidArgumentError(`${path} is not JSON: ${(error as Error).message}`);
-  }
-  return loadProofBundle(json);
+  // Text that is not JSON is a bundle that is not valid: FORMAT_INVALID, like any other defect.
+  return loadProofBundle(text);
 }
 
 function report(result: { ok: boolean; code?: string; message?: string; [k: string]: unknown }, json: boolean): void {
   if (json) process.stdout.write(`${JSON.stringify({ result: result.ok ? 'PASS' : 'FAIL', ...result })}\n`);
   else if (result.ok) process.stdout.write(`PASS  decision ${String(result.decisionId)} of claim ${String(result.claimId)} is in batch ${String(result.batchId)}, anchored in tx ${String(result.txHash)} (${String(result.confirmations)} confirmations)\n`);
   else process.stdout.write(`FAIL  ${result.code}: ${result.message}\n`);
-  if (!result.ok) throw new CheckFailedError(`verification failed: ${result.code}`);
+  // The FAIL line is the message; the exit code says which check failed. Set here rather than
+  // thrown: cli/main.ts maps errors to the general codes only (1 for any failed check).
+  if (!result.ok) process.exitCode = VERIFY_EXIT_CODES[result.code as VerificationCode] ?? 1;
 }
 
 export function registerVerifyCommand(program: Command): void {
   program
     .command('verify')
-    .description('Verify a decision: leaf recomputation, Merkle proof, root on chain under its batch id, block inclusion and confirmations. Prints PASS or FAIL with the reason; exit 0 on PASS, 1 on FAIL.')
+    .description('Verify a decision: leaf recomputation, Merkle proof, root on chain under its batch id, block inclusion and confirmations. Prints PASS or FAIL with the reason; exit 0 on PASS, one distinct exit code per failure (table below).')
     .argument('[claim-id]', 'verify the newest decision about this claim, from PostgreSQL and the chain')
     .option('--decision-id <id>', 'verify this decision instead of the newest for the claim')
     .option('--bundle <file>', 'verify a proof bundle file (exported by `claimtrail proof`); needs only --rpc')
     .option('--rpc <url>', 'EVM JSON-RPC URL (default: CHAIN_RPC_URL)')
     .option('--confirmations <n>', 'confirmations required (default: CONFIRMATIONS)', positiveInt)
     .option('--json', 'print one JSON object', false)
-    .addHelpText('after', '\nExamples:\n  claimtrail verify CLM-000123\n  claimtrail proof CLM-000123 > proof.json && claimtrail verify --bundle proof.json --rpc http://127.0.0.1:8545')
+    .addHelpText('after', `\n${verifyExitCodeTable()}\n\nExamples:\n  claimtrail verify CLM-000123\n  claimtrail proof CLM-000123 > proof.json && claimtrail verify --bundle proof.json --rpc http://127.0.0.1:8545`)
     .action(async (claimId: string | undefined, opts: VerifyOptions) => {
       if (Boolean(claimId) === Boolean(opts.bundle) && !opts.decisionId) throw new InvalidArgumentError('give a claim id, --decision-id or --bundle (one of them)');
       if (opts.bundle) {

@@ -162,7 +162,7 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     expect(edited).not.toBe(stdout);
     writeFileSync(file, edited);
     const fail = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--json'], { env: bare }).catch((error: { code: number; stdout: string }) => error);
-    expect((fail as { code: number }).code).toBe(1);
+    expect((fail as { code: number }).code).toBe(11); // LEAF_MISMATCH: the score is bound by the leaf
     expect(JSON.parse((fail as { stdout: string }).stdout)).toMatchObject({ result: 'FAIL', ok: false });
     rmSync(dir, { recursive: true, force: true });
     expect(readFileSync).toBeDefined();

@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerAuditCommand } from '../../cli/commands/audit.command.ts';
+import { generatedMessages } from '../../cli/commands/produce.command.ts';
+import { ClaimtrailError } from '../../core/errors.ts';
+import type { Config } from '../../core/config.ts';
+import { generateClaims } from '../../fixtures/generator.ts';
+import { ClaimsProducer } from '../../ingest/claims.producer.ts';
+import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { createAnchorReader } from '../../proofs/anchor-reader.ts';
+import { AuditService } from '../../proofs/audit.service.ts';
+import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
+import { trainModel } from '../../scoring/train.ts';
+import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
+
+/**
+ * `claimtrail audit` after a small pipeline run on the real stack: clean first, then one
+ * decision row altered, then one deleted, each caught (service and CLI, exit code 1).
+ */
+const CLAIMS = 300;
+const SEED = 5150;
+
+describe(`audit: ${CLAIMS} claims through the real stack, then the index tampered with`, () => {
+  let config: Readonly<Config>;
+  let pipeline: RunningPipeline;
+  let dropSchema: () => Promise<void>;
+  let modelDir: string;
+  let audit: AuditService;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    modelDir = mkdtempSync(join(tmpdir(), 'claimtrail-model-'));
+    const training = generateClaims({ count: 1500, seed: 12 });
+    await trainModel({ claims: training.claims, labels: training.labels, outDir: modelDir, seed: 12, log: testLog });
+    config = isolatedConfig({ MODEL_DIR: modelDir, BATCH_MAX_SIZE: '70', BATCH_MAX_AGE_MS: '1000' });
+    dropSchema = await migratedSchema(config);
+    pipeline = await startPipeline(config, testLog);
+    const producer = new ClaimsProducer(pipeline.kafka);
+    await producer.connect();
+    await producer.produce(generatedMessages(CLAIMS, SEED, 3), { topic: config.kafka.topics.claims });
+    await producer.disconnect();
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const counts = await pipeline.index.counts();
+      if (counts.decisions >= CLAIMS && counts.anchored === counts.batches && (await pipeline.index.pendingFlagged(1)).length === 0) break;
+      if (Date.now() > deadline) throw new Error(`pipeline did not finish: ${JSON.stringify(counts)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const client = pipeline.anchor!.client;
+    audit = new AuditService({
+      index: pipeline.index,
+      log: new KafkaDecisionLog(pipeline.kafka, config.kafka.topics.decisions),
+      chain: createAnchorReader(client.provider, client.address),
+    });
+    env = {
+      CLAIMS_TOPIC: config.kafka.topics.claims,
+      DLQ_TOPIC: config.kafka.topics.dlq,
+      DECISIONS_TOPIC: config.kafka.topics.decisions,
+      DATABASE_SCHEMA: config.database.schema,
+      DECISION_ANCHOR_ADDRESS: client.address,
+      LOG_LEVEL: 'warn',
+    };
+  }, 600_000);
+
+  afterAll(async () => {
+    if (pipeline) {
+      const admin = pipeline.kafka.admin();
+      await pipeline.stop();
+      await admin.connect();
+      await admin.deleteTopics({ topics: Object.values(config.kafka.topics) }).catch(() => undefined);
+      await admin.disconnect();
+    }
+    await dropSchema?.();
+    if (modelDir) rmSync(modelDir, { recursive: true, force: true });
+  });
+
+  /**
+   * Runs `claimtrail audit ... --json` through its commander registration, in this process (the
+   * command is not in cli/commands/index.ts yet), with the test's config in the environment.
+   * Returns the exit code cli/main.ts gives the outcome (0, or 1 for CHECK_FAILED) and the JSON.
+   */
+  async function cli(...args: string[]): Promise<{ exitCode: number; out: { result: string; findings: Array<{ kind: string; decisionId?: string }> } }> {
+    const program = new Command('claimtrail').exitOverride();
+    registerAuditCommand(program);
+    const saved = { ...process.env };
+    let stdout = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
+    Object.assign(process.env, env);
+    let exitCode = 0;
+    try {
+      await program.parseAsync(['node', 'claimtrail', 'audit', ...args, '--json']);
+    } catch (error) {
+      if (!(error instanceof ClaimtrailError) || error.code !== 'CHECK_FAILED') throw error;
+      exitCode = 1; // cli/main.ts exitCodeFor: CHECK_FAILED -> 1
+    } finally {
+      process.stdout.write = write;
+      for (const key of Object.keys(env)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+    return { exitCode, out: JSON.parse(stdout) as { result: string; findings: Array<{ kind: string; decisionId?: string }> } };
+  }
+
+  it('is clean after the run: every batch recomputes from the log to its stored and on-chain root', async () => {
+    const report = await audit.auditAll();
+    expect(report.findings).toEqual([]);
+    expect(report.ok).toBe(true);
+    const counts = await pipeline.index.counts();
+    expect(report.batches).toHaveLength(counts.batches);
+    expect(counts.batches).toBeGreaterThan(1);
+    expect(report.logDecisions).toBe(CLAIMS);
+    for (const b of report.batches) expect([b.logRoot, b.chainRoot]).toEqual([b.storedRoot, b.storedRoot]);
+    expect(await cli('--all')).toMatchObject({ exitCode: 0, out: { result: 'CLEAN', findings: [] } });
+  }, 300_000);
+
+  it('reports an altered decision row, and exits 1', async () => {
+    const { rows } = await pipeline.pool.query<{ decision_id: string; batch_id: string }>(`SELECT decision_id, batch_id FROM decisions WHERE outcome = 'flag' ORDER BY log_offset LIMIT 1`);
+    const { decision_id: id, batch_id: batchId } = rows[0]!;
+    await pipeline.pool.query(`UPDATE decisions SET outcome = 'approve' WHERE decision_id = $1`, [id]);
+    const report = await audit.auditBatch(batchId);
+    expect(report.ok).toBe(false);
+    expect(report.findings).toEqual([expect.objectContaining({ kind: 'altered', decisionId: id, batchId })]);
+    const all = await cli('--all');
+    expect(all.exitCode).toBe(1);
+    expect(all.out.result).toBe('DISCREPANCIES');
+    expect(all.out.findings).toEqual([expect.objectContaining({ kind: 'altered', decisionId: id })]);
+  }, 300_000);
+
+  it('reports a deleted decision row as missing, and exits 1', async () => {
+    const { rows } = await pipeline.pool.query<{ decision_id: string; batch_id: string }>(`SELECT decision_id, batch_id FROM decisions WHERE outcome <> 'flag' ORDER BY log_offset DESC LIMIT 1`);
+    const { decision_id: id, batch_id: batchId } = rows[0]!;
+    await pipeline.pool.query('DELETE FROM decisions WHERE decision_id = $1', [id]);
+    const report = await audit.auditAll();
+    expect(report.findings.map((f) => f.kind).sort()).toEqual(['altered', 'missing']);
+    expect(report.findings.find((f) => f.kind === 'missing')).toMatchObject({ decisionId: id, batchId });
+    const one = await cli('--batch', batchId);
+    expect(one.exitCode).toBe(1);
+    expect(one.out.findings).toEqual([expect.objectContaining({ kind: 'missing', decisionId: id })]);
+  }, 300_000);
+});

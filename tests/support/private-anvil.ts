@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { JsonRpcProvider, Network } from 'ethers';
+
+/**
+ * A private anvil for tests that steer mining (automine off, snapshots, reverts): doing that on
+ * the shared stack chain would disturb every other test and process using it. Chain id 31337,
+ * a random port, no state file; `stop()` ends only this process.
+ */
+export interface PrivateAnvil {
+  rpcUrl: string;
+  /** anvil's first default account: a public, well-known test key that only exists on dev chains. */
+  signerKey: string;
+  stop(): Promise<void>;
+}
+
+const ANVIL_ACCOUNT_0_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+export async function startPrivateAnvil(): Promise<PrivateAnvil> {
+  const require = createRequire(import.meta.url);
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  const binary = require.resolve(`@foundry-rs/anvil-${process.platform}-${arch}/bin/anvil`);
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child: ChildProcess = spawn(binary, ['--port', String(port), '--chain-id', '31337', '--silent'], { stdio: 'ignore' });
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const probe = new JsonRpcProvider(rpcUrl, Network.from(31337), { staticNetwork: Network.from(31337) });
+    try {
+      await probe.send('eth_chainId', []);
+      break;
+    } catch (error) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        child.kill('SIGTERM');
+        throw new Error(`private anvil on port ${port} did not start`, { cause: error });
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      probe.destroy();
+    }
+  }
+  return {
+    rpcUrl,
+    signerKey: ANVIL_ACCOUNT_0_KEY,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
