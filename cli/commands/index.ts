@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAuditCommand } from './audit.command.ts';
+import { registerBenchCommand } from './bench.command.ts';
 import { registerFixturesCommand } from './fixtures.command.ts';
 import { registerProduceCommand } from './produce.command.ts';
 import { registerReviewCommand } from './review.command.ts';
@@ -21,4 +22,5 @@ export function registerCommands(program: Command): void {
   registerProofCommand(program);
   registerAuditCommand(program);
   registerReviewCommand(program);
+  registerBenchCommand(program);
 }

@@ -1,0 +1,15 @@
+/**
+ * `npm run bench` entry point: `node bench/run.ts [--quick] [--claims N] [--duration S]
+ * [--partitions 1,2,4] [--rate R] [--batch-size N] [--anchor-claims N] [--cpu-prof]`; `--help`.
+ * Exit codes: 0 done, 2 bad options, 70 a measurement failed (services down, timeouts).
+ */
+import { runBench } from './harness.ts';
+import { BenchUsageError } from './options.ts';
+
+runBench(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof BenchUsageError ? `bench: ${error.message}` : error);
+    process.exit(error instanceof BenchUsageError ? 2 : 70);
+  },
+);

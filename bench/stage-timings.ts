@@ -1,0 +1,108 @@
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import { batchId as computeBatchId } from '../anchoring/batch.ts';
+import { leafValues } from '../anchoring/leaf.ts';
+import { buildBatchTree } from '../anchoring/merkle.ts';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { ClaimPayloadRepository } from '../db/claim-payload.repository.ts';
+import { DecisionIndexRepository, type IndexedDecision } from '../db/decision-index.repository.ts';
+import { migrate } from '../db/migrate.ts';
+import { createPool } from '../db/pool.ts';
+import type { Decision } from '../domain/decision.ts';
+import { decodeClaim } from '../ingest/claim-decoder.ts';
+import { ensureTopics } from '../ingest/kafka.ts';
+import { ScoringStage } from '../pipeline/scoring.stage.ts';
+import type { Scorer } from '../scoring/scorer.ts';
+import type { EncodedClaim } from './claims-feed.ts';
+import { percentiles, retryWhileMigrating } from './support.ts';
+
+/** Median wall milliseconds of each step of one batch, run outside Kafka's consumer loop. */
+export interface StageTimings {
+  batchSize: number;
+  rounds: number;
+  /** ScoringStage.handle as a whole: decode + score + decision build + PG payload insert. */
+  handleMs: number;
+  decodeMs: number;
+  scoreMs: number;
+  payloadInsertMs: number;
+  /** One Kafka transaction like TransactionalStage's: sendBatch of the decisions + sendOffsets + commit. */
+  transactionMs: number;
+  /** Batching stage close: leaf tuples + Merkle tree + PostgreSQL recordBatch of the batch. */
+  batchCloseMs: number;
+}
+
+/**
+ * Per-stage wall timings of one input batch, with the pipeline's own classes (ScoringStage.handle
+ * is public for tests; the transaction mirrors ingest/transactional-stage.ts), so the report can
+ * say where a batch's time goes without hooks in pipeline code. `config` must be a bench config
+ * (own topics and schema); the caller cleans it up.
+ */
+export async function stageTimings(kafka: Kafka, config: Readonly<Config>, scorer: Scorer, claims: readonly EncodedClaim[], batchSize: number, rounds: number, log: Logger): Promise<StageTimings> {
+  await ensureTopics(kafka, config);
+  await retryWhileMigrating('stage timings', () => migrate(config.database.url, config.database.schema));
+  const pool = createPool(config.database.url, config.database.schema);
+  const producer = kafka.producer({ transactionalId: `${config.kafka.scoringInstanceId}-timings`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const payloads = new ClaimPayloadRepository(pool);
+  const index = new DecisionIndexRepository(pool);
+  const stage = new ScoringStage({ kafka, config, scorer, payloads, log });
+  const steps: Record<Exclude<keyof StageTimings, 'batchSize' | 'rounds'>, number[]> = { handleMs: [], decodeMs: [], scoreMs: [], payloadInsertMs: [], transactionMs: [], batchCloseMs: [] };
+  const time = async <T>(into: number[], fn: () => Promise<T> | T): Promise<T> => {
+    const t = performance.now();
+    const out = await fn();
+    into.push(performance.now() - t);
+    return out;
+  };
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const base = round * batchSize;
+      const slice = Array.from({ length: batchSize }, (_, i) => claims[(base + i) % claims.length]!);
+      // Offsets unique per round: decision ids (and payload rows) never collide.
+      const messages = slice.map((c, i) => ({ key: Buffer.from(c.key), value: c.value, offset: String(base + i), headers: {}, timestamp: String(Date.now()), attributes: 0 }) as KafkaMessage);
+      const decoded = await time(steps.decodeMs, () => slice.map((c) => decodeClaim(c.value)));
+      const valid = decoded.flatMap((d) => (d.ok ? [d.claim] : []));
+      await time(steps.scoreMs, () => scorer.scoreBatch(valid));
+      await time(steps.payloadInsertMs, () =>
+        payloads.insertMany(valid.map((c, i) => ({ decisionId: `0x${(1e12 + base + i).toString(16).padStart(64, '0')}`, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: slice[i]!.value }))),
+      );
+      const outputs = await time(steps.handleMs, () => stage.handle({ topic: config.kafka.topics.claims, partition: 0, messages }));
+      await time(steps.transactionMs, async () => {
+        const transaction = await producer.transaction();
+        try {
+          await transaction.sendBatch({ topicMessages: outputs.filter((o) => o.messages.length > 0), acks: -1 });
+          await transaction.sendOffsets({ consumerGroupId: config.kafka.scoringGroupId, topics: [{ topic: config.kafka.topics.claims, partitions: [{ partition: 0, offset: String(base + batchSize) }] }] });
+          await transaction.commit();
+        } catch (error) {
+          await transaction.abort();
+          throw error;
+        }
+      });
+      const decisions = outputs[0]!.messages.map((m) => JSON.parse(String(m.value)) as Decision);
+      await time(steps.batchCloseMs, async () => {
+        const topic = config.kafka.topics.decisions;
+        const partition = 0;
+        const offsets = decisions.map((_, i) => String(base + i));
+        const values = decisions.map((d, i) => leafValues({ ...d, log: { topic, partition, offset: offsets[i]! } }));
+        const tree = buildBatchTree(values);
+        const id = computeBatchId({ topic, partition, firstOffset: offsets[0]!, lastOffset: offsets.at(-1)! });
+        const indexed: IndexedDecision[] = decisions.map((d, i) => ({ ...d, log: { topic, partition, offset: offsets[i]! }, leaf: tree.leafHashes[i]!, batchId: id, leafIndex: i }));
+        await index.recordBatch({ batchId: id, topic, partition, firstOffset: offsets[0]!, lastOffset: offsets.at(-1)!, leafCount: indexed.length, root: tree.root }, indexed);
+      });
+    }
+  } finally {
+    await producer.disconnect();
+    await pool.end();
+  }
+  const median = (xs: number[]) => percentiles(xs).p50;
+  return {
+    batchSize,
+    rounds,
+    handleMs: median(steps.handleMs),
+    decodeMs: median(steps.decodeMs),
+    scoreMs: median(steps.scoreMs),
+    payloadInsertMs: median(steps.payloadInsertMs),
+    transactionMs: median(steps.transactionMs),
+    batchCloseMs: median(steps.batchCloseMs),
+  };
+}
