@@ -1,5 +1,6 @@
 import { calibrate, type Calibration } from './calibration.ts';
 import type { Forest } from './forest.ts';
+import type { MlpEvaluator } from './mlp-evaluator.ts';
 import { predictMlp } from './mlp.ts';
 import { normalizeInto, type Normalizer } from './normalizer.ts';
 import type { tf } from './tf.ts';
@@ -11,7 +12,10 @@ import type { tf } from './tf.ts';
 
 export interface EnsembleModels {
   forest: Forest;
+  /** The tf.js network: training and reference implementation. */
   nn: tf.LayersModel;
+  /** Fast evaluator of the same network (scoring); `scoreMatrix` uses tf.js when absent. */
+  mlp?: MlpEvaluator;
   normalizer: Normalizer;
   weights: { rf: number; nn: number };
   calibration: Calibration;
@@ -19,55 +23,81 @@ export interface EnsembleModels {
 
 export interface EnsembleScores {
   rf: Float64Array;
-  nn: Float32Array;
+  nn: Float64Array;
   /** Calibrated final score per row, in (0, 1). */
   score: Float64Array;
 }
 
+export interface ExplainedScores extends EnsembleScores {
+  /** Row-major `rows` x `width`: each feature's contribution to the score, in score units. */
+  contributions: Float64Array;
+  /** The score of the baseline (forest base value mixed with the network at the training mean). */
+  baseScore: number;
+}
+
+function normalizeMatrix(normalizer: Normalizer, matrix: Float64Array, rows: number, width: number): Float32Array {
+  const normalized = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) normalizeInto(normalizer, matrix.subarray(r * width, (r + 1) * width), normalized, r * width);
+  return normalized;
+}
+
 /**
- * Scores `rows` feature rows given as one row-major matrix (`rows` x `width`): one forest pass
- * per row and ONE network forward pass for all rows.
+ * Scores `rows` feature rows given as one row-major matrix (`rows` x `width`): the forest tree by
+ * tree over the batch, the network in one pass (the fast evaluator when `models.mlp` is set,
+ * otherwise ONE tf.js forward pass).
  */
 export function scoreMatrix(models: EnsembleModels, matrix: Float64Array, rows: number, width: number): EnsembleScores {
   const rf = new Float64Array(rows);
-  const normalized = new Float32Array(rows * width);
-  for (let r = 0; r < rows; r++) {
-    const row = matrix.subarray(r * width, (r + 1) * width);
-    rf[r] = models.forest.predict(row);
-    normalizeInto(models.normalizer, row, normalized, r * width);
-  }
-  const nn = predictMlp(models.nn, normalized, rows, width);
+  models.forest.predictBatch(matrix, rows, rf);
+  const normalized = normalizeMatrix(models.normalizer, matrix, rows, width);
+  let nn: Float64Array;
+  if (models.mlp) {
+    nn = new Float64Array(rows);
+    models.mlp.predictBatch(normalized, rows, nn);
+  } else nn = Float64Array.from(predictMlp(models.nn, normalized, rows, width));
   const score = new Float64Array(rows);
   for (let r = 0; r < rows; r++) score[r] = calibrate(models.calibration, mix(models.weights, rf[r] as number, nn[r] as number));
   return { rf, nn, score };
 }
 
 /**
- * Scores each row and its occluded copies (feature j replaced by the normaliser mean, the
- * training mean). Output arrays have `rows.length * (width + 1)` entries: for row i, index
- * `i * (width + 1)` is the row itself and `+ 1 + j` the copy without feature j. The forest
- * uses its exact path-based shortcut; the network scores all copies in ONE forward pass.
+ * Scores and explains a batch with the fast evaluators. Per feature j of row r:
+ *
+ *   contribution = k * (w_rf * saabas_j + w_nn * gradInput_j)
+ *
+ * `saabas_j` is the forest's exact path contribution (they sum to rf - forest.baseValue);
+ * `gradInput_j` the network's gradient x input against the training mean (see
+ * mlp-evaluator.ts). k converts mix units into score units through the calibration: the secant
+ * slope (score - baseScore) / (mix - baseMix), or the calibration's derivative when the mix is
+ * within 1e-12 of the baseline. The forest's part is therefore exact: it sums to
+ * k * w_rf * (rf - forest.baseValue).
  */
-export function scoreOccluded(models: EnsembleModels, rows: readonly Float64Array[], width: number): EnsembleScores {
-  const stride = width + 1;
-  const total = rows.length * stride;
-  const means = models.normalizer.means;
-  const rf = new Float64Array(total);
-  const normalized = new Float32Array(total * width);
-  const copy = new Float64Array(width);
-  rows.forEach((row, i) => {
-    models.forest.predictOccluded(row, means, rf, i * stride);
-    normalizeInto(models.normalizer, row, normalized, i * stride * width);
-    for (let j = 0; j < width; j++) {
-      copy.set(row);
-      copy[j] = means[j] as number;
-      normalizeInto(models.normalizer, copy, normalized, (i * stride + 1 + j) * width);
-    }
-  });
-  const nn = predictMlp(models.nn, normalized, total, width);
-  const score = new Float64Array(total);
-  for (let r = 0; r < total; r++) score[r] = calibrate(models.calibration, mix(models.weights, rf[r] as number, nn[r] as number));
-  return { rf, nn, score };
+export function scoreExplained(models: EnsembleModels & { mlp: MlpEvaluator }, matrix: Float64Array, rows: number, width: number): ExplainedScores {
+  const { forest, mlp, weights, calibration } = models;
+  const rf = new Float64Array(rows);
+  const rfContrib = new Float64Array(rows * width);
+  forest.predictBatch(matrix, rows, rf, rfContrib);
+  const normalized = normalizeMatrix(models.normalizer, matrix, rows, width);
+  const nn = new Float64Array(rows);
+  const contributions = new Float64Array(rows * width);
+  mlp.predictWithAttributions(normalized, rows, nn, contributions);
+  const baseMix = mix(weights, forest.baseValue, mlp.baseValue);
+  const baseScore = calibrate(calibration, baseMix);
+  const score = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const m = mix(weights, rf[r] as number, nn[r] as number);
+    const s = calibrate(calibration, m);
+    score[r] = s;
+    const k = Math.abs(m - baseMix) > 1e-12 ? (s - baseScore) / (m - baseMix) : calibrationSlope(calibration, m, s);
+    for (let j = 0, at = r * width; j < width; j++, at++) contributions[at] = k * (weights.rf * (rfContrib[at] as number) + weights.nn * (contributions[at] as number));
+  }
+  return { rf, nn, score, contributions, baseScore };
+}
+
+/** d score / d mix of Platt scaling at `m` (score `s`), with the same clipping as `calibrate`. */
+function calibrationSlope(c: Calibration, m: number, s: number): number {
+  const q = Math.min(1 - 1e-6, Math.max(1e-6, m));
+  return (c.a * s * (1 - s)) / (q * (1 - q));
 }
 
 /** Weighted mix of the two model probabilities (before calibration). */

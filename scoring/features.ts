@@ -78,8 +78,11 @@ export function reasonCodeOf(name: string): string {
 const EM_CATEGORIES: ReadonlySet<ServiceCategory> = new Set(['em_office', 'em_er', 'em_hospital']);
 const COMPONENT_CODES: ReadonlySet<string> = new Set([...PANEL_COMPONENTS.values()].flat());
 
-/** Intermediate facts about a claim, shared by extraction and by the reason texts. */
-interface ClaimFacts {
+/**
+ * Intermediate facts about a claim, shared by extraction and by the reason texts. Opaque to
+ * callers: get them from `extractFeaturesInto` and hand them back to `describeFeature`.
+ */
+export interface ClaimFacts {
   unitsMaxRatio: number;
   unitsMaxRatioCode: string;
   unitsMaxRatioUnits: number;
@@ -124,7 +127,7 @@ function analyze(claim: Claim): ClaimFacts {
     const ref = diagnosisReference(code);
     if (ref) for (const s of ref.supports) supported.add(s);
     else anyUnknownDx = true;
-    dxComplexityMax = Math.max(dxComplexityMax, complexityOf(code));
+    dxComplexityMax = Math.max(dxComplexityMax, ref ? ref.complexity : complexityOf(code));
   }
   const from = dayNumber(claim.serviceFrom);
   const to = dayNumber(claim.serviceTo);
@@ -187,7 +190,9 @@ function analyze(claim: Claim): ClaimFacts {
   if (knownReference > 0) f.chargeRatioTotal = knownCharged / knownReference;
   if (f.chargeRatioMaxCode === '') f.chargeRatioMax = 1;
   for (const [panel, components] of PANEL_COMPONENTS) {
-    const coverage = components.filter((c) => codes.has(c)).length / components.length;
+    let billed = 0;
+    for (const c of components) if (codes.has(c)) billed++;
+    const coverage = billed / components.length;
     if (coverage > f.panelCoverageMax) [f.panelCoverageMax, f.panelCoverageCode] = [coverage, panel];
   }
   if (admission !== undefined) f.lengthOfStay = Math.max(0, (discharge ?? to) - admission);
@@ -197,8 +202,49 @@ function analyze(claim: Claim): ClaimFacts {
   return f;
 }
 
-function posOneHot(pos: string): [number, number, number, number, number] {
-  return [pos === '11' ? 1 : 0, pos === '21' ? 1 : 0, pos === '22' ? 1 : 0, pos === '23' ? 1 : 0, ['11', '21', '22', '23'].includes(pos) ? 0 : 1];
+/**
+ * Writes the feature vector of a claim into `out[offset..offset + FEATURES.length)`, in
+ * FEATURE_NAMES order, and returns the facts behind it (for `describeFeature`). Pure and
+ * deterministic; every value finite. The claim must be schema-valid (domain/claim.schema.ts).
+ */
+export function extractFeaturesInto(claim: Claim, out: Float64Array, offset: number): ClaimFacts {
+  const f = analyze(claim);
+  const pos = claim.placeOfService;
+  let k = offset;
+  out[k++] = Math.log1p(claim.totalCharged);
+  out[k++] = claim.lines.length;
+  out[k++] = Math.log1p(f.unitsTotal);
+  out[k++] = Math.log1p(f.unitsMax);
+  out[k++] = f.unitsMaxRatio;
+  out[k++] = Math.log1p(f.maxChargePerUnit);
+  out[k++] = f.chargeRatioMax;
+  out[k++] = f.chargeRatioTotal;
+  out[k++] = f.emAllLines > 0 ? f.emHighLines / f.emAllLines : 0;
+  out[k++] = f.emLevelMax;
+  out[k++] = f.emLines;
+  out[k++] = claim.diagnosisCodes.length;
+  out[k++] = f.dxComplexityMax;
+  out[k++] = f.officeErLevelMax > 0 ? Math.max(0, f.officeErLevelMax - (f.dxComplexityMax + 2)) : 0;
+  out[k++] = f.nonEmLines > 0 ? f.unsupportedCodes.length / f.nonEmLines : 0;
+  out[k++] = f.unsupportedCodes.length;
+  out[k++] = f.componentCodes.length;
+  out[k++] = f.panelCoverageMax;
+  out[k++] = f.modifier59;
+  out[k++] = f.daysOfService;
+  out[k++] = f.lengthOfStay;
+  out[k++] = f.serviceDates;
+  out[k++] = f.categories;
+  out[k++] = claim.claimType === 'institutional' ? 1 : 0;
+  out[k++] = pos === '11' ? 1 : 0;
+  out[k++] = pos === '21' ? 1 : 0;
+  out[k++] = pos === '22' ? 1 : 0;
+  out[k++] = pos === '23' ? 1 : 0;
+  out[k++] = pos === '11' || pos === '21' || pos === '22' || pos === '23' ? 0 : 1;
+  out[k++] = claim.memberDateOfDeath ? 1 : 0;
+  out[k++] = Math.log1p(f.daysAfterDeath);
+  out[k++] = f.outsideAdmissionCodes.length;
+  out[k++] = f.outsidePeriod;
+  return f;
 }
 
 /**
@@ -206,39 +252,9 @@ function posOneHot(pos: string): [number, number, number, number, number] {
  * finite. The claim must be schema-valid (see domain/claim.schema.ts).
  */
 export function extractFeatures(claim: Claim): Float64Array {
-  const f = analyze(claim);
-  const values = [
-    Math.log1p(claim.totalCharged),
-    claim.lines.length,
-    Math.log1p(f.unitsTotal),
-    Math.log1p(f.unitsMax),
-    f.unitsMaxRatio,
-    Math.log1p(f.maxChargePerUnit),
-    f.chargeRatioMax,
-    f.chargeRatioTotal,
-    f.emAllLines > 0 ? f.emHighLines / f.emAllLines : 0,
-    f.emLevelMax,
-    f.emLines,
-    claim.diagnosisCodes.length,
-    f.dxComplexityMax,
-    f.officeErLevelMax > 0 ? Math.max(0, f.officeErLevelMax - (f.dxComplexityMax + 2)) : 0,
-    f.nonEmLines > 0 ? f.unsupportedCodes.length / f.nonEmLines : 0,
-    f.unsupportedCodes.length,
-    f.componentCodes.length,
-    f.panelCoverageMax,
-    f.modifier59,
-    f.daysOfService,
-    f.lengthOfStay,
-    f.serviceDates,
-    f.categories,
-    claim.claimType === 'institutional' ? 1 : 0,
-    ...posOneHot(claim.placeOfService),
-    claim.memberDateOfDeath ? 1 : 0,
-    Math.log1p(f.daysAfterDeath),
-    f.outsideAdmissionCodes.length,
-    f.outsidePeriod,
-  ];
-  return Float64Array.from(values);
+  const out = new Float64Array(FEATURES.length);
+  extractFeaturesInto(claim, out, 0);
+  return out;
 }
 
 function listCodes(codes: readonly string[], max = 4): string {
@@ -248,17 +264,22 @@ function listCodes(codes: readonly string[], max = 4): string {
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 const fmt = (x: number, digits = 1): string => (Number.isInteger(x) ? String(x) : x.toFixed(digits));
-const usd = (x: number): string => `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+/** `$1,234.50`: same text as toLocaleString('en-US', 2 decimals), without Intl's cost per call. */
+const usd = (x: number): string => {
+  const [whole = '0', cents = '00'] = Math.abs(x).toFixed(2).split('.');
+  return `${x < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${cents}`;
+};
 
 /**
  * Human text explaining one feature of a claim, for investigators. Built from codes and numbers
- * only: never a member id, a name or a date (PHI). `value` is the feature's value for this claim.
+ * only: never a member id, a name or a date (PHI). `value` is the feature's value for this claim;
+ * `facts` (from `extractFeaturesInto` on the same claim) saves re-analysing it.
  *
  * @throws InvalidArgumentError for an unknown feature name.
  */
-export function describeFeature(name: string, value: number, claim: Claim): string {
+export function describeFeature(name: string, value: number, claim: Claim, facts?: ClaimFacts): string {
   featureIndex(name);
-  const f = analyze(claim);
+  const f = facts ?? analyze(claim);
   switch (name) {
     case 'log_total_charged':
       return `total charged ${usd(claim.totalCharged)}`;

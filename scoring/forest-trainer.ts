@@ -43,7 +43,7 @@ export interface ForestTrainOptions {
 
 /** A node as ml-cart serializes it: a leaf carries `distribution`, a split the rest. */
 export type TreeNodeJson =
-  | { distribution: number[][] }
+  | { distribution: number[][]; numberSamples?: number }
   | { splitValue: number; splitColumn: number; gain: number; numberSamples: number; left: TreeNodeJson; right: TreeNodeJson };
 
 export interface TreeOptionsJson {
@@ -166,7 +166,9 @@ export class TreeGrower {
     for (const r of rows) ones += this.#y[r] as number;
     const m = rows.length;
     // ml-cart sizes the distribution by the largest label present: [[1]] for a pure-0 leaf.
-    return { distribution: ones === 0 ? [[1]] : [[(m - ones) / m, ones / m]] };
+    // `numberSamples` on a leaf is our addition (ml-cart writes it on splits only; its loader
+    // ignores it on leaves): it weights the split values of the explanations (see forest.ts).
+    return { distribution: ones === 0 ? [[1]] : [[(m - ones) / m, ones / m]], numberSamples: m };
   }
 
   #node(rows: Int32Array, depth: number, parentGain: number | undefined, rng: Rng | null): TreeNodeJson {

@@ -1,8 +1,9 @@
 import type { Claim } from '../domain/claim.schema.ts';
 import type { Outcome, Reason } from '../domain/decision.ts';
 import type { Logger } from '../core/logger.ts';
-import { scoreOccluded, type EnsembleModels } from './ensemble.ts';
-import { describeFeature, extractFeatures, FEATURES } from './features.ts';
+import { scoreExplained, type EnsembleModels } from './ensemble.ts';
+import { describeFeature, extractFeaturesInto, FEATURES, type ClaimFacts } from './features.ts';
+import { MlpEvaluator } from './mlp-evaluator.ts';
 import { loadModelBundle, type Manifest } from './model-bundle.ts';
 import { createRulesConfig, evaluateRules, type RulesConfig } from './rules.ts';
 import { initTf } from './tf.ts';
@@ -35,14 +36,14 @@ export interface ScorerOptions {
 }
 
 /**
- * Scores claims with a verified model bundle.
+ * Scores claims with a verified model bundle, on the fast path: the forest compiled to flat
+ * arrays and walked tree by tree over the batch, the network evaluated in plain JS from its
+ * tf.js weights (both proven equal to the library / tf.js references, see fast-path.test.ts).
  *
- * Explanations (feature contributions) use occlusion: a feature's contribution is the final score
- * minus the score with that feature set to its training mean, everything else unchanged. It runs
- * through both models and the calibration, so contributions are in score units (probability
- * points) and comparable across features; features that interact can share credit unevenly.
- * The forest computes occlusions exactly from each tree's path; the network scores all occluded
- * copies of a batch in the same single forward pass as the real rows.
+ * Explanations (feature contributions, in score units = probability points): the forest's exact
+ * Saabas path contributions (they sum to the forest probability minus its base value) and the
+ * network's gradient x input against the training mean, mixed with the ensemble weights and
+ * carried through the calibration by its secant slope (see `scoreExplained` in ensemble.ts).
  */
 export class Scorer {
   /** `0x` + sha256 of the bundle manifest: recorded in every decision. */
@@ -50,11 +51,11 @@ export class Scorer {
   readonly manifest: Manifest;
   /** tf.js backend in use (`tensorflow`, `wasm` or `cpu`). */
   readonly backend: string;
-  readonly #models: EnsembleModels;
+  readonly #models: EnsembleModels & { mlp: MlpEvaluator };
   readonly #rules: RulesConfig;
   readonly #maxReasons: number;
 
-  private constructor(models: EnsembleModels, manifest: Manifest, modelHash: string, backend: string, options: ScorerOptions) {
+  private constructor(models: EnsembleModels & { mlp: MlpEvaluator }, manifest: Manifest, modelHash: string, backend: string, options: ScorerOptions) {
     this.#models = models;
     this.manifest = manifest;
     this.modelHash = modelHash;
@@ -73,7 +74,7 @@ export class Scorer {
     options.log?.info({ component: 'scorer', modelHash: bundle.modelHash, backend }, 'model bundle loaded');
     const { manifest } = bundle;
     return new Scorer(
-      { forest: bundle.forest, nn: bundle.nn, normalizer: bundle.normalizer, weights: manifest.weights, calibration: manifest.calibration },
+      { forest: bundle.forest, nn: bundle.nn, mlp: MlpEvaluator.fromModel(bundle.nn), normalizer: bundle.normalizer, weights: manifest.weights, calibration: manifest.calibration },
       manifest,
       bundle.modelHash,
       backend,
@@ -83,33 +84,45 @@ export class Scorer {
 
   /**
    * Scores a batch (any size; 100-1000 is a good range). Claims must be schema-valid. Results are
-   * in input order. Synchronous: one network forward pass for the whole batch.
+   * in input order. Synchronous.
    */
   scoreBatch(claims: readonly Claim[]): ScoreResult[] {
     const width = FEATURES.length;
-    const stride = width + 1;
-    const features = claims.map((claim) => extractFeatures(claim));
-    const { rf, nn, score } = scoreOccluded(this.#models, features, width);
+    const rows = claims.length;
+    const matrix = new Float64Array(rows * width);
+    const facts: ClaimFacts[] = claims.map((claim, i) => extractFeaturesInto(claim, matrix, i * width));
+    const { rf, nn, score, contributions } = scoreExplained(this.#models, matrix, rows, width);
     const { thresholds } = this.manifest;
+    const used = new Uint8Array(width);
 
     return claims.map((claim, i) => {
-      const at = i * stride;
-      const final = score[at] as number;
-      const contributions: { j: number; c: number }[] = [];
-      for (let j = 0; j < width; j++) contributions.push({ j, c: final - (score[at + j + 1] as number) });
-      contributions.sort((a, b) => b.c - a.c || a.j - b.j);
+      const at = i * width;
+      const final = score[i] as number;
       const reasons = evaluateRules(claim, this.#rules);
       const ruleHit = reasons.length > 0;
+      // Largest contributions first (ties: lower feature index), one per reason code: a partial
+      // selection, cheaper than sorting all features for a handful of reasons.
+      used.fill(0);
       const seen = new Set<string>();
-      for (const { j, c } of contributions) {
-        if (seen.size >= this.#maxReasons || !(c >= MIN_CONTRIBUTION)) break;
-        const spec = FEATURES[j];
-        if (!spec || seen.has(spec.reasonCode)) continue;
+      while (seen.size < this.#maxReasons) {
+        let best = -1;
+        let bestC = MIN_CONTRIBUTION;
+        for (let j = 0; j < width; j++) {
+          const c = contributions[at + j] as number;
+          if (used[j] === 0 && c >= bestC && (best < 0 || c > bestC)) {
+            best = j;
+            bestC = c;
+          }
+        }
+        if (best < 0) break;
+        used[best] = 1;
+        const spec = FEATURES[best] as (typeof FEATURES)[number];
+        if (seen.has(spec.reasonCode)) continue;
         seen.add(spec.reasonCode);
-        reasons.push({ code: spec.reasonCode, contribution: Math.round(c * 10_000) / 10_000, text: describeFeature(spec.name, (features[i] as Float64Array)[j] as number, claim) });
+        reasons.push({ code: spec.reasonCode, contribution: Math.round(bestC * 10_000) / 10_000, text: describeFeature(spec.name, matrix[at + best] as number, claim, facts[i]) });
       }
       const outcome: Outcome = ruleHit || final >= thresholds.flag ? 'flag' : final >= thresholds.review ? 'review' : 'approve';
-      return { score: final, components: { rf: rf[at] as number, nn: nn[at] as number }, outcome, reasons };
+      return { score: final, components: { rf: rf[i] as number, nn: nn[i] as number }, outcome, reasons };
     });
   }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAuditCommand } from './audit.command.ts';
 import { registerBenchCommand } from './bench.command.ts';
+import { registerEvaluateCommand } from './evaluate.command.ts';
 import { registerFixturesCommand } from './fixtures.command.ts';
 import { registerProduceCommand } from './produce.command.ts';
 import { registerReviewCommand } from './review.command.ts';
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerStackCommand(program);
   registerFixturesCommand(program);
   registerTrainCommand(program);
+  registerEvaluateCommand(program);
   registerProduceCommand(program);
   registerRunCommand(program);
   registerVerifyCommand(program);

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { type Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { InvalidArgumentError } from '../../core/errors.ts';
@@ -5,7 +7,12 @@ import { createLogger } from '../../core/logger.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
 import { EXCLUDED_NPIS, generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
 import { readClaimsNdjson, readLabelsNdjson } from '../../fixtures/io.ts';
+import { crossValidate, TABLE_FOREST_DEFAULTS } from '../../scoring/cross-validate.ts';
+import { writeEvaluationReport } from '../../scoring/evaluation-report.ts';
+import { parseFeatureSpec } from '../../scoring/feature-spec.ts';
 import { createRulesConfig } from '../../scoring/rules.ts';
+import { saveTableBundle } from '../../scoring/table-bundle.ts';
+import { readLabels, readTable } from '../../scoring/table-reader.ts';
 import { trainModel, type TrainMetrics, type TrainPhase } from '../../scoring/train.ts';
 import { commandContext, positiveInt } from '../context.ts';
 import { seedArg } from './fixtures.command.ts';
@@ -13,6 +20,10 @@ import { seedArg } from './fixtures.command.ts';
 interface TrainFlags {
   data?: string;
   labels?: string;
+  spec?: string;
+  label?: string;
+  folds: number;
+  report?: string;
   generate?: number;
   seed: number;
   out?: string;
@@ -37,6 +48,10 @@ export function registerTrainCommand(program: Command): void {
     .description('Train the fraud model (random forest + TensorFlow.js network) and write a verified model bundle.')
     .option('--data <file>', 'claims NDJSON file (invalid lines are skipped and counted)')
     .option('--labels <file>', 'labels NDJSON file for --data ({claimId, fraud, pattern} per line)')
+    .option('--spec <file>', 'feature spec (JSON, docs/feature-spec.md): train on any CSV / NDJSON table given with --data')
+    .option('--label <column>', 'with --spec: the label column (1/0, Y/N, yes/no, true/false)')
+    .option('--folds <n>', 'with --spec: stratified cross-validation folds', positiveInt, 5)
+    .option('--report <dir>', 'with --spec: evaluation report directory (default: <out>/report)')
     .option('--generate <n>', 'train on N freshly generated synthetic claims instead of files', positiveInt)
     .option('--seed <n>', 'seed for the split, the models (and the generator with --generate)', seedArg, 1)
     .option('--out <dir>', 'bundle directory to write, replaced if present (default: MODEL_DIR, models/current)')
@@ -51,12 +66,20 @@ Exactly one of --data (with --labels) or --generate. 20% of the claims, stratifi
 held out to choose the ensemble weights, calibrate, set the review/flag thresholds and report
 ROC-AUC / PR-AUC. The bundle's model hash (0x + sha256 of manifest.json) is printed at the end.
 
+With --spec, --data is any claim-like table (CSV with a header, or .ndjson) and --label names
+its label column: the spec is fitted and the RF + MLP ensemble cross-validated (--folds,
+stratified, seeded; balanced bootstraps and class weights for the imbalance), a report with
+out-of-fold ROC-AUC, PR-AUC, F1, top-k precision/recall, Brier and plots is written, and the
+final model is fitted on all rows into a table model bundle.
+
 Examples:
   claimtrail train --generate 20000 --seed 7
+  claimtrail train --data ../shared/datasets/healthcare-provider-fraud/provider_features_70col.csv --spec fixtures/specs/provider-fraud.spec.json --label PotentialFraud --out models/provider
   claimtrail train --data data/claims.ndjson --labels data/labels.ndjson --out models/2024-06
 `,
     )
     .action(async (flags: TrainFlags) => {
+      if (flags.spec || flags.label) return trainTable(flags);
       if (Boolean(flags.data) === Boolean(flags.generate)) throw new InvalidArgumentError('give exactly one of --data <file> or --generate <n>');
       if (flags.data && !flags.labels) throw new InvalidArgumentError('--data needs --labels <file>');
       if (flags.generate && flags.labels) throw new InvalidArgumentError('--labels goes with --data, not with --generate');
@@ -137,4 +160,86 @@ export function formatMetrics(m: TrainMetrics, total: number): string {
   lines.push('');
   lines.push(`time: features ${(m.durationsMs.features / 1000).toFixed(1)} s, forest ${(m.durationsMs.forest / 1000).toFixed(1)} s, network ${(m.durationsMs.network / 1000).toFixed(1)} s, total ${(m.durationsMs.total / 1000).toFixed(1)} s`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `train --spec`: cross-validated training on a table, report, final table bundle. */
+async function trainTable(flags: TrainFlags): Promise<void> {
+  if (!flags.spec || !flags.label || !flags.data) throw new InvalidArgumentError('--spec needs --data <file> and --label <column> (and --label needs --spec)');
+  if (flags.labels || flags.generate) throw new InvalidArgumentError('--spec trains on --data with --label; --labels and --generate are for claims');
+  const { config } = commandContext();
+  const outDir = flags.out ?? config.modelDir;
+  let specJson: unknown;
+  try {
+    specJson = JSON.parse(await readFile(flags.spec, 'utf8'));
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot read feature spec ${flags.spec}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const spec = parseFeatureSpec(specJson);
+  const table = await readTable(flags.data);
+  if (!table.columns.includes(flags.label) && !table.rows.some((r) => flags.label as string in r)) throw new InvalidArgumentError(`${flags.data} has no column ${flags.label}`);
+  const labels = readLabels(table.rows, flags.label);
+  const bar = flags.progress && process.stderr.isTTY ? new SingleBar({ format: '{what} [{bar}] {value}/{total}', hideCursor: true }, Presets.shades_classic) : null;
+  const started = performance.now();
+  let cv;
+  try {
+    cv = await crossValidate({
+      rows: table.rows,
+      labels,
+      spec,
+      folds: flags.folds,
+      seed: flags.seed,
+      trees: flags.trees,
+      epochs: flags.epochs,
+      onProgress: (done, total, what) => {
+        if (!bar) return;
+        if (done === 0) bar.start(total, 0, { what: what.padEnd(22) });
+        else bar.update(done, { what: what.padEnd(22) });
+      },
+    });
+  } finally {
+    bar?.stop();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const reportDir = flags.report ?? path.join(outDir, 'report');
+  const positives = labels.reduce((s, v) => s + v, 0);
+  const metrics = await writeEvaluationReport(reportDir, {
+    title: `Evaluation: ${path.basename(flags.data)} (label ${flags.label})`,
+    notes: [
+      `${flags.folds}-fold stratified cross-validation, seed ${flags.seed}; every score is out-of-fold (models never saw the row)`,
+      `feature spec ${path.basename(flags.spec)}: ${cv.featureNames.length} features; random forest ${flags.trees} trees on balanced bootstraps (${TABLE_FOREST_DEFAULTS.negativeRatio} legitimate rows per fraud row, leaves >= ${TABLE_FOREST_DEFAULTS.minNumSamples} rows, depth <= ${TABLE_FOREST_DEFAULTS.maxDepth}) + MLP [32, 16] with class weights, ${flags.epochs} epochs`,
+      `ensemble = Platt-calibrated w x forest + (1 - w) x network; w chosen per fold on the training folds only (nested 80/20): ${cv.foldWeights.join(', ')}; calibration fitted on the out-of-fold mix (ROC-AUC and PR-AUC do not depend on it)`,
+      'the forest defaults for tables were picked by comparing a few settings on the provider table\'s cross-validation: a little selection optimism there',
+      `training time: cross-validation ${(cv.durationsMs.cv / 1000).toFixed(1)} s, final model ${(cv.durationsMs.final / 1000).toFixed(1)} s`,
+    ],
+    labels,
+    components: [
+      { name: 'random forest', scores: cv.rf },
+      { name: 'MLP', scores: cv.nn },
+      { name: 'ensemble', scores: cv.ensemble },
+    ],
+    probabilities: cv.ensemble,
+  });
+  const ensemble = metrics.components.ensemble;
+  const { modelHash, dir } = await saveTableBundle(outDir, cv.final, flags.label, {
+    seed: flags.seed,
+    rows: table.rows.length,
+    frauds: positives,
+    folds: flags.folds,
+    trees: flags.trees,
+    epochs: flags.epochs,
+    cv: Object.fromEntries(Object.entries(metrics.components).map(([k, v]) => [k, { rocAuc: v.rocAuc, prAuc: v.prAuc, bestF1: v.bestF1.f1 }])),
+    brier: metrics.brier,
+  });
+  const lines = [
+    `${table.rows.length} rows (${positives} fraudulent), ${cv.featureNames.length} features, ${flags.folds}-fold CV in ${seconds.toFixed(1)} s`,
+    '',
+    'model          ROC-AUC  PR-AUC   best F1',
+    ...Object.entries(metrics.components).map(([k, v]) => `${k.padEnd(14)} ${v.rocAuc.toFixed(4)}   ${v.prAuc.toFixed(4)}   ${v.bestF1.f1.toFixed(4)}`),
+    `Brier score (ensemble) ${metrics.brier.toFixed(4)}; top 10%: precision ${(100 * (ensemble?.topK[2]?.precision ?? NaN)).toFixed(1)}%, recall ${(100 * (ensemble?.topK[2]?.recall ?? NaN)).toFixed(1)}%`,
+    '',
+    `report:       ${path.join(reportDir, 'report.md')}`,
+    `model bundle: ${dir}`,
+    `model hash:   ${modelHash}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -71,19 +71,23 @@ describe('trainForest / Forest', () => {
     expect(pos).toBeGreaterThan(neg + 0.3);
   });
 
-  it('computes occlusions exactly (same as predicting each occluded copy)', () => {
+  it('scores a batch tree by tree exactly as row by row, with path contributions summing to p - base', () => {
     const width = forest.featureCount;
-    const neutral = Float64Array.from({ length: width }, (_, j) => rows.reduce((s, r) => s + r[j]!, 0) / rows.length);
-    const out = new Float64Array(width + 1);
-    for (const r of rows.slice(0, 60)) {
-      forest.predictOccluded(r, neutral, out, 0);
-      expect(out[0]).toBeCloseTo(forest.predict(r), 12);
-      for (let j = 0; j < width; j++) {
-        const copy = Float64Array.from(r);
-        copy[j] = neutral[j]!;
-        expect(out[j + 1]).toBeCloseTo(forest.predict(copy), 12);
-      }
-    }
+    const batch = rows.slice(0, 300);
+    const matrix = new Float64Array(batch.length * width);
+    batch.forEach((r, i) => matrix.set(r, i * width));
+    const out = new Float64Array(batch.length);
+    const contributions = new Float64Array(batch.length * width);
+    forest.predictBatch(matrix, batch.length, out, contributions);
+    batch.forEach((r, i) => {
+      expect(out[i]).toBe(forest.predict(r));
+      let sum = 0;
+      for (let j = 0; j < width; j++) sum += contributions[i * width + j]!;
+      expect(Math.abs(sum - (out[i]! - forest.baseValue))).toBeLessThan(1e-12);
+    });
+    const plain = new Float64Array(batch.length);
+    forest.predictBatch(matrix, batch.length, plain);
+    expect(plain).toEqual(out);
   });
 
   it('rejects bad training input and models the library cannot load', () => {
