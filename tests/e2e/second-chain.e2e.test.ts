@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatedMessages } from '../../cli/commands/produce.command.ts';
+import type { Config } from '../../core/config.ts';
+import { generateClaims } from '../../fixtures/generator.ts';
+import { ClaimsProducer } from '../../ingest/claims.producer.ts';
+import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { createAnchorReader } from '../../proofs/anchor-reader.ts';
+import { AuditService } from '../../proofs/audit.service.ts';
+import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
+import { ProofService } from '../../proofs/proof.service.ts';
+import { trainModel } from '../../scoring/train.ts';
+import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
+import { startPrivateHardhatNode, type PrivateHardhatNode } from '../support/private-hardhat-node.ts';
+
+/**
+ * The anchoring path on a second, independent EVM implementation: Hardhat's EDR node instead of
+ * anvil. Same pipeline, same contract, same verifier; only CHAIN_RPC_URL changes.
+ */
+const run = promisify(execFile);
+const CLAIMS = 300;
+
+describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => {
+  let node: PrivateHardhatNode;
+  let config: Readonly<Config>;
+  let pipeline: RunningPipeline;
+  let dropSchema: () => Promise<void>;
+  let tempDir: string;
+
+  beforeAll(async () => {
+    tempDir = mkdtempSync(join(tmpdir(), 'claimtrail-edr-'));
+    node = await startPrivateHardhatNode();
+    const training = generateClaims({ count: 1500, seed: 21 });
+    await trainModel({ claims: training.claims, labels: training.labels, outDir: join(tempDir, 'model'), seed: 21, log: testLog });
+    config = isolatedConfig({ CHAIN_RPC_URL: node.rpcUrl, STATE_DIR: join(tempDir, 'state'), MODEL_DIR: join(tempDir, 'model'), BATCH_MAX_SIZE: '80', BATCH_MAX_AGE_MS: '800' });
+    dropSchema = await migratedSchema(config);
+    pipeline = await startPipeline(config, testLog);
+    const producer = new ClaimsProducer(pipeline.kafka);
+    await producer.connect();
+    await producer.produce(generatedMessages(CLAIMS, 2121, 0), { topic: config.kafka.topics.claims });
+    await producer.disconnect();
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const counts = await pipeline.index.counts();
+      if (counts.decisions >= CLAIMS && counts.anchored === counts.batches && (await pipeline.index.pendingFlagged(1)).length === 0) break;
+      if (Date.now() > deadline) throw new Error(`pipeline did not finish on EDR: ${JSON.stringify(counts)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 400_000);
+
+  afterAll(async () => {
+    if (pipeline) {
+      const admin = pipeline.kafka.admin();
+      await pipeline.stop();
+      await admin.connect();
+      await admin.deleteTopics({ topics: Object.values(config.kafka.topics) }).catch(() => undefined);
+      await admin.disconnect();
+    }
+    await dropSchema?.();
+    await node?.stop();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  });
+
+  it('anchors every batch on EDR and its decisions verify PASS there', async () => {
+    const client = pipeline.anchor!.client;
+    expect(await client.chainId()).toBe(31337n);
+    for (const batch of await pipeline.index.listBatches()) {
+      expect(batch.status).toBe('anchored');
+      expect((await client.batchOf(batch.batchId))?.root).toBe(batch.root);
+    }
+    const proofs = new ProofService({ index: pipeline.index, provider: client.provider });
+    const { rows } = await pipeline.pool.query<{ decision_id: string }>('SELECT decision_id FROM decisions ORDER BY random() LIMIT 20');
+    for (const { decision_id } of rows) {
+      expect(await proofs.verify((await pipeline.index.getDecision(decision_id))!, 1), decision_id).toMatchObject({ ok: true });
+    }
+  });
+
+  it('audits clean against EDR', async () => {
+    const client = pipeline.anchor!.client;
+    const audit = new AuditService({ index: pipeline.index, log: new KafkaDecisionLog(pipeline.kafka, config.kafka.topics.decisions), chain: createAnchorReader(client.provider, client.address) });
+    const report = await audit.auditAll();
+    expect(report.findings).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.logDecisions).toBe(CLAIMS);
+  });
+
+  it('exports a bundle that the CLI verifies against EDR with only its RPC URL', async () => {
+    const decision = (await pipeline.index.sampleDecision((await pipeline.index.listBatches())[0]!.batchId, 'flag'))!;
+    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+    const file = join(tempDir, 'proof.json');
+    writeFileSync(file, JSON.stringify(await proofs.bundle(decision)));
+    const { stdout } = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', node.rpcUrl, '--json'], { env: { PATH: process.env.PATH ?? '' } });
+    expect(JSON.parse(stdout)).toMatchObject({ result: 'PASS', decisionId: decision.decisionId });
+  });
+});
