@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import { loadDotEnv } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
@@ -21,6 +21,7 @@ import { createRulesConfig } from '../scoring/rules.ts';
 import { Scorer } from '../scoring/scorer.ts';
 import { anchorCeiling } from './anchoring.ts';
 import { type EncodedClaim, encodeClaims, preload } from './claims-feed.ts';
+import { ensureKafkaTools } from '../stack/kafka.ts';
 import { decodeCeiling, ensureModel, javaConsumerCeiling, kafkajsCeiling, leafTuples, merkleCeiling, scoringCeiling } from './ceilings.ts';
 import { type BenchOptions, parseBenchOptions } from './options.ts';
 import { stageTimings } from './stage-timings.ts';
@@ -112,7 +113,9 @@ async function main(opts: BenchOptions): Promise<BenchResult> {
       progress(`${partitions} partition(s): raw kafkajs consume`);
       const kafkajs = await kafkajsCeiling(kafka, topic, `${config.kafka.scoringGroupId}-raw`, opts.claims, 120_000);
       progress(`${partitions} partition(s): Kafka ConsumerPerformance (java)`);
-      const java = await javaConsumerCeiling({ libsDir: resolve(config.stateDir, 'kafka', 'libs'), brokers: config.kafka.brokers.join(','), topic, groupId: `${config.kafka.scoringGroupId}-java`, messages: opts.claims }).catch((error: unknown) => {
+      // The broker may be one we did not start (docker compose, CI's reused broker): fetch the tools' jars if absent.
+      const { libs } = await ensureKafkaTools(config.stateDir, log);
+      const java = await javaConsumerCeiling({ libsDir: libs, brokers: config.kafka.brokers.join(','), topic, groupId: `${config.kafka.scoringGroupId}-java`, messages: opts.claims }).catch((error: unknown) => {
         progress(`ConsumerPerformance failed: ${(error as Error).message.split('\n')[0]}`);
         return null;
       });

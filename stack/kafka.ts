@@ -43,13 +43,9 @@ interface KafkaFiles {
   readonly mavenLog: string;
 }
 
-export function createKafkaService(ctx: StackContext): StackService {
-  const broker = ctx.config.kafkaBrokers[0] ?? '127.0.0.1:9092';
-  const colon = broker.lastIndexOf(':');
-  const host = broker.slice(0, colon);
-  const port = Number(broker.slice(colon + 1));
-  const paths = servicePaths(ctx.config.stateDir, 'kafka');
-  const files: KafkaFiles = {
+function kafkaFiles(stateDir: string): KafkaFiles {
+  const paths = servicePaths(stateDir, 'kafka');
+  return {
     libs: join(paths.dir, 'libs'),
     data: join(paths.dir, 'data'),
     logs: join(paths.dir, 'logs'),
@@ -58,6 +54,28 @@ export function createKafkaService(ctx: StackContext): StackService {
     clusterId: join(paths.dir, 'cluster-id'),
     mavenLog: join(paths.dir, 'maven.log'),
   };
+}
+
+/**
+ * Kafka's own jars (the tools too, e.g. ConsumerPerformance) and a log4j config under the state
+ * folder, fetched with Maven when missing, whether or not this stack runs the broker (a reused
+ * broker from docker compose has no local jars). Returns the libs folder and the log4j file.
+ */
+export async function ensureKafkaTools(stateDir: string, log: StackContext['log']): Promise<{ libs: string; log4j: string }> {
+  const files = kafkaFiles(stateDir);
+  mkdirSync(files.logs, { recursive: true });
+  await ensureLibs(files, log);
+  if (!existsSync(files.log4j)) writeFileSync(files.log4j, renderLog4jProperties());
+  return { libs: files.libs, log4j: files.log4j };
+}
+
+export function createKafkaService(ctx: StackContext): StackService {
+  const broker = ctx.config.kafkaBrokers[0] ?? '127.0.0.1:9092';
+  const colon = broker.lastIndexOf(':');
+  const host = broker.slice(0, colon);
+  const port = Number(broker.slice(colon + 1));
+  const paths = servicePaths(ctx.config.stateDir, 'kafka');
+  const files = kafkaFiles(ctx.config.stateDir);
   const log = ctx.log.child({ stackService: 'kafka' });
   return new DaemonService(
     {
