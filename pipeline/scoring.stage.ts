@@ -10,6 +10,7 @@ import { decodeClaim, headerString, toDlqMessage } from '../ingest/claim-decoder
 import { CORRELATION_HEADER } from '../ingest/claims.producer.ts';
 import { type StageBatch, type StageOutput, TransactionalStage } from '../ingest/transactional-stage.ts';
 import type { Scorer } from '../scoring/scorer.ts';
+import { duplicateReason, type ClaimAggregates } from '../scoring/aggregates.ts';
 
 
 /**
@@ -27,6 +28,13 @@ export interface ScoringStageDeps {
   payloads: ClaimPayloadRepository;
   log: Logger;
   now?: () => Date;
+  /**
+   * Entity aggregates (Redis): read for each valid claim in order before it is added, keyed by
+   * its decision id. Drives the duplicate-claim rule (R_DUPLICATE_CLAIM). Not transactional with
+   * Kafka: a batch replayed after a crash is observed again, but the per-decision-id record makes
+   * the replay return the first answers without counting the claims twice.
+   */
+  aggregates?: ClaimAggregates;
 }
 
 export interface ScoringStageCounters {
@@ -83,6 +91,17 @@ export class ScoringStage {
     }
 
     const results = valid.length > 0 ? scorer.scoreBatch(valid.map((v) => v.claim)) : [];
+    if (this.#deps.aggregates && valid.length > 0) {
+      const observed = await this.#deps.aggregates.observeBatch(valid.map((v) => ({ eventId: decisionIdFor(batch.topic, batch.partition, v.offset), claim: v.claim })));
+      observed.forEach((obs, i) => {
+        const hit = duplicateReason(obs);
+        if (!hit) return;
+        const result = results[i]!;
+        const rules = result.reasons.filter((r) => r.code.startsWith('R_')).length;
+        result.reasons.splice(rules, 0, hit);
+        result.outcome = 'flag';
+      });
+    }
     const decidedAt = now().toISOString();
     const rows: ClaimPayloadRow[] = [];
     const decisions: Message[] = [];

@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Claim } from '../domain/claim.schema.ts';
+import type { Reason } from '../domain/decision.ts';
+import { dayNumber } from './dates.ts';
+
+/**
+ * Entity aggregates over time windows: per billing provider and per member, claim counts and
+ * charged sums over day windows, the ratio of today's volume to the entity's own history and to
+ * its peers (providers of the same `providerSpecialty`), plus a duplicate-claim fingerprint.
+ *
+ * One spec, two evaluators that return the same raw integers:
+ * - online: {@link RedisClaimAggregates}, one atomic Lua script per claim (read, then add);
+ * - offline: {@link OfflineClaimAggregates}, in-memory maps, point-in-time over an ordered file.
+ * Both turn the raw integers into features with the same function ({@link aggregateFeatures}),
+ * so offline == online exactly (tests/integration/aggregates.test.ts, on the real Redis).
+ *
+ * Semantics (both paths): the features of a claim aggregate the claims OBSERVED BEFORE it in
+ * stream order whose event day (serviceFrom) falls in the window [day - (w - 1), day]; the claim
+ * itself is added only after its features are read (no self-leakage). Offline over a file
+ * ordered by event time this is point-in-time (no future leakage). Amounts are integer cents, so
+ * sums are exact in Redis (HINCRBY) and in JS.
+ *
+ * Idempotency: each observation carries an event id (the scoring stage uses the decision id,
+ * a hash of the claim's topic/partition/offset). The first observation stores its raw result
+ * under `seen:<eventId>`; observing the same event again returns that stored result and changes
+ * nothing, so a batch replayed after a crash neither double counts nor sees itself.
+ */
+
+export interface AggregateSpec {
+  /** Window lengths in days, ascending; the first is the "today" window used by ratios. */
+  windowsDays: readonly number[];
+  /** Seconds every Redis key lives after its last write (wall clock). */
+  ttlSeconds: number;
+}
+
+/** Defaults (not yet config variables): 1-day and 30-day windows, keys kept 37 days. */
+export const DEFAULT_AGGREGATE_SPEC: Readonly<AggregateSpec> = Object.freeze({ windowsDays: Object.freeze([1, 30]), ttlSeconds: 37 * 86_400 });
+
+/** Reason code of the duplicate-claim rule. */
+export const DUPLICATE_RULE_CODE = 'R_DUPLICATE_CLAIM';
+
+const ENTITIES = ['provider', 'member'] as const;
+
+/** Feature names emitted by {@link aggregateFeatures} for a spec, in order. */
+export function aggregateFeatureNames(spec: AggregateSpec = DEFAULT_AGGREGATE_SPEC): string[] {
+  const names: string[] = [];
+  for (const e of ENTITIES) {
+    for (const w of spec.windowsDays) names.push(`${e}_claims_${w}d`, `${e}_log_charged_${w}d`);
+    names.push(`${e}_volume_vs_own`);
+  }
+  names.push('provider_volume_vs_peers', 'duplicate_seen');
+  return names;
+}
+
+/**
+ * Raw integers of one observation: [duplicate (0/1), then per entity and window: count, cents,
+ * then peer claims today, peer distinct providers today].
+ */
+export type AggregateRaw = readonly number[];
+
+export interface AggregateObservation {
+  raw: AggregateRaw;
+  duplicate: boolean;
+  /** Feature values, named by {@link aggregateFeatureNames}. */
+  features: number[];
+}
+
+/**
+ * Raw -> features, shared by both paths. Counts are the raw counts, sums ln(1 + USD), volume vs
+ * own history = (today + 1) / (mean daily count over the rest of the longest window + 1), volume
+ * vs peers = (provider today + 1) / (peer claims today / peer providers today + 1).
+ */
+export function aggregateFeatures(raw: AggregateRaw, spec: AggregateSpec = DEFAULT_AGGREGATE_SPEC): number[] {
+  const W = spec.windowsDays.length;
+  const longest = spec.windowsDays[W - 1] as number;
+  const out: number[] = [];
+  let at = 1;
+  for (let e = 0; e < ENTITIES.length; e++) {
+    const today = raw[at] as number;
+    let longCount = 0;
+    for (let w = 0; w < W; w++) {
+      const n = raw[at + 2 * w] as number;
+      const cents = raw[at + 2 * w + 1] as number;
+      out.push(n, Math.log1p(cents / 100));
+      longCount = n;
+    }
+    const restMean = longest > 1 ? (longCount - today) / (longest - 1) : 0;
+    out.push((today + 1) / (restMean + 1));
+    at += 2 * W;
+  }
+  const providerToday = raw[1] as number;
+  const peerClaims = raw[at] as number;
+  const peerProviders = raw[at + 1] as number;
+  out.push((providerToday + 1) / (peerProviders > 0 ? peerClaims / peerProviders + 1 : 1));
+  out.push(raw[0] as number);
+  return out;
+}
+
+function observation(raw: AggregateRaw, spec: AggregateSpec): AggregateObservation {
+  return { raw, duplicate: raw[0] === 1, features: aggregateFeatures(raw, spec) };
+}
+
+/** Same member, billing provider, procedure codes (multiset) and service dates. */
+export function duplicateFingerprint(claim: Claim): string {
+  const codes = claim.lines.map((l) => l.procedureCode).sort();
+  const dates = claim.lines.map((l) => l.serviceDate ?? '').sort();
+  return createHash('sha256').update(JSON.stringify([claim.memberId, claim.billingProviderNpi, codes, claim.serviceFrom, claim.serviceTo, dates])).digest('hex').slice(0, 32);
+}
+
+function cents(claim: Claim): number {
+  return Math.round(claim.totalCharged * 100);
+}
+
+function peerGroup(claim: Claim): string {
+  return claim.providerSpecialty ?? '-';
+}
+
+/** The duplicate-claim rule hit for an observation, or undefined. */
+export function duplicateReason(obs: AggregateObservation): Reason | undefined {
+  return obs.duplicate ? { code: DUPLICATE_RULE_CODE, contribution: 1, text: 'a claim with the same member, provider, procedure codes and service dates was seen before' } : undefined;
+}
+
+export interface ClaimAggregates {
+  /**
+   * For each claim in order: reads its aggregates (claims observed before it), then adds it.
+   * `eventId` must be stable across replays (e.g. the decision id).
+   */
+  observeBatch(items: ReadonlyArray<{ eventId: string; claim: Claim }>): Promise<AggregateObservation[]>;
+}
+
+/** Offline, point-in-time evaluator of the same spec (in memory). */
+export class OfflineClaimAggregates implements ClaimAggregates {
+  readonly #spec: AggregateSpec;
+  readonly #buckets = new Map<string, { n: number; c: number }>();
+  readonly #peers = new Map<string, { n: number; providers: Set<string> }>();
+  readonly #dup = new Map<string, string>();
+  readonly #seen = new Map<string, AggregateRaw>();
+
+  constructor(spec: AggregateSpec = DEFAULT_AGGREGATE_SPEC) {
+    this.#spec = spec;
+  }
+
+  observe(eventId: string, claim: Claim): AggregateObservation {
+    const prior = this.#seen.get(eventId);
+    if (prior) return observation(prior, this.#spec);
+    const day = dayNumber(claim.serviceFrom);
+    const fp = duplicateFingerprint(claim);
+    const owner = this.#dup.get(fp);
+    const raw: number[] = [owner !== undefined && owner !== eventId ? 1 : 0];
+    if (owner === undefined) this.#dup.set(fp, eventId);
+    const ids = [claim.billingProviderNpi, claim.memberId];
+    for (let e = 0; e < ENTITIES.length; e++) {
+      for (const w of this.#spec.windowsDays) {
+        let n = 0;
+        let c = 0;
+        for (let k = 0; k < w; k++) {
+          const b = this.#buckets.get(`${e}:${ids[e]}:${day - k}`);
+          if (b) {
+            n += b.n;
+            c += b.c;
+          }
+        }
+        raw.push(n, c);
+      }
+    }
+    const peerKey = `${peerGroup(claim)}:${day}`;
+    const peer = this.#peers.get(peerKey);
+    raw.push(peer?.n ?? 0, peer?.providers.size ?? 0);
+    for (let e = 0; e < ENTITIES.length; e++) {
+      const key = `${e}:${ids[e]}:${day}`;
+      const b = this.#buckets.get(key) ?? { n: 0, c: 0 };
+      b.n += 1;
+      b.c += cents(claim);
+      this.#buckets.set(key, b);
+    }
+    const p = peer ?? { n: 0, providers: new Set<string>() };
+    p.n += 1;
+    p.providers.add(claim.billingProviderNpi);
+    this.#peers.set(peerKey, p);
+    this.#seen.set(eventId, raw);
+    return observation(raw, this.#spec);
+  }
+
+  observeBatch(items: ReadonlyArray<{ eventId: string; claim: Claim }>): Promise<AggregateObservation[]> {
+    return Promise.resolve(items.map((i) => this.observe(i.eventId, i.claim)));
+  }
+}
+
+/**
+ * Atomic read-then-add of one claim.
+ * KEYS[1]  seen:<eventId> (idempotency: holds the raw result of the first observation)
+ * KEYS[2]  dup:<fingerprint> (holds the event id that first had it)
+ * KEYS[3 .. 2+E*M]  day buckets (hash n, c): entity e (0 provider, 1 member), k days back, at 3+e*M+k
+ * KEYS[3+E*M]  peer group day bucket (hash '#n' = claims, 'p:<npi>' = per provider)
+ * ARGV[1] event id, ARGV[2] ttl seconds, ARGV[3] charged cents, ARGV[4] E, ARGV[5] M (longest
+ * window, days), ARGV[6] W (windows), ARGV[7 .. 6+W] window lengths, ARGV[7+W] provider NPI.
+ * Returns the raw integers joined by commas.
+ */
+const OBSERVE_LUA = `
+local prior = redis.call('GET', KEYS[1])
+if prior then return prior end
+local ttl = tonumber(ARGV[2])
+local E = tonumber(ARGV[4]); local M = tonumber(ARGV[5]); local W = tonumber(ARGV[6])
+local out = {}
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[1] then out[1] = 1 else out[1] = 0 end
+if not owner then redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl) end
+for e = 0, E - 1 do
+  local counts = {}; local sums = {}
+  for k = 0, M - 1 do
+    local v = redis.call('HMGET', KEYS[3 + e * M + k], 'n', 'c')
+    counts[k] = tonumber(v[1]) or 0; sums[k] = tonumber(v[2]) or 0
+  end
+  for w = 1, W do
+    local len = tonumber(ARGV[6 + w]); local n = 0; local c = 0
+    for k = 0, len - 1 do n = n + counts[k]; c = c + sums[k] end
+    out[#out + 1] = string.format('%d', n); out[#out + 1] = string.format('%d', c)
+  end
+end
+local peerKey = KEYS[3 + E * M]
+local pn = tonumber(redis.call('HGET', peerKey, '#n')) or 0
+local pp = redis.call('HLEN', peerKey)
+if pn > 0 then pp = pp - 1 end
+out[#out + 1] = string.format('%d', pn); out[#out + 1] = string.format('%d', pp)
+for e = 0, E - 1 do
+  local key = KEYS[3 + e * M]
+  redis.call('HINCRBY', key, 'n', 1); redis.call('HINCRBY', key, 'c', ARGV[3]); redis.call('EXPIRE', key, ttl)
+end
+redis.call('HINCRBY', peerKey, '#n', 1); redis.call('HINCRBY', peerKey, 'p:' .. ARGV[7 + W], 1); redis.call('EXPIRE', peerKey, ttl)
+local encoded = table.concat(out, ',')
+redis.call('SET', KEYS[1], encoded, 'EX', ttl)
+return encoded
+`;
+
+/**
+ * Online evaluator in Redis: one EVALSHA per claim, all claims of a batch in one pipeline (one
+ * round trip); Redis runs the scripts one after the other in order, each atomically.
+ * Keys are `<prefix>:...`; with several scoring processes on different partitions the order of
+ * claims across partitions is the arrival order (offline == online holds for one ordered stream).
+ */
+export class RedisClaimAggregates implements ClaimAggregates {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #spec: AggregateSpec;
+
+  constructor(redis: Redis, options: { prefix: string; spec?: AggregateSpec }) {
+    this.#redis = redis;
+    this.#prefix = options.prefix;
+    this.#spec = options.spec ?? DEFAULT_AGGREGATE_SPEC;
+    if (!('claimtrailObserve' in redis)) redis.defineCommand('claimtrailObserve', { lua: OBSERVE_LUA });
+  }
+
+  async observeBatch(items: ReadonlyArray<{ eventId: string; claim: Claim }>): Promise<AggregateObservation[]> {
+    if (items.length === 0) return [];
+    const spec = this.#spec;
+    const M = spec.windowsDays[spec.windowsDays.length - 1] as number;
+    const p = this.#prefix;
+    const pipeline = this.#redis.pipeline();
+    for (const { eventId, claim } of items) {
+      const day = dayNumber(claim.serviceFrom);
+      const keys = [`${p}:seen:${eventId}`, `${p}:dup:${duplicateFingerprint(claim)}`];
+      for (const [tag, id] of [['p', claim.billingProviderNpi], ['m', claim.memberId]] as const) {
+        for (let k = 0; k < M; k++) keys.push(`${p}:${tag}:${id}:${day - k}`);
+      }
+      keys.push(`${p}:g:${peerGroup(claim)}:${day}`);
+      const argv = [eventId, String(spec.ttlSeconds), String(cents(claim)), String(ENTITIES.length), String(M), String(spec.windowsDays.length), ...spec.windowsDays.map(String), claim.billingProviderNpi];
+      (pipeline as unknown as { claimtrailObserve(n: number, ...args: string[]): void }).claimtrailObserve(keys.length, ...keys, ...argv);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, reply]) => {
+      if (error) throw error;
+      return observation(String(reply).split(',').map(Number), spec);
+    });
+  }
+}

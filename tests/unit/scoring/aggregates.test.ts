@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Config } from '../../../core/config.ts';
+import { createLogger } from '../../../core/logger.ts';
+import type { ClaimPayloadRepository } from '../../../db/claim-payload.repository.ts';
+import type { Claim } from '../../../domain/claim.schema.ts';
+import type { Decision } from '../../../domain/decision.ts';
+import { ScoringStage } from '../../../pipeline/scoring.stage.ts';
+import { aggregateFeatureNames, aggregateFeatures, DUPLICATE_RULE_CODE, OfflineClaimAggregates } from '../../../scoring/aggregates.ts';
+import type { Scorer, ScoreResult } from '../../../scoring/scorer.ts';
+import { officeClaim } from '../../support/claims.ts';
+
+describe('offline entity aggregates', () => {
+  it('reads before adding (no self-leakage), windows by service day, and counts a replay once', () => {
+    const agg = new OfflineClaimAggregates();
+    const a = officeClaim({ claimId: 'A' });
+    const first = agg.observe('e1', a);
+    expect(first.raw.every((v) => v === 0)).toBe(true);
+    expect(first.duplicate).toBe(false);
+    // Same member/provider/codes/dates, new claim id: a duplicate; the provider and member saw 1 claim of $120 today.
+    const copy = agg.observe('e2', { ...a, claimId: 'B' });
+    expect(copy.duplicate).toBe(true);
+    expect(copy.raw).toEqual([1, 1, 12000, 1, 12000, 1, 12000, 1, 12000, 1, 1]);
+    // Replaying e2 returns its first answer and counts nothing.
+    expect(agg.observe('e2', { ...a, claimId: 'B' }).raw).toEqual(copy.raw);
+    // 20 days later: outside the 1-day window, inside the 30-day one; another date so no duplicate.
+    const later = officeClaim({ claimId: 'C', serviceFrom: '2024-03-21', serviceTo: '2024-03-21', lines: [{ procedureCode: '99213', units: 1, chargedAmount: 120, serviceDate: '2024-03-21' }] });
+    const obs = agg.observe('e3', later);
+    expect(obs.duplicate).toBe(false);
+    expect(obs.raw).toEqual([0, 0, 0, 2, 24000, 0, 0, 2, 24000, 0, 0]);
+    // 40 days later: nothing in either window.
+    const far = officeClaim({ claimId: 'D', serviceFrom: '2024-05-01', serviceTo: '2024-05-01', lines: [{ procedureCode: '99213', units: 1, chargedAmount: 120, serviceDate: '2024-05-01' }] });
+    expect(agg.observe('e4', far).raw.slice(0, 9)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('turns raw integers into named, finite features', () => {
+    const names = aggregateFeatureNames();
+    const f = aggregateFeatures([1, 3, 30000, 10, 100000, 1, 100, 2, 200, 20, 5]);
+    expect(f.length).toBe(names.length);
+    expect(f.every(Number.isFinite)).toBe(true);
+    const at = (n: string): number => f[names.indexOf(n)]!;
+    expect(at('provider_claims_1d')).toBe(3);
+    expect(at('provider_volume_vs_own')).toBeCloseTo(4 / (7 / 29 + 1), 12);
+    expect(at('provider_volume_vs_peers')).toBeCloseTo(4 / (20 / 5 + 1), 12);
+    expect(at('duplicate_seen')).toBe(1);
+  });
+});
+
+describe('scoring stage with aggregates', () => {
+  const config = { kafka: { scoringGroupId: 'g', scoringInstanceId: 'i', topics: { claims: 'claims', decisions: 'decisions', dlq: 'dlq' } } } as unknown as Config;
+  const kafka = { consumer: () => ({}), producer: () => ({}) } as unknown as Kafka;
+  const scorer = {
+    modelHash: `0x${'00'.repeat(32)}`,
+    scoreBatch: (claims: readonly Claim[]): ScoreResult[] => claims.map(() => ({ score: 0.1, components: { rf: 0.1, nn: 0.1 }, outcome: 'approve', reasons: [{ code: 'F_TOTAL_CHARGED', contribution: 0.01, text: 'x' }] })),
+  } as unknown as Scorer;
+  const payloads = { insertMany: async () => {} } as unknown as ClaimPayloadRepository;
+  const message = (claim: Claim, offset: number): KafkaMessage => ({ key: null, value: Buffer.from(JSON.stringify(claim)), offset: String(offset), headers: {}, timestamp: '0', attributes: 0 }) as unknown as KafkaMessage;
+
+  it('flags a duplicate with R_DUPLICATE_CLAIM before feature reasons, and a replayed batch gives the same decisions', async () => {
+    const aggregates = new OfflineClaimAggregates();
+    const stage = new ScoringStage({ kafka, config, scorer, payloads, log: createLogger('silent'), aggregates });
+    const a = officeClaim({ claimId: 'A' });
+    const batch = { topic: 'claims', partition: 0, messages: [message(a, 0), message({ ...a, claimId: 'B' }, 1)] };
+    const decisions = (out: Awaited<ReturnType<ScoringStage['handle']>>): Decision[] => out[0]!.messages.map((m) => JSON.parse(String(m.value)) as Decision);
+    const first = decisions(await stage.handle(batch));
+    expect(first.map((d) => d.outcome)).toEqual(['approve', 'flag']);
+    expect(first[1]!.reasons.map((r) => r.code)).toEqual([DUPLICATE_RULE_CODE, 'F_TOTAL_CHARGED']);
+    const replay = decisions(await stage.handle(batch));
+    expect(replay.map((d) => [d.decisionId, d.outcome, d.reasons.map((r) => r.code)])).toEqual(first.map((d) => [d.decisionId, d.outcome, d.reasons.map((r) => r.code)]));
+  });
+});
