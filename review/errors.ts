@@ -32,3 +32,12 @@ export class ConflictError extends ClaimtrailError {
     super('CONFLICT', message);
   }
 }
+
+/** Too many attempts (failed sign-ins): retry after `retryAfterSeconds`. */
+export class RateLimitedError extends ClaimtrailError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super('RATE_LIMITED', message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

@@ -11,6 +11,7 @@ import { AnchorQueue } from '../workers/anchor.queue.ts';
 import { createRedis } from '../workers/redis.ts';
 import type { ReviewConfig } from './config.ts';
 import { buildReviewApp } from './http/app.ts';
+import { AttachmentRepository } from './repositories/attachment.repository.ts';
 import { AuditRepository } from './repositories/audit.repository.ts';
 import { AuditSealRepository } from './repositories/audit-seal.repository.ts';
 import { CaseRepository } from './repositories/case.repository.ts';
@@ -54,7 +55,7 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
     const cases = new CaseRepository(pool);
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
     const auth = new AuthService({ users, audit, sessionHours: review.sessionHours });
-    const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, chainHead: async () => BigInt(await provider.getBlockNumber()) });
+    const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), chainHead: async () => BigInt(await provider.getBlockNumber()) });
     const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations });
     const seals = new AuditSealService({
       pool,

@@ -2,6 +2,8 @@ import { type Command, InvalidArgumentError as CommanderArgumentError } from 'co
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { migrate } from '../../db/migrate.ts';
 import { createPool } from '../../db/pool.ts';
+import { writeClaimsNdjson, writeLines } from '../../fixtures/io.ts';
+import { createKafka } from '../../ingest/kafka.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { ROLES, type Role } from '../../review/auth/roles.ts';
 import { ConflictError } from '../../review/errors.ts';
@@ -9,6 +11,7 @@ import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { startReviewServer } from '../../review/server.ts';
 import { AuthService } from '../../review/services/auth.service.ts';
+import { describeLabels, joinClaimPayloads, readVerdictLabels } from '../../review/services/verdict-labels.ts';
 import { commandContext, nonNegativeInt, untilSignal } from '../context.ts';
 
 function role(value: string): Role {
@@ -58,5 +61,35 @@ export function registerReviewCommand(program: Command): void {
       } finally {
         await pool.end();
       }
+    });
+
+  review
+    .command('export-labels')
+    .description('Write the labels the investigators\' dispositions imply (from the verdicts topic) as NDJSON for claimtrail train --labels.')
+    .requiredOption('--out <file>', 'labels NDJSON to write: {claimId, fraud, pattern: null} per line')
+    .option('--claims <file>', 'also write the labelled claims (their payloads from PostgreSQL) as NDJSON, for train --data')
+    .option('--topic <topic>', 'verdicts topic (default: VERDICTS_TOPIC, verdicts)')
+    .addHelpText(
+      'after',
+      `
+Verdicts are deduplicated on dispositionId and the latest disposition of a claim wins:
+confirmed_fraud -> fraud true, false_positive -> fraud false; a claim whose latest disposition is
+needs_information or escalated is left out, and so is a claim without a stored payload.
+
+Example:
+  claimtrail review export-labels --out labels.ndjson --claims claims.ndjson
+  claimtrail train --data claims.ndjson --labels labels.ndjson --out models/retrained
+`,
+    )
+    .action(async (opts: { out: string; claims?: string; topic?: string }) => {
+      const { config, log } = commandContext();
+      const topic = opts.topic ?? loadReviewConfig().verdictsTopic;
+      const { labels, stats } = await readVerdictLabels(createKafka(config, log, '-export'), topic);
+      await migrate(config.database.url, config.database.schema);
+      const pool = createPool(config.database.url, config.database.schema, 2);
+      const joined = await joinClaimPayloads(pool, labels).finally(() => pool.end());
+      await writeLines(opts.out, joined.labels.map((l) => JSON.stringify(l)));
+      if (opts.claims) await writeClaimsNdjson(opts.claims, joined.claims);
+      process.stdout.write(`${describeLabels(topic, stats, joined)}\nwrote ${joined.labels.length} labels to ${opts.out}${opts.claims ? ` and their claims to ${opts.claims}` : ''}\n`);
     });
 }

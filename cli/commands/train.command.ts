@@ -14,12 +14,18 @@ import { createRulesConfig } from '../../scoring/rules.ts';
 import { saveTableBundle } from '../../scoring/table-bundle.ts';
 import { readLabels, readTable } from '../../scoring/table-reader.ts';
 import { trainModel, type TrainMetrics, type TrainPhase } from '../../scoring/train.ts';
+import { createPool } from '../../db/pool.ts';
+import { createKafka } from '../../ingest/kafka.ts';
+import { loadReviewConfig } from '../../review/config.ts';
+import { describeLabels, joinClaimPayloads, readVerdictLabels } from '../../review/services/verdict-labels.ts';
 import { commandContext, positiveInt } from '../context.ts';
 import { seedArg } from './fixtures.command.ts';
 
 interface TrainFlags {
   data?: string;
   labels?: string;
+  labelsFrom?: string;
+  labelsFromTopic?: string;
   spec?: string;
   label?: string;
   folds: number;
@@ -48,6 +54,8 @@ export function registerTrainCommand(program: Command): void {
     .description('Train the fraud model (random forest + TensorFlow.js network) and write a verified model bundle.')
     .option('--data <file>', 'claims NDJSON file (invalid lines are skipped and counted)')
     .option('--labels <file>', 'labels NDJSON file for --data ({claimId, fraud, pattern} per line)')
+    .option('--labels-from <source>', 'train on the claims investigators labelled: "verdicts" (the VERDICTS_TOPIC topic) joined with claim_payloads in PostgreSQL')
+    .option('--labels-from-topic <topic>', 'like --labels-from verdicts, from this Kafka topic of claimtrail-verdict-v1 records')
     .option('--spec <file>', 'feature spec (JSON, docs/feature-spec.md): train on any CSV / NDJSON table given with --data')
     .option('--label <column>', 'with --spec: the label column (1/0, Y/N, yes/no, true/false)')
     .option('--folds <n>', 'with --spec: stratified cross-validation folds', positiveInt, 5)
@@ -62,7 +70,10 @@ export function registerTrainCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Exactly one of --data (with --labels) or --generate. 20% of the claims, stratified by label, are
+Exactly one of --data (with --labels), --generate or --labels-from verdicts (--labels-from-topic).
+--labels-from reads every verdict (deduplicated on dispositionId; the latest disposition of a
+claim wins: confirmed_fraud = fraud, false_positive = not, others leave the claim unlabelled) and
+trains on the claim payloads of those claims stored in PostgreSQL. 20% of the claims, stratified by label, are
 held out to choose the ensemble weights, calibrate, set the review/flag thresholds and report
 ROC-AUC / PR-AUC. The bundle's model hash (0x + sha256 of manifest.json) is printed at the end.
 
@@ -76,11 +87,17 @@ Examples:
   claimtrail train --generate 20000 --seed 7
   claimtrail train --data ../shared/datasets/healthcare-provider-fraud/provider_features_70col.csv --spec fixtures/specs/provider-fraud.spec.json --label PotentialFraud --out models/provider
   claimtrail train --data data/claims.ndjson --labels data/labels.ndjson --out models/2024-06
+  claimtrail train --labels-from verdicts --out models/retrained
 `,
     )
     .action(async (flags: TrainFlags) => {
       if (flags.spec || flags.label) return trainTable(flags);
-      if (Boolean(flags.data) === Boolean(flags.generate)) throw new InvalidArgumentError('give exactly one of --data <file> or --generate <n>');
+      const fromVerdicts = flags.labelsFrom !== undefined || flags.labelsFromTopic !== undefined;
+      if (fromVerdicts) {
+        if (flags.labelsFrom !== undefined && flags.labelsFrom !== 'verdicts') throw new InvalidArgumentError(`--labels-from knows only "verdicts", not "${flags.labelsFrom}"`);
+        if (flags.labelsFrom !== undefined && flags.labelsFromTopic !== undefined) throw new InvalidArgumentError('give one of --labels-from verdicts or --labels-from-topic <topic>');
+        if (flags.data || flags.labels || flags.generate) throw new InvalidArgumentError('--labels-from takes claims and labels from the verdicts and PostgreSQL: no --data, --labels or --generate');
+      } else if (Boolean(flags.data) === Boolean(flags.generate)) throw new InvalidArgumentError('give exactly one of --data <file>, --generate <n> or --labels-from verdicts');
       if (flags.data && !flags.labels) throw new InvalidArgumentError('--data needs --labels <file>');
       if (flags.generate && flags.labels) throw new InvalidArgumentError('--labels goes with --data, not with --generate');
       const { config } = commandContext();
@@ -89,7 +106,17 @@ Examples:
 
       let claims: Claim[];
       let labels: ClaimLabel[];
-      if (flags.data) {
+      if (fromVerdicts) {
+        const topic = flags.labelsFromTopic ?? loadReviewConfig().verdictsTopic;
+        const { labels: verdictLabels, stats } = await readVerdictLabels(createKafka(config, log, '-train'), topic);
+        const pool = createPool(config.database.url, config.database.schema, 2);
+        const joined = await joinClaimPayloads(pool, verdictLabels).finally(() => pool.end());
+        process.stderr.write(`${describeLabels(topic, stats, joined)}\n`);
+        const frauds = joined.labels.filter((l) => l.fraud).length;
+        if (frauds === 0 || frauds === joined.labels.length) throw new InvalidArgumentError(`${topic} gives ${frauds} fraud and ${joined.labels.length - frauds} legitimate labelled claims with a payload: training needs both`);
+        claims = joined.claims;
+        labels = joined.labels;
+      } else if (flags.data) {
         const read = await readClaimsNdjson(flags.data);
         if (read.rejected.length > 0) process.stderr.write(`skipped ${read.rejected.length} invalid lines of ${flags.data} (first: line ${read.rejected[0]?.line}: ${read.rejected[0]?.errors[0]?.path} ${read.rejected[0]?.errors[0]?.message})\n`);
         if (read.claims.length === 0) throw new InvalidArgumentError(`${flags.data} holds no valid claim`);

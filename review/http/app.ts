@@ -11,9 +11,11 @@ import type { AuditSealService } from '../services/audit-seal.service.ts';
 import type { AuthService } from '../services/auth.service.ts';
 import type { CaseService } from '../services/case.service.ts';
 import type { ComplianceService } from '../services/compliance.service.ts';
+import { LoginThrottle } from '../services/login-throttle.ts';
 import { authHook } from './auth.hook.ts';
 import { errorHandler } from './error-handler.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
+import { attachmentRoutes } from './routes/attachment.routes.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { caseRoutes } from './routes/case.routes.ts';
@@ -29,6 +31,8 @@ export interface ReviewAppDeps {
   seals: AuditSealService;
   log: Logger;
   cookieSecure: boolean;
+  /** Failed-login limiter; default 10 failures per user name and address per 15 minutes. */
+  loginThrottle?: LoginThrottle;
 }
 
 /** One registered API route and who may call it (for the role matrix test and the docs). */
@@ -79,8 +83,9 @@ export async function buildReviewApp(deps: ReviewAppDeps): Promise<{ app: Fastif
     return payload;
   });
 
-  await app.register(authRoutes, { auth: deps.auth, cookieSecure: deps.cookieSecure });
+  await app.register(authRoutes, { auth: deps.auth, cookieSecure: deps.cookieSecure, throttle: deps.loginThrottle ?? new LoginThrottle() });
   await app.register(caseRoutes, { cases: deps.cases, auth: deps.auth });
+  await app.register(attachmentRoutes, { cases: deps.cases });
   await app.register(auditRoutes, { audit: deps.audit, seals: deps.seals });
   await app.register(complianceRoutes, { compliance: deps.compliance });
   await app.register(adminRoutes, { auth: deps.auth });

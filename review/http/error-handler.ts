@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ClaimtrailError } from '../../core/errors.ts';
+import { RateLimitedError } from '../errors.ts';
 
 /** Status for each stable error code a service may throw; anything else is our bug (500). */
 const STATUS_BY_CODE: Record<string, number> = {
@@ -10,6 +11,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   NOT_FOUND: 404,
   PROOF_UNAVAILABLE: 404,
   CONFLICT: 409,
+  RATE_LIMITED: 429,
 };
 
 /**
@@ -26,6 +28,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return reply.status(400).send({ error: 'INVALID_REQUEST', message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues });
   }
   if (error instanceof ClaimtrailError && STATUS_BY_CODE[error.code]) {
+    if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds));
     return reply.status(STATUS_BY_CODE[error.code]!).send({ error: error.code, message: error.message });
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {

@@ -208,3 +208,17 @@ export const AuditBatchCheck = z.object({
   expected: z.string().optional(),
   computed: z.string().optional(),
 });
+
+export const AttachmentSummary = z.object({
+  attachmentId: z.string(),
+  caseId: z.string(),
+  fileName: z.string(),
+  contentType: z.string(),
+  sizeBytes: z.number().int(),
+  sha256: z.string().describe('hex sha256 of the contents'),
+  uploadedBy: z.string(),
+  createdAt: z.string(),
+});
+export const AttachmentList = z.object({ attachments: z.array(AttachmentSummary) });
+export const AttachmentParams = z.object({ caseId: Id, attachmentId: Id });
+export const AttachmentUploadQuery = z.object({ name: z.string().min(1).max(255).describe('file name as the user chose it (reduced to a safe base name)') });

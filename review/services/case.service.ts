@@ -3,10 +3,12 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 import type { DecisionIndexRepository, IndexedDecision, StoredBatch } from '../../db/decision-index.repository.ts';
 import type { Actor } from '../auth/roles.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
+import type { AttachmentFile, AttachmentRepository, AttachmentSummary } from '../repositories/attachment.repository.ts';
 import type { AuditRepository } from '../repositories/audit.repository.ts';
 import type { CaseFilter, CaseNote, CaseRepository, CaseSummary, Disposition, DispositionRecord, QueueSummary, RelatedClaim } from '../repositories/case.repository.ts';
 import { withTransaction } from '../repositories/db.ts';
 import type { UserRepository } from '../repositories/user.repository.ts';
+import { checkAttachment } from './attachment-policy.ts';
 import type { VerdictPublisher } from './verdict.publisher.ts';
 
 /** Where the decision behind a case stands on chain. */
@@ -42,6 +44,7 @@ export interface CaseServiceDeps {
   audit: AuditRepository;
   index: DecisionIndexRepository;
   verdicts: VerdictPublisher;
+  attachments: AttachmentRepository;
   /** Chain head block number, for confirmations; may throw when the chain is down. */
   chainHead: () => Promise<bigint>;
 }
@@ -150,6 +153,37 @@ export class CaseService {
       await this.#d.audit.append(actor, 'case.snooze', { type: 'case', id: caseId }, { until: until.toISOString(), previousAssignee: c.assigneeId }, db);
       return (await this.#d.cases.get(caseId, db))!;
     });
+  }
+
+  /**
+   * Attaches a file to a case (allowed even once closed, like notes): type allowlist, size limit
+   * and content check in attachment-policy.ts. The row and its audit entry commit together.
+   */
+  async addAttachment(actor: Actor, caseId: string, file: { fileName: string; contentType: string; content: Buffer }): Promise<AttachmentSummary> {
+    const checked = checkAttachment(file);
+    return withTransaction(this.#d.pool, async (db) => {
+      const c = await this.#lockForAction(actor, caseId, db, { allowClosed: true });
+      const attachmentId = await this.#d.attachments.insert({ caseId: c.caseId, userId: actor.userId, ...checked }, db);
+      await this.#d.audit.append(actor, 'case.attachment.upload', { type: 'case', id: caseId }, { attachmentId, fileName: checked.fileName, contentType: checked.contentType, sizeBytes: checked.content.length, sha256: checked.sha256 }, db);
+      return (await this.#d.attachments.list(caseId, db)).find((a) => a.attachmentId === attachmentId)!;
+    });
+  }
+
+  /** The attachments of a case (names, types, sizes; no contents). */
+  async attachments(actor: Actor, caseId: string): Promise<AttachmentSummary[]> {
+    this.#mayRead(actor, await this.#require(caseId));
+    const list = await this.#d.attachments.list(caseId);
+    await this.#d.audit.append(actor, 'case.attachment.list', { type: 'case', id: caseId }, { count: list.length });
+    return list;
+  }
+
+  /** One attachment with its contents (may be PHI): audited as a download. */
+  async attachment(actor: Actor, caseId: string, attachmentId: string): Promise<AttachmentFile> {
+    this.#mayRead(actor, await this.#require(caseId));
+    const file = await this.#d.attachments.get(caseId, attachmentId);
+    if (!file) throw new NotFoundError(`case ${caseId} has no attachment ${attachmentId}`);
+    await this.#d.audit.append(actor, 'case.attachment.download', { type: 'case', id: caseId }, { attachmentId, sha256: file.sha256 });
+    return file;
   }
 
   /** Supervisor: gives an open case to an investigator or supervisor. */

@@ -202,7 +202,7 @@ function filterForm(fields, values, onsubmit) {
     'form',
     { class: 'inline', role: 'search', onsubmit: (event) => { event.preventDefault(); onsubmit(Object.fromEntries([...new window.FormData(form)].filter(([, v]) => v !== ''))); } },
     fields.map(([name, label, options]) =>
-      h('div', {}, h('label', { for: `f-${name}` }, label), options ? h('select', { id: `f-${name}`, name }, h('option', { value: '' }, 'any'), options.map((o) => h('option', { value: o, selected: values[name] === o }, fmt.label(o)))) : h('input', { id: `f-${name}`, name, value: values[name] || '', size: 14 })),
+      h('div', {}, h('label', { for: `f-${name}` }, label), options === 'date' ? h('input', { id: `f-${name}`, name, type: 'date', value: values[name] || '' }) : options ? h('select', { id: `f-${name}`, name }, h('option', { value: '' }, 'any'), options.map((o) => h('option', { value: o, selected: values[name] === o }, fmt.label(o)))) : h('input', { id: `f-${name}`, name, value: values[name] || '', size: 14 })),
     ),
     h('button', { type: 'submit' }, 'Filter'),
   );
@@ -210,11 +210,28 @@ function filterForm(fields, values, onsubmit) {
 }
 
 const STATUSES = ['open', 'assigned', 'snoozed', 'escalated', 'closed'];
+const DATE_FIELDS = [['from', 'Created from', 'date'], ['to', 'Created to', 'date']];
+
+/**
+ * The API query for case filters: the date inputs (YYYY-MM-DD, the user's local days) become
+ * instants, `from` the start of its day and `to` the start of the day after (the API's `to` is
+ * exclusive), so "from 3 to 5 March" includes all of 5 March.
+ */
+function caseQuery(filters) {
+  const query = new URLSearchParams(filters);
+  const day = (value, plus) => {
+    const [y, m, d] = value.split('-').map(Number);
+    return new Date(y, m - 1, d + plus).toISOString();
+  };
+  if (/^\d{4}-\d{2}-\d{2}$/.test(filters.from || '')) query.set('from', day(filters.from, 0));
+  if (/^\d{4}-\d{2}-\d{2}$/.test(filters.to || '')) query.set('to', day(filters.to, 1));
+  return query;
+}
 
 async function workPage(params) {
   const [{ queues }, mine] = await Promise.all([api('GET', '/api/queues'), api('GET', '/api/cases?assignee=me&status=assigned&limit=50')]);
   const filters = Object.fromEntries(params);
-  const query = new URLSearchParams({ limit: '25', ...filters });
+  const query = caseQuery({ limit: '25', ...filters });
   if (!filters.status) query.set('status', 'open');
   const list = await api('GET', `/api/cases?${query}`);
   const queueSelect = h('select', { id: 'take-queue', 'aria-label': 'Queue to take from' }, h('option', { value: '' }, 'any queue'), queues.map((q) => h('option', { value: q.name }, q.title)));
@@ -226,7 +243,7 @@ async function workPage(params) {
       'div',
       { class: 'card' },
       h('h2', {}, `Queue (${list.total})`),
-      filterForm([['queue', 'Queue', queues.map((q) => q.name)], ['status', 'Status', STATUSES], ['provider', 'Provider NPI'], ['member', 'Member'], ['rule', 'Reason code']], filters, (f) => { location.hash = `#/work?${new URLSearchParams(f)}`; }),
+      filterForm([['queue', 'Queue', queues.map((q) => q.name)], ['status', 'Status', STATUSES], ['provider', 'Provider NPI'], ['member', 'Member'], ['rule', 'Reason code'], ...DATE_FIELDS], filters, (f) => { location.hash = `#/work?${new URLSearchParams(f)}`; }),
       table(CASE_HEADERS, caseRows(list.items)),
       pager(list, '#/work', filters),
     ),
@@ -259,8 +276,57 @@ function claimPanel(claim) {
   );
 }
 
+const ATTACHMENT_TYPES = ['application/pdf', 'image/png', 'image/jpeg', 'text/plain', 'text/csv'];
+
+/** Uploads one file as the raw request body (the API checks type, size and bytes). */
+async function uploadAttachment(caseId, file) {
+  const res = await fetch(`/api/cases/${encodeURIComponent(caseId)}/attachments?name=${encodeURIComponent(file.name)}`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': file.type || 'application/octet-stream' },
+    body: file,
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new ApiError(res.status, res.status === 413 ? { message: 'The file is larger than 5 MiB.' } : json);
+  return json;
+}
+
+function attachmentsCard(c, attachments, reload) {
+  const form = h(
+    'form',
+    {
+      class: 'inline',
+      id: 'attachment-form',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const file = form.querySelector('input[type=file]').files[0];
+        if (!file) return;
+        try {
+          await uploadAttachment(c.caseId, file);
+          flash(`Attached ${file.name}.`);
+          reload();
+        } catch (e) {
+          flash(e.message, 'error');
+        }
+      },
+    },
+    h('div', {}, h('label', { for: 'attachment-file' }, 'Attach a file (PDF, PNG, JPEG, text or CSV, at most 5 MiB)'), h('input', { id: 'attachment-file', type: 'file', accept: ATTACHMENT_TYPES.join(','), required: true })),
+    h('button', { type: 'submit' }, 'Upload'),
+  );
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'h-attachments' },
+    h('h2', { id: 'h-attachments' }, `Attachments (${attachments.length})`),
+    attachments.length
+      ? h('ul', { id: 'attachment-list' }, attachments.map((a) => h('li', {}, h('a', { href: `/api/cases/${encodeURIComponent(c.caseId)}/attachments/${encodeURIComponent(a.attachmentId)}`, download: a.fileName }, a.fileName), ` · ${a.contentType}, ${(a.sizeBytes / 1024).toFixed(1)} KiB · ${a.uploadedBy} · ${fmt.time(a.createdAt)}`)))
+      : h('p', { class: 'muted' }, 'No attachments.'),
+    form,
+  );
+}
+
 async function casePage(caseId) {
-  const d = await api('GET', `/api/cases/${encodeURIComponent(caseId)}`);
+  const [d, files] = await Promise.all([api('GET', `/api/cases/${encodeURIComponent(caseId)}`), api('GET', `/api/cases/${encodeURIComponent(caseId)}/attachments`)]);
   const c = d.case;
   const open = c.status !== 'closed';
   const mayAct = open && (state.me.role === 'supervisor' || c.assigneeId === state.me.userId);
@@ -375,6 +441,7 @@ async function casePage(caseId) {
     h('section', { class: 'card', 'aria-labelledby': 'h-reasons' }, h('h2', { id: 'h-reasons' }, 'Reasons'), table(['Code', 'Explanation', 'Contribution ', ''], reasonRows(d.decision.reasons))),
     h('div', { class: 'grid' }, h('section', { class: 'card', 'aria-labelledby': 'h-claim' }, h('h2', { id: 'h-claim' }, 'Claim'), claimPanel(d.claim)), h('section', { class: 'card', 'aria-labelledby': 'h-related' }, h('h2', { id: 'h-related' }, `Related claims (${d.related.length})`), d.related.length ? table(['Claim', 'Same', 'Outcome', 'Score ', 'Disposition'], d.related.map((r) => h('tr', {}, h('td', {}, r.claimId), h('td', {}, r.relation), h('td', {}, pill(r.outcome)), h('td', { class: 'num' }, fmt.score(r.score)), h('td', {}, r.disposition ? fmt.label(r.disposition) : '—')))) : h('p', { class: 'muted' }, 'No other claims of this member or provider.'))),
     h('section', { class: 'card', 'aria-labelledby': 'h-notes' }, h('h2', { id: 'h-notes' }, 'Notes and dispositions'), h('ul', {}, d.notes.map((n) => h('li', {}, h('b', {}, n.userName), ` · ${fmt.time(n.createdAt)}: `, n.body)), d.dispositions.map((x) => h('li', {}, h('b', {}, x.userName), ` · ${fmt.time(x.createdAt)}: `, pill(x.disposition, x.disposition === 'confirmed_fraud' ? 'bad' : 'ok'), ' ', x.note))), noteForm),
+    attachmentsCard(c, files.attachments, reload),
     mayAct ? h('section', { class: 'card', 'aria-labelledby': 'h-act' }, h('h2', { id: 'h-act' }, 'Decide'), dispositionForm, snoozeForm) : null,
     reassign ? h('section', { class: 'card' }, h('h2', {}, 'Supervisor'), reassign) : null,
   );
@@ -421,12 +488,12 @@ async function sealsCard() {
 
 async function supervisorPage(params) {
   const filters = Object.fromEntries(params);
-  const caseFilters = Object.fromEntries(Object.entries(filters).filter(([k]) => ['queue', 'status', 'breached', 'provider', 'member', 'rule', 'offset'].includes(k)));
-  const [{ queues }, list] = await Promise.all([api('GET', '/api/queues'), api('GET', `/api/cases?${new URLSearchParams({ limit: '25', ...caseFilters })}`)]);
+  const caseFilters = Object.fromEntries(Object.entries(filters).filter(([k]) => ['queue', 'status', 'breached', 'provider', 'member', 'rule', 'from', 'to', 'offset'].includes(k)));
+  const [{ queues }, list] = await Promise.all([api('GET', '/api/queues'), api('GET', `/api/cases?${caseQuery({ limit: '25', ...caseFilters })}`)]);
   page(
     'Queues & audit',
     h('div', { class: 'card' }, h('h2', {}, 'Queues'), table(['Queue', 'SLA', 'Open ', 'Assigned ', 'Snoozed ', 'Escalated ', 'Closed ', 'Breached '], queues.map((q) => h('tr', {}, h('td', {}, q.title), h('td', {}, `${q.slaHours} h`), h('td', { class: 'num' }, q.open), h('td', { class: 'num' }, q.assigned), h('td', { class: 'num' }, q.snoozed), h('td', { class: 'num' }, q.escalated), h('td', { class: 'num' }, q.closed), h('td', { class: 'num' }, q.breached ? pill(String(q.breached), 'breached') : '0'))))),
-    h('div', { class: 'card' }, h('h2', {}, `Cases (${list.total})`), filterForm([['queue', 'Queue', queues.map((q) => q.name)], ['status', 'Status', STATUSES], ['breached', 'SLA breached', ['true', 'false']], ['provider', 'Provider NPI'], ['member', 'Member'], ['rule', 'Reason code']], caseFilters, (f) => { location.hash = `#/supervisor?${new URLSearchParams(f)}`; }), table([...CASE_HEADERS.slice(0, 7), 'Assignee', 'SLA'], caseRows(list.items, { assignee: true })), pager(list, '#/supervisor', filters)),
+    h('div', { class: 'card' }, h('h2', {}, `Cases (${list.total})`), filterForm([['queue', 'Queue', queues.map((q) => q.name)], ['status', 'Status', STATUSES], ['breached', 'SLA breached', ['true', 'false']], ['provider', 'Provider NPI'], ['member', 'Member'], ['rule', 'Reason code'], ...DATE_FIELDS], caseFilters, (f) => { location.hash = `#/supervisor?${new URLSearchParams(f)}`; }), table([...CASE_HEADERS.slice(0, 7), 'Assignee', 'SLA'], caseRows(list.items, { assignee: true })), pager(list, '#/supervisor', filters)),
     await auditCard(Object.fromEntries(Object.entries(filters).filter(([k]) => ['user', 'action', 'targetId'].includes(k)))),
     await sealsCard(),
   );

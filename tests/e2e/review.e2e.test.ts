@@ -41,6 +41,9 @@ const MATRIX: Array<{ method: string; url: string; roles: Role[]; body?: unknown
   { method: 'POST', url: '/api/cases/{caseId}/notes', roles: ['investigator', 'supervisor'], body: { body: 'matrix probe' } },
   { method: 'POST', url: '/api/cases/{caseId}/disposition', roles: ['investigator', 'supervisor'], body: { disposition: 'false_positive', note: 'matrix probe' } },
   { method: 'POST', url: '/api/cases/{caseId}/snooze', roles: ['investigator', 'supervisor'], body: { until: '2099-01-01T00:00:00Z' } },
+  { method: 'POST', url: '/api/cases/{caseId}/attachments?name=probe.txt', roles: ['investigator', 'supervisor'], body: { probe: 'not an allowed type' } },
+  { method: 'GET', url: '/api/cases/{caseId}/attachments', roles: ['investigator', 'supervisor'] },
+  { method: 'GET', url: '/api/cases/{caseId}/attachments/{attachmentId}', roles: ['investigator', 'supervisor'] },
   { method: 'POST', url: '/api/cases/{caseId}/reassign', roles: ['supervisor'], body: { assigneeId: '999999' } },
   { method: 'GET', url: '/api/team', roles: ['supervisor'] },
   { method: 'GET', url: '/api/audit', roles: ['supervisor', 'compliance', 'admin'] },
@@ -132,8 +135,8 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
   it('checks every API route for every role (role-by-route matrix)', async () => {
     const doc = (await call(null, 'GET', '/api/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
     const documented = Object.entries(doc.paths).flatMap(([url, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${url}`));
-    expect(documented.filter((r) => r !== 'POST /api/auth/login').sort()).toEqual(MATRIX.map((r) => `${r.method} ${r.url}`).sort());
-    const ids = { caseId: '999999', decisionId: `0x${'00'.repeat(32)}`, userId: '999999', batchId: `0x${'00'.repeat(32)}` };
+    expect(documented.filter((r) => r !== 'POST /api/auth/login').sort()).toEqual(MATRIX.map((r) => `${r.method} ${r.url.split('?')[0]}`).sort());
+    const ids = { caseId: '999999', decisionId: `0x${'00'.repeat(32)}`, userId: '999999', batchId: `0x${'00'.repeat(32)}`, attachmentId: '999999' };
     for (const route of MATRIX) {
       const path = route.url.replace(/\{(\w+)\}/g, (_, k: keyof typeof ids) => ids[k]);
       const anonymous = await call(null, route.method, path, route.body);
@@ -318,6 +321,17 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
       expect(shownCodes.length).toBeGreaterThan(0);
       await page.locator('section[aria-labelledby="h-proof"]').getByText('anchored', { exact: true }).waitFor();
       await page.screenshot({ path: join(SCREENSHOTS, 'review-case.png'), fullPage: true });
+      // Attach a letter to the case, then download it again from the list.
+      const letter = Buffer.from('Provider letter: records for 3 members requested on 2026-11-20.\n');
+      await page.getByLabel(/^Attach a file/).setInputFiles({ name: 'provider-letter.txt', mimeType: 'text/plain', buffer: letter });
+      await page.getByRole('button', { name: 'Upload' }).click();
+      const attachmentLink = page.locator('#attachment-list').getByRole('link', { name: 'provider-letter.txt' });
+      await attachmentLink.waitFor();
+      const [attachmentDownload] = await Promise.all([page.waitForEvent('download'), attachmentLink.click()]);
+      const saved = join(userDataDir, 'letter.txt');
+      await attachmentDownload.saveAs(saved);
+      expect(readFileSync(saved).equals(letter)).toBe(true);
+      await page.screenshot({ path: join(SCREENSHOTS, 'review-case-attachment.png'), fullPage: true });
       // A disposition without a note is refused by the form; then with a note it goes through.
       await page.getByLabel('confirmed fraud').check();
       await page.getByRole('button', { name: 'Record disposition' }).click();
@@ -351,6 +365,22 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
       await audit.getByRole('row').filter({ hasText: 'ivy' }).filter({ hasText: 'case.dispose' }).first().waitFor();
       await audit.getByRole('row').filter({ hasText: 'ivy' }).filter({ hasText: 'case.view' }).first().waitFor();
       await page.screenshot({ path: join(SCREENSHOTS, 'review-supervisor.png'), fullPage: true });
+      // Date filters: every case was created today; a range in the past shows none.
+      const total = (await call('sue', 'GET', '/api/cases?limit=1')).json.total as number;
+      const cases = page.locator('h2').filter({ hasText: /^Cases \(/ });
+      await page.getByLabel('Created from').fill('2000-01-01');
+      await page.getByLabel('Created to').fill('2000-01-31');
+      await page.locator('form:has(#f-from)').getByRole('button', { name: 'Filter' }).click();
+      await cases.filter({ hasText: 'Cases (0)' }).waitFor();
+      const today = await page.evaluate(() => {
+        const d = new Date();
+        return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+      });
+      await page.getByLabel('Created from').fill(today);
+      await page.getByLabel('Created to').fill(today);
+      await page.locator('form:has(#f-from)').getByRole('button', { name: 'Filter' }).click();
+      await cases.filter({ hasText: `Cases (${total})` }).waitFor();
+      expect(page.url()).toContain(`from=${today}`);
       await logout();
     });
 

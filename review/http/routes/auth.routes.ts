@@ -1,22 +1,31 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ROLES } from '../../auth/roles.ts';
+import { UnauthenticatedError } from '../../errors.ts';
 import type { AuthService } from '../../services/auth.service.ts';
+import { LoginThrottle } from '../../services/login-throttle.ts';
 import { actorOf, SESSION_COOKIE } from '../auth.hook.ts';
 import { ErrorBody, LoginBody, Principal } from '../schemas.ts';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
   cookieSecure: boolean;
+  throttle: LoginThrottle;
 }
 
 /** Sign in (session cookie), sign out, who am I. */
-export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, cookieSecure }) => {
+export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, cookieSecure, throttle }) => {
   app.post('/api/auth/login', {
     config: { access: 'public' },
-    schema: { tags: ['auth'], summary: 'Sign in with name and password; sets an HttpOnly session cookie', body: LoginBody, response: { 200: Principal, 400: ErrorBody, 401: ErrorBody } },
+    schema: { tags: ['auth'], summary: 'Sign in with name and password; sets an HttpOnly session cookie. Too many failures for one name from one address: 429 with Retry-After', body: LoginBody, response: { 200: Principal, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody } },
   }, async (request, reply) => {
-    const { session, expiresAt, principal } = await auth.login(request.body.name, request.body.password, request.ip);
+    const key = LoginThrottle.key(request.body.name, request.ip);
+    throttle.check(key);
+    const { session, expiresAt, principal } = await auth.login(request.body.name, request.body.password, request.ip).catch((error: unknown) => {
+      if (error instanceof UnauthenticatedError) throttle.fail(key);
+      throw error;
+    });
+    throttle.succeed(key);
     reply.setCookie(SESSION_COOKIE, session, { httpOnly: true, sameSite: 'strict', secure: cookieSecure, path: '/', expires: expiresAt });
     return principal;
   });

@@ -50,3 +50,51 @@ describe('review HTTP edge', () => {
     expect(bug.headers['cache-control']).toBe('no-store');
   });
 });
+
+describe('review HTTP edge: attachments', () => {
+  const auth = { authorization: 'Bearer t' };
+
+  it('passes the raw body and its content type to the service and answers 201', async () => {
+    const calls: unknown[] = [];
+    const saved = { attachmentId: '3', caseId: '1', fileName: 'scan.pdf', contentType: 'application/pdf', sizeBytes: 9, sha256: 'ab'.repeat(32), uploadedBy: 'ivy', createdAt: '2026-11-24T00:00:00.000Z' };
+    const { app } = await appWith(investigator, {
+      addAttachment: async (_actor, caseId, file) => {
+        calls.push({ caseId, ...file, content: file.content.toString('latin1') });
+        return saved;
+      },
+    });
+    const res = await app.inject({ method: 'POST', url: '/api/cases/1/attachments?name=scan.pdf', headers: { ...auth, 'content-type': 'application/pdf' }, payload: Buffer.from('%PDF-1.7\n') });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toEqual(saved);
+    expect(calls).toEqual([{ caseId: '1', fileName: 'scan.pdf', contentType: 'application/pdf', content: '%PDF-1.7\n' }]);
+  });
+
+  it('answers 413 above the size limit and 400 without a file name, before the service runs', async () => {
+    let called = false;
+    const { app } = await appWith(investigator, {
+      addAttachment: async () => {
+        called = true;
+        throw new Error('not reached');
+      },
+    });
+    const big = await app.inject({ method: 'POST', url: '/api/cases/1/attachments?name=big.txt', headers: { ...auth, 'content-type': 'text/plain' }, payload: Buffer.alloc(5 * 1024 * 1024 + 1, 0x61) });
+    expect(big.statusCode).toBe(413);
+    const unnamed = await app.inject({ method: 'POST', url: '/api/cases/1/attachments', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'hello' });
+    expect(unnamed.statusCode).toBe(400);
+    expect(unnamed.json().issues.map((i: { path: string }) => i.path)).toEqual(['querystring.name']);
+    expect(called).toBe(false);
+  });
+
+  it('serves a download as an attachment with its stored type, bytes unchanged', async () => {
+    const content = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00]);
+    const { app } = await appWith(investigator, {
+      attachment: async () => ({ attachmentId: '3', caseId: '1', fileName: 'Röntgen "1".png', contentType: 'image/png', sizeBytes: content.length, sha256: 'cd'.repeat(32), uploadedBy: 'ivy', createdAt: '2026-11-24T00:00:00.000Z', content }),
+    });
+    const res = await app.inject({ method: 'GET', url: '/api/cases/1/attachments/3', headers: auth });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/png');
+    expect(res.headers['content-disposition']).toBe(`attachment; filename="R_ntgen _1_.png"; filename*=UTF-8''${encodeURIComponent('Röntgen "1".png')}`);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.rawPayload.equals(content)).toBe(true);
+  });
+});
