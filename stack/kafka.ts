@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { StackError } from '../core/errors.ts';
 import { DaemonService, type LaunchSpec, type Probe } from './daemon-service.ts';
 import { renderLog4jProperties, renderServerProperties } from './kafka-config.ts';
-import { REPO_ROOT, servicePaths } from './paths.ts';
+import { REPO_ROOT, resolveStateDir, servicePaths } from './paths.ts';
 import { describePortHolder, isPortOpen } from './port.ts';
 import { findExecutable, runTool } from './process.ts';
 import type { StackContext, StackService } from './service.ts';
@@ -62,7 +62,8 @@ function kafkaFiles(stateDir: string): KafkaFiles {
  * broker from docker compose has no local jars). Returns the libs folder and the log4j file.
  */
 export async function ensureKafkaTools(stateDir: string, log: StackContext['log']): Promise<{ libs: string; log4j: string }> {
-  const files = kafkaFiles(stateDir);
+  // Absolute: Maven resolves a relative -DoutputDirectory against the pom's folder, not ours.
+  const files = kafkaFiles(resolveStateDir(stateDir));
   mkdirSync(files.logs, { recursive: true });
   await ensureLibs(files, log);
   if (!existsSync(files.log4j)) writeFileSync(files.log4j, renderLog4jProperties());
