@@ -14,6 +14,7 @@ import { createAnchorReader } from '../../proofs/anchor-reader.ts';
 import { AuditService } from '../../proofs/audit.service.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
 import { trainModel } from '../../scoring/train.ts';
+import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
 /**
@@ -42,13 +43,7 @@ describe(`audit: ${CLAIMS} claims through the real stack, then the index tampere
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, SEED, 3), { topic: config.kafka.topics.claims });
     await producer.disconnect();
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const counts = await pipeline.index.counts();
-      if (counts.decisions >= CLAIMS && counts.anchored === counts.batches && (await pipeline.index.pendingFlagged(1)).length === 0) break;
-      if (Date.now() > deadline) throw new Error(`pipeline did not finish: ${JSON.stringify(counts)}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitUntilSettled(pipeline, CLAIMS, 180_000);
     const client = pipeline.anchor!.client;
     audit = new AuditService({
       index: pipeline.index,
@@ -66,13 +61,7 @@ describe(`audit: ${CLAIMS} claims through the real stack, then the index tampere
   }, 600_000);
 
   afterAll(async () => {
-    if (pipeline) {
-      const admin = pipeline.kafka.admin();
-      await pipeline.stop();
-      await admin.connect();
-      await admin.deleteTopics({ topics: Object.values(config.kafka.topics) }).catch(() => undefined);
-      await admin.disconnect();
-    }
+    await stopAndDeleteTopics(pipeline, config);
     await dropSchema?.();
     if (modelDir) rmSync(modelDir, { recursive: true, force: true });
   });

@@ -13,6 +13,7 @@ import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
 import { trainModel } from '../../scoring/train.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
+import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
 const run = promisify(execFile);
@@ -64,24 +65,11 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     await producer.produce(generatedMessages(CLAIMS, SEED, MALFORMED), { topic: config.kafka.topics.claims });
     await producer.disconnect();
     // Wait until every decision is indexed and every batch and flagged leaf is anchored.
-    const deadline = Date.now() + 240_000;
-    for (;;) {
-      const counts = await pipeline.index.counts();
-      const pendingFlagged = await pipeline.index.pendingFlagged(1);
-      if (counts.decisions >= CLAIMS && counts.anchored === counts.batches && pendingFlagged.length === 0) break;
-      if (Date.now() > deadline) throw new Error(`pipeline did not finish: ${JSON.stringify(counts)}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitUntilSettled(pipeline, CLAIMS, 240_000);
   }, 600_000);
 
   afterAll(async () => {
-    if (pipeline) {
-      const admin = pipeline.kafka.admin();
-      await pipeline.stop();
-      await admin.connect();
-      await admin.deleteTopics({ topics: Object.values(config.kafka.topics) }).catch(() => undefined);
-      await admin.disconnect();
-    }
+    await stopAndDeleteTopics(pipeline, config);
     await dropSchema?.();
     if (modelDir) rmSync(modelDir, { recursive: true, force: true });
   });

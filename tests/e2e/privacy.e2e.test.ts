@@ -10,6 +10,7 @@ import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { trainModel } from '../../scoring/train.ts';
+import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
 /**
@@ -133,24 +134,12 @@ describe(`privacy: no claim field on chain after ${CLAIMS} claims through the re
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, SEED, 0), { topic: config.kafka.topics.claims });
     await producer.disconnect();
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const counts = await pipeline.index.counts();
-      if (counts.decisions >= CLAIMS && counts.anchored === counts.batches && (await pipeline.index.pendingFlagged(1)).length === 0) break;
-      if (Date.now() > deadline) throw new Error(`pipeline did not finish: ${JSON.stringify(counts)}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitUntilSettled(pipeline, CLAIMS, 180_000);
     lastBlock = await pipeline.anchor!.client.provider.getBlockNumber();
   }, 600_000);
 
   afterAll(async () => {
-    if (pipeline) {
-      const admin = pipeline.kafka.admin();
-      await pipeline.stop();
-      await admin.connect();
-      await admin.deleteTopics({ topics: Object.values(config.kafka.topics) }).catch(() => undefined);
-      await admin.disconnect();
-    }
+    await stopAndDeleteTopics(pipeline, config);
     await dropSchema?.();
     if (modelDir) rmSync(modelDir, { recursive: true, force: true });
   });

@@ -19,6 +19,7 @@ import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { startReviewServer, type RunningReviewServer } from '../../review/server.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
 import { trainModel } from '../../scoring/train.ts';
+import { waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog, uniqueName } from '../support/env.ts';
 
 const run = promisify(execFile);
@@ -89,13 +90,7 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, SEED, 0), { topic: config.kafka.topics.claims });
     await producer.disconnect();
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const counts = await pipeline.index.counts();
-      if (counts.decisions >= CLAIMS && counts.anchored === counts.batches && (await pipeline.index.pendingFlagged(1)).length === 0) break;
-      if (Date.now() > deadline) throw new Error(`pipeline did not finish: ${JSON.stringify(counts)}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitUntilSettled(pipeline, CLAIMS, 180_000);
     const auth = new AuthService({ users: new UserRepository(pipeline.pool), audit: new AuditRepository(pipeline.pool), sessionHours: 1 });
     for (const [name, role] of [['ivy', 'investigator'], ['ian', 'investigator'], ['sue', 'supervisor'], ['cora', 'compliance'], ['ada', 'admin']] as const) {
       users[name] = await auth.createUser(name, role, null);

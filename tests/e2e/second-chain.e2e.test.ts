@@ -14,6 +14,7 @@ import { AuditService } from '../../proofs/audit.service.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
 import { trainModel } from '../../scoring/train.ts';
+import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 import { startPrivateHardhatNode, type PrivateHardhatNode } from '../support/private-hardhat-node.ts';
 
@@ -43,23 +44,11 @@ describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => 
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, 2121, 0), { topic: config.kafka.topics.claims });
     await producer.disconnect();
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const counts = await pipeline.index.counts();
-      if (counts.decisions >= CLAIMS && counts.anchored === counts.batches && (await pipeline.index.pendingFlagged(1)).length === 0) break;
-      if (Date.now() > deadline) throw new Error(`pipeline did not finish on EDR: ${JSON.stringify(counts)}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitUntilSettled(pipeline, CLAIMS, 180_000);
   }, 400_000);
 
   afterAll(async () => {
-    if (pipeline) {
-      const admin = pipeline.kafka.admin();
-      await pipeline.stop();
-      await admin.connect();
-      await admin.deleteTopics({ topics: Object.values(config.kafka.topics) }).catch(() => undefined);
-      await admin.disconnect();
-    }
+    await stopAndDeleteTopics(pipeline, config);
     await dropSchema?.();
     await node?.stop();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });

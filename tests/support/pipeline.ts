@@ -1,0 +1,26 @@
+import type { Config } from '../../core/config.ts';
+import type { RunningPipeline } from '../../pipeline/runtime.ts';
+
+/**
+ * Waits until the pipeline has indexed `decisions` decisions and anchored every batch and every
+ * flagged leaf. Throws with the counts reached when `timeoutMs` passes.
+ */
+export async function waitUntilSettled(pipeline: RunningPipeline, decisions: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await pipeline.index.counts();
+    if (counts.decisions >= decisions && counts.anchored === counts.batches && (await pipeline.index.pendingFlagged(1)).length === 0) return;
+    if (Date.now() > deadline) throw new Error(`pipeline did not finish: ${JSON.stringify(counts)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Stops a test's pipeline and deletes its topics (its schema is dropped by migratedSchema's cleanup). */
+export async function stopAndDeleteTopics(pipeline: RunningPipeline | undefined, config: Readonly<Config>): Promise<void> {
+  if (!pipeline) return;
+  const admin = pipeline.kafka.admin();
+  await pipeline.stop();
+  await admin.connect();
+  await admin.deleteTopics({ topics: Object.values(config.kafka.topics) }).catch(() => undefined);
+  await admin.disconnect();
+}
