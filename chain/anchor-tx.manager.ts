@@ -317,11 +317,15 @@ export class AnchorTxManager {
       const underpriced = /underpriced|fee too low/i.test(message);
       if (inPool) {
         // Already in the pool: nothing to do.
-      } else if (a.state === 'pending' && a.attempt === 0 && (nonceUsed || underpriced)) {
-        // Never broadcast before, yet its nonce is used or pooled: another sender uses this
-        // account (which the one-signer-one-worker rule forbids). Give the nonce up; retry later.
+      } else if (a.state === 'pending' && a.attempt === 0 && (nonceUsed || underpriced) && !(await this.#isKnownToChain(a.txHash))) {
+        // Never broadcast before (and not on chain or in the pool under its own hash), yet its
+        // nonce is used or pooled: another sender uses this account (which the
+        // one-signer-one-worker rule forbids). Give the nonce up; retry later.
         await this.#repo.setState(a.txHash, 'failed', { error: `nonce ${a.nonce} taken by another sender: ${message}` });
         throw new ClaimtrailError('NONCE_TAKEN', `nonce ${a.nonce} of ${a.signer} is used by another sender of this account`, { retriable: true, cause: error });
+      } else if (a.state === 'pending' && a.attempt === 0) {
+        // Our own transaction: a crash between broadcast and recording `sent` left the row
+        // pending while the chain already has it. Record it as sent; the receipt poll follows.
       } else if (nonceUsed) {
         // One of our attempts for this nonce was mined: the receipt poll will find it.
       } else if (underpriced) {
@@ -332,6 +336,12 @@ export class AnchorTxManager {
       }
     }
     if (a.state === 'pending') await this.#repo.setState(a.txHash, 'sent');
+  }
+
+  /** True when the chain has mined this transaction or holds it in its pool. */
+  async #isKnownToChain(txHash: string): Promise<boolean> {
+    if (await this.#provider.getTransactionReceipt(txHash)) return true;
+    return (await this.#provider.getTransaction(txHash)) !== null;
   }
 
   /** Revert data of the call, replayed at the block it reverted in. */
