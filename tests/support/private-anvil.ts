@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { JsonRpcProvider, Network } from 'ethers';
+import { stopChild, waitForRpc } from './rpc-ready.ts';
 
 /**
  * A private anvil for tests that steer mining (automine off, snapshots, reverts): doing that on
@@ -23,30 +23,10 @@ export async function startPrivateAnvil(): Promise<PrivateAnvil> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const child: ChildProcess = spawn(binary, ['--port', String(port), '--chain-id', '31337', '--silent'], { stdio: 'ignore' });
   const rpcUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const probe = new JsonRpcProvider(rpcUrl, Network.from(31337), { staticNetwork: Network.from(31337) });
-    try {
-      await probe.send('eth_chainId', []);
-      break;
-    } catch (error) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill('SIGTERM');
-        throw new Error(`private anvil on port ${port} did not start`, { cause: error });
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    } finally {
-      probe.destroy();
-    }
-  }
+  await waitForRpc(child, rpcUrl, `private anvil on port ${port}`, 20_000);
   return {
     rpcUrl,
     signerKey: ANVIL_ACCOUNT_0_KEY,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopChild(child),
   };
 }

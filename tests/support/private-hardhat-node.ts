@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { JsonRpcProvider, Network } from 'ethers';
+import { stopChild, waitForRpc } from './rpc-ready.ts';
 
 /**
  * Hardhat's own node (EDR, a second EVM implementation next to anvil) on a random port, for
@@ -16,29 +16,9 @@ export async function startPrivateHardhatNode(): Promise<PrivateHardhatNode> {
   // `hardhat` from node_modules/.bin runs on the Node 24 npm put first on PATH.
   const child: ChildProcess = spawn('hardhat', ['node', '--port', String(port), '--hostname', '127.0.0.1'], { stdio: 'ignore', detached: false });
   const rpcUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const probe = new JsonRpcProvider(rpcUrl, Network.from(31337), { staticNetwork: Network.from(31337) });
-    try {
-      await probe.send('eth_chainId', []);
-      break;
-    } catch (error) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill('SIGTERM');
-        throw new Error(`hardhat node on port ${port} did not start`, { cause: error });
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    } finally {
-      probe.destroy();
-    }
-  }
+  await waitForRpc(child, rpcUrl, `hardhat node on port ${port}`, 60_000);
   return {
     rpcUrl,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopChild(child),
   };
 }
