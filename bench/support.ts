@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { Queue } from 'bullmq';
-import { loadConfig, type Config } from '../core/config.ts';
+import { loadConfig, type Config, isolatedEnv } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRedis } from '../workers/redis.ts';
 
@@ -15,14 +15,7 @@ export function benchConfig(overrides: Record<string, string> = {}): Readonly<Co
   const id = `bench_${randomBytes(4).toString('hex')}`;
   return loadConfig({
     ...process.env,
-    CLAIMS_TOPIC: `${id}.claims`,
-    DLQ_TOPIC: `${id}.claims.dlq`,
-    DECISIONS_TOPIC: `${id}.decisions`,
-    SCORING_GROUP_ID: `${id}-scoring`,
-    BATCHING_GROUP_ID: `${id}-batching`,
-    SCORING_INSTANCE_ID: id,
-    ANCHOR_QUEUE: `${id}-anchor`,
-    DATABASE_SCHEMA: id,
+    ...isolatedEnv(id),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ...overrides,
   });

@@ -118,6 +118,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   });
 }
 
+/**
+ * Environment variables that give one run its own Kafka topics, consumer groups, transactional
+ * id, anchor queue and PostgreSQL schema, all named after `id` (a lower-case SQL identifier):
+ * tests, benchmarks and fault trials use it to share one stack without seeing each other's data.
+ */
+export function isolatedEnv(id: string): Record<string, string> {
+  return {
+    CLAIMS_TOPIC: `${id}.claims`,
+    DLQ_TOPIC: `${id}.claims.dlq`,
+    DECISIONS_TOPIC: `${id}.decisions`,
+    SCORING_GROUP_ID: `${id}-scoring`,
+    BATCHING_GROUP_ID: `${id}-batching`,
+    SCORING_INSTANCE_ID: id,
+    ANCHOR_QUEUE: `${id}-anchor`,
+    DATABASE_SCHEMA: id,
+  };
+}
+
 /** Loads `.env` from the working directory into process.env when the file exists. */
 export function loadDotEnv(path = '.env'): void {
   try {

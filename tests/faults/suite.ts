@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { loadConfig, type Config } from '../../core/config.ts';
+import { loadConfig, type Config, isolatedEnv } from '../../core/config.ts';
 import { createLogger, type Logger } from '../../core/logger.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
@@ -93,14 +93,7 @@ function trialEnv(setup: Setup, trial: number): NodeJS.ProcessEnv {
   const id = `f${trial}_${randomBytes(4).toString('hex')}`;
   return {
     ...process.env,
-    CLAIMS_TOPIC: `${id}.claims`,
-    DLQ_TOPIC: `${id}.claims.dlq`,
-    DECISIONS_TOPIC: `${id}.decisions`,
-    SCORING_GROUP_ID: `${id}-scoring`,
-    BATCHING_GROUP_ID: `${id}-batching`,
-    SCORING_INSTANCE_ID: id,
-    ANCHOR_QUEUE: `${id}-anchor`,
-    DATABASE_SCHEMA: id,
+    ...isolatedEnv(id),
     MODEL_DIR: setup.modelDir,
     STATE_DIR: setup.stateDir,
     BATCH_MAX_SIZE: '200',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { loadConfig, type Config } from '../../core/config.ts';
+import { loadConfig, type Config, isolatedEnv } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import { migrate } from '../../db/migrate.ts';
 
@@ -20,14 +20,7 @@ export function isolatedConfig(overrides: Record<string, string> = {}): Readonly
   const id = uniqueName('t');
   return loadConfig({
     ...process.env,
-    CLAIMS_TOPIC: `${id}.claims`,
-    DLQ_TOPIC: `${id}.claims.dlq`,
-    DECISIONS_TOPIC: `${id}.decisions`,
-    SCORING_GROUP_ID: `${id}-scoring`,
-    BATCHING_GROUP_ID: `${id}-batching`,
-    SCORING_INSTANCE_ID: id,
-    ANCHOR_QUEUE: `${id}-anchor`,
-    DATABASE_SCHEMA: id,
+    ...isolatedEnv(id),
     ...overrides,
   });
 }
