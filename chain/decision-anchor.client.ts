@@ -51,6 +51,20 @@ export class DecisionAnchorClient {
     this.#contract = new Contract(options.address, abi, runner);
   }
 
+  /**
+   * Calldata of a DecisionAnchor write, for senders that sign and track transactions themselves
+   * (the anchor transaction manager). One ABI, loaded once with the client.
+   */
+  calldata(method: 'anchorBatch' | 'anchorBatches' | 'anchorFlagged' | 'registerModel', args: readonly unknown[]): string {
+    return this.#contract.interface.encodeFunctionData(method, [...args]);
+  }
+
+  /** The DecisionAnchor custom error in revert `data` (name and arguments), or null if none matches. */
+  parseRevert(data: string): { name: string; args: readonly unknown[] } | null {
+    const decoded = this.#contract.interface.parseError(data);
+    return decoded ? { name: decoded.name, args: [...decoded.args] } : null;
+  }
+
   /** Deploys a new DecisionAnchor whose admin, anchorer and model registrar is the signer. */
   static async deploy(provider: JsonRpcProvider, signerKey: string): Promise<{ address: string; receipt: AnchorReceipt }> {
     const { abi, bytecode } = loadDecisionAnchorArtifact();

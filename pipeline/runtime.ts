@@ -3,10 +3,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
-import { Interface } from 'ethers';
 import { AnchorTxManager } from '../chain/anchor-tx.manager.ts';
 import { connectProvider } from '../chain/provider.ts';
-import { loadDecisionAnchorArtifact } from '../contracts/artifacts.ts';
 import { AnchorTxRepository } from '../db/anchor-tx.repository.ts';
 import { BatchAnchorer } from '../workers/batch-anchorer.ts';
 import { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
@@ -135,8 +133,7 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
       const scorer = await Scorer.load(config.modelDir, { rules: createRulesConfig({ excludedNpis }), log: log.child({ component: 'scorer' }) });
       if (running.anchor && !(await running.anchor.client.isModelRegistered(scorer.modelHash))) {
         // Through the transaction manager: it is the signer's only sender while the worker runs.
-        const abi = new Interface(loadDecisionAnchorArtifact().abi as never);
-        const data = abi.encodeFunctionData('registerModel', [scorer.modelHash, `claimtrail-model:${scorer.modelHash}`]);
+        const data = running.anchor.client.calldata('registerModel', [scorer.modelHash, `claimtrail-model:${scorer.modelHash}`]);
         await running.anchor.tx.send({ to: running.anchor.client.address, data, method: 'registerModel', batchIds: [] });
       }
       // Aggregate keys per scoring group (default prefix, not yet a config variable).

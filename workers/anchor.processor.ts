@@ -1,8 +1,6 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { Interface } from 'ethers';
 import type { AnchorTxManager } from '../chain/anchor-tx.manager.ts';
 import type { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
-import { loadDecisionAnchorArtifact } from '../contracts/artifacts.ts';
 import { ClaimtrailError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DecisionIndexRepository } from '../db/decision-index.repository.ts';
@@ -35,7 +33,6 @@ export interface AnchorJobResult {
  */
 export function createAnchorProcessor(deps: AnchorProcessorDeps) {
   const { index, chain, tx, anchorer } = deps;
-  const abi = new Interface(loadDecisionAnchorArtifact().abi as never);
 
   async function anchorBatch(data: AnchorBatchJob, log: Logger): Promise<AnchorJobResult> {
     // Anchors a reorg took out of the canonical chain go back to pending first, so they ride along.
@@ -66,7 +63,7 @@ export function createAnchorProcessor(deps: AnchorProcessorDeps) {
     }
     if (toSend.length === 0) return { txHash: '', blockNumber: '', alreadyAnchored: true };
     const leaves = toSend.map((d) => d.leaf);
-    const receipt = await tx.send({ to: chain.address, data: abi.encodeFunctionData('anchorFlagged', [leaves]), method: 'anchorFlagged', batchIds: [data.batchId] });
+    const receipt = await tx.send({ to: chain.address, data: chain.calldata('anchorFlagged', [leaves]), method: 'anchorFlagged', batchIds: [data.batchId] });
     for (const decision of toSend) await index.markFlaggedAnchored(decision.decisionId, receipt.txHash, receipt.blockNumber);
     log.info({ txHash: receipt.txHash, leaves: toSend.length, gasUsed: receipt.gasUsed.toString() }, 'flagged decisions anchored');
     return { txHash: receipt.txHash, blockNumber: receipt.blockNumber.toString(), alreadyAnchored: false };

@@ -1,7 +1,5 @@
-import { Interface } from 'ethers';
 import { TxRevertedError, type AnchorTxManager, type AnchorTxOutcome } from '../chain/anchor-tx.manager.ts';
 import type { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
-import { loadDecisionAnchorArtifact } from '../contracts/artifacts.ts';
 import { ClaimtrailError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DecisionIndexRepository, StoredBatch } from '../db/decision-index.repository.ts';
@@ -45,7 +43,6 @@ export class BatchAnchorer {
   readonly #chain: DecisionAnchorClient;
   readonly #tx: AnchorTxManager;
   readonly #log: Logger;
-  readonly #abi = new Interface(loadDecisionAnchorArtifact().abi as never);
   readonly #maxPerTx: number;
   readonly #reorgWindow: bigint;
 
@@ -149,8 +146,8 @@ export class BatchAnchorer {
     const batchIds = batches.map((b) => b.batchId);
     const data =
       batches.length === 1
-        ? this.#abi.encodeFunctionData('anchorBatch', [batches[0]!.batchId, batches[0]!.root, batches[0]!.leafCount])
-        : this.#abi.encodeFunctionData('anchorBatches', [batchIds, batches.map((b) => b.root), batches.map((b) => b.leafCount)]);
+        ? this.#chain.calldata('anchorBatch', [batches[0]!.batchId, batches[0]!.root, batches[0]!.leafCount])
+        : this.#chain.calldata('anchorBatches', [batchIds, batches.map((b) => b.root), batches.map((b) => b.leafCount)]);
     return { to: this.#chain.address, data, method: batches.length === 1 ? 'anchorBatch' : 'anchorBatches', batchIds };
   }
 
@@ -158,7 +155,7 @@ export class BatchAnchorer {
   #batchExists(data: string | undefined): { batchId: string; storedRoot: string } | null {
     if (!data) return null;
     try {
-      const decoded = this.#abi.parseError(data);
+      const decoded = this.#chain.parseRevert(data);
       return decoded?.name === 'DecisionAnchorBatchExists' ? { batchId: decoded.args[0] as string, storedRoot: decoded.args[1] as string } : null;
     } catch {
       return null;
