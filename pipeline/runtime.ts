@@ -19,7 +19,7 @@ import { DecisionIndexRepository } from '../db/decision-index.repository.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool } from '../db/pool.ts';
 import { createKafka, ensureTopics } from '../ingest/kafka.ts';
-import { RedisClaimAggregates } from '../scoring/aggregates.ts';
+import { DEFAULT_AGGREGATE_SPEC, RedisClaimAggregates } from '../scoring/aggregates.ts';
 import { loadLeieNpis } from '../scoring/exclusion-list.ts';
 import { createRulesConfig } from '../scoring/rules.ts';
 import { Scorer } from '../scoring/scorer.ts';
@@ -136,8 +136,10 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
         const data = running.anchor.client.calldata('registerModel', [scorer.modelHash, `claimtrail-model:${scorer.modelHash}`]);
         await running.anchor.tx.send({ to: running.anchor.client.address, data, method: 'registerModel', batchIds: [] });
       }
-      // Aggregate keys per scoring group (default prefix, not yet a config variable).
-      const aggregates = new RedisClaimAggregates(redis, { prefix: `claimtrail:agg:${config.kafka.scoringGroupId}` });
+      // Aggregate keys per scoring group (default prefix, not yet a config variable); the windows
+      // are the model's when it was trained with aggregates.
+      const spec = { ...DEFAULT_AGGREGATE_SPEC, ...(scorer.aggregates ? { windowsDays: scorer.aggregates.windowsDays } : {}) };
+      const aggregates = new RedisClaimAggregates(redis, { prefix: `claimtrail:agg:${config.kafka.scoringGroupId}`, spec });
       const scoring = new ScoringStage({ kafka, config, scorer, payloads: new ClaimPayloadRepository(pool), log: log.child({ component: 'scoring' }), aggregates });
       await scoring.start();
       stoppers.push(() => scoring.stop());

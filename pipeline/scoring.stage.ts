@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Kafka, Message } from 'kafkajs';
 import { claimCommitment, newSalt } from '../anchoring/commitment.ts';
 import type { Config } from '../core/config.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ClaimPayloadRepository, ClaimPayloadRow } from '../db/claim-payload.repository.ts';
 import type { Claim } from '../domain/claim.schema.ts';
@@ -30,7 +31,8 @@ export interface ScoringStageDeps {
   now?: () => Date;
   /**
    * Entity aggregates (Redis): read for each valid claim in order before it is added, keyed by
-   * its decision id. Drives the duplicate-claim rule (R_DUPLICATE_CLAIM). Not transactional with
+   * its decision id. Drives the duplicate-claim rule (R_DUPLICATE_CLAIM) and, when the model was
+   * trained with aggregates, feeds their features to the scorer (then required). Not transactional with
    * Kafka: a batch replayed after a crash is observed again, but the per-decision-id record makes
    * the replay return the first answers without counting the claims twice.
    */
@@ -55,6 +57,7 @@ export class ScoringStage {
   readonly #stage: TransactionalStage;
 
   constructor(deps: ScoringStageDeps) {
+    if (deps.scorer.aggregates && !deps.aggregates) throw new InvalidArgumentError(`model ${deps.scorer.modelHash.slice(0, 10)} uses entity aggregates; the scoring stage needs an aggregates store`);
     this.#deps = deps;
     const { config } = deps;
     this.#stage = new TransactionalStage({
@@ -90,9 +93,11 @@ export class ScoringStage {
       }
     }
 
-    const results = valid.length > 0 ? scorer.scoreBatch(valid.map((v) => v.claim)) : [];
-    if (this.#deps.aggregates && valid.length > 0) {
-      const observed = await this.#deps.aggregates.observeBatch(valid.map((v) => ({ eventId: decisionIdFor(batch.topic, batch.partition, v.offset), claim: v.claim })));
+    // Aggregates first: each claim's are read (claims before it) and it is added, in order; the
+    // model then scores with them, and the duplicate rule uses the same observation.
+    const observed = this.#deps.aggregates && valid.length > 0 ? await this.#deps.aggregates.observeBatch(valid.map((v) => ({ eventId: decisionIdFor(batch.topic, batch.partition, v.offset), claim: v.claim }))) : undefined;
+    const results = valid.length > 0 ? scorer.scoreBatch(valid.map((v) => v.claim), observed?.map((o) => o.features)) : [];
+    if (observed) {
       observed.forEach((obs, i) => {
         const hit = duplicateReason(obs);
         if (!hit) return;

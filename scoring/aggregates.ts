@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Claim } from '../domain/claim.schema.ts';
 import type { Reason } from '../domain/decision.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import { dayNumber } from './dates.ts';
 
 /**
@@ -42,8 +43,11 @@ export const DUPLICATE_RULE_CODE = 'R_DUPLICATE_CLAIM';
 
 const ENTITIES = ['provider', 'member'] as const;
 
+/** The part of the spec a model depends on (the windows); TTLs are operational. */
+export type AggregateWindows = Pick<AggregateSpec, 'windowsDays'>;
+
 /** Feature names emitted by {@link aggregateFeatures} for a spec, in order. */
-export function aggregateFeatureNames(spec: AggregateSpec = DEFAULT_AGGREGATE_SPEC): string[] {
+export function aggregateFeatureNames(spec: AggregateWindows = DEFAULT_AGGREGATE_SPEC): string[] {
   const names: string[] = [];
   for (const e of ENTITIES) {
     for (const w of spec.windowsDays) names.push(`${e}_claims_${w}d`, `${e}_log_charged_${w}d`);
@@ -71,7 +75,7 @@ export interface AggregateObservation {
  * own history = (today + 1) / (mean daily count over the rest of the longest window + 1), volume
  * vs peers = (provider today + 1) / (peer claims today / peer providers today + 1).
  */
-export function aggregateFeatures(raw: AggregateRaw, spec: AggregateSpec = DEFAULT_AGGREGATE_SPEC): number[] {
+export function aggregateFeatures(raw: AggregateRaw, spec: AggregateWindows = DEFAULT_AGGREGATE_SPEC): number[] {
   const W = spec.windowsDays.length;
   const longest = spec.windowsDays[W - 1] as number;
   const out: number[] = [];
@@ -97,7 +101,36 @@ export function aggregateFeatures(raw: AggregateRaw, spec: AggregateSpec = DEFAU
   return out;
 }
 
-function observation(raw: AggregateRaw, spec: AggregateSpec): AggregateObservation {
+/** Reason code of an aggregate feature, for model explanations (`F_*`: a feature, not a rule). */
+export function aggregateReasonCode(name: string): string {
+  if (name === 'duplicate_seen') return 'F_DUPLICATE_SEEN';
+  if (name === 'provider_volume_vs_peers') return 'F_PROVIDER_VS_PEERS';
+  if (name.startsWith('provider_')) return 'F_PROVIDER_VOLUME';
+  if (name.startsWith('member_')) return 'F_MEMBER_FREQUENCY';
+  throw new InvalidArgumentError(`unknown aggregate feature ${name}`);
+}
+
+/**
+ * Human text for one aggregate feature value, for investigators: counts, amounts and ratios
+ * only, never an id or a date. Windows end on the claim's service day and count claims seen
+ * before this one.
+ */
+export function describeAggregate(name: string, value: number): string {
+  const window = /_(\d+)d$/.exec(name);
+  const span = window ? (window[1] === '1' ? 'on the same service day' : `in the ${window[1]} days up to the service day`) : '';
+  const who = name.startsWith('provider_') ? 'billing provider' : 'member';
+  if (name === 'duplicate_seen') return value > 0 ? 'an identical claim (member, provider, codes, dates) was seen before' : 'no identical claim seen before';
+  if (name === 'provider_volume_vs_peers') return `billing provider's claims on the service day ${ratio(value)}x the average of providers of the same specialty`;
+  if (name.endsWith('_volume_vs_own')) return `${who}'s claims on the service day ${ratio(value)}x its own daily average over the rest of the window`;
+  if (name.includes('_claims_')) return `${value} earlier ${value === 1 ? 'claim' : 'claims'} for this ${who} ${span}`;
+  if (name.includes('_log_charged_')) return `${usd(Math.expm1(value))} charged for this ${who} ${span}`;
+  throw new InvalidArgumentError(`unknown aggregate feature ${name}`);
+}
+
+const ratio = (x: number): string => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
+const usd = (x: number): string => `$${Math.round(x).toLocaleString('en-US')}`;
+
+function observation(raw: AggregateRaw, spec: AggregateWindows): AggregateObservation {
   return { raw, duplicate: raw[0] === 1, features: aggregateFeatures(raw, spec) };
 }
 
@@ -131,13 +164,13 @@ export interface ClaimAggregates {
 
 /** Offline, point-in-time evaluator of the same spec (in memory). */
 export class OfflineClaimAggregates implements ClaimAggregates {
-  readonly #spec: AggregateSpec;
+  readonly #spec: AggregateWindows;
   readonly #buckets = new Map<string, { n: number; c: number }>();
   readonly #peers = new Map<string, { n: number; providers: Set<string> }>();
   readonly #dup = new Map<string, string>();
   readonly #seen = new Map<string, AggregateRaw>();
 
-  constructor(spec: AggregateSpec = DEFAULT_AGGREGATE_SPEC) {
+  constructor(spec: AggregateWindows = DEFAULT_AGGREGATE_SPEC) {
     this.#spec = spec;
   }
 
@@ -273,4 +306,14 @@ export class RedisClaimAggregates implements ClaimAggregates {
       return observation(String(reply).split(',').map(Number), spec);
     });
   }
+}
+
+/**
+ * The aggregate features of `claims` taken as one stream in the given order, point-in-time (each
+ * claim sees only the claims before it), exactly as the streaming path computes them in Redis
+ * for the same order. For training and offline scoring; event ids are the positions.
+ */
+export function offlineAggregateFeatures(claims: readonly Claim[], windows: AggregateWindows = DEFAULT_AGGREGATE_SPEC): number[][] {
+  const offline = new OfflineClaimAggregates(windows);
+  return claims.map((claim, i) => offline.observe(`offline:${i}`, claim).features);
 }

@@ -148,25 +148,28 @@ function analyze(claim: Claim): ClaimFacts {
   let knownCharged = 0;
   let knownReference = 0;
   let latest = to;
-  const dates = new Set<string>();
-  const categories = new Set<string>();
-  const codes = new Set<string>();
+  // Distinct dates and categories in small arrays: claims have a handful of lines, and a Set per
+  // claim was a measurable share of scoring's garbage.
+  const dates: string[] = [];
+  const categories: string[] = [];
+  let anyPanelComponent = false;
   for (const line of claim.lines) {
     const ref = procedureReference(line.procedureCode);
     const perUnit = line.chargedAmount / line.units;
-    codes.add(line.procedureCode);
+    if (COMPONENT_CODES.has(line.procedureCode)) anyPanelComponent = true;
     f.unitsTotal += line.units;
     if (line.units > f.unitsMax) [f.unitsMax, f.unitsMaxCode] = [line.units, line.procedureCode];
     if (perUnit > f.maxChargePerUnit) [f.maxChargePerUnit, f.maxChargePerUnitCode] = [perUnit, line.procedureCode];
     if (line.modifiers?.includes('59')) f.modifier59++;
     if (line.serviceDate) {
-      dates.add(line.serviceDate);
+      if (!dates.includes(line.serviceDate)) dates.push(line.serviceDate);
       const day = dayNumber(line.serviceDate);
       latest = Math.max(latest, day);
       if (day < from || day > to) f.outsidePeriod++;
       if (admission !== undefined && (day < admission || (discharge !== undefined && day > discharge))) f.outsideAdmissionCodes.push(line.procedureCode);
     }
-    categories.add(ref?.category ?? `other:${line.procedureCode.slice(0, 2)}`);
+    const category = ref?.category ?? `other:${line.procedureCode.slice(0, 2)}`;
+    if (!categories.includes(category)) categories.push(category);
     if (!ref) continue;
     const chargeRatio = perUnit / ref.fee;
     if (chargeRatio > f.chargeRatioMax) [f.chargeRatioMax, f.chargeRatioMaxCode] = [chargeRatio, ref.code];
@@ -189,15 +192,17 @@ function analyze(claim: Claim): ClaimFacts {
   }
   if (knownReference > 0) f.chargeRatioTotal = knownCharged / knownReference;
   if (f.chargeRatioMaxCode === '') f.chargeRatioMax = 1;
-  for (const [panel, components] of PANEL_COMPONENTS) {
+  // Coverage is 0 for every panel unless some line bills one of its components.
+  const codes = anyPanelComponent ? new Set(claim.lines.map((l) => l.procedureCode)) : undefined;
+  for (const [panel, components] of codes ? PANEL_COMPONENTS : []) {
     let billed = 0;
-    for (const c of components) if (codes.has(c)) billed++;
+    for (const c of components) if (codes?.has(c)) billed++;
     const coverage = billed / components.length;
     if (coverage > f.panelCoverageMax) [f.panelCoverageMax, f.panelCoverageCode] = [coverage, panel];
   }
   if (admission !== undefined) f.lengthOfStay = Math.max(0, (discharge ?? to) - admission);
-  f.serviceDates = dates.size;
-  f.categories = categories.size;
+  f.serviceDates = dates.length;
+  f.categories = categories.length;
   if (death !== undefined) f.daysAfterDeath = Math.max(0, latest - death);
   return f;
 }

@@ -48,6 +48,9 @@ export class Forest {
   readonly #pathEnd: Int32Array;
   readonly #pathFeature: Int32Array;
   readonly #pathDelta: Float64Array;
+  /** Scratch of `predictBatch`: padded rows, and the leaf per row of the current tree. */
+  #x = new Float64Array(0);
+  #leaves = new Int32Array(0);
 
   private constructor(model: ForestModelJson, library: RandomForestClassifier) {
     this.library = library;
@@ -213,11 +216,14 @@ export class Forest {
     const roots = this.#roots;
     const depths = this.#depths;
     const trees = roots.length;
-    // Rows padded with a 0 column (leaves compare it, see the layout).
-    const x = new Float64Array(rows * stride);
+    // Rows padded with a 0 column (leaves compare it, see the layout). Scratch buffers are kept
+    // between calls (scoring is synchronous), so a batch allocates nothing.
+    if (this.#x.length < rows * stride) this.#x = new Float64Array(rows * stride);
+    const x = this.#x;
     for (let r = 0; r < rows; r++) x.set(matrix.subarray(r * width, (r + 1) * width), r * stride);
-    // Leaf reached per (row, tree), kept for the contributions.
-    const leaves = contributions ? new Int32Array(rows * trees) : undefined;
+    // Leaf reached per row in the current tree, kept for the contributions.
+    if (contributions && this.#leaves.length < rows) this.#leaves = new Int32Array(rows);
+    const leaves = contributions ? this.#leaves : undefined;
     const start = this.#pathStart;
     const end = this.#pathEnd;
     const pf = this.#pathFeature;
@@ -250,10 +256,10 @@ export class Forest {
         out[r + 2] = (out[r + 2] as number) + (value[n2] as number);
         out[r + 3] = (out[r + 3] as number) + (value[n3] as number);
         if (leaves) {
-          leaves[r * trees + t] = n0;
-          leaves[(r + 1) * trees + t] = n1;
-          leaves[(r + 2) * trees + t] = n2;
-          leaves[(r + 3) * trees + t] = n3;
+          leaves[r] = n0;
+          leaves[r + 1] = n1;
+          leaves[r + 2] = n2;
+          leaves[r + 3] = n3;
         }
       }
       for (; r < rows; r++) {
@@ -261,12 +267,12 @@ export class Forest {
         let node = root;
         for (let d = 0; d < depth; d++) node = (child[node] as number) + +!((x[a + (feature[node] as number)] as number) < (threshold[node] as number));
         out[r] = (out[r] as number) + (value[node] as number);
-        if (leaves) leaves[r * trees + t] = node;
+        if (leaves) leaves[r] = node;
       }
       if (leaves && contributions) {
         // This tree's path contributions for the batch, while its path tables are in cache.
-        for (let q = 0, at = 0, lt = t; q < rows; q++, at += width, lt += trees) {
-          const leaf = leaves[lt] as number;
+        for (let q = 0, at = 0; q < rows; q++, at += width) {
+          const leaf = leaves[q] as number;
           for (let k = start[leaf] as number, e = end[leaf] as number; k < e; k++) {
             const f = at + (pf[k] as number);
             contributions[f] = (contributions[f] as number) + (pd[k] as number);
@@ -274,7 +280,7 @@ export class Forest {
         }
       }
     }
-    if (contributions && leaves) {
+    if (contributions) {
       for (let j = 0; j < rows * width; j++) contributions[j] = (contributions[j] as number) / trees;
     }
     for (let r = 0; r < rows; r++) out[r] = (out[r] as number) / trees;

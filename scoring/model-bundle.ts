@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { CalibrationSchema, type Calibration } from './calibration.ts';
 import { ModelLoadError } from './errors.ts';
+import { aggregateFeatureNames, type AggregateWindows } from './aggregates.ts';
 import { FEATURE_NAMES } from './features.ts';
 import { Forest } from './forest.ts';
 import type { ForestModelJson } from './forest-trainer.ts';
@@ -42,6 +43,15 @@ export const ManifestSchema = z.strictObject({
   format: z.literal(MODEL_FORMAT),
   createdAt: z.iso.datetime(),
   features: z.array(z.string().min(1)).min(1),
+  /**
+   * Entity aggregate windows (days) the model was trained with; its features then end with
+   * `aggregateFeatureNames(aggregates)` and scoring needs the observed aggregates of each claim.
+   * Absent: claim features only.
+   */
+  aggregates: z
+    .strictObject({ windowsDays: z.array(z.number().int().min(1).max(366)).min(1).max(8) })
+    .refine((a) => a.windowsDays.every((w, i) => i === 0 || w > (a.windowsDays[i - 1] as number)), 'windows must be ascending')
+    .optional(),
   thresholds: z.strictObject({ review: probability, flag: probability }).refine((t) => t.review <= t.flag, 'review threshold above flag threshold'),
   weights: z.strictObject({ rf: probability, nn: probability }).refine((w) => Math.abs(w.rf + w.nn - 1) < 1e-9, 'ensemble weights must sum to 1'),
   calibration: CalibrationSchema,
@@ -59,6 +69,8 @@ export interface ModelBundleParts {
   thresholds: { review: number; flag: number };
   weights: { rf: number; nn: number };
   calibration: Calibration;
+  /** Entity aggregate windows the features include (see the manifest field). */
+  aggregates?: AggregateWindows;
   training?: Record<string, unknown>;
   /** ISO-8601 creation time; default now. */
   createdAt?: string;
@@ -71,6 +83,11 @@ export interface LoadedModelBundle {
   forest: Forest;
   nn: tf.LayersModel;
   normalizer: Normalizer;
+}
+
+/** The feature columns of a model: the claim's own features, then its aggregates if any. */
+export function modelFeatureNames(aggregates: AggregateWindows | undefined): string[] {
+  return aggregates ? [...FEATURE_NAMES, ...aggregateFeatureNames(aggregates)] : [...FEATURE_NAMES];
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -95,7 +112,8 @@ export async function saveModelBundle(dir: string, parts: ModelBundleParts): Pro
   const manifest: Manifest = ManifestSchema.parse({
     format: MODEL_FORMAT,
     createdAt: parts.createdAt ?? new Date().toISOString(),
-    features: [...FEATURE_NAMES],
+    features: modelFeatureNames(parts.aggregates),
+    ...(parts.aggregates ? { aggregates: { windowsDays: [...parts.aggregates.windowsDays] } } : {}),
     thresholds: parts.thresholds,
     weights: parts.weights,
     calibration: parts.calibration,
@@ -146,8 +164,8 @@ function parseJson(bytes: Buffer, dir: string, file: string): unknown {
 }
 
 /**
- * Loads and verifies a bundle: the manifest must validate, list exactly the current
- * FEATURE_NAMES, and every file's sha256 must match it. The tfjs model is built from the
+ * Loads and verifies a bundle: the manifest must validate, list exactly the features this build
+ * computes for it (`modelFeatureNames` of its aggregate windows), and every file's sha256 must match it. The tfjs model is built from the
  * verified bytes (no second read). Call `initTf()` first to choose the tf backend.
  *
  * @throws ModelLoadError (code MODEL_LOAD_FAILED) naming the file at fault.
@@ -160,8 +178,9 @@ export async function loadModelBundle(dir: string): Promise<LoadedModelBundle> {
     throw new ModelLoadError(`model bundle ${dir}: invalid ${MANIFEST_FILE}: ${issues}`, { file: MANIFEST_FILE });
   }
   const manifest = parsed.data;
-  if (manifest.features.length !== FEATURE_NAMES.length || manifest.features.some((f, i) => f !== FEATURE_NAMES[i])) {
-    throw new ModelLoadError(`model bundle ${dir}: trained on features [${manifest.features.join(', ')}], this build computes [${FEATURE_NAMES.join(', ')}]; retrain the model`, { file: MANIFEST_FILE });
+  const expected = modelFeatureNames(manifest.aggregates);
+  if (manifest.features.length !== expected.length || manifest.features.some((f, i) => f !== expected[i])) {
+    throw new ModelLoadError(`model bundle ${dir}: trained on features [${manifest.features.join(', ')}], this build computes [${expected.join(', ')}]; retrain the model`, { file: MANIFEST_FILE });
   }
   const files = {} as Record<(typeof BUNDLE_FILES)[number], Buffer>;
   for (const f of BUNDLE_FILES) {
@@ -178,10 +197,10 @@ export async function loadModelBundle(dir: string): Promise<LoadedModelBundle> {
     if (error instanceof ModelLoadError) throw error;
     throw new ModelLoadError(`model bundle ${dir}: ${RF_FILE}: ${error instanceof Error ? error.message : String(error)}`, { file: RF_FILE, cause: error });
   }
-  if (forest.featureCount !== FEATURE_NAMES.length) throw new ModelLoadError(`model bundle ${dir}: ${RF_FILE} expects ${forest.featureCount} features, not ${FEATURE_NAMES.length}`, { file: RF_FILE });
+  if (forest.featureCount !== expected.length) throw new ModelLoadError(`model bundle ${dir}: ${RF_FILE} expects ${forest.featureCount} features, not ${expected.length}`, { file: RF_FILE });
 
   const normalizer = NormalizerSchema.safeParse(parseJson(files[NORMALIZER_FILE], dir, NORMALIZER_FILE));
-  if (!normalizer.success || normalizer.data.means.length !== FEATURE_NAMES.length) throw new ModelLoadError(`model bundle ${dir}: ${NORMALIZER_FILE} is invalid or has the wrong number of features`, { file: NORMALIZER_FILE });
+  if (!normalizer.success || normalizer.data.means.length !== expected.length) throw new ModelLoadError(`model bundle ${dir}: ${NORMALIZER_FILE} is invalid or has the wrong number of features`, { file: NORMALIZER_FILE });
 
   let nn: tf.LayersModel;
   try {

@@ -1,6 +1,7 @@
 import type { Claim } from '../domain/claim.schema.ts';
 import type { Reason } from '../domain/decision.ts';
 import { dayNumber } from './dates.ts';
+import type { ClaimFacts } from './features.ts';
 import { procedureReference } from './reference-fees.ts';
 
 /**
@@ -47,8 +48,14 @@ function codes(list: readonly string[]): string {
   return unique.length <= 4 ? unique.join(', ') : `${unique.slice(0, 4).join(', ')} and ${unique.length - 4} more`;
 }
 
-/** Every rule the claim breaks, in RULE_CODES order; empty when none. Pure. */
-export function evaluateRules(claim: Claim, config: RulesConfig): Reason[] {
+/**
+ * Every rule the claim breaks, in RULE_CODES order; empty when none. Pure.
+ *
+ * `facts` (from `extractFeaturesInto` of the same claim) lets the date rules reuse the day
+ * arithmetic feature extraction already did; the result is the same with or without them
+ * (tests/unit/scoring/rules.test.ts compares both over every fixture pattern).
+ */
+export function evaluateRules(claim: Claim, config: RulesConfig, facts?: Pick<ClaimFacts, 'daysAfterDeath' | 'outsideAdmissionCodes'>): Reason[] {
   const hits: Reason[] = [];
   if (config.excludedNpis.has(claim.billingProviderNpi)) {
     hits.push(rule(RULE_CODES.excludedProvider, `billing provider NPI ${claim.billingProviderNpi} is on the exclusion list`));
@@ -56,24 +63,11 @@ export function evaluateRules(claim: Claim, config: RulesConfig): Reason[] {
     hits.push(rule(RULE_CODES.excludedProvider, `attending provider NPI ${claim.attendingProviderNpi} is on the exclusion list`));
   }
 
-  if (claim.memberDateOfDeath !== undefined) {
-    const death = dayNumber(claim.memberDateOfDeath);
-    let latest = dayNumber(claim.serviceTo);
-    for (const l of claim.lines) if (l.serviceDate) latest = Math.max(latest, dayNumber(l.serviceDate));
-    if (latest > death) hits.push(rule(RULE_CODES.serviceAfterDeath, `service ${latest - death} day${latest - death === 1 ? '' : 's'} after the member's recorded date of death`));
-  }
+  const daysAfterDeath = facts ? facts.daysAfterDeath : daysAfterDeathOf(claim);
+  if (daysAfterDeath > 0) hits.push(rule(RULE_CODES.serviceAfterDeath, `service ${daysAfterDeath} day${daysAfterDeath === 1 ? '' : 's'} after the member's recorded date of death`));
 
-  if (claim.admissionDate !== undefined) {
-    const admission = dayNumber(claim.admissionDate);
-    const discharge = claim.dischargeDate === undefined ? undefined : dayNumber(claim.dischargeDate);
-    const outside: string[] = [];
-    for (const l of claim.lines) {
-      if (!l.serviceDate) continue;
-      const day = dayNumber(l.serviceDate);
-      if (day < admission || (discharge !== undefined && day > discharge)) outside.push(l.procedureCode);
-    }
-    if (outside.length > 0) hits.push(rule(RULE_CODES.outsideAdmission, `${outside.length} line${outside.length > 1 ? 's' : ''} (${codes(outside)}) dated outside the admission period`));
-  }
+  const outside = facts ? facts.outsideAdmissionCodes : outsideAdmissionOf(claim);
+  if (outside.length > 0) hits.push(rule(RULE_CODES.outsideAdmission, `${outside.length} line${outside.length > 1 ? 's' : ''} (${codes(outside)}) dated outside the admission period`));
 
   const excessive: string[] = [];
   for (const l of claim.lines) {
@@ -82,4 +76,27 @@ export function evaluateRules(claim: Claim, config: RulesConfig): Reason[] {
   }
   if (excessive.length > 0) hits.push(rule(RULE_CODES.impossibleUnits, `impossible quantity: ${excessive.slice(0, 3).join('; ')}${excessive.length > 3 ? ` and ${excessive.length - 3} more` : ''}`));
   return hits;
+}
+
+/** Days from the member's date of death to the latest service date (0 when none is after it). */
+function daysAfterDeathOf(claim: Claim): number {
+  if (claim.memberDateOfDeath === undefined) return 0;
+  const death = dayNumber(claim.memberDateOfDeath);
+  let latest = dayNumber(claim.serviceTo);
+  for (const l of claim.lines) if (l.serviceDate) latest = Math.max(latest, dayNumber(l.serviceDate));
+  return Math.max(0, latest - death);
+}
+
+/** Procedure codes of the lines dated before admission or after discharge. */
+function outsideAdmissionOf(claim: Claim): string[] {
+  const outside: string[] = [];
+  if (claim.admissionDate === undefined) return outside;
+  const admission = dayNumber(claim.admissionDate);
+  const discharge = claim.dischargeDate === undefined ? undefined : dayNumber(claim.dischargeDate);
+  for (const l of claim.lines) {
+    if (!l.serviceDate) continue;
+    const day = dayNumber(l.serviceDate);
+    if (day < admission || (discharge !== undefined && day > discharge)) outside.push(l.procedureCode);
+  }
+  return outside;
 }

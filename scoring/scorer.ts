@@ -1,6 +1,8 @@
 import type { Claim } from '../domain/claim.schema.ts';
 import type { Outcome, Reason } from '../domain/decision.ts';
 import type { Logger } from '../core/logger.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { aggregateReasonCode, describeAggregate, offlineAggregateFeatures, type AggregateWindows } from './aggregates.ts';
 import { scoreExplained, type EnsembleModels } from './ensemble.ts';
 import { describeFeature, extractFeaturesInto, FEATURES, type ClaimFacts } from './features.ts';
 import { MlpEvaluator } from './mlp-evaluator.ts';
@@ -54,6 +56,13 @@ export class Scorer {
   readonly #models: EnsembleModels & { mlp: MlpEvaluator };
   readonly #rules: RulesConfig;
   readonly #maxReasons: number;
+  /** Reason code per feature column (claim features, then aggregates). */
+  readonly #reasonCodes: readonly string[];
+  /**
+   * Entity aggregate windows the model was trained with; undefined when it uses claim features
+   * only. When set, `scoreBatch` needs each claim's observed aggregate features.
+   */
+  readonly aggregates: AggregateWindows | undefined;
 
   private constructor(models: EnsembleModels & { mlp: MlpEvaluator }, manifest: Manifest, modelHash: string, backend: string, options: ScorerOptions) {
     this.#models = models;
@@ -62,6 +71,8 @@ export class Scorer {
     this.backend = backend;
     this.#rules = options.rules ?? createRulesConfig();
     this.#maxReasons = options.maxReasons ?? 3;
+    this.aggregates = manifest.aggregates;
+    this.#reasonCodes = manifest.features.map((name, j) => (j < FEATURES.length ? (FEATURES[j] as (typeof FEATURES)[number]).reasonCode : aggregateReasonCode(name)));
   }
 
   /**
@@ -85,12 +96,26 @@ export class Scorer {
   /**
    * Scores a batch (any size; 100-1000 is a good range). Claims must be schema-valid. Results are
    * in input order. Synchronous.
+   *
+   * `aggregateFeatures[i]` are claim i's entity aggregate features (`AggregateObservation.features`
+   * from the Redis or offline evaluator, windows as in `this.aggregates`); required when the model
+   * uses aggregates, ignored otherwise.
+   * @throws InvalidArgumentError when the model needs aggregates and they are missing or the wrong size.
    */
-  scoreBatch(claims: readonly Claim[]): ScoreResult[] {
-    const width = FEATURES.length;
+  scoreBatch(claims: readonly Claim[], aggregateFeatures?: ReadonlyArray<readonly number[]>): ScoreResult[] {
+    const own = FEATURES.length;
+    const width = this.manifest.features.length;
     const rows = claims.length;
     const matrix = new Float64Array(rows * width);
     const facts: ClaimFacts[] = claims.map((claim, i) => extractFeaturesInto(claim, matrix, i * width));
+    if (width > own) {
+      if (!aggregateFeatures || aggregateFeatures.length !== rows) throw new InvalidArgumentError(`model ${this.modelHash.slice(0, 10)} uses entity aggregates: pass the observed aggregate features of each claim`);
+      for (let i = 0; i < rows; i++) {
+        const agg = aggregateFeatures[i] as readonly number[];
+        if (agg.length !== width - own) throw new InvalidArgumentError(`claim ${i}: ${agg.length} aggregate features, the model expects ${width - own}`);
+        matrix.set(agg, i * width + own);
+      }
+    }
     const { rf, nn, score, contributions } = scoreExplained(this.#models, matrix, rows, width);
     const { thresholds } = this.manifest;
     const used = new Uint8Array(width);
@@ -98,13 +123,13 @@ export class Scorer {
     return claims.map((claim, i) => {
       const at = i * width;
       const final = score[i] as number;
-      const reasons = evaluateRules(claim, this.#rules);
+      const reasons = evaluateRules(claim, this.#rules, facts[i]);
       const ruleHit = reasons.length > 0;
       // Largest contributions first (ties: lower feature index), one per reason code: a partial
       // selection, cheaper than sorting all features for a handful of reasons.
       used.fill(0);
-      const seen = new Set<string>();
-      while (seen.size < this.#maxReasons) {
+      const seen: string[] = [];
+      while (seen.length < this.#maxReasons) {
         let best = -1;
         let bestC = MIN_CONTRIBUTION;
         for (let j = 0; j < width; j++) {
@@ -116,14 +141,28 @@ export class Scorer {
         }
         if (best < 0) break;
         used[best] = 1;
-        const spec = FEATURES[best] as (typeof FEATURES)[number];
-        if (seen.has(spec.reasonCode)) continue;
-        seen.add(spec.reasonCode);
-        reasons.push({ code: spec.reasonCode, contribution: Math.round(bestC * 10_000) / 10_000, text: describeFeature(spec.name, matrix[at + best] as number, claim, facts[i]) });
+        const code = this.#reasonCodes[best] as string;
+        if (seen.includes(code)) continue;
+        seen.push(code);
+        const name = this.manifest.features[best] as string;
+        const value = matrix[at + best] as number;
+        reasons.push({ code, contribution: Math.round(bestC * 10_000) / 10_000, text: best < own ? describeFeature(name, value, claim, facts[i]) : describeAggregate(name, value) });
       }
       const outcome: Outcome = ruleHit || final >= thresholds.flag ? 'flag' : final >= thresholds.review ? 'review' : 'approve';
       return { score: final, components: { rf: rf[i] as number, nn: nn[i] as number }, outcome, reasons };
     });
+  }
+
+  /**
+   * Scores claims taken as one stream in the given order, offline: when the model uses entity
+   * aggregates they are computed point-in-time over `claims` (what the streaming path computes
+   * in Redis for the same order). For evaluation, benchmarks and tests.
+   */
+  scoreInOrder(claims: readonly Claim[], batchSize = 1000): ScoreResult[] {
+    const aggregates = this.aggregates ? offlineAggregateFeatures(claims, this.aggregates) : undefined;
+    const out: ScoreResult[] = [];
+    for (let i = 0; i < claims.length; i += batchSize) out.push(...this.scoreBatch(claims.slice(i, i + batchSize), aggregates?.slice(i, i + batchSize)));
+    return out;
   }
 
   /** Frees the network's tensors. The scorer cannot be used afterwards. */

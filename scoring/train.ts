@@ -2,13 +2,14 @@ import type { Claim } from '../domain/claim.schema.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { fitPlatt } from './calibration.ts';
+import { DEFAULT_AGGREGATE_SPEC, offlineAggregateFeatures, type AggregateWindows } from './aggregates.ts';
 import { mix, scoreMatrix } from './ensemble.ts';
-import { extractFeatures, FEATURE_NAMES } from './features.ts';
+import { extractFeatures } from './features.ts';
 import { Forest } from './forest.ts';
 import { trainForest, type ForestTrainOptions } from './forest-trainer.ts';
 import { prAuc, rocAuc, statsAt, topShareThreshold, type ThresholdStats } from './metrics.ts';
 import { trainMlp, type MlpTrainOptions } from './mlp.ts';
-import { saveModelBundle } from './model-bundle.ts';
+import { modelFeatureNames, saveModelBundle } from './model-bundle.ts';
 import { fitNormalizer, normalizeInto } from './normalizer.ts';
 import { Rng } from './random.ts';
 import { evaluateRules, type RulesConfig } from './rules.ts';
@@ -24,6 +25,10 @@ export interface TrainingLabel {
 export type TrainPhase = 'features' | 'forest' | 'network' | 'evaluate' | 'save';
 
 export interface TrainOptions {
+  /**
+   * Training claims in stream (submission) order: the entity aggregates of each claim are
+   * computed over the claims before it in this order, as the streaming path does in Redis.
+   */
   claims: readonly Claim[];
   /** One label per claim, joined on claimId (order does not matter; extra labels are ignored). */
   labels: readonly TrainingLabel[];
@@ -50,6 +55,12 @@ export interface TrainOptions {
   network?: Omit<MlpTrainOptions, 'seed' | 'onEpoch'>;
   /** When given, metrics also report the full decision (rules forcing flag) on validation. */
   rules?: RulesConfig;
+  /**
+   * Entity aggregate windows to add to the features (per provider / member counts and sums,
+   * volume vs own history and peers, duplicate seen: scoring/aggregates.ts); `null` for claim
+   * features only. Default: DEFAULT_AGGREGATE_SPEC's windows (1 and 30 days).
+   */
+  aggregates?: AggregateWindows | null;
 }
 
 export interface ModelMetrics {
@@ -111,10 +122,16 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const y = Uint8Array.from(labels, (l) => (l.fraud ? 1 : 0));
 
   let t = performance.now();
-  const width = FEATURE_NAMES.length;
+  const aggregates = options.aggregates === null ? undefined : (options.aggregates ?? { windowsDays: DEFAULT_AGGREGATE_SPEC.windowsDays });
+  const width = modelFeatureNames(aggregates).length;
+  const aggregateRows = aggregates ? offlineAggregateFeatures(claims, aggregates) : undefined;
   const features: Float64Array[] = [];
   claims.forEach((c, i) => {
-    features.push(extractFeatures(c));
+    const own = extractFeatures(c);
+    const row = new Float64Array(width);
+    row.set(own);
+    if (aggregateRows) row.set(aggregateRows[i] as number[], own.length);
+    features.push(row);
     if (i % 2000 === 0) progress('features', i, claims.length);
   });
   progress('features', claims.length, claims.length);
@@ -217,6 +234,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     thresholds,
     weights,
     calibration,
+    ...(aggregates ? { aggregates } : {}),
     training: {
       seed,
       claims: claims.length,

@@ -110,16 +110,11 @@ async function evaluateClaims(bundle: string, flags: EvaluateFlags, reportDir: s
   if (labeled.length === 0) throw new InvalidArgumentError('no claim has a label');
   const scorer = await Scorer.load(bundle, { rules: createRulesConfig({ excludedNpis: EXCLUDED_NPIS }) });
   try {
-    const rf = new Float64Array(labeled.length);
-    const nn = new Float64Array(labeled.length);
-    const score = new Float64Array(labeled.length);
-    for (let i = 0; i < labeled.length; i += 1000) {
-      scorer.scoreBatch(labeled.slice(i, i + 1000)).forEach((r, k) => {
-        rf[i + k] = r.components.rf;
-        nn[i + k] = r.components.nn;
-        score[i + k] = r.score;
-      });
-    }
+    // All claims in file order (entity aggregates see every earlier claim), metrics on the labeled.
+    const results = scorer.scoreInOrder(claims).filter((_, i) => byId.has((claims[i] as Claim).claimId));
+    const rf = Float64Array.from(results, (r) => r.components.rf);
+    const nn = Float64Array.from(results, (r) => r.components.nn);
+    const score = Float64Array.from(results, (r) => r.score);
     const y = Uint8Array.from(labeled, (c) => (byId.get(c.claimId)?.fraud ? 1 : 0));
     return await writeEvaluationReport(reportDir, {
       title: `Evaluation of claims model ${scorer.modelHash.slice(0, 18)}…`,

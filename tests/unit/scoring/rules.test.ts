@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { officeClaim } from '../../support/claims.ts';
 import type { Claim } from '../../../domain/claim.schema.ts';
 import { EXCLUDED_NPIS, generateClaims } from '../../../fixtures/generator.ts';
+import { extractFeaturesInto, FEATURES } from '../../../scoring/features.ts';
 import { createRulesConfig, evaluateRules, RULE_CODES } from '../../../scoring/rules.ts';
 
 const config = createRulesConfig({ excludedNpis: EXCLUDED_NPIS });
@@ -20,6 +21,18 @@ describe('evaluateRules', () => {
       if (patternOf(i) === 'after_death') expect(hit).toContain(RULE_CODES.serviceAfterDeath);
       if (patternOf(i) === 'outside_dates') expect(hit).toContain(RULE_CODES.outsideAdmission);
     });
+  });
+
+  it('gives the same hits, texts included, with the facts of feature extraction as without', () => {
+    const row = new Float64Array(FEATURES.length);
+    let hits = 0;
+    claims.forEach((c) => {
+      const facts = extractFeaturesInto(c, row, 0);
+      const reference = evaluateRules(c, config);
+      hits += reference.length;
+      expect(evaluateRules(c, config, facts), c.claimId).toEqual(reference);
+    });
+    expect(hits).toBeGreaterThan(100);
   });
 
   it('never fires on legitimate generated claims', () => {

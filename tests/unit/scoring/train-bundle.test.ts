@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXCLUDED_NPIS, generateClaims } from '../../../fixtures/generator.ts';
+import { aggregateFeatureNames, DEFAULT_AGGREGATE_SPEC, offlineAggregateFeatures } from '../../../scoring/aggregates.ts';
 import { scoreMatrix } from '../../../scoring/ensemble.ts';
 import { ModelLoadError } from '../../../scoring/errors.ts';
 import { extractFeatures, FEATURE_NAMES } from '../../../scoring/features.ts';
@@ -64,7 +65,8 @@ describe('Scorer', () => {
   it('scores a batch: scores in [0, 1], outcomes from thresholds and rules, at most 3 feature reasons', async () => {
     const scorer = await Scorer.load(trained.dir);
     expect(scorer.modelHash).toBe(trained.modelHash);
-    const results = scorer.scoreBatch(fresh.claims);
+    const aggregates = offlineAggregateFeatures(fresh.claims, scorer.aggregates);
+    const results = scorer.scoreBatch(fresh.claims, aggregates);
     expect(results).toHaveLength(fresh.claims.length);
     const { review, flag } = scorer.manifest.thresholds;
     for (const r of results) {
@@ -86,16 +88,17 @@ describe('Scorer', () => {
     const flagged = results.filter((r) => r.outcome === 'flag');
     expect(flagged.length).toBeGreaterThan(0);
     for (const r of flagged) expect(r.reasons.length).toBeGreaterThan(0);
-    expect(scorer.scoreBatch([])).toEqual([]);
-    // Batching does not change results.
-    expect(scorer.scoreBatch(fresh.claims.slice(100, 110))).toEqual(results.slice(100, 110));
+    expect(scorer.scoreBatch([], [])).toEqual([]);
+    // Batching does not change results; scoreInOrder computes the same aggregates offline.
+    expect(scorer.scoreBatch(fresh.claims.slice(100, 110), aggregates.slice(100, 110))).toEqual(results.slice(100, 110));
+    expect(scorer.scoreInOrder(fresh.claims, 64)).toEqual(results);
     scorer.dispose();
   });
 
   it('puts rule hits first and forces flag', async () => {
     const scorer = await Scorer.load(trained.dir, { rules: createRulesConfig({ excludedNpis: EXCLUDED_NPIS }) });
     const index = fresh.labels.findIndex((l) => l.pattern === 'excluded_provider');
-    const [result] = scorer.scoreBatch([fresh.claims[index]!]);
+    const [result] = scorer.scoreInOrder([fresh.claims[index]!]);
     expect(result?.outcome).toBe('flag');
     expect(result?.reasons[0]).toMatchObject({ code: RULE_CODES.excludedProvider, contribution: 1 });
     scorer.dispose();
@@ -104,11 +107,37 @@ describe('Scorer', () => {
   it('explains upcoding with the E/M and charge features', async () => {
     const scorer = await Scorer.load(trained.dir);
     const upcoded = fresh.claims.filter((_, i) => fresh.labels[i]?.pattern === 'upcoding');
-    const results = scorer.scoreBatch(upcoded);
+    const results = scorer.scoreInOrder(upcoded);
     const explained = results.filter((r) => r.reasons.some((x) => ['F_EM_ABOVE_DIAGNOSIS', 'F_CHARGE_PER_UNIT', 'F_HIGH_LEVEL_EM', 'F_CHARGE_VS_REFERENCE', 'F_MAX_CHARGE_PER_UNIT', 'F_EM_LEVEL'].includes(x.code)));
     expect(explained.length).toBeGreaterThanOrEqual(Math.ceil(upcoded.length * 0.8));
     scorer.dispose();
   });
+
+  it('uses the entity aggregates it was trained with: features listed in the manifest, required to score', async () => {
+    const scorer = await Scorer.load(trained.dir);
+    expect(scorer.aggregates).toEqual({ windowsDays: [...DEFAULT_AGGREGATE_SPEC.windowsDays] });
+    expect(scorer.manifest.features).toEqual([...FEATURE_NAMES, ...aggregateFeatureNames(DEFAULT_AGGREGATE_SPEC)]);
+    expect(() => scorer.scoreBatch(fresh.claims.slice(0, 3))).toThrow(/aggregate/);
+    expect(() => scorer.scoreBatch(fresh.claims.slice(0, 1), [[1, 2]])).toThrow(/aggregate features/);
+    // Abnormal volume and duplicates are explained by the aggregates (they look ordinary one by one).
+    const results = scorer.scoreInOrder(fresh.claims);
+    const codesOf = (pattern: string) => results.filter((_, i) => fresh.labels[i]?.pattern === pattern).map((r) => r.reasons.map((x) => x.code));
+    const volume = codesOf('abnormal_volume');
+    expect(volume.filter((c) => c.some((x) => x === 'F_PROVIDER_VOLUME' || x === 'F_PROVIDER_VS_PEERS')).length).toBeGreaterThanOrEqual(Math.ceil(volume.length * 0.5));
+    const duplicates = codesOf('duplicate');
+    expect(duplicates.filter((c) => c.includes('F_DUPLICATE_SEEN')).length).toBeGreaterThanOrEqual(Math.ceil(duplicates.length * 0.5));
+    for (const r of results) for (const x of r.reasons) expect(x.text).not.toMatch(/\d{4}-\d{2}-\d{2}|undefined|NaN/);
+    scorer.dispose();
+  });
+
+  it('trains on claim features only with aggregates: null', async () => {
+    const plain = await trainModel({ claims: data.claims.slice(0, 2000), labels: data.labels, outDir: path.join(dir, 'plain'), seed: 3, aggregates: null, forest: { nTrees: 10 }, network: { epochs: 2 } });
+    const scorer = await Scorer.load(plain.dir);
+    expect(scorer.aggregates).toBeUndefined();
+    expect(scorer.manifest.features).toEqual([...FEATURE_NAMES]);
+    expect(scorer.scoreBatch(fresh.claims.slice(0, 5))).toHaveLength(5);
+    scorer.dispose();
+  }, 30_000);
 
   it('reports MODEL_LOAD_FAILED for a missing bundle', async () => {
     await expect(Scorer.load(path.join(dir, 'nowhere'))).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', file: MANIFEST_FILE });
