@@ -11,6 +11,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Claim } from '../domain/claim.schema.ts';
 import { generateClaims } from '../fixtures/generator.ts';
 import { decodeClaim } from '../ingest/claim-decoder.ts';
+import { offlineAggregateFeatures } from '../scoring/aggregates.ts';
 import { extractFeatures } from '../scoring/features.ts';
 import { Scorer } from '../scoring/scorer.ts';
 import { trainModel } from '../scoring/train.ts';
@@ -61,7 +62,9 @@ export function scoringCeiling(scorer: Scorer, claims: readonly Claim[], minMs: 
   const features = cpuRate(batch.length, () => {
     for (const c of batch) extractFeatures(c);
   }, minMs);
-  const scoreBatch = cpuRate(batch.length, () => void scorer.scoreBatch(batch), minMs);
+  // Entity aggregates (when the model has them) come from Redis in the pipeline: precomputed here.
+  const aggregates = scorer.aggregates ? offlineAggregateFeatures(batch, scorer.aggregates) : undefined;
+  const scoreBatch = cpuRate(batch.length, () => void scorer.scoreBatch(batch, aggregates), minMs);
   return { features, scoreBatch, backend: scorer.backend };
 }
 
@@ -71,7 +74,7 @@ export function leafTuples(scorer: Scorer, claims: readonly EncodedClaim[], deco
   const decidedAt = new Date().toISOString();
   for (let i = 0; i < count; i += 500) {
     const slice = decoded.slice(i % decoded.length, (i % decoded.length) + Math.min(500, count - i));
-    const results = scorer.scoreBatch(slice);
+    const results = scorer.scoreInOrder(slice);
     results.forEach((r, j) => {
       const offset = String(i + j);
       const bytes = claims[(i + j) % claims.length]!.value;

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Claim } from '../domain/claim.schema.ts';
 import { generateClaims } from '../fixtures/generator.ts';
+import { offlineAggregateFeatures } from '../scoring/aggregates.ts';
 import { calibrate } from '../scoring/calibration.ts';
 import { mix, scoreMatrix } from '../scoring/ensemble.ts';
 import { extractFeatures, extractFeaturesInto, FEATURES } from '../scoring/features.ts';
@@ -66,9 +67,9 @@ async function measure(fn: () => unknown): Promise<Measured> {
 }
 
 /** Runs `fn` over all claims in batches, once to warm up, then `rounds` times measured. */
-async function throughput(claims: readonly Claim[], fn: (batch: readonly Claim[]) => void, rounds = 3): Promise<{ perCpuSecond: number; perWallSecond: number }> {
+async function throughput(claims: readonly Claim[], fn: (batch: readonly Claim[], start: number) => void, rounds = 3): Promise<{ perCpuSecond: number; perWallSecond: number }> {
   const all = (): void => {
-    for (let i = 0; i < claims.length; i += BATCH) fn(claims.slice(i, i + BATCH));
+    for (let i = 0; i < claims.length; i += BATCH) fn(claims.slice(i, i + BATCH), i);
   };
   all();
   const m = await measure(() => {
@@ -105,36 +106,49 @@ try {
     const result = await trainModel({ claims: training.claims, labels: training.labels, outDir: dir, seed: 1, forest: { nTrees: TREES } });
     durations = result.metrics.durationsMs;
   });
-  process.stdout.write(`  trainModel (${FEATURES.length} features, split, weights, calibration, bundle)  wall ${secs(full.wallMs)} (features ${secs(durations.features)}, forest ${secs(durations.forest)}, network ${secs(durations.network)})   cpu ${secs(full.cpuMs)}\n\n`);
+  process.stdout.write(`  trainModel (${FEATURES.length} claim features + entity aggregates, split, weights, calibration, bundle)  wall ${secs(full.wallMs)} (features ${secs(durations.features)}, forest ${secs(durations.forest)}, network ${secs(durations.network)})   cpu ${secs(full.cpuMs)}\n\n`);
 
   // --- scoring ----------------------------------------------------------------------------
   const scoring = generateClaims({ count: SCORE, seed: 2 }).claims;
   const bundle = await loadModelBundle(dir);
-  const width = FEATURES.length;
   const { forest, nn, manifest } = bundle;
+  const width = manifest.features.length;
+  // Entity aggregates, when the model has them, come from Redis in the pipeline (one round trip
+  // per batch, outside scoring's CPU): here they are computed once beforehand, offline, and
+  // every path gets the same values.
+  const aggregates = manifest.aggregates ? offlineAggregateFeatures(scoring, manifest.aggregates) : undefined;
+  const rowOf = (c: Claim, index: number): Float64Array => {
+    const row = new Float64Array(width);
+    extractFeaturesInto(c, row, 0);
+    if (aggregates) row.set(aggregates[index] as number[], FEATURES.length);
+    return row;
+  };
   const mlp = MlpEvaluator.fromModel(nn);
   const models = { forest, nn, mlp, normalizer: bundle.normalizer, weights: manifest.weights, calibration: manifest.calibration };
 
-  const library = await throughput(scoring, (batch) => {
-    const features = batch.map((c) => extractFeatures(c));
+  const library = await throughput(scoring, (batch, start) => {
+    const features = batch.map((c, i) => rowOf(c, start + i));
     const rf = libraryProbabilities(forest.library, features);
     const z = new Float32Array(batch.length * width);
     features.forEach((f, i) => normalizeInto(bundle.normalizer, f, z, i * width));
     const p = predictMlp(nn, z, batch.length, width);
     for (let i = 0; i < batch.length; i++) calibrate(manifest.calibration, mix(manifest.weights, rf[i] as number, p[i] as number));
   }, 1);
-  const fast = await throughput(scoring, (batch) => {
+  const fast = await throughput(scoring, (batch, start) => {
     const matrix = new Float64Array(batch.length * width);
-    batch.forEach((c, i) => extractFeaturesInto(c, matrix, i * width));
+    batch.forEach((c, i) => {
+      extractFeaturesInto(c, matrix, i * width);
+      if (aggregates) matrix.set(aggregates[start + i] as number[], i * width + FEATURES.length);
+    });
     scoreMatrix(models, matrix, batch.length, width);
   });
   const scorer = await Scorer.load(dir);
-  const full2 = await throughput(scoring, (batch) => void scorer.scoreBatch(batch));
+  const full2 = await throughput(scoring, (batch, start) => void scorer.scoreBatch(batch, aggregates?.slice(start, start + batch.length)));
   scorer.dispose();
 
   // The same claims through both paths: the scores must agree (identical forest, network within 1e-6).
   const check = scoring.slice(0, 1000);
-  const checkFeatures = check.map((c) => extractFeatures(c));
+  const checkFeatures = check.map((c, i) => rowOf(c, i));
   const libRf = libraryProbabilities(forest.library, checkFeatures);
   const matrix = new Float64Array(check.length * width);
   checkFeatures.forEach((f, i) => matrix.set(f, i * width));
@@ -147,7 +161,7 @@ try {
     nnMaxDiff = Math.max(nnMaxDiff, Math.abs((fastScores.nn[i] as number) - (tfScores.nn[i] as number)));
   }
 
-  process.stdout.write(`scoring ${SCORE.toLocaleString('en-US')} generated claims in batches of ${BATCH}, ${forest.treeCount} trees + MLP  (load ${load()})\n`);
+  process.stdout.write(`scoring ${SCORE.toLocaleString('en-US')} generated claims in batches of ${BATCH}, ${forest.treeCount} trees + MLP, ${width} features${aggregates ? ` (${width - FEATURES.length} entity aggregates, precomputed)` : ''}  (load ${load()})\n`);
   process.stdout.write('path                                         claims/s per core   claims/s wall\n');
   process.stdout.write(`library (ml-cart trees + tf.js), scores      ${fmt(library.perCpuSecond)}           ${fmt(library.perWallSecond)}\n`);
   process.stdout.write(`fast (flat forest + JS MLP), scores          ${fmt(fast.perCpuSecond)}           ${fmt(fast.perWallSecond)}\n`);

@@ -13,7 +13,9 @@ import type { Decision } from '../domain/decision.ts';
 import { decodeClaim } from '../ingest/claim-decoder.ts';
 import { ensureTopics } from '../ingest/kafka.ts';
 import { ScoringStage } from '../pipeline/scoring.stage.ts';
+import { DEFAULT_AGGREGATE_SPEC, offlineAggregateFeatures, RedisClaimAggregates } from '../scoring/aggregates.ts';
 import type { Scorer } from '../scoring/scorer.ts';
+import { createRedis } from '../workers/redis.ts';
 import type { EncodedClaim } from './claims-feed.ts';
 import { percentiles, retryWhileMigrating } from './support.ts';
 
@@ -46,7 +48,11 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
   await producer.connect();
   const payloads = new ClaimPayloadRepository(pool);
   const index = new DecisionIndexRepository(pool);
-  const stage = new ScoringStage({ kafka, config, scorer, payloads, log });
+  // The stage observes entity aggregates in the real Redis (a fresh prefix per run), as in the
+  // pipeline; the bare scoreBatch step gets the same values precomputed offline.
+  const redis = createRedis(config.redisUrl);
+  const aggregates = new RedisClaimAggregates(redis, { prefix: `claimtrail:agg:${config.kafka.scoringGroupId}:timings-${Date.now()}`, spec: { ...DEFAULT_AGGREGATE_SPEC, ...(scorer.aggregates ?? {}) } });
+  const stage = new ScoringStage({ kafka, config, scorer, payloads, log, aggregates });
   const steps: Record<Exclude<keyof StageTimings, 'batchSize' | 'rounds'>, number[]> = { handleMs: [], decodeMs: [], scoreMs: [], payloadInsertMs: [], transactionMs: [], batchCloseMs: [] };
   const time = async <T>(into: number[], fn: () => Promise<T> | T): Promise<T> => {
     const t = performance.now();
@@ -62,7 +68,8 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
       const messages = slice.map((c, i) => ({ key: Buffer.from(c.key), value: c.value, offset: String(base + i), headers: {}, timestamp: String(Date.now()), attributes: 0 }) as KafkaMessage);
       const decoded = await time(steps.decodeMs, () => slice.map((c) => decodeClaim(c.value)));
       const valid = decoded.flatMap((d) => (d.ok ? [d.claim] : []));
-      await time(steps.scoreMs, () => scorer.scoreBatch(valid));
+      const observed = scorer.aggregates ? offlineAggregateFeatures(valid, scorer.aggregates) : undefined;
+      await time(steps.scoreMs, () => scorer.scoreBatch(valid, observed));
       await time(steps.payloadInsertMs, () =>
         payloads.insertMany(valid.map((c, i) => ({ decisionId: `0x${(1e12 + base + i).toString(16).padStart(64, '0')}`, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: slice[i]!.value }))),
       );
@@ -93,6 +100,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
   } finally {
     await producer.disconnect();
     await pool.end();
+    redis.disconnect();
   }
   const median = (xs: number[]) => percentiles(xs).p50;
   return {

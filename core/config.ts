@@ -27,6 +27,8 @@ const EnvSchema = z.object({
   CLAIMS_TOPIC: z.string().min(1).default('claims'),
   DLQ_TOPIC: z.string().min(1).default('claims.dlq'),
   DECISIONS_TOPIC: z.string().min(1).default('decisions'),
+  /** Champion / challenger: the challenger's shadow scores (never acted on). */
+  SHADOW_TOPIC: z.string().min(1).default('decisions.shadow'),
   TOPIC_PARTITIONS: intFromEnv(1, 256).default(4),
   SCORING_GROUP_ID: z.string().min(1).default('claimtrail-scoring'),
   BATCHING_GROUP_ID: z.string().min(1).default('claimtrail-batching'),
@@ -44,6 +46,12 @@ const EnvSchema = z.object({
   BATCH_MAX_SIZE: intFromEnv(1, 1_000_000).default(1000),
   BATCH_MAX_AGE_MS: intFromEnv(10, 3_600_000).default(2000),
   MODEL_DIR: z.string().min(1).default('models/current'),
+  /** A second model bundle scored in shadow beside MODEL_DIR (champion / challenger); unset: none. */
+  CHALLENGER_MODEL_DIR: z.string().min(1).optional(),
+  /** Redis key prefix of the entity aggregates; default `claimtrail:agg:<SCORING_GROUP_ID>`. */
+  AGGREGATE_KEY_PREFIX: z.string().min(1).regex(/^[\w:.-]+$/, 'letters, digits, _ : . - only').optional(),
+  /** Days an aggregate key lives after its last write; must exceed the model's longest window. */
+  AGGREGATE_TTL_DAYS: intFromEnv(2, 3660).default(37),
   EXCLUSION_LISTS: csv.default([]),
   STATE_DIR: z.string().min(1).default('.state'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -53,7 +61,7 @@ export interface Config {
   kafka: {
     brokers: string[];
     clientId: string;
-    topics: { claims: string; dlq: string; decisions: string };
+    topics: { claims: string; dlq: string; decisions: string; shadow: string };
     partitions: number;
     scoringGroupId: string;
     batchingGroupId: string;
@@ -70,6 +78,10 @@ export interface Config {
   };
   anchor: { queue: string; batchMaxSize: number; batchMaxAgeMs: number };
   modelDir: string;
+  /** Challenger bundle scored in shadow (logged to the shadow topic, never acted on). */
+  challengerModelDir: string | undefined;
+  /** Entity aggregates in Redis: key prefix and key lifetime. */
+  aggregates: { keyPrefix: string; ttlDays: number };
   /** OIG LEIE CSV files whose NPIs the excluded-provider rule flags (empty: the rule never fires). */
   exclusionLists: string[];
   stateDir: string;
@@ -101,7 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     kafka: {
       brokers: e.KAFKA_BROKERS,
       clientId: e.KAFKA_CLIENT_ID,
-      topics: { claims: e.CLAIMS_TOPIC, dlq: e.DLQ_TOPIC, decisions: e.DECISIONS_TOPIC },
+      topics: { claims: e.CLAIMS_TOPIC, dlq: e.DLQ_TOPIC, decisions: e.DECISIONS_TOPIC, shadow: e.SHADOW_TOPIC },
       partitions: e.TOPIC_PARTITIONS,
       scoringGroupId: e.SCORING_GROUP_ID,
       batchingGroupId: e.BATCHING_GROUP_ID,
@@ -112,6 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     chain: { rpcUrl: e.CHAIN_RPC_URL, signerKey, contractAddress: e.DECISION_ANCHOR_ADDRESS, confirmations: e.CONFIRMATIONS },
     anchor: { queue: e.ANCHOR_QUEUE, batchMaxSize: e.BATCH_MAX_SIZE, batchMaxAgeMs: e.BATCH_MAX_AGE_MS },
     modelDir: e.MODEL_DIR,
+    challengerModelDir: e.CHALLENGER_MODEL_DIR,
+    aggregates: { keyPrefix: e.AGGREGATE_KEY_PREFIX ?? `claimtrail:agg:${e.SCORING_GROUP_ID}`, ttlDays: e.AGGREGATE_TTL_DAYS },
     exclusionLists: e.EXCLUSION_LISTS,
     stateDir: e.STATE_DIR,
     logLevel: e.LOG_LEVEL,
@@ -128,6 +142,7 @@ export function isolatedEnv(id: string): Record<string, string> {
     CLAIMS_TOPIC: `${id}.claims`,
     DLQ_TOPIC: `${id}.claims.dlq`,
     DECISIONS_TOPIC: `${id}.decisions`,
+    SHADOW_TOPIC: `${id}.decisions.shadow`,
     SCORING_GROUP_ID: `${id}-scoring`,
     BATCHING_GROUP_ID: `${id}-batching`,
     SCORING_INSTANCE_ID: id,

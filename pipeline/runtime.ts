@@ -9,7 +9,7 @@ import { AnchorTxRepository } from '../db/anchor-tx.repository.ts';
 import { BatchAnchorer } from '../workers/batch-anchorer.ts';
 import { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
 import { ensureDecisionAnchor } from '../chain/deployment.ts';
-import { ClaimtrailError } from '../core/errors.ts';
+import { ClaimtrailError, InvalidArgumentError } from '../core/errors.ts';
 import { DEV_CHAIN_ID, ensureDevSigner } from '../stack/dev-signer.ts';
 import { DEV_SIGNER_KEY_FILE } from '../stack/chain.ts';
 import type { Config } from '../core/config.ts';
@@ -19,7 +19,7 @@ import { DecisionIndexRepository } from '../db/decision-index.repository.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool } from '../db/pool.ts';
 import { createKafka, ensureTopics } from '../ingest/kafka.ts';
-import { DEFAULT_AGGREGATE_SPEC, RedisClaimAggregates } from '../scoring/aggregates.ts';
+import { DEFAULT_AGGREGATE_SPEC, RedisClaimAggregates, type AggregateSpec } from '../scoring/aggregates.ts';
 import { loadLeieNpis } from '../scoring/exclusion-list.ts';
 import { createRulesConfig } from '../scoring/rules.ts';
 import { Scorer } from '../scoring/scorer.ts';
@@ -136,10 +136,8 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
         const data = running.anchor.client.calldata('registerModel', [scorer.modelHash, `claimtrail-model:${scorer.modelHash}`]);
         await running.anchor.tx.send({ to: running.anchor.client.address, data, method: 'registerModel', batchIds: [] });
       }
-      // Aggregate keys per scoring group (default prefix, not yet a config variable); the windows
-      // are the model's when it was trained with aggregates.
-      const spec = { ...DEFAULT_AGGREGATE_SPEC, ...(scorer.aggregates ? { windowsDays: scorer.aggregates.windowsDays } : {}) };
-      const aggregates = new RedisClaimAggregates(redis, { prefix: `claimtrail:agg:${config.kafka.scoringGroupId}`, spec });
+      // Entity aggregates in Redis: windows from the model when it was trained with them.
+      const aggregates = new RedisClaimAggregates(redis, { prefix: config.aggregates.keyPrefix, spec: aggregateSpecFor(scorer, config) });
       const scoring = new ScoringStage({ kafka, config, scorer, payloads: new ClaimPayloadRepository(pool), log: log.child({ component: 'scoring' }), aggregates });
       await scoring.start();
       stoppers.push(() => scoring.stop());
@@ -150,4 +148,16 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
     throw error;
   }
   return running;
+}
+
+/**
+ * The aggregate spec of the streaming path: the model's windows (the defaults for a model without
+ * aggregates, which then only feed the duplicate rule) and the configured key lifetime.
+ * @throws InvalidArgumentError when AGGREGATE_TTL_DAYS does not outlive the longest window.
+ */
+export function aggregateSpecFor(scorer: Scorer, config: Readonly<Config>): AggregateSpec {
+  const windowsDays = scorer.aggregates?.windowsDays ?? DEFAULT_AGGREGATE_SPEC.windowsDays;
+  const longest = windowsDays[windowsDays.length - 1] as number;
+  if (config.aggregates.ttlDays <= longest) throw new InvalidArgumentError(`AGGREGATE_TTL_DAYS ${config.aggregates.ttlDays} must exceed the model's longest aggregate window (${longest} days)`);
+  return { windowsDays, ttlSeconds: config.aggregates.ttlDays * 86_400 };
 }
