@@ -27,12 +27,14 @@ export function createKafka(config: Readonly<Config>, log: Logger, clientIdSuffi
  * (retention -1): batches are recomputed from it.
  */
 export async function ensureTopics(kafka: Kafka, config: Readonly<Config>): Promise<void> {
-  const { claims, dlq, decisions } = config.kafka.topics;
+  const { claims, dlq, decisions, shadow } = config.kafka.topics;
   const partitions = config.kafka.partitions;
   const wanted: ITopicConfig[] = [
     { topic: claims, numPartitions: partitions, replicationFactor: 1 },
     { topic: dlq, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }] },
     { topic: decisions, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] },
+    // Champion / challenger shadow scores (scoring/shadow.ts): default retention.
+    { topic: shadow, numPartitions: partitions, replicationFactor: 1 },
   ];
   const admin = kafka.admin();
   await admin.connect();

@@ -137,8 +137,14 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
         await running.anchor.tx.send({ to: running.anchor.client.address, data, method: 'registerModel', batchIds: [] });
       }
       // Entity aggregates in Redis: windows from the model when it was trained with them.
-      const aggregates = new RedisClaimAggregates(redis, { prefix: config.aggregates.keyPrefix, spec: aggregateSpecFor(scorer, config) });
-      const scoring = new ScoringStage({ kafka, config, scorer, payloads: new ClaimPayloadRepository(pool), log: log.child({ component: 'scoring' }), aggregates });
+      const spec = aggregateSpecFor(scorer, config);
+      const aggregates = new RedisClaimAggregates(redis, { prefix: config.aggregates.keyPrefix, spec });
+      const challenger = config.challengerModelDir ? await Scorer.load(config.challengerModelDir, { rules: createRulesConfig({ excludedNpis }), log: log.child({ component: 'challenger' }) }) : undefined;
+      if (challenger?.aggregates && challenger.aggregates.windowsDays.join() !== spec.windowsDays.join()) {
+        throw new InvalidArgumentError(`challenger ${config.challengerModelDir} uses aggregate windows [${challenger.aggregates.windowsDays.join(', ')}] days, the champion [${spec.windowsDays.join(', ')}]: retrain it with the champion's windows`);
+      }
+      if (challenger) log.info({ champion: scorer.modelHash, challenger: challenger.modelHash, topic: config.kafka.topics.shadow }, 'challenger scoring in shadow');
+      const scoring = new ScoringStage({ kafka, config, scorer, payloads: new ClaimPayloadRepository(pool), log: log.child({ component: 'scoring' }), aggregates, ...(challenger ? { challenger } : {}) });
       await scoring.start();
       stoppers.push(() => scoring.stop());
       running.scoring = scoring;

@@ -12,6 +12,7 @@ import { CORRELATION_HEADER } from '../ingest/claims.producer.ts';
 import { type StageBatch, type StageOutput, TransactionalStage } from '../ingest/transactional-stage.ts';
 import type { Scorer } from '../scoring/scorer.ts';
 import { duplicateReason, type ClaimAggregates } from '../scoring/aggregates.ts';
+import { SHADOW_FORMAT, type ShadowRecord } from '../scoring/shadow.ts';
 
 
 /**
@@ -37,6 +38,12 @@ export interface ScoringStageDeps {
    * the replay return the first answers without counting the claims twice.
    */
   aggregates?: ClaimAggregates;
+  /**
+   * Challenger model scored in shadow on the same claims, features and aggregates (champion /
+   * challenger): one `claimtrail-shadow-v1` record per decision goes to the shadow topic in the
+   * same transaction. Never acted on. Its aggregate windows must be the store's.
+   */
+  challenger?: Scorer;
 }
 
 export interface ScoringStageCounters {
@@ -44,6 +51,9 @@ export interface ScoringStageCounters {
   flagged: number;
   review: number;
   deadLettered: number;
+  /** Decisions the challenger also scored, and those where its outcome differed. */
+  shadowed: number;
+  shadowDisagreements: number;
 }
 
 /**
@@ -52,12 +62,14 @@ export interface ScoringStageCounters {
  * plus DLQ copies in the transaction that commits the input offsets.
  */
 export class ScoringStage {
-  readonly counters: ScoringStageCounters = { decided: 0, flagged: 0, review: 0, deadLettered: 0 };
+  readonly counters: ScoringStageCounters = { decided: 0, flagged: 0, review: 0, deadLettered: 0, shadowed: 0, shadowDisagreements: 0 };
   readonly #deps: ScoringStageDeps;
   readonly #stage: TransactionalStage;
 
   constructor(deps: ScoringStageDeps) {
-    if (deps.scorer.aggregates && !deps.aggregates) throw new InvalidArgumentError(`model ${deps.scorer.modelHash.slice(0, 10)} uses entity aggregates; the scoring stage needs an aggregates store`);
+    for (const model of [deps.scorer, deps.challenger]) {
+      if (model?.aggregates && !deps.aggregates) throw new InvalidArgumentError(`model ${model.modelHash.slice(0, 10)} uses entity aggregates; the scoring stage needs an aggregates store`);
+    }
     this.#deps = deps;
     const { config } = deps;
     this.#stage = new TransactionalStage({
@@ -96,20 +108,25 @@ export class ScoringStage {
     // Aggregates first: each claim's are read (claims before it) and it is added, in order; the
     // model then scores with them, and the duplicate rule uses the same observation.
     const observed = this.#deps.aggregates && valid.length > 0 ? await this.#deps.aggregates.observeBatch(valid.map((v) => ({ eventId: decisionIdFor(batch.topic, batch.partition, v.offset), claim: v.claim }))) : undefined;
-    const results = valid.length > 0 ? scorer.scoreBatch(valid.map((v) => v.claim), observed?.map((o) => o.features)) : [];
+    const claims = valid.map((v) => v.claim);
+    const results = valid.length > 0 ? scorer.scoreBatch(claims, observed?.map((o) => o.features)) : [];
+    const challenger = this.#deps.challenger;
+    const shadow = challenger && valid.length > 0 ? challenger.scoreBatch(claims, challenger.aggregates ? observed?.map((o) => o.features) : undefined) : undefined;
     if (observed) {
       observed.forEach((obs, i) => {
         const hit = duplicateReason(obs);
         if (!hit) return;
-        const result = results[i]!;
-        const rules = result.reasons.filter((r) => r.code.startsWith('R_')).length;
-        result.reasons.splice(rules, 0, hit);
-        result.outcome = 'flag';
+        for (const result of shadow ? [results[i]!, shadow[i]!] : [results[i]!]) {
+          const rules = result.reasons.filter((r) => r.code.startsWith('R_')).length;
+          result.reasons.splice(rules, 0, hit);
+          result.outcome = 'flag';
+        }
       });
     }
     const decidedAt = now().toISOString();
     const rows: ClaimPayloadRow[] = [];
     const decisions: Message[] = [];
+    const shadowRecords: Message[] = [];
     let flagged = 0;
     let review = 0;
     valid.forEach((v, i) => {
@@ -138,15 +155,30 @@ export class ScoringStage {
         value: JSON.stringify(decision),
         headers: v.correlationId ? { [CORRELATION_HEADER]: v.correlationId } : {},
       });
+      const s = shadow?.[i];
+      if (s && challenger) {
+        const record: ShadowRecord = {
+          format: SHADOW_FORMAT,
+          decisionId,
+          claimId: v.claim.claimId,
+          scoredAt: decidedAt,
+          champion: { modelHash: scorer.modelHash, score: result.score, outcome: result.outcome },
+          challenger: { modelHash: challenger.modelHash, score: s.score, components: s.components, outcome: s.outcome, reasonCodes: s.reasons.map((r) => r.code) },
+        };
+        if (s.outcome !== result.outcome) this.counters.shadowDisagreements++;
+        shadowRecords.push({ key: v.claim.claimId, value: JSON.stringify(record) });
+      }
     });
     await payloads.insertMany(rows);
     this.counters.decided += decisions.length;
     this.counters.flagged += flagged;
     this.counters.review += review;
     this.counters.deadLettered += dlq.length;
+    this.counters.shadowed += shadowRecords.length;
     return [
       { topic: config.kafka.topics.decisions, messages: decisions },
       { topic: config.kafka.topics.dlq, messages: dlq },
+      ...(shadowRecords.length > 0 ? [{ topic: config.kafka.topics.shadow, messages: shadowRecords }] : []),
     ];
   }
 }

@@ -6,6 +6,7 @@ import { registerFixturesCommand } from './fixtures.command.ts';
 import { registerProduceCommand } from './produce.command.ts';
 import { registerReviewCommand } from './review.command.ts';
 import { registerRunCommand } from './run.command.ts';
+import { registerShadowCommand } from './shadow.command.ts';
 import { registerStackCommand } from './stack.command.ts';
 import { registerStartCommand } from './start.command.ts';
 import { registerTrainCommand } from './train.command.ts';
@@ -23,6 +24,7 @@ export function registerCommands(program: Command): void {
   registerVerifyCommand(program);
   registerProofCommand(program);
   registerAuditCommand(program);
+  registerShadowCommand(program);
   registerReviewCommand(program);
   registerBenchCommand(program);
 }
