@@ -6,6 +6,7 @@ import { buildBatchTree } from '../anchoring/merkle.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../db/claim-payload.repository.ts';
+import { openMemberKeys } from '../privacy/master-key.ts';
 import { DecisionIndexRepository, type IndexedDecision } from '../db/decision-index.repository.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool } from '../db/pool.ts';
@@ -46,7 +47,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
   const pool = createPool(config.database.url, config.database.schema);
   const producer = kafka.producer({ transactionalId: `${config.kafka.scoringInstanceId}-timings`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  const payloads = new ClaimPayloadRepository(pool);
+  const payloads = new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, log));
   const index = new DecisionIndexRepository(pool);
   // The stage observes entity aggregates in the real Redis (a fresh prefix per run), as in the
   // pipeline; the bare scoreBatch step gets the same values precomputed offline.
@@ -71,7 +72,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
       const observed = scorer.aggregates ? offlineAggregateFeatures(valid, scorer.aggregates) : undefined;
       await time(steps.scoreMs, () => scorer.scoreBatch(valid, observed));
       await time(steps.payloadInsertMs, () =>
-        payloads.insertMany(valid.map((c, i) => ({ decisionId: `0x${(1e12 + base + i).toString(16).padStart(64, '0')}`, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: slice[i]!.value }))),
+        payloads.insertMany(valid.map((c, i) => ({ decisionId: `0x${(1e12 + base + i).toString(16).padStart(64, '0')}`, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: slice[i]!.value, claimType: c.claimType, totalCharged: c.totalCharged }))),
       );
       const outputs = await time(steps.handleMs, () => stage.handle({ topic: config.kafka.topics.claims, partition: 0, messages }));
       await time(steps.transactionMs, async () => {

@@ -21,7 +21,8 @@ registerCommands(program);
 export function exitCodeFor(error: unknown): number {
   if (error instanceof ClaimtrailError) {
     if (error.code === 'STACK_UNAVAILABLE') return 3;
-    if (error.code === 'INVALID_ARGUMENT' || error.code === 'CONFIG_INVALID') return 2;
+    // A missing or wrong PHI master key is configuration, like any other bad variable.
+    if (error.code === 'INVALID_ARGUMENT' || error.code === 'CONFIG_INVALID' || error.code === 'PHI_MASTER_KEY_MISSING' || error.code === 'PHI_MASTER_KEY_MISMATCH') return 2;
     if (error.code === 'CHECK_FAILED') return 1;
     return error.retriable ? 3 : 70;
   }

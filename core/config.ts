@@ -7,7 +7,8 @@ import { ConfigError } from './errors.ts';
  * claimtrail's configuration, read once from the environment (and `.env` when present, see
  * `.env.example` for every variable with its meaning) and passed around as a frozen object.
  * Every bad variable is reported together. There are no secret defaults: the signer key must
- * come from SIGNER_PRIVATE_KEY or SIGNER_KEY_FILE (the local stack writes a fresh dev key file).
+ * come from SIGNER_PRIVATE_KEY or SIGNER_KEY_FILE (the local stack writes a fresh dev key file),
+ * the PHI master key from PHI_MASTER_KEY or PHI_MASTER_KEY_FILE (privacy/master-key.ts).
  */
 
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -20,6 +21,22 @@ const url = (protocols: string[]) =>
       return false;
     }
   }, `expected a URL (${protocols.join(' or ')})`);
+
+const MASTER_KEY_FORMAT = 'expected 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)';
+
+/**
+ * Decodes a PHI master key written as 64 hex digits or as base64 / base64url of exactly 32
+ * bytes; null for anything else. Error messages name the variable, never the value.
+ */
+export function decodeMasterKey(text: string): Buffer | null {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=$/.test(t) || /^[A-Za-z0-9_-]{43}$/.test(t)) {
+    const key = Buffer.from(t, t.endsWith('=') ? 'base64' : 'base64url');
+    return key.length === 32 ? key : null;
+  }
+  return null;
+}
 
 const EnvSchema = z.object({
   KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[\w.-]+:\d+$/, 'expected host:port')).min(1)).default(['127.0.0.1:9092']),
@@ -54,6 +71,10 @@ const EnvSchema = z.object({
   AGGREGATE_TTL_DAYS: intFromEnv(2, 3660).default(37),
   EXCLUSION_LISTS: csv.default([]),
   STATE_DIR: z.string().min(1).default('.state'),
+  /** Where the PHI master key lives: `local` (PHI_MASTER_KEY / PHI_MASTER_KEY_FILE). A cloud KMS is added behind privacy/key-wrapper.ts. */
+  PHI_KMS: z.enum(['local']).default('local'),
+  PHI_MASTER_KEY: z.string().refine((s) => decodeMasterKey(s) !== null, MASTER_KEY_FORMAT).optional(),
+  PHI_MASTER_KEY_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -86,6 +107,15 @@ export interface Config {
   exclusionLists: string[];
   stateDir: string;
   logLevel: string;
+  privacy: {
+    kms: 'local';
+    /**
+     * The PHI master key as 64 hex digits, from PHI_MASTER_KEY or PHI_MASTER_KEY_FILE; absent when
+     * neither is set (only the local stack may then use its dev key, privacy/master-key.ts).
+     * A secret: never log it.
+     */
+    masterKeyHex: string | undefined;
+  };
 }
 
 /**
@@ -106,6 +136,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       if (!/^0x[0-9a-fA-F]{64}$/.test(signerKey)) issues.push(`SIGNER_KEY_FILE: ${e.SIGNER_KEY_FILE} does not hold 0x + 64 hex digits`);
     } catch (error) {
       issues.push(`SIGNER_KEY_FILE: cannot read ${e.SIGNER_KEY_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  let masterKey = e.PHI_MASTER_KEY === undefined ? undefined : decodeMasterKey(e.PHI_MASTER_KEY) ?? undefined;
+  if (e.PHI_MASTER_KEY !== undefined && e.PHI_MASTER_KEY_FILE) {
+    issues.push('PHI_MASTER_KEY_FILE: set PHI_MASTER_KEY or PHI_MASTER_KEY_FILE, not both');
+  } else if (e.PHI_MASTER_KEY_FILE) {
+    try {
+      masterKey = decodeMasterKey(readFileSync(e.PHI_MASTER_KEY_FILE, 'utf8')) ?? undefined;
+      if (!masterKey) issues.push(`PHI_MASTER_KEY_FILE: ${e.PHI_MASTER_KEY_FILE} does not hold a key: ${MASTER_KEY_FORMAT}`);
+    } catch (error) {
+      issues.push(`PHI_MASTER_KEY_FILE: cannot read ${e.PHI_MASTER_KEY_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
   if (issues.length > 0) throw new ConfigError(issues);
@@ -129,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     exclusionLists: e.EXCLUSION_LISTS,
     stateDir: e.STATE_DIR,
     logLevel: e.LOG_LEVEL,
+    privacy: { kms: e.PHI_KMS, masterKeyHex: masterKey?.toString('hex') },
   });
 }
 

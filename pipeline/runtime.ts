@@ -19,6 +19,7 @@ import { DecisionIndexRepository } from '../db/decision-index.repository.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool } from '../db/pool.ts';
 import { createKafka, ensureTopics } from '../ingest/kafka.ts';
+import { openMemberKeys } from '../privacy/master-key.ts';
 import { DEFAULT_AGGREGATE_SPEC, RedisClaimAggregates, type AggregateSpec } from '../scoring/aggregates.ts';
 import { loadLeieNpis } from '../scoring/exclusion-list.ts';
 import { createRulesConfig } from '../scoring/rules.ts';
@@ -144,7 +145,12 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
         throw new InvalidArgumentError(`challenger ${config.challengerModelDir} uses aggregate windows [${challenger.aggregates.windowsDays.join(', ')}] days, the champion [${spec.windowsDays.join(', ')}]: retrain it with the champion's windows`);
       }
       if (challenger) log.info({ champion: scorer.modelHash, challenger: challenger.modelHash, topic: config.kafka.topics.shadow }, 'challenger scoring in shadow');
-      const scoring = new ScoringStage({ kafka, config, scorer, payloads: new ClaimPayloadRepository(pool), log: log.child({ component: 'scoring' }), aggregates, ...(challenger ? { challenger } : {}) });
+      // PHI at rest: payloads encrypted under per-member data keys (docs/privacy.md); rows still
+      // in clear (written before encryption existed) are encrypted before scoring starts.
+      const payloads = new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, log.child({ component: 'privacy' })));
+      const encrypted = await payloads.encryptLegacyRows();
+      if (encrypted > 0) log.info({ component: 'privacy', rows: encrypted }, 'encrypted claim payloads stored in clear');
+      const scoring = new ScoringStage({ kafka, config, scorer, payloads, log: log.child({ component: 'scoring' }), aggregates, ...(challenger ? { challenger } : {}) });
       await scoring.start();
       stoppers.push(() => scoring.stop());
       running.scoring = scoring;

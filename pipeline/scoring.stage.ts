@@ -149,7 +149,7 @@ export class ScoringStage {
       };
       if (decision.outcome === 'flag') flagged++;
       else if (decision.outcome === 'review') review++;
-      rows.push({ decisionId, claimId: v.claim.claimId, memberId: v.claim.memberId, providerNpi: v.claim.billingProviderNpi, claimBytes: v.bytes });
+      rows.push({ decisionId, claimId: v.claim.claimId, memberId: v.claim.memberId, providerNpi: v.claim.billingProviderNpi, claimBytes: v.bytes, claimType: v.claim.claimType, totalCharged: v.claim.totalCharged });
       decisions.push({
         key: v.claim.claimId,
         value: JSON.stringify(decision),

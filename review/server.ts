@@ -2,10 +2,12 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
 import { connectProvider } from '../chain/provider.ts';
+import { ClaimPayloadRepository } from '../db/claim-payload.repository.ts';
 import { DecisionIndexRepository } from '../db/decision-index.repository.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool } from '../db/pool.ts';
 import { createKafka } from '../ingest/kafka.ts';
+import { openMemberKeys } from '../privacy/master-key.ts';
 import { ProofService } from '../proofs/proof.service.ts';
 import { AnchorQueue } from '../workers/anchor.queue.ts';
 import { createRedis } from '../workers/redis.ts';
@@ -52,7 +54,8 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
     const index = new DecisionIndexRepository(pool);
     const users = new UserRepository(pool);
     const audit = new AuditRepository(pool);
-    const cases = new CaseRepository(pool);
+    // Decrypts claim payloads only inside CaseRepository.claimPayload (the role-checked case view).
+    const cases = new CaseRepository(pool, new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, log.child({ component: 'privacy' }))));
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
     const auth = new AuthService({ users, audit, sessionHours: review.sessionHours });
     const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), chainHead: async () => BigInt(await provider.getBlockNumber()) });

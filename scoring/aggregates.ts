@@ -306,6 +306,24 @@ export class RedisClaimAggregates implements ClaimAggregates {
       return observation(String(reply).split(',').map(Number), spec);
     });
   }
+
+  /**
+   * Deletes a member's day buckets (`<prefix>:m:<member>:<day>`, the only keys that name a
+   * member; duplicate fingerprints are hashes), for erasure. Returns the keys deleted.
+   */
+  async forgetMember(memberId: string): Promise<number> {
+    const head = `${this.#prefix}:m:${memberId}:`;
+    let deleted = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${head.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
+      cursor = next;
+      // Only day-number suffixes: member "A" must not take member "A:1"'s buckets with it.
+      const mine = keys.filter((k) => /^-?\d+$/.test(k.slice(head.length)));
+      if (mine.length > 0) deleted += await this.#redis.del(...mine);
+    } while (cursor !== '0');
+    return deleted;
+  }
 }
 
 /**

@@ -1,5 +1,7 @@
 import { createLogger, type Logger } from '../core/logger.ts';
+import { join } from 'node:path';
 import { createChainService } from './chain.ts';
+import { DEV_MASTER_KEY_FILE, ensureDevMasterKey, isLocalDatabase } from './dev-master-key.ts';
 import { createKafkaService } from './kafka.ts';
 import { withStackLock } from './lock.ts';
 import { createPostgresService } from './postgres.ts';
@@ -68,6 +70,8 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
       ctx.log.debug({ stackService: service.name }, 'up');
       reports.push(await service.up());
     }
+    // The local stack's PHI master key, like the dev signer: only for a database on this machine.
+    if (services.some((s) => s.name === 'postgres') && isLocalDatabase(ctx.config.databaseUrl)) ensureDevMasterKey(join(ctx.config.stateDir, DEV_MASTER_KEY_FILE), ctx.log);
     const started = reports.filter((r) => r.state === 'started').map((r) => r.service);
     const elapsedMs = Date.now() - began;
     ctx.log.info({ started, elapsedMs }, 'stack up');

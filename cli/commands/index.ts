@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAuditCommand } from './audit.command.ts';
 import { registerBenchCommand } from './bench.command.ts';
+import { registerEraseCommand } from './erase.command.ts';
 import { registerEvaluateCommand } from './evaluate.command.ts';
 import { registerFixturesCommand } from './fixtures.command.ts';
 import { registerProduceCommand } from './produce.command.ts';
@@ -26,5 +27,6 @@ export function registerCommands(program: Command): void {
   registerAuditCommand(program);
   registerShadowCommand(program);
   registerReviewCommand(program);
+  registerEraseCommand(program);
   registerBenchCommand(program);
 }

@@ -1,9 +1,11 @@
 import { type Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
 import { migrate } from '../../db/migrate.ts';
 import { createPool } from '../../db/pool.ts';
 import { writeClaimsNdjson, writeLines } from '../../fixtures/io.ts';
 import { createKafka } from '../../ingest/kafka.ts';
+import { openMemberKeys } from '../../privacy/master-key.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { ROLES, type Role } from '../../review/auth/roles.ts';
 import { ConflictError } from '../../review/errors.ts';
@@ -87,7 +89,9 @@ Example:
       const { labels, stats } = await readVerdictLabels(createKafka(config, log, '-export'), topic);
       await migrate(config.database.url, config.database.schema);
       const pool = createPool(config.database.url, config.database.schema, 2);
-      const joined = await joinClaimPayloads(pool, labels).finally(() => pool.end());
+      const joined = await openMemberKeys(pool, config, log)
+        .then((keys) => joinClaimPayloads(new ClaimPayloadRepository(pool, keys), labels))
+        .finally(() => pool.end());
       await writeLines(opts.out, joined.labels.map((l) => JSON.stringify(l)));
       if (opts.claims) await writeClaimsNdjson(opts.claims, joined.claims);
       process.stdout.write(`${describeLabels(topic, stats, joined)}\nwrote ${joined.labels.length} labels to ${opts.out}${opts.claims ? ` and their claims to ${opts.claims}` : ''}\n`);

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
 import type { Queryable } from './db.ts';
 
 export const CASE_STATUSES = ['open', 'assigned', 'snoozed', 'escalated', 'closed'] as const;
@@ -143,8 +144,11 @@ function toCase(r: CaseRow): CaseSummary {
 /** Cases, their notes and dispositions. Status changes are single guarded UPDATEs. */
 export class CaseRepository {
   readonly #pool: Pool;
-  constructor(pool: Pool) {
+  readonly #payloads: ClaimPayloadRepository;
+  /** @param payloads decrypts claim payloads; used only by {@link claimPayload} (the role-checked, audited case view). */
+  constructor(pool: Pool, payloads: ClaimPayloadRepository) {
     this.#pool = pool;
+    this.#payloads = payloads;
   }
 
   /** Highest priority first, then oldest. */
@@ -248,12 +252,18 @@ export class CaseRepository {
     return rows.map((r) => ({ dispositionId: r.disposition_id, caseId: r.case_id, decisionId: r.decision_id, claimId: r.claim_id, userName: r.name, disposition: r.disposition, note: r.note, createdAt: r.created_at.toISOString() }));
   }
 
-  /** The claim payload (PHI) behind a case, parsed; null when missing. */
+  /**
+   * The claim payload (PHI) behind a case, decrypted and parsed; null when missing;
+   * `{ erased: true, erasedAt }` when its member was erased (the data key is gone).
+   * The only place the review app decrypts: callers must have checked the actor may read the case.
+   * @throws PrivacyError PHI_DECRYPT_FAILED when the stored ciphertext does not authenticate.
+   */
   async claimPayload(decisionId: string): Promise<Record<string, unknown> | null> {
-    const { rows } = await this.#pool.query<{ claim_bytes: Buffer }>('SELECT claim_bytes FROM claim_payloads WHERE decision_id = $1', [decisionId]);
-    if (!rows[0]) return null;
+    const stored = await this.#payloads.get(decisionId);
+    if (!stored) return null;
+    if (stored.state === 'erased') return { erased: true, erasedAt: stored.erasedAt };
     try {
-      return JSON.parse(rows[0].claim_bytes.toString('utf8')) as Record<string, unknown>;
+      return JSON.parse(stored.claimBytes.toString('utf8')) as Record<string, unknown>;
     } catch {
       // Payloads are stored only after decoding succeeded, so this is unexpected; show none.
       return null;

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
-import type { Pool } from 'pg';
 import { z } from 'zod';
+import type { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
 import { parseClaim, type Claim } from '../../domain/claim.schema.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
 import { DISPOSITIONS } from '../repositories/case.repository.ts';
@@ -104,22 +104,18 @@ export interface LabelledClaims {
 
 /**
  * Joins labels with the claim payloads in PostgreSQL: by decision id first (the exact claim the
- * investigators saw), by claim id otherwise (the most recently received payload).
+ * investigators saw), by claim id otherwise (the most recently received payload). Payloads are
+ * decrypted; claims of erased members count as missing.
  */
-export async function joinClaimPayloads(pool: Pool, labels: readonly VerdictLabel[]): Promise<LabelledClaims> {
-  const byDecision = await pool.query<{ decision_id: string; claim_bytes: Buffer }>('SELECT decision_id, claim_bytes FROM claim_payloads WHERE decision_id = ANY($1::text[])', [labels.map((l) => l.decisionId)]);
-  const bytesByDecision = new Map(byDecision.rows.map((r) => [r.decision_id, r.claim_bytes]));
-  const unmatched = labels.filter((l) => !bytesByDecision.has(l.decisionId)).map((l) => l.claimId);
-  const byClaim = unmatched.length === 0
-    ? { rows: [] as Array<{ claim_id: string; claim_bytes: Buffer }> }
-    : await pool.query<{ claim_id: string; claim_bytes: Buffer }>(
-        'SELECT DISTINCT ON (claim_id) claim_id, claim_bytes FROM claim_payloads WHERE claim_id = ANY($1::text[]) ORDER BY claim_id, received_at DESC, decision_id',
-        [unmatched],
-      );
-  const bytesByClaim = new Map(byClaim.rows.map((r) => [r.claim_id, r.claim_bytes]));
+export async function joinClaimPayloads(payloads: ClaimPayloadRepository, labels: readonly VerdictLabel[]): Promise<LabelledClaims> {
+  const byDecision = await payloads.getMany(labels.map((l) => l.decisionId));
+  const unmatched = labels.filter((l) => !byDecision.has(l.decisionId)).map((l) => l.claimId);
+  const byClaim = await payloads.latestByClaimIds(unmatched);
   const result: LabelledClaims = { claims: [], labels: [], missing: [] };
   for (const l of labels) {
-    const bytes = bytesByDecision.get(l.decisionId) ?? bytesByClaim.get(l.claimId);
+    const stored = byDecision.get(l.decisionId) ?? byClaim.get(l.claimId);
+    // An erased member's claims are gone for training too.
+    const bytes = stored?.state === 'present' ? stored.claimBytes : undefined;
     let claim: Claim | null = null;
     if (bytes) {
       try {

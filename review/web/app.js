@@ -257,6 +257,8 @@ function reasonRows(reasons) {
 
 function claimPanel(claim) {
   if (!claim) return h('p', { class: 'muted' }, 'Claim payload not available.');
+  // Crypto-shredded by `claimtrail erase`: the decision and its proof remain, the claim is gone.
+  if (claim.erased) return h('p', { class: 'muted' }, `Claim erased ${fmt.time(claim.erasedAt)}: the member's data key was deleted; the decision and its proof remain verifiable.`);
   const kv = [
     ['Member', claim.memberId],
     ['Billing provider', claim.billingProviderNpi],

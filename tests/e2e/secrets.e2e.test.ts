@@ -10,6 +10,7 @@ import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { createKafka } from '../../ingest/kafka.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
+import { LocalKeyWrapper } from '../../privacy/key-wrapper.ts';
 import { trainModel } from '../../scoring/train.ts';
 import { PipelineChild, sleep } from '../faults/children.ts';
 import { testLog } from '../support/env.ts';
@@ -19,19 +20,22 @@ const MALFORMED = 10;
 
 /**
  * Secrets never reach the logs: the whole pipeline runs as `claimtrail run` children at
- * LOG_LEVEL=debug with the anchoring signer given as SIGNER_PRIVATE_KEY (a fresh, funded key),
- * claims go all the way to anchored batches, and every byte the children wrote to stdout/stderr
- * is searched for the key (with and without 0x, any case). claimtrail has no master key yet
- * (privacy at rest is a later part of issue 7); any *MASTER_KEY* variable in the environment is
+ * LOG_LEVEL=debug with the anchoring signer given as SIGNER_PRIVATE_KEY (a fresh, funded key) and
+ * a fresh PHI master key as PHI_MASTER_KEY (base64), claims go all the way to anchored batches
+ * (payloads encrypted under data keys wrapped by that master key), and every byte the children
+ * wrote to stdout/stderr is searched for both keys: the signer with and without 0x, the master key
+ * as hex, base64 and base64url, any case. Any other *MASTER_KEY* variable in the environment is
  * searched for too.
  */
 describe('secrets in logs (end to end, LOG_LEVEL=debug)', () => {
   const root = mkdtempSync(join(tmpdir(), 'claimtrail-secrets-'));
   const signer = Wallet.createRandom();
+  const masterKey = randomBytes(32);
   const id = `sec_${randomBytes(4).toString('hex')}`;
   let config: Readonly<Config>;
   let env: NodeJS.ProcessEnv;
   let children: PipelineChild[] = [];
+  let keyring: { masterKeyId: string; sealed: number } | undefined;
 
   beforeAll(async () => {
     mkdirSync(join(root, 'state'));
@@ -44,7 +48,9 @@ describe('secrets in logs (end to end, LOG_LEVEL=debug)', () => {
       DATABASE_SCHEMA: id, MODEL_DIR: join(root, 'model'), STATE_DIR: join(root, 'state'),
       BATCH_MAX_SIZE: '100', BATCH_MAX_AGE_MS: '1000', LOG_LEVEL: 'debug',
       SIGNER_PRIVATE_KEY: signer.privateKey,
+      PHI_MASTER_KEY: masterKey.toString('base64'),
     };
+    delete env.PHI_MASTER_KEY_FILE;
     config = loadConfig(env);
     // Fund the fresh signer on the local dev chain (the stack's own dev key is not used).
     const provider = new JsonRpcProvider(config.chain.rpcUrl);
@@ -69,6 +75,10 @@ describe('secrets in logs (end to end, LOG_LEVEL=debug)', () => {
         if (Date.now() > deadline) throw new Error(`pipeline did not finish: ${JSON.stringify(rows[0])}`);
         await sleep(500);
       }
+      const { rows } = await db.query<{ master_key_id: string; sealed: string }>(
+        `SELECT (SELECT master_key_id FROM "${id}".phi_keyring) AS master_key_id, (SELECT count(*) FROM "${id}".claim_payloads WHERE ciphertext IS NOT NULL) AS sealed`,
+      );
+      keyring = { masterKeyId: rows[0]!.master_key_id, sealed: Number(rows[0]!.sealed) };
     } finally {
       await db.end();
     }
@@ -95,7 +105,9 @@ describe('secrets in logs (end to end, LOG_LEVEL=debug)', () => {
     // The search is only meaningful if the run really logged at debug, through anchoring.
     expect(lines.some((l) => l.includes('"level":20'))).toBe(true);
     expect(logs).toContain('"msg":"batch anchored"');
-    const secrets = [signer.privateKey, ...Object.entries(process.env).filter(([k, v]) => /MASTER_KEY/i.test(k) && v).map(([, v]) => v!)];
+    // The run did encrypt every payload under data keys wrapped by this master key (not a dev key).
+    expect(keyring).toEqual({ masterKeyId: new LocalKeyWrapper(masterKey).masterKeyId, sealed: CLAIMS });
+    const secrets = [signer.privateKey, masterKey.toString('hex'), masterKey.toString('base64'), masterKey.toString('base64url'), ...Object.entries(process.env).filter(([k, v]) => /MASTER_KEY/i.test(k) && v).map(([, v]) => v!)];
     const haystack = logs.toLowerCase();
     for (const secret of secrets) {
       const bare = secret.toLowerCase().replace(/^0x/, '');

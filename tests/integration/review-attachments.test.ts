@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
 import { DecisionIndexRepository, type IndexedDecision } from '../../db/decision-index.repository.ts';
 import { createPool, type Pool } from '../../db/pool.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
@@ -10,7 +9,7 @@ import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { startReviewServer, type RunningReviewServer } from '../../review/server.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
-import { isolatedConfig, migratedSchema, testLog, uniqueName } from '../support/env.ts';
+import { isolatedConfig, migratedSchema, testLog, uniqueName, payloadRepository } from '../support/env.ts';
 
 const hex = (s: string) => `0x${createHash('sha256').update(s).digest('hex')}`;
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n');
@@ -52,7 +51,7 @@ describe('review attachments API', () => {
       batchId: hex('batch'),
       leafIndex: 0,
     };
-    await new ClaimPayloadRepository(pool).insertMany([{ decisionId: decision.decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claim)) }]);
+    await (await payloadRepository(pool, config)).insertMany([{ decisionId: decision.decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claim)), claimType: claim.claimType, totalCharged: claim.totalCharged }]);
     await new DecisionIndexRepository(pool).recordBatch({ batchId: decision.batchId, topic: decision.log.topic, partition: 0, firstOffset: '0', lastOffset: '0', leafCount: 1, root: hex('root') }, [decision]);
     const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [name, role] of [['ivy', 'investigator'], ['ian', 'investigator'], ['sue', 'supervisor'], ['cora', 'compliance']] as const) users[name] = await auth.createUser(name, role, null);

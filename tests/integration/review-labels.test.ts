@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionIndexRepository, type IndexedDecision } from '../../db/decision-index.repository.ts';
-import { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
 import { createPool, type Pool } from '../../db/pool.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
@@ -20,7 +19,7 @@ import { AuthService } from '../../review/services/auth.service.ts';
 import { CaseService } from '../../review/services/case.service.ts';
 import { KafkaVerdictSink, toVerdict, VerdictPublisher } from '../../review/services/verdict.publisher.ts';
 import { loadModelBundle } from '../../scoring/model-bundle.ts';
-import { isolatedConfig, migratedSchema, testLog, uniqueName } from '../support/env.ts';
+import { isolatedConfig, migratedSchema, testLog, uniqueName, payloadRepository } from '../support/env.ts';
 
 const run = promisify(execFile);
 const hex = (s: string) => `0x${createHash('sha256').update(s).digest('hex')}`;
@@ -31,8 +30,9 @@ const hex = (s: string) => `0x${createHash('sha256').update(s).digest('hex')}`;
  * verdicts topic (joined with claim_payloads) into labels and a trained model bundle.
  */
 describe('review feedback loop: dispositions -> verdicts -> labels -> model', () => {
-  const overrides = { DATABASE_SCHEMA: uniqueName('t'), VERDICTS_TOPIC: uniqueName('verdicts') };
-  const config = isolatedConfig({ DATABASE_SCHEMA: overrides.DATABASE_SCHEMA });
+  // The CLI children read the payloads this test stores: same schema, same PHI master key.
+  const overrides = { DATABASE_SCHEMA: uniqueName('t'), VERDICTS_TOPIC: uniqueName('verdicts'), PHI_MASTER_KEY: randomBytes(32).toString('hex') };
+  const config = isolatedConfig({ DATABASE_SCHEMA: overrides.DATABASE_SCHEMA, PHI_MASTER_KEY: overrides.PHI_MASTER_KEY });
   const env = { ...process.env, ...overrides, LOG_LEVEL: 'warn' };
   let drop: () => Promise<void>;
   let pool: Pool;
@@ -70,8 +70,8 @@ describe('review feedback loop: dispositions -> verdicts -> labels -> model', ()
       batchId: hex('batch'),
       leafIndex: i,
     }));
-    await new ClaimPayloadRepository(pool).insertMany(
-      picked.map((c, i) => ({ decisionId: decisions[i]!.decisionId, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(c)) })),
+    await (await payloadRepository(pool, config)).insertMany(
+      picked.map((c, i) => ({ decisionId: decisions[i]!.decisionId, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(c)), claimType: c.claimType, totalCharged: c.totalCharged })),
     );
     await new DecisionIndexRepository(pool).recordBatch(
       { batchId: hex('batch'), topic: decisionsTopic, partition: 0, firstOffset: '0', lastOffset: String(picked.length - 1), leafCount: picked.length, root: hex('root') },
@@ -80,7 +80,7 @@ describe('review feedback loop: dispositions -> verdicts -> labels -> model', ()
 
     const users = new UserRepository(pool);
     const audit = new AuditRepository(pool);
-    const cases = new CaseRepository(pool);
+    const cases = new CaseRepository(pool, await payloadRepository(pool, config));
     const auth = new AuthService({ users, audit, sessionHours: 1 });
     const investigator: Actor = { ...(await auth.createUser('ivy', 'investigator', null)).user, ip: '127.0.0.1' };
     const supervisor: Actor = { ...(await auth.createUser('sam', 'supervisor', null)).user, ip: '127.0.0.1' };

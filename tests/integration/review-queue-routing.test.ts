@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
 import { DecisionIndexRepository, type IndexedDecision } from '../../db/decision-index.repository.ts';
 import { createPool, type Pool } from '../../db/pool.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
 import type { Outcome, Reason } from '../../domain/decision.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
-import { isolatedConfig, migratedSchema } from '../support/env.ts';
+import { isolatedConfig, migratedSchema, payloadRepository } from '../support/env.ts';
 
 const hex = (s: string) => `0x${createHash('sha256').update(s).digest('hex')}`;
 
@@ -45,7 +44,7 @@ describe('review queue routing rules', () => {
       batchId: hex(`b-${i}`),
       leafIndex: 0,
     };
-    await new ClaimPayloadRepository(pool).insertMany([{ decisionId: d.decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claim)) }]);
+    await (await payloadRepository(pool, config)).insertMany([{ decisionId: d.decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claim)), claimType: claim.claimType, totalCharged: claim.totalCharged }]);
     await new DecisionIndexRepository(pool).recordBatch({ batchId: d.batchId, topic: d.log.topic, partition: 0, firstOffset: String(i), lastOffset: String(i), leafCount: 1, root: hex(`r-${i}`) }, [d]);
     const { rows } = await pool.query<{ queue: string; line_of_business: string }>('SELECT queue, line_of_business FROM cases WHERE decision_id = $1', [d.decisionId]);
     expect(rows[0]?.line_of_business).toBe(claim.claimType);

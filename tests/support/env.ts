@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import pg, { type Pool } from 'pg';
 import { loadConfig, type Config, isolatedEnv } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
+import { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
 import { migrate } from '../../db/migrate.ts';
+import { openMemberKeys } from '../../privacy/master-key.ts';
 
 /** A short random suffix for per-test topic, queue, group and schema names. */
 export function uniqueName(prefix: string): string {
@@ -14,15 +16,24 @@ export const testLog = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn');
 
 /**
  * Config for one test: fresh topics, consumer groups, queue and PostgreSQL schema, so tests never
- * see each other's data. Everything else comes from the environment like in production.
+ * see each other's data, and a fresh random PHI master key (unless the environment or `overrides`
+ * name one). Everything else comes from the environment like in production.
  */
 export function isolatedConfig(overrides: Record<string, string> = {}): Readonly<Config> {
   const id = uniqueName('t');
+  const env = { ...process.env, ...overrides };
+  const masterKey = env.PHI_MASTER_KEY || env.PHI_MASTER_KEY_FILE ? {} : { PHI_MASTER_KEY: randomBytes(32).toString('hex') };
   return loadConfig({
     ...process.env,
     ...isolatedEnv(id),
+    ...masterKey,
     ...overrides,
   });
+}
+
+/** The encrypted claim payload store of a test's schema, under the config's master key. */
+export async function payloadRepository(pool: Pool, config: Readonly<Config>): Promise<ClaimPayloadRepository> {
+  return new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, testLog));
 }
 
 /** Creates the config's schema with all migrations; returns a function that drops it. */
