@@ -1,54 +1,134 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { calibrate, fitPlatt, type Calibration } from './calibration.ts';
+import { mix } from './ensemble.ts';
+import { bestF1 } from './evaluation.ts';
 import { TableEncoder, type FeatureSpec } from './feature-spec.ts';
 import { Forest } from './forest.ts';
 import { trainForest, type ForestModelJson, type ForestTrainOptions } from './forest-trainer.ts';
 import { MlpEvaluator } from './mlp-evaluator.ts';
-import { trainMlp } from './mlp.ts';
-import { rocAuc } from './metrics.ts';
+import { predictMlp, trainMlp } from './mlp.ts';
+import { prAuc, rocAuc, statsAt } from './metrics.ts';
 import { fitNormalizer, normalizeInto, type Normalizer } from './normalizer.ts';
 import { Rng } from './random.ts';
+import { fitStacker } from './stacker.ts';
 import type { TableRow } from './table-reader.ts';
 import type { tf } from './tf.ts';
 import { initTf } from './tf.ts';
 
 /**
- * Stratified k-fold cross-validation of the RF + MLP ensemble on a table with a feature spec, and
- * the final model fitted on all rows.
+ * Nested, stratified k-fold cross-validation of the RF + MLP ensemble on a table with a feature
+ * spec, and the final model fitted on all rows.
  *
- * Per fold: the spec is fitted on the training folds only (medians, categories, target rates;
- * target encodings out-of-fold inside them), a balanced random forest (class imbalance: each
- * tree's bootstrap draws as many legitimate rows as fraudulent ones) and a class-weighted MLP are
- * trained, and the held-out fold is scored. Every row is thus scored once by models that never saw
- * it (out-of-fold scores). The ensemble weight of each fold is chosen on the training folds only
- * (nested): models fitted on 80 % of them (stratified) score the other 20 %, and the weight in
- * 0.2..0.8 with the best ROC-AUC there is used for the fold (ties: closest to 0.5). The final
- * model uses the mean of the fold weights. Platt calibration is fitted on the out-of-fold mix,
- * which is monotone and leaves ROC-AUC / PR-AUC unchanged (the Brier score after it is slightly
- * optimistic: one calibration fitted on the same rows).
+ * Outer loop: each fold is held out once; everything learnt from data is learnt from the other
+ * folds (the "training part") only:
+ *
+ * 1. the feature spec is fitted on the training part (medians, categories, target rates);
+ * 2. the **combination** is chosen by an inner stratified k-fold of the training part
+ *    (`innerFolds`): on every inner split the spec, each candidate forest setting and one MLP
+ *    are fitted on the inner training rows and score the inner held-out rows (the MLP once per
+ *    epoch), giving inner out-of-fold scores for every training-part row. From them: the forest
+ *    setting with the best inner ROC-AUC (`forestCandidates`, fixed in advance; ties to the
+ *    first), the number of MLP epochs with the best inner ROC-AUC (1..`epochs`; ties to fewer),
+ *    the stacker (logistic regression on the two scores, stacker.ts) whose ranking is a weighted
+ *    mix, the Platt calibration of that mix, and the decision threshold of each component (its
+ *    best F1 on the inner scores);
+ * 3. forest and MLP are fitted on the whole training part with those choices, and the held-out
+ *    fold is scored: calibrate(mix(rf, nn)), compared with the chosen thresholds.
+ *
+ * The held-out fold's rows are thus never passed to any fitting or choice (`onFit` reports every
+ * fitting with the rows it used; the tests check this). The final model runs step 2 on all rows,
+ * then fits on all rows. Cost: (folds + 1) x (innerFolds x (candidates forests + 1 MLP) + 1
+ * forest + 1 MLP).
  */
+
+/** Forest options a candidate may set (the trainer's own defaults fill the rest). */
+export type ForestSetting = Readonly<Omit<ForestTrainOptions, 'seed' | 'onTree' | 'nTrees'>>;
+
+/**
+ * Forest settings the inner cross-validation chooses from, fixed in advance. The first is the
+ * former table default (4 legitimate rows per fraud row in each balanced bootstrap, leaves of
+ * more than 20 rows, depth <= 14; it was picked by looking at the provider table's outer CV, so
+ * it is only a candidate now); the second is Chen, Liaw & Breiman's balanced random forest
+ * (1:1 bootstraps, nearly fully grown trees); the third sits between them (4:1, small leaves).
+ */
+export const TABLE_FOREST_CANDIDATES: readonly ForestSetting[] = Object.freeze([
+  Object.freeze({ negativeRatio: 4, minNumSamples: 20, maxDepth: 14 }),
+  Object.freeze({ negativeRatio: 1, minNumSamples: 2, maxDepth: 30 }),
+  Object.freeze({ negativeRatio: 4, minNumSamples: 5, maxDepth: 20 }),
+]);
+
+/** MLP shape for tables. */
+const MLP_HIDDEN = [32, 16] as const;
+const MLP_BATCH = 64;
+
+/** Which fitting `onFit` reports. */
+export type FitStage = 'inner-model' | 'combination' | 'fold-model' | 'final-model';
+
+export interface FitEvent {
+  stage: FitStage;
+  /** Outer fold whose training part this is, or null for the final model (all rows). */
+  outerFold: number | null;
+  /** Indexes into `rows` of the rows this fitting (encoder, models or combination) used. */
+  rows: readonly number[];
+}
 
 export interface CrossValidateOptions {
   rows: readonly TableRow[];
   labels: Uint8Array;
   spec: FeatureSpec;
-  /** Folds, >= 2. Default 5. */
+  /** Outer folds, >= 2. Default 5. */
   folds?: number;
+  /** Inner folds (of each training part) for the combination, >= 2. Default 3. */
+  innerFolds?: number;
+  /** Seed of the fold assignments and the models, integer in [0, 2^32). */
   seed: number;
   /** Trees per forest. Default 100. */
   trees?: number;
-  /** MLP epochs. Default 30 (tables are small). */
+  /** Most MLP epochs; the inner CV chooses 1..epochs. Default 30. */
   epochs?: number;
-  /**
-   * Forest options. Defaults for tables: negativeRatio 4 (each tree sees 4 legitimate rows per
-   * fraud row: balanced enough for the imbalance, more of the data than 1:1), minNumSamples 20 and
-   * maxDepth 14 (larger leaves: smoother leaf probabilities, better ranking on a few thousand
-   * rows). Chosen by comparing a few settings on the provider table's cross-validation, so those
-   * figures carry a little selection optimism (said in the report).
-   */
-  forest?: Omit<ForestTrainOptions, 'seed' | 'onTree' | 'nTrees'>;
-  /** Progress: `done` of `total` steps (3 per fold: weight search, forest, network; 2 for the final model). */
+  /** Forest settings to choose from (inner CV). Default TABLE_FOREST_CANDIDATES. */
+  forestCandidates?: readonly ForestSetting[];
+  /** Fit the final model on all rows after the CV. Default true (false: CV figures only). */
+  fitFinal?: boolean;
+  /** Progress: `done` of `total` model fittings, with what is being fitted. */
   onProgress?: (done: number, total: number, what: string) => void;
+  /** Instrumentation: called before every fitting with the rows it uses (see FitEvent). */
+  onFit?: (event: FitEvent) => void;
+}
+
+/** What the inner CV chose for one training part. */
+export interface Combination {
+  /** Index into the candidates, and the setting. */
+  forestIndex: number;
+  forest: ForestSetting;
+  epochs: number;
+  /** Mixing weights (from the stacker) and the stacker's coefficients. */
+  weights: { rf: number; nn: number };
+  coefficients: { intercept: number; rf: number; nn: number };
+  calibration: Calibration;
+  /** Decision thresholds (score >= t): forest and network on their raw scale, ensemble calibrated. */
+  thresholds: { rf: number; nn: number; ensemble: number };
+  /** Inner out-of-fold ROC-AUC of each forest candidate, the chosen MLP and the stacked mix. */
+  inner: { forestRocAuc: number[]; nnRocAuc: number; ensembleRocAuc: number };
+}
+
+export type Component = 'rf' | 'nn' | 'ensemble';
+
+/** One component's figures on one outer fold; F1 at the threshold chosen by the inner CV. */
+export interface FoldMetrics {
+  rocAuc: number;
+  prAuc: number;
+  f1: number;
+  precision: number;
+  recall: number;
+}
+
+export interface FoldResult {
+  fold: number;
+  rows: number;
+  frauds: number;
+  combination: Combination;
+  metrics: Record<Component, FoldMetrics>;
 }
 
 export interface FinalModel {
@@ -58,24 +138,23 @@ export interface FinalModel {
   normalizer: Normalizer;
   weights: { rf: number; nn: number };
   calibration: Calibration;
+  combination: Combination;
 }
 
 export interface CrossValidation {
+  seed: number;
   /** Out-of-fold probabilities per row. */
   rf: Float64Array;
   nn: Float64Array;
-  /** Calibrated out-of-fold ensemble score per row. */
+  /** Out-of-fold ensemble score per row, calibrated by its fold's inner calibration. */
   ensemble: Float64Array;
-  /** Forest weight chosen (nested) for each fold. */
-  foldWeights: number[];
   foldOf: Int32Array;
+  folds: FoldResult[];
   featureNames: readonly string[];
-  final: FinalModel;
+  /** Null with `fitFinal: false`. */
+  final: FinalModel | null;
   durationsMs: { cv: number; final: number };
 }
-
-/** Forest defaults for tables (see `CrossValidateOptions.forest`). */
-export const TABLE_FOREST_DEFAULTS = Object.freeze({ negativeRatio: 4, minNumSamples: 20, maxDepth: 14 });
 
 /** Stratified fold assignment: each class shuffled with the seed and dealt round-robin. */
 export function stratifiedFolds(labels: ArrayLike<number>, folds: number, rng: Rng): Int32Array {
@@ -89,120 +168,234 @@ export function stratifiedFolds(labels: ArrayLike<number>, folds: number, rng: R
   return foldOf;
 }
 
-async function fitModels(encoder: TableEncoder, matrix: Float64Array, labels: Uint8Array, seed: number, trees: number, epochs: number, forestOptions: CrossValidateOptions['forest']): Promise<{ forestJson: ForestModelJson; forest: Forest; nn: tf.LayersModel; mlp: MlpEvaluator; normalizer: Normalizer }> {
-  const width = encoder.names.length;
-  const n = labels.length;
-  const rows = Array.from({ length: n }, (_, r) => matrix.subarray(r * width, (r + 1) * width));
-  const forestJson = trainForest(rows, labels, { mtry: Math.ceil(Math.sqrt(width)) + 1, ...TABLE_FOREST_DEFAULTS, ...forestOptions, seed, nTrees: trees });
-  const normalizer = fitNormalizer(rows);
-  const x = new Float32Array(n * width);
-  rows.forEach((r, i) => normalizeInto(normalizer, r, x, i * width));
-  const nn = await trainMlp(x, labels, n, width, { seed, epochs, hidden: [32, 16], batchSize: 64 });
-  return { forestJson, forest: Forest.fromJson(forestJson), nn, mlp: MlpEvaluator.fromModel(nn), normalizer };
+interface Context {
+  rows: readonly TableRow[];
+  labels: Uint8Array;
+  spec: FeatureSpec;
+  trees: number;
+  epochs: number;
+  innerFolds: number;
+  candidates: readonly ForestSetting[];
+  onFit: (event: FitEvent) => void;
+  step: (what: string) => void;
 }
 
-function scoreRows(models: { forest: Forest; mlp: MlpEvaluator; normalizer: Normalizer }, matrix: Float64Array, rows: number, width: number): { rf: Float64Array; nn: Float64Array } {
-  const rf = new Float64Array(rows);
-  models.forest.predictBatch(matrix, rows, rf);
+/** An encoder fitted on `idx`, with the encoded training matrix. */
+function encode(ctx: Context, idx: readonly number[], seed: number): { encoder: TableEncoder; matrix: Float64Array; labels: Uint8Array } {
+  const labels = Uint8Array.from(idx, (i) => ctx.labels[i] as number);
+  const { encoder, matrix } = TableEncoder.fit(ctx.spec, idx.map((i) => ctx.rows[i] as TableRow), labels, { seed });
+  return { encoder, matrix, labels };
+}
+
+function rowViews(matrix: Float64Array, rows: number, width: number): Float64Array[] {
+  return Array.from({ length: rows }, (_, r) => matrix.subarray(r * width, (r + 1) * width));
+}
+
+function normalized(normalizer: Normalizer, matrix: Float64Array, rows: number, width: number): Float32Array {
   const x = new Float32Array(rows * width);
-  for (let r = 0; r < rows; r++) normalizeInto(models.normalizer, matrix.subarray(r * width, (r + 1) * width), x, r * width);
-  const nn = new Float64Array(rows);
-  models.mlp.predictBatch(x, rows, nn);
-  return { rf, nn };
+  for (let r = 0; r < rows; r++) normalizeInto(normalizer, matrix.subarray(r * width, (r + 1) * width), x, r * width);
+  return x;
+}
+
+function growForest(matrix: Float64Array, labels: Uint8Array, width: number, setting: ForestSetting, trees: number, seed: number): ForestModelJson {
+  return trainForest(rowViews(matrix, labels.length, width), labels, { mtry: Math.ceil(Math.sqrt(width)) + 1, ...setting, seed, nTrees: trees });
+}
+
+/** Index of the largest value; ties to the first. */
+function argmax(values: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number) + 1e-12) best = i;
+  return best;
 }
 
 /**
- * Runs the cross-validation and fits the final model on all rows (see module doc).
- * @throws InvalidArgumentError when a class has fewer rows than folds.
+ * Step 2 of the module doc on the rows `idx` (a training part, or all rows for the final model).
+ * Every fitting inside is reported through `ctx.onFit`.
+ */
+async function chooseCombination(ctx: Context, idx: readonly number[], seed: number, outerFold: number | null): Promise<Combination> {
+  const n = idx.length;
+  const y = Uint8Array.from(idx, (i) => ctx.labels[i] as number);
+  const inner = stratifiedFolds(y, ctx.innerFolds, new Rng(seed));
+  const rfOof = ctx.candidates.map(() => new Float64Array(n));
+  const nnOof = Array.from({ length: ctx.epochs }, () => new Float64Array(n));
+  for (let k = 0; k < ctx.innerFolds; k++) {
+    const fitAt: number[] = [];
+    const valAt: number[] = [];
+    for (let p = 0; p < n; p++) (inner[p] === k ? valAt : fitAt).push(p);
+    const fitIdx = fitAt.map((p) => idx[p] as number);
+    ctx.onFit({ stage: 'inner-model', outerFold, rows: fitIdx });
+    ctx.step(`inner ${k + 1}/${ctx.innerFolds}`);
+    const { encoder, matrix, labels } = encode(ctx, fitIdx, seed + k);
+    const width = encoder.names.length;
+    const valMatrix = encoder.transform(valAt.map((p) => ctx.rows[idx[p] as number] as TableRow));
+    const scored = new Float64Array(valAt.length);
+    ctx.candidates.forEach((setting, c) => {
+      Forest.fromJson(growForest(matrix, labels, width, setting, ctx.trees, seed + k)).predictBatch(valMatrix, valAt.length, scored);
+      valAt.forEach((p, v) => ((rfOof[c] as Float64Array)[p] = scored[v] as number));
+    });
+    const normalizer = fitNormalizer(rowViews(matrix, labels.length, width));
+    const xVal = normalized(normalizer, valMatrix, valAt.length, width);
+    const nn = await trainMlp(normalized(normalizer, matrix, labels.length, width), labels, labels.length, width, {
+      seed: seed + k,
+      epochs: ctx.epochs,
+      hidden: MLP_HIDDEN,
+      batchSize: MLP_BATCH,
+      onEpoch: (epoch, _epochs, _loss, model) => {
+        const p = predictMlp(model, xVal, valAt.length, width);
+        valAt.forEach((at, v) => ((nnOof[epoch - 1] as Float64Array)[at] = p[v] as number));
+      },
+    });
+    nn.dispose();
+  }
+  ctx.onFit({ stage: 'combination', outerFold, rows: idx });
+  const forestRocAuc = rfOof.map((s) => rocAuc(s, y));
+  const forestIndex = argmax(forestRocAuc);
+  const epochAuc = nnOof.map((s) => rocAuc(s, y));
+  const bestEpoch = argmax(epochAuc);
+  const rf = rfOof[forestIndex] as Float64Array;
+  const nn = nnOof[bestEpoch] as Float64Array;
+  const { weights, coefficients } = fitStacker(rf, nn, y);
+  const mixed = rf.map((r, i) => mix(weights, r, nn[i] as number));
+  const calibration = fitPlatt(mixed, y);
+  const ensemble = mixed.map((m) => calibrate(calibration, m));
+  return {
+    forestIndex,
+    forest: ctx.candidates[forestIndex] as ForestSetting,
+    epochs: bestEpoch + 1,
+    weights,
+    coefficients,
+    calibration,
+    thresholds: { rf: bestF1(rf, y).threshold, nn: bestF1(nn, y).threshold, ensemble: bestF1(ensemble, y).threshold },
+    inner: { forestRocAuc, nnRocAuc: epochAuc[bestEpoch] as number, ensembleRocAuc: rocAuc(ensemble, y) },
+  };
+}
+
+interface FittedModels {
+  encoder: TableEncoder;
+  forestJson: ForestModelJson;
+  forest: Forest;
+  nn: tf.LayersModel;
+  mlp: MlpEvaluator;
+  normalizer: Normalizer;
+}
+
+/** Step 3: encoder, forest and MLP fitted on `idx` with the combination's choices. */
+async function fitModels(ctx: Context, idx: readonly number[], combination: Combination, seed: number): Promise<FittedModels> {
+  const { encoder, matrix, labels } = encode(ctx, idx, seed);
+  const width = encoder.names.length;
+  ctx.step('forest');
+  const forestJson = growForest(matrix, labels, width, combination.forest, ctx.trees, seed);
+  ctx.step('network');
+  const normalizer = fitNormalizer(rowViews(matrix, labels.length, width));
+  const nn = await trainMlp(normalized(normalizer, matrix, labels.length, width), labels, labels.length, width, { seed, epochs: combination.epochs, hidden: MLP_HIDDEN, batchSize: MLP_BATCH });
+  return { encoder, forestJson, forest: Forest.fromJson(forestJson), nn, mlp: MlpEvaluator.fromModel(nn), normalizer };
+}
+
+function scoreRows(models: FittedModels, rows: readonly TableRow[]): { rf: Float64Array; nn: Float64Array } {
+  const matrix = models.encoder.transform(rows);
+  const width = models.encoder.names.length;
+  const rf = new Float64Array(rows.length);
+  models.forest.predictBatch(matrix, rows.length, rf);
+  const nn = new Float64Array(rows.length);
+  models.mlp.predictBatch(normalized(models.normalizer, matrix, rows.length, width), rows.length, nn);
+  return { rf, nn };
+}
+
+function foldMetrics(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): FoldMetrics {
+  const at = statsAt(scores, labels, threshold);
+  const precision = Number.isNaN(at.precision) ? 0 : at.precision;
+  const f1 = precision + at.recall > 0 ? (2 * precision * at.recall) / (precision + at.recall) : 0;
+  return { rocAuc: rocAuc(scores, labels), prAuc: prAuc(scores, labels), f1, precision: at.precision, recall: at.recall };
+}
+
+/**
+ * Runs the nested cross-validation and (unless `fitFinal: false`) fits the final model on all
+ * rows (see module doc). Deterministic for a seed.
+ * @throws InvalidArgumentError for bad fold counts, mismatched labels, or when a class has fewer
+ * rows than outer x inner folds need.
  */
 export async function crossValidate(options: CrossValidateOptions): Promise<CrossValidation> {
   await initTf();
   const { rows, labels, spec, seed } = options;
   const folds = options.folds ?? 5;
-  const trees = options.trees ?? 100;
-  const epochs = options.epochs ?? 30;
-  const progress = options.onProgress ?? (() => {});
+  const innerFolds = options.innerFolds ?? 3;
+  const fitFinal = options.fitFinal ?? true;
+  const candidates = options.forestCandidates ?? TABLE_FOREST_CANDIDATES;
   if (rows.length !== labels.length) throw new InvalidArgumentError(`${rows.length} rows but ${labels.length} labels`);
+  if (!Number.isInteger(folds) || folds < 2) throw new InvalidArgumentError(`folds must be an integer >= 2, got ${folds}`);
+  if (!Number.isInteger(innerFolds) || innerFolds < 2) throw new InvalidArgumentError(`inner folds must be an integer >= 2, got ${innerFolds}`);
+  if (candidates.length === 0) throw new InvalidArgumentError('need at least one forest candidate');
   let positives = 0;
   for (const y of labels) positives += y;
-  if (!Number.isInteger(folds) || folds < 2) throw new InvalidArgumentError(`folds must be an integer >= 2, got ${folds}`);
-  if (positives < folds || rows.length - positives < folds) throw new InvalidArgumentError(`need at least ${folds} rows of each class for ${folds}-fold CV (${positives} fraudulent, ${rows.length - positives} legitimate)`);
+  // Every inner training split must still hold both classes.
+  const need = folds * innerFolds;
+  if (positives < need || rows.length - positives < need) throw new InvalidArgumentError(`need at least ${need} rows of each class for ${folds}-fold CV with ${innerFolds} inner folds (${positives} fraudulent, ${rows.length - positives} legitimate)`);
+
+  const total = (folds + (fitFinal ? 1 : 0)) * (innerFolds + 2);
+  let done = 0;
+  const progress = options.onProgress ?? (() => {});
+  let where = '';
+  const ctx: Context = {
+    rows,
+    labels,
+    spec,
+    trees: options.trees ?? 100,
+    epochs: options.epochs ?? 30,
+    innerFolds,
+    candidates,
+    onFit: options.onFit ?? (() => {}),
+    step: (what) => progress(done++, total, `${where}: ${what}`),
+  };
 
   const started = performance.now();
   const foldOf = stratifiedFolds(labels, folds, new Rng(seed));
   const rf = new Float64Array(rows.length);
   const nn = new Float64Array(rows.length);
-  const total = 3 * folds + 2;
-  let done = 0;
+  const ensemble = new Float64Array(rows.length);
+  const results: FoldResult[] = [];
   let featureNames: readonly string[] = [];
-  const foldWeights: number[] = [];
-  const mixed = new Float64Array(rows.length);
   for (let f = 0; f < folds; f++) {
+    where = `fold ${f + 1}/${folds}`;
     const trainIdx: number[] = [];
     const testIdx: number[] = [];
     for (let i = 0; i < rows.length; i++) (foldOf[i] === f ? testIdx : trainIdx).push(i);
-    const trainLabels = Uint8Array.from(trainIdx, (i) => labels[i] as number);
-    progress(done++, total, `fold ${f + 1}/${folds}: weights`);
-    const w = await chooseWeight(trainIdx.map((i) => rows[i] as TableRow), trainLabels, spec, seed + 1000 + f, trees, epochs, options.forest);
-    foldWeights.push(w);
-    const { encoder, matrix } = TableEncoder.fit(spec, trainIdx.map((i) => rows[i] as TableRow), trainLabels, { seed: seed + f });
-    featureNames = encoder.names;
-    progress(done++, total, `fold ${f + 1}/${folds}: forest`);
-    const models = await fitModels(encoder, matrix, trainLabels, seed + f, trees, epochs, options.forest);
-    progress(done++, total, `fold ${f + 1}/${folds}: network`);
-    const testMatrix = encoder.transform(testIdx.map((i) => rows[i] as TableRow));
-    const scored = scoreRows(models, testMatrix, testIdx.length, encoder.names.length);
+    const combination = await chooseCombination(ctx, trainIdx, seed + 1000 + f, f);
+    ctx.onFit({ stage: 'fold-model', outerFold: f, rows: trainIdx });
+    const models = await fitModels(ctx, trainIdx, combination, seed + f);
+    featureNames = models.encoder.names;
+    const scored = scoreRows(models, testIdx.map((i) => rows[i] as TableRow));
+    models.nn.dispose();
+    const testLabels = Uint8Array.from(testIdx, (i) => labels[i] as number);
+    const mixed = scored.rf.map((r, k) => calibrate(combination.calibration, mix(combination.weights, r, scored.nn[k] as number)));
     testIdx.forEach((row, k) => {
       rf[row] = scored.rf[k] as number;
       nn[row] = scored.nn[k] as number;
-      mixed[row] = w * (scored.rf[k] as number) + (1 - w) * (scored.nn[k] as number);
+      ensemble[row] = mixed[k] as number;
     });
-    models.nn.dispose();
+    results.push({
+      fold: f,
+      rows: testIdx.length,
+      frauds: testLabels.reduce((s, v) => s + v, 0),
+      combination,
+      metrics: {
+        rf: foldMetrics(scored.rf, testLabels, combination.thresholds.rf),
+        nn: foldMetrics(scored.nn, testLabels, combination.thresholds.nn),
+        ensemble: foldMetrics(mixed, testLabels, combination.thresholds.ensemble),
+      },
+    });
   }
-  const meanWeight = Math.round((foldWeights.reduce((a, b) => a + b, 0) / folds) * 10) / 10;
-  const weights = { rf: meanWeight, nn: Math.round((1 - meanWeight) * 10) / 10 };
-  const calibration = fitPlatt(mixed, labels);
-  const ensemble = mixed.map((m) => calibrate(calibration, m));
   const cvMs = performance.now() - started;
 
+  let final: FinalModel | null = null;
   const t = performance.now();
-  progress(done++, total, 'final model: forest');
-  const { encoder, matrix } = TableEncoder.fit(spec, rows, labels, { seed });
-  const models = await fitModels(encoder, matrix, labels, seed, trees, epochs, options.forest);
-  progress(done++, total, 'final model: network');
-  progress(total, total, 'done');
-  return {
-    rf,
-    nn,
-    ensemble,
-    foldWeights,
-    foldOf,
-    featureNames,
-    final: { encoder, forest: models.forestJson, nn: models.nn, normalizer: models.normalizer, weights, calibration },
-    durationsMs: { cv: Math.round(cvMs), final: Math.round(performance.now() - t) },
-  };
-}
-
-/**
- * The forest weight in 0.2..0.8 (step 0.1) whose mix ranks best (ROC-AUC) on a stratified 20 %
- * of `rows` held out from models fitted on the other 80 %. Ties go to the weight closest to 0.5.
- */
-async function chooseWeight(rows: readonly TableRow[], labels: Uint8Array, spec: FeatureSpec, seed: number, trees: number, epochs: number, forestOptions: CrossValidateOptions['forest']): Promise<number> {
-  const inner = stratifiedFolds(labels, 5, new Rng(seed));
-  const fitIdx: number[] = [];
-  const valIdx: number[] = [];
-  for (let i = 0; i < rows.length; i++) (inner[i] === 0 ? valIdx : fitIdx).push(i);
-  const fitLabels = Uint8Array.from(fitIdx, (i) => labels[i] as number);
-  const valLabels = Uint8Array.from(valIdx, (i) => labels[i] as number);
-  const { encoder, matrix } = TableEncoder.fit(spec, fitIdx.map((i) => rows[i] as TableRow), fitLabels, { seed });
-  const models = await fitModels(encoder, matrix, fitLabels, seed, trees, epochs, forestOptions);
-  const scored = scoreRows(models, encoder.transform(valIdx.map((i) => rows[i] as TableRow)), valIdx.length, encoder.names.length);
-  models.nn.dispose();
-  let best = { w: 0.5, auc: -1 };
-  for (let k = 2; k <= 8; k++) {
-    const w = k / 10;
-    const auc = rocAuc(scored.rf.map((r, i) => w * r + (1 - w) * (scored.nn[i] as number)), valLabels);
-    if (auc > best.auc + 1e-12 || (Math.abs(auc - best.auc) <= 1e-12 && Math.abs(w - 0.5) < Math.abs(best.w - 0.5))) best = { w, auc };
+  if (fitFinal) {
+    where = 'final model';
+    const all = Array.from({ length: rows.length }, (_, i) => i);
+    const combination = await chooseCombination(ctx, all, seed + 2000, null);
+    ctx.onFit({ stage: 'final-model', outerFold: null, rows: all });
+    const models = await fitModels(ctx, all, combination, seed);
+    final = { encoder: models.encoder, forest: models.forestJson, nn: models.nn, normalizer: models.normalizer, weights: combination.weights, calibration: combination.calibration, combination };
   }
-  return best.w;
+  progress(total, total, 'done');
+  return { seed, rf, nn, ensemble, foldOf, folds: results, featureNames, final, durationsMs: { cv: Math.round(cvMs), final: Math.round(performance.now() - t) } };
 }

@@ -22,7 +22,33 @@ export interface EvaluationInput {
   patterns?: readonly (string | null | undefined)[];
   /** Optional decision thresholds on `probabilities`: precision / recall / share at each. */
   thresholds?: Readonly<Record<string, number>>;
+  /**
+   * Optional per-fold figures of a (repeated) cross-validation, summarised as mean ± sd in the
+   * report's headline table. F1, precision and recall are at thresholds chosen without the fold.
+   */
+  perFold?: {
+    /** How the folds came about, e.g. "5 outer folds x 3 seeds of the fold assignment". */
+    protocol: string;
+    components: readonly { name: string; folds: readonly FoldFigures[] }[];
+  };
 }
+
+/** One component's figures on one held-out fold. */
+export interface FoldFigures {
+  rocAuc: number;
+  prAuc: number;
+  f1: number;
+  precision: number;
+  recall: number;
+}
+
+/** Mean and sample standard deviation (0 for a single value) over `n` folds. */
+export interface MeanSd {
+  mean: number;
+  sd: number;
+}
+
+export type FoldSummary = { n: number } & Record<keyof FoldFigures, MeanSd>;
 
 export interface EvaluationMetrics {
   rows: number;
@@ -32,6 +58,22 @@ export interface EvaluationMetrics {
   reliability: ReliabilityBin[];
   byPattern?: Record<string, { count: number; recallAtTop: Record<string, number> }>;
   thresholds?: Record<string, { threshold: number; share: number; precision: number; recall: number }>;
+  perFold?: { protocol: string; components: Record<string, FoldSummary> };
+}
+
+/** Mean and sample standard deviation of `values` (NaN entries are skipped). */
+export function meanSd(values: readonly number[]): MeanSd {
+  const v = values.filter((x) => !Number.isNaN(x));
+  if (v.length === 0) return { mean: NaN, sd: NaN };
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
+  return { mean, sd };
+}
+
+const FOLD_KEYS = ['rocAuc', 'prAuc', 'f1', 'precision', 'recall'] as const;
+
+function summarise(folds: readonly FoldFigures[]): FoldSummary {
+  return { n: folds.length, ...(Object.fromEntries(FOLD_KEYS.map((k) => [k, meanSd(folds.map((f) => f[k]))])) as Record<keyof FoldFigures, MeanSd>) };
 }
 
 const pct = (v: number): string => (Number.isNaN(v) ? 'n/a' : `${(100 * v).toFixed(1)}%`);
@@ -73,8 +115,11 @@ export function evaluate(input: EvaluationInput): EvaluationMetrics {
       metrics.thresholds[name] = { threshold: t, share: selected / labels.length, precision: selected ? tp / selected : NaN, recall: frauds ? tp / frauds : NaN };
     }
   }
+  if (input.perFold) metrics.perFold = { protocol: input.perFold.protocol, components: Object.fromEntries(input.perFold.components.map((c) => [c.name, summarise(c.folds)])) };
   return metrics;
 }
+
+const pm = (x: MeanSd, digits = 4): string => (Number.isNaN(x.mean) ? 'n/a' : `${x.mean.toFixed(digits)} ± ${x.sd.toFixed(digits)}`);
 
 /** Writes report.md, metrics.json and the SVG plots into `dir` (created). Returns the metrics. */
 export async function writeEvaluationReport(dir: string, input: EvaluationInput): Promise<EvaluationMetrics> {
@@ -89,6 +134,11 @@ export async function writeEvaluationReport(dir: string, input: EvaluationInput)
   await writeFile(path.join(dir, 'histogram.svg'), histogramChart('Calibrated score by class', { name: 'fraud', counts: hist.fraud }, { name: 'legitimate', counts: hist.legitimate }));
 
   const lines: string[] = [`# ${input.title}`, '', ...input.notes.map((n) => `- ${n}`), `- rows: ${m.rows}, fraudulent: ${m.frauds} (${pct(m.frauds / m.rows)})`, ''];
+  if (m.perFold) {
+    lines.push(`## Per fold (mean ± sd over ${m.perFold.protocol})`, '', 'F1, precision and recall at the threshold chosen without the fold (inner cross-validation).', '', '| model | folds | ROC-AUC | PR-AUC | F1 | precision | recall |', '|---|---|---|---|---|---|---|');
+    for (const [name, x] of Object.entries(m.perFold.components)) lines.push(`| ${name} | ${x.n} | ${pm(x.rocAuc)} | ${pm(x.prAuc)} | ${pm(x.f1)} | ${pm(x.precision, 3)} | ${pm(x.recall, 3)} |`);
+    lines.push('', '## Pooled out-of-fold scores', '', 'All held-out scores of one run pooled; "best F1" picks its threshold on these very scores, so it is optimistic.', '');
+  }
   lines.push('## Ranking', '', '| model | ROC-AUC | PR-AUC | best F1 | precision @ best F1 | recall @ best F1 |', '|---|---|---|---|---|---|');
   for (const c of input.components) {
     const x = m.components[c.name] as ComponentMetrics;

@@ -18,8 +18,11 @@ export interface MlpTrainOptions {
   /** Hidden layer widths. Default [32, 16]. */
   hidden?: readonly number[];
   seed: number;
-  /** Called after each epoch with the mean training loss. */
-  onEpoch?: (epoch: number, epochs: number, loss: number) => void;
+  /**
+   * Called after each epoch with the mean training loss and the model as trained so far (to score
+   * a validation split per epoch, e.g. to choose the number of epochs; do not dispose it).
+   */
+  onEpoch?: (epoch: number, epochs: number, loss: number, model: tf.LayersModel) => void;
 }
 
 /** Builds (uncompiled) the MLP for `inputSize` features. */
@@ -66,7 +69,7 @@ export async function trainMlp(x: Float32Array, y: ArrayLike<number>, rows: numb
     const yt = tf.tensor2d(ys, [rows, 1]);
     try {
       const history = await model.fit(xt, yt, { epochs: 1, batchSize, shuffle: false, classWeight, verbose: 0 });
-      options.onEpoch?.(epoch, epochs, Number(history.history.loss?.[0] ?? NaN));
+      options.onEpoch?.(epoch, epochs, Number(history.history.loss?.[0] ?? NaN), model);
     } finally {
       xt.dispose();
       yt.dispose();

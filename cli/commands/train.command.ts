@@ -7,15 +7,17 @@ import { createLogger } from '../../core/logger.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
 import { EXCLUDED_NPIS, generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
 import { readClaimsNdjson, readLabelsNdjson } from '../../fixtures/io.ts';
-import { crossValidate, TABLE_FOREST_DEFAULTS } from '../../scoring/cross-validate.ts';
+import { crossValidate, TABLE_FOREST_CANDIDATES, type CrossValidation, type FinalModel } from '../../scoring/cross-validate.ts';
 import { writeEvaluationReport } from '../../scoring/evaluation-report.ts';
 import { parseFeatureSpec } from '../../scoring/feature-spec.ts';
 import { createRulesConfig } from '../../scoring/rules.ts';
 import { saveTableBundle } from '../../scoring/table-bundle.ts';
 import { readLabels, readTable } from '../../scoring/table-reader.ts';
 import { trainModel, type TrainMetrics, type TrainPhase } from '../../scoring/train.ts';
+import { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
 import { createPool } from '../../db/pool.ts';
 import { createKafka } from '../../ingest/kafka.ts';
+import { openMemberKeys } from '../../privacy/master-key.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { describeLabels, joinClaimPayloads, readVerdictLabels } from '../../review/services/verdict-labels.ts';
 import { commandContext, positiveInt } from '../context.ts';
@@ -29,6 +31,8 @@ interface TrainFlags {
   spec?: string;
   label?: string;
   folds: number;
+  innerFolds: number;
+  cvSeeds: number;
   report?: string;
   generate?: number;
   seed: number;
@@ -58,13 +62,15 @@ export function registerTrainCommand(program: Command): void {
     .option('--labels-from-topic <topic>', 'like --labels-from verdicts, from this Kafka topic of claimtrail-verdict-v1 records')
     .option('--spec <file>', 'feature spec (JSON, docs/feature-spec.md): train on any CSV / NDJSON table given with --data')
     .option('--label <column>', 'with --spec: the label column (1/0, Y/N, yes/no, true/false)')
-    .option('--folds <n>', 'with --spec: stratified cross-validation folds', positiveInt, 5)
+    .option('--folds <n>', 'with --spec: stratified (outer) cross-validation folds', positiveInt, 5)
+    .option('--inner-folds <n>', 'with --spec: inner folds of each training part, for the forest setting, MLP epochs, stacker, calibration and thresholds', positiveInt, 3)
+    .option('--cv-seeds <n>', 'with --spec: repeat the cross-validation with seeds seed..seed+n-1 and report mean ± sd over folds x seeds', positiveInt, 1)
     .option('--report <dir>', 'with --spec: evaluation report directory (default: <out>/report)')
     .option('--generate <n>', 'train on N freshly generated synthetic claims instead of files', positiveInt)
     .option('--seed <n>', 'seed for the split, the models (and the generator with --generate)', seedArg, 1)
     .option('--out <dir>', 'bundle directory to write, replaced if present (default: MODEL_DIR, models/current)')
     .option('--trees <n>', 'trees in the random forest', positiveInt, 80)
-    .option('--epochs <n>', 'training epochs of the network', positiveInt, 12)
+    .option('--epochs <n>', 'training epochs of the network (with --spec: the most epochs; the inner CV chooses 1..n)', positiveInt, 12)
     .option('--no-progress', 'no progress bar')
     .option('--verbose', 'also print JSON log lines (LOG_LEVEL) while training', false)
     .addHelpText(
@@ -78,10 +84,12 @@ held out to choose the ensemble weights, calibrate, set the review/flag threshol
 ROC-AUC / PR-AUC. The bundle's model hash (0x + sha256 of manifest.json) is printed at the end.
 
 With --spec, --data is any claim-like table (CSV with a header, or .ndjson) and --label names
-its label column: the spec is fitted and the RF + MLP ensemble cross-validated (--folds,
-stratified, seeded; balanced bootstraps and class weights for the imbalance), a report with
-out-of-fold ROC-AUC, PR-AUC, F1, top-k precision/recall, Brier and plots is written, and the
-final model is fitted on all rows into a table model bundle.
+its label column: the spec is fitted and the RF + MLP ensemble cross-validated, nested
+(--folds outer folds, stratified, seeded; inside each training part an --inner-folds CV chooses
+the forest setting, the MLP epochs, the stacker's ensemble weights, the calibration and the
+thresholds; balanced bootstraps and class weights for the imbalance). A report with ROC-AUC,
+PR-AUC and F1 per fold (mean ± sd over folds x --cv-seeds), top-k precision/recall, Brier and
+plots is written, and the final model is fitted on all rows into a table model bundle.
 
 Examples:
   claimtrail train --generate 20000 --seed 7
@@ -110,7 +118,9 @@ Examples:
         const topic = flags.labelsFromTopic ?? loadReviewConfig().verdictsTopic;
         const { labels: verdictLabels, stats } = await readVerdictLabels(createKafka(config, log, '-train'), topic);
         const pool = createPool(config.database.url, config.database.schema, 2);
-        const joined = await joinClaimPayloads(pool, verdictLabels).finally(() => pool.end());
+        const joined = await openMemberKeys(pool, config, log)
+          .then((keys) => joinClaimPayloads(new ClaimPayloadRepository(pool, keys), verdictLabels))
+          .finally(() => pool.end());
         process.stderr.write(`${describeLabels(topic, stats, joined)}\n`);
         const frauds = joined.labels.filter((l) => l.fraud).length;
         if (frauds === 0 || frauds === joined.labels.length) throw new InvalidArgumentError(`${topic} gives ${frauds} fraud and ${joined.labels.length - frauds} legitimate labelled claims with a payload: training needs both`);
@@ -207,36 +217,54 @@ async function trainTable(flags: TrainFlags): Promise<void> {
   const labels = readLabels(table.rows, flags.label);
   const bar = flags.progress && process.stderr.isTTY ? new SingleBar({ format: '{what} [{bar}] {value}/{total}', hideCursor: true }, Presets.shades_classic) : null;
   const started = performance.now();
-  let cv;
+  // The first seed's run also fits the final model; the others only repeat the CV with another
+  // fold assignment (and model seeds), for the spread of the figures.
+  const runs: CrossValidation[] = [];
   try {
-    cv = await crossValidate({
-      rows: table.rows,
-      labels,
-      spec,
-      folds: flags.folds,
-      seed: flags.seed,
-      trees: flags.trees,
-      epochs: flags.epochs,
-      onProgress: (done, total, what) => {
-        if (!bar) return;
-        if (done === 0) bar.start(total, 0, { what: what.padEnd(22) });
-        else bar.update(done, { what: what.padEnd(22) });
-      },
-    });
+    for (let r = 0; r < flags.cvSeeds; r++) {
+      const seed = flags.seed + r;
+      runs.push(
+        await crossValidate({
+          rows: table.rows,
+          labels,
+          spec,
+          folds: flags.folds,
+          innerFolds: flags.innerFolds,
+          seed,
+          trees: flags.trees,
+          epochs: flags.epochs,
+          fitFinal: r === 0,
+          onProgress: (done, total, what) => {
+            if (!bar) return;
+            const label = `seed ${seed} ${what}`.padEnd(34);
+            if (done === 0) bar.start(total, 0, { what: label });
+            else bar.update(done, { what: label });
+          },
+        }),
+      );
+    }
   } finally {
     bar?.stop();
   }
+  const cv = runs[0] as CrossValidation;
+  const final = cv.final as FinalModel;
   const seconds = (performance.now() - started) / 1000;
   const reportDir = flags.report ?? path.join(outDir, 'report');
   const positives = labels.reduce((s, v) => s + v, 0);
+  const seeds = runs.map((r) => r.seed);
+  const folds = runs.flatMap((r) => r.folds);
+  const count = (values: readonly string[]): string => [...new Set(values)].map((v) => `${v} x${values.filter((w) => w === v).length}`).join(', ');
+  const range = (values: readonly number[]): string => `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}`;
   const metrics = await writeEvaluationReport(reportDir, {
     title: `Evaluation: ${path.basename(flags.data)} (label ${flags.label})`,
     notes: [
-      `${flags.folds}-fold stratified cross-validation, seed ${flags.seed}; every score is out-of-fold (models never saw the row)`,
-      `feature spec ${path.basename(flags.spec)}: ${cv.featureNames.length} features; random forest ${flags.trees} trees on balanced bootstraps (${TABLE_FOREST_DEFAULTS.negativeRatio} legitimate rows per fraud row, leaves >= ${TABLE_FOREST_DEFAULTS.minNumSamples} rows, depth <= ${TABLE_FOREST_DEFAULTS.maxDepth}) + MLP [32, 16] with class weights, ${flags.epochs} epochs`,
-      `ensemble = Platt-calibrated w x forest + (1 - w) x network; w chosen per fold on the training folds only (nested 80/20): ${cv.foldWeights.join(', ')}; calibration fitted on the out-of-fold mix (ROC-AUC and PR-AUC do not depend on it)`,
-      'the forest defaults for tables were picked by comparing a few settings on the provider table\'s cross-validation: a little selection optimism there',
-      `training time: cross-validation ${(cv.durationsMs.cv / 1000).toFixed(1)} s, final model ${(cv.durationsMs.final / 1000).toFixed(1)} s`,
+      `nested cross-validation: ${flags.folds} stratified outer folds, repeated for fold-assignment seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}; every score is out-of-fold, and every choice below was made on the outer training part only (an inner ${flags.innerFolds}-fold CV of it), never on the held-out fold`,
+      `feature spec ${path.basename(flags.spec)}: ${cv.featureNames.length} features; random forest ${flags.trees} trees on balanced bootstraps, MLP [32, 16] on standardised inputs with balanced class weights`,
+      `forest setting chosen per outer fold by inner ROC-AUC among ${TABLE_FOREST_CANDIDATES.map((c, i) => `#${i} ${JSON.stringify(c)}`).join(', ')}: ${count(folds.map((f) => `#${f.combination.forestIndex}`))}`,
+      `MLP epochs chosen per outer fold by inner ROC-AUC (1..${flags.epochs}): ${folds.map((f) => f.combination.epochs).join(', ')}`,
+      `ensemble = Platt(w x forest + (1 - w) x MLP): w from a logistic-regression stacker on the inner out-of-fold scores (non-negative coefficients; its ranking is the weighted mix), Platt and the F1 thresholds fitted on the same inner scores; w per outer fold ${range(folds.map((f) => f.combination.weights.rf))}`,
+      `final model (all rows, the same inner procedure): forest #${final.combination.forestIndex}, ${final.combination.epochs} epochs, w = ${final.weights.rf.toFixed(3)}, ensemble threshold ${final.combination.thresholds.ensemble.toFixed(4)}`,
+      `plots and the pooled tables: seed ${cv.seed}; training time: nested CV ${(runs.reduce((s, r) => s + r.durationsMs.cv, 0) / 1000).toFixed(1)} s for ${runs.length} seed${runs.length > 1 ? 's' : ''}, final model ${(cv.durationsMs.final / 1000).toFixed(1)} s (shared 2-core machine)`,
     ],
     labels,
     components: [
@@ -245,23 +273,37 @@ async function trainTable(flags: TrainFlags): Promise<void> {
       { name: 'ensemble', scores: cv.ensemble },
     ],
     probabilities: cv.ensemble,
+    perFold: {
+      protocol: `${flags.folds} outer folds x ${seeds.length} seed${seeds.length > 1 ? 's' : ''}`,
+      components: [
+        { name: 'random forest', folds: folds.map((f) => f.metrics.rf) },
+        { name: 'MLP', folds: folds.map((f) => f.metrics.nn) },
+        { name: 'ensemble', folds: folds.map((f) => f.metrics.ensemble) },
+      ],
+    },
   });
   const ensemble = metrics.components.ensemble;
-  const { modelHash, dir } = await saveTableBundle(outDir, cv.final, flags.label, {
+  const { modelHash, dir } = await saveTableBundle(outDir, final, flags.label, {
     seed: flags.seed,
     rows: table.rows.length,
     frauds: positives,
     folds: flags.folds,
+    innerFolds: flags.innerFolds,
+    cvSeeds: seeds,
     trees: flags.trees,
-    epochs: flags.epochs,
-    cv: Object.fromEntries(Object.entries(metrics.components).map(([k, v]) => [k, { rocAuc: v.rocAuc, prAuc: v.prAuc, bestF1: v.bestF1.f1 }])),
+    epochs: final.combination.epochs,
+    forest: final.combination.forest,
+    stacker: final.combination.coefficients,
+    threshold: final.combination.thresholds.ensemble,
+    cv: metrics.perFold?.components,
     brier: metrics.brier,
   });
   const lines = [
-    `${table.rows.length} rows (${positives} fraudulent), ${cv.featureNames.length} features, ${flags.folds}-fold CV in ${seconds.toFixed(1)} s`,
+    `${table.rows.length} rows (${positives} fraudulent), ${cv.featureNames.length} features, nested ${flags.folds}-fold CV x ${seeds.length} seeds + final model in ${seconds.toFixed(1)} s`,
     '',
-    'model          ROC-AUC  PR-AUC   best F1',
-    ...Object.entries(metrics.components).map(([k, v]) => `${k.padEnd(14)} ${v.rocAuc.toFixed(4)}   ${v.prAuc.toFixed(4)}   ${v.bestF1.f1.toFixed(4)}`),
+    `per outer fold, mean±sd over ${folds.length} (${flags.folds} folds x ${seeds.length} seeds); F1 at the inner-chosen threshold`,
+    'model          ROC-AUC          PR-AUC           F1',
+    ...Object.entries(metrics.perFold?.components ?? {}).map(([k, v]) => `${k.padEnd(14)} ${v.rocAuc.mean.toFixed(4)}±${v.rocAuc.sd.toFixed(4)}  ${v.prAuc.mean.toFixed(4)}±${v.prAuc.sd.toFixed(4)}  ${v.f1.mean.toFixed(4)}±${v.f1.sd.toFixed(4)}`),
     `Brier score (ensemble) ${metrics.brier.toFixed(4)}; top 10%: precision ${(100 * (ensemble?.topK[2]?.precision ?? NaN)).toFixed(1)}%, recall ${(100 * (ensemble?.topK[2]?.recall ?? NaN)).toFixed(1)}%`,
     '',
     `report:       ${path.join(reportDir, 'report.md')}`,
