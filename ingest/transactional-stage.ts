@@ -1,5 +1,6 @@
 import { type Consumer, type Kafka, type KafkaMessage, type Message, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from '../core/logger.ts';
+import { restartOnUnrecoveredCrash } from './consumer-recovery.ts';
 
 /** Messages a stage produces for one input batch, all in the same Kafka transaction. */
 export interface StageOutput {
@@ -48,6 +49,8 @@ export class TransactionalStage {
   readonly #consumer: Consumer;
   readonly #producer: Producer;
   readonly #log: Logger;
+  #stopping = false;
+  #cancelRecovery: () => void = () => undefined;
 
   constructor(options: TransactionalStageOptions) {
     this.#options = options;
@@ -79,6 +82,17 @@ export class TransactionalStage {
     await this.#producer.connect();
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topic: this.#options.inputTopic, fromBeginning: true });
+    this.#cancelRecovery = restartOnUnrecoveredCrash(this.#consumer, () => this.#rerun(), this.#log, () => this.#stopping);
+    await this.#run();
+  }
+
+  /** After a crash kafkajs does not restart (see consumer-recovery.ts): the subscription is kept. */
+  async #rerun(): Promise<void> {
+    await this.#consumer.connect();
+    await this.#run();
+  }
+
+  async #run(): Promise<void> {
     await this.#consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -114,6 +128,8 @@ export class TransactionalStage {
 
   /** Stops consuming after the batch in flight and disconnects. */
   async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#cancelRecovery();
     await this.#consumer.disconnect();
     await this.#producer.disconnect();
   }

@@ -8,6 +8,7 @@ import { batchId as computeBatchId } from '../anchoring/batch.ts';
 import { leafHash, leafValues } from '../anchoring/leaf.ts';
 import { buildBatchTree } from '../anchoring/merkle.ts';
 import type { AnchorJobSink } from '../workers/anchor.queue.ts';
+import { restartOnUnrecoveredCrash } from '../ingest/consumer-recovery.ts';
 
 
 export interface BatchingStageDeps {
@@ -45,6 +46,8 @@ export class BatchingStage {
   readonly #lastBatched = new Map<number, bigint | null>();
   #serial: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #cancelRecovery: () => void = () => undefined;
 
   constructor(deps: BatchingStageDeps) {
     this.#deps = deps;
@@ -61,6 +64,21 @@ export class BatchingStage {
       void this.#exclusive(() => this.#resync(partitions, true)).catch((error: unknown) => this.#deps.log.error({ err: error }, 'rewinding partitions failed'));
     });
     await this.#consumer.subscribe({ topic: config.kafka.topics.decisions, fromBeginning: true });
+    this.#cancelRecovery = restartOnUnrecoveredCrash(this.#consumer, () => this.#rerun(), this.#deps.log, () => this.#stopping);
+    await this.#run();
+    const tick = Math.max(20, Math.min(500, Math.floor(config.anchor.batchMaxAgeMs / 4)));
+    this.#timer = setInterval(() => {
+      void this.#exclusive(() => this.#closeAged()).catch((error: unknown) => this.#deps.log.error({ err: error }, 'closing aged batches failed; will retry'));
+    }, tick);
+  }
+
+  /** After a crash kafkajs does not restart (see ingest/consumer-recovery.ts); the new join rewinds every partition (GROUP_JOIN). */
+  async #rerun(): Promise<void> {
+    await this.#consumer.connect();
+    await this.#run();
+  }
+
+  async #run(): Promise<void> {
     await this.#consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
@@ -72,14 +90,12 @@ export class BatchingStage {
         await heartbeat();
       },
     });
-    const tick = Math.max(20, Math.min(500, Math.floor(config.anchor.batchMaxAgeMs / 4)));
-    this.#timer = setInterval(() => {
-      void this.#exclusive(() => this.#closeAged()).catch((error: unknown) => this.#deps.log.error({ err: error }, 'closing aged batches failed; will retry'));
-    }, tick);
   }
 
   /** Stops the timer, closes what is open (so nothing waits for a restart) and disconnects. */
   async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#cancelRecovery();
     if (this.#timer) clearInterval(this.#timer);
     await this.#consumer.stop();
     await this.#exclusive(async () => {

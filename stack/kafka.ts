@@ -43,10 +43,10 @@ interface KafkaFiles {
   readonly mavenLog: string;
 }
 
-function kafkaFiles(stateDir: string): KafkaFiles {
+function kafkaFiles(stateDir: string, libsDir?: string): KafkaFiles {
   const paths = servicePaths(stateDir, 'kafka');
   return {
-    libs: join(paths.dir, 'libs'),
+    libs: libsDir ?? join(paths.dir, 'libs'),
     data: join(paths.dir, 'data'),
     logs: join(paths.dir, 'logs'),
     serverProperties: join(paths.dir, 'server.properties'),
@@ -70,13 +70,23 @@ export async function ensureKafkaTools(stateDir: string, log: StackContext['log'
   return { libs: files.libs, log4j: files.log4j };
 }
 
-export function createKafkaService(ctx: StackContext): StackService {
+/** Options of {@link createKafkaService}; the stack itself passes none. */
+export interface KafkaServiceOptions {
+  /**
+   * Folder holding Kafka's jars, already complete (see {@link ensureKafkaTools}). Default
+   * `<state>/kafka/libs`, fetched with Maven when missing. Lets a second, private broker (fault
+   * trials) run from the stack's jars instead of copying them into its own state folder.
+   */
+  readonly libsDir?: string;
+}
+
+export function createKafkaService(ctx: StackContext, options: KafkaServiceOptions = {}): StackService {
   const broker = ctx.config.kafkaBrokers[0] ?? '127.0.0.1:9092';
   const colon = broker.lastIndexOf(':');
   const host = broker.slice(0, colon);
   const port = Number(broker.slice(colon + 1));
   const paths = servicePaths(ctx.config.stateDir, 'kafka');
-  const files = kafkaFiles(ctx.config.stateDir);
+  const files = kafkaFiles(ctx.config.stateDir, options.libsDir);
   const log = ctx.log.child({ stackService: 'kafka' });
   return new DaemonService(
     {

@@ -71,10 +71,24 @@ export function createAnchorProcessor(deps: AnchorProcessorDeps) {
 
   return async function process(job: Job<AnchorJobData>): Promise<AnchorJobResult> {
     const log = deps.log.child({ jobId: job.id, job: job.name, ...('correlationId' in job.data ? { correlationId: job.data.correlationId } : {}) });
-    try {
+    const run = async (): Promise<AnchorJobResult> => {
       if (job.name === ANCHOR_BATCH) return await anchorBatch(job.data as AnchorBatchJob, log.child({ batchId: (job.data as AnchorBatchJob).batchId }));
       if (job.name === ANCHOR_FLAGGED) return await anchorFlagged(job.data as AnchorFlaggedJob, log.child({ batchId: (job.data as AnchorFlaggedJob).batchId }));
       throw new UnrecoverableError(`unknown anchor job ${job.name}`);
+    };
+    try {
+      try {
+        return await run();
+      } catch (error) {
+        // A send that failed mid-way (e.g. the chain node went away between broadcast and
+        // confirmation) leaves its nonce open, and the manager refuses new sends (TX_OPEN) until
+        // resume() settles it. Only AnchorWorker.start() used to call resume(), so every later job
+        // failed until the process was restarted (found by the fault suite's chain restarts).
+        if (!(error instanceof ClaimtrailError && error.code === 'TX_OPEN')) throw error;
+        const resumed = await tx.resume();
+        log.warn({ transactions: resumed.length }, 'settled anchor transactions a failed send left open; running the job again');
+        return await run();
+      }
     } catch (error) {
       // Translate at the edge: errors that say retrying cannot help stop BullMQ's retries.
       if (error instanceof ClaimtrailError && !error.retriable) throw new UnrecoverableError(`${error.code}: ${error.message}`);

@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { isolatedEnv, type Config } from '../../core/config.ts';
+import type { Logger } from '../../core/logger.ts';
+import { createKafka } from '../../ingest/kafka.ts';
+
+/** What every trial of a run shares: the temp root, the model trained once, the children's state folder. */
+export interface Setup {
+  root: string;
+  modelDir: string;
+  stateDir: string;
+  log: Logger;
+}
+
+/** The children's environment: fresh names for everything, plus a private service's address when there is one. */
+export function trialEnv(setup: Setup, trial: number, overrides: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  const id = `f${trial}_${randomBytes(4).toString('hex')}`;
+  return {
+    ...process.env,
+    ...isolatedEnv(id),
+    MODEL_DIR: setup.modelDir,
+    STATE_DIR: setup.stateDir,
+    BATCH_MAX_SIZE: '200',
+    BATCH_MAX_AGE_MS: '1000',
+    LOG_LEVEL: process.env.FAULTS_CHILD_LOG_LEVEL ?? 'info',
+    ...overrides,
+  };
+}
+
+export const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
+
+/**
+ * A pg pool for the harness's own polling: it must outlive a PostgreSQL restart (a single
+ * `pg.Client` dies with its connection), so idle-client errors are ignored and every query takes
+ * a fresh or revived connection.
+ */
+export function harnessPool(config: Readonly<Config>): pg.Pool {
+  const pool = new pg.Pool({ connectionString: config.database.url, max: 2, options: `-c search_path=${config.database.schema}`, connectionTimeoutMillis: 5_000 });
+  // A server restart kills idle connections; the next query opens a new one.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function count(db: pg.Pool, sql: string): Promise<number> {
+  return Number((await db.query<{ n: string }>(sql)).rows[0]!.n);
+}
+
+/** Every decision indexed, every batch anchored, every flagged leaf anchored. */
+export async function finished(db: pg.Pool, expected: number): Promise<boolean> {
+  const { rows } = await db.query<{ decisions: string; pending_batches: string; pending_flagged: string }>(
+    `SELECT (SELECT count(*) FROM decisions) AS decisions,
+            (SELECT count(*) FROM batches WHERE status <> 'anchored') AS pending_batches,
+            (SELECT count(*) FROM decisions WHERE outcome = 'flag' AND flagged_tx_hash IS NULL) AS pending_flagged`,
+  );
+  const r = rows[0]!;
+  return Number(r.decisions) >= expected && Number(r.pending_batches) === 0 && Number(r.pending_flagged) === 0;
+}
+
+/** Runs `claimtrail <args>` to completion; resolves its exit code and stdout. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', CLI, ...args], {
+      env: { ...env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.once('close', (code) => resolve({ code: code ?? 70, stdout }));
+  });
+}
+
+/** `claimtrail audit --all` exit code (0: log, index and chain agree). */
+export async function runAudit(env: NodeJS.ProcessEnv): Promise<number> {
+  return (await runCli(['audit', '--all'], env)).code;
+}
+
+/** The last error-level (>= 50) line of a child's log, shortened, or undefined. */
+export function lastErrorLine(file: string): string | undefined {
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => /"level":(50|60)/.test(l));
+    return lines.at(-1)?.slice(0, 600);
+  } catch {
+    // No log written yet: nothing to report.
+    return undefined;
+  }
+}
+
+/** Deletes a trial's topics, schema and queue keys (on whichever Kafka / PostgreSQL / Redis the config names). */
+export async function cleanup(config: Readonly<Config>, log: Logger, extraTopics: readonly string[] = []): Promise<void> {
+  const kafka = createKafka(config, log);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [...Object.values(config.kafka.topics), ...extraTopics] }).catch((error: unknown) => log.warn({ err: error }, 'deleting trial topics failed'));
+  await admin.disconnect();
+  const client = new pg.Client({ connectionString: config.database.url });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${config.database.schema}" CASCADE`);
+  await client.end();
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const keys = await redis.keys(`bull:${config.anchor.queue}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+}
