@@ -40,6 +40,8 @@ interface TrainFlags {
   trees: number;
   epochs: number;
   progress: boolean;
+  /** false with --no-aggregates. */
+  aggregates: boolean;
   verbose: boolean;
 }
 
@@ -70,6 +72,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', 'seed for the split, the models (and the generator with --generate)', seedArg, 1)
     .option('--out <dir>', 'bundle directory to write, replaced if present (default: MODEL_DIR, models/current)')
     .option('--trees <n>', 'trees in the random forest', positiveInt, 80)
+    .option('--no-aggregates', 'claims models: claim features only, without the entity aggregates (provider / member volumes, peers, duplicates; computed point-in-time over the claims in file order)')
     .option('--epochs <n>', 'training epochs of the network (with --spec: the most epochs; the inner CV chooses 1..n)', positiveInt, 12)
     .option('--no-progress', 'no progress bar')
     .option('--verbose', 'also print JSON log lines (LOG_LEVEL) while training', false)
@@ -148,6 +151,7 @@ Examples:
             log,
             forest: { nTrees: flags.trees },
             network: { epochs: flags.epochs },
+            ...(flags.aggregates === false ? { aggregates: null } : {}),
             // Demo exclusion list until a real LEIE loader exists: reported as "with rules".
             rules: createRulesConfig({ excludedNpis: EXCLUDED_NPIS }),
             onProgress: (phase, done, total) => {
