@@ -9,8 +9,12 @@ describe('loadConfig', () => {
   it('fills defaults for the local stack and freezes the result', () => {
     const config = loadConfig({});
     expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
-    expect(config.kafka.topics).toEqual({ claims: 'claims', dlq: 'claims.dlq', decisions: 'decisions' });
+    expect(config.kafka.topics).toEqual({ claims: 'claims', dlq: 'claims.dlq', decisions: 'decisions', shadow: 'decisions.shadow' });
     expect(config.chain.signerKey).toBeUndefined();
+    expect(config.challengerModelDir).toBeUndefined();
+    expect(config.aggregates).toEqual({ keyPrefix: 'claimtrail:agg:claimtrail-scoring', ttlDays: 37 });
+    expect(loadConfig({ SCORING_GROUP_ID: 'g1' }).aggregates.keyPrefix).toBe('claimtrail:agg:g1');
+    expect(() => loadConfig({ AGGREGATE_TTL_DAYS: '1', AGGREGATE_KEY_PREFIX: 'bad prefix' })).toThrow(/AGGREGATE_KEY_PREFIX[\s\S]*AGGREGATE_TTL_DAYS/);
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.kafka.topics)).toBe(true);
   });
