@@ -2,14 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { loadConfig } from '../../core/config.ts';
-import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { createKafka } from '../../ingest/kafka.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import { freePort } from '../support/private-services.ts';
 import { PipelineChild, sleep } from './children.ts';
-import { checkInvariants, readTopic, violations } from './invariants.ts';
-import { cleanup, count, finished, harnessPool, lastErrorLine, runAudit, runCli, trialEnv, type Setup } from './trial-support.ts';
+import { readTopic } from './invariants.ts';
+import { checkTrial, cleanup, count, finished, harnessPool, lastErrorLine, runCli, trialEnv, type Setup } from './trial-support.ts';
 import { emptyResult, type ResolvedOptions, type ReviewKill, type ReviewReport, type TrialResult } from './trial-types.ts';
 
 /** Investigators working the queues at once. */
@@ -164,19 +163,7 @@ export async function runReviewTrial(setup: Setup, trial: number, options: Resol
     if (kills.length < options.reviewKills) result.failures.push(`only ${kills.length} of ${options.reviewKills} kills happened (the queues emptied first)`);
     await server.stop();
 
-    const { claims } = generateClaims({ count: options.claims, seed });
-    result.report = await checkInvariants({
-      kafka,
-      databaseUrl: config.database.url,
-      schema: config.database.schema,
-      topics: { decisions: config.kafka.topics.decisions, dlq: config.kafka.topics.dlq },
-      expectedClaimIds: new Set(claims.map((c) => c.claimId)),
-      malformed: options.malformed,
-    });
-    result.failures.push(...violations(result.report));
-    for (const c of children) await c.stop();
-    result.auditExit = await runAudit(env);
-    if (result.auditExit !== 0) result.failures.push(`audit --all exit ${result.auditExit}`);
+    await checkTrial(result, { kafka, config, claims: options.claims, malformed: options.malformed, seed, children, env });
   } catch (error) {
     result.failures.push(`harness error: ${(error as Error).message}`);
     for (const c of [...children, server]) {

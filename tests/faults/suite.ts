@@ -10,9 +10,8 @@ import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import { trainModel } from '../../scoring/train.ts';
 import { startPrivateService, type PrivateService, type PrivateServiceKind, type StopMode } from '../support/private-services.ts';
 import { PipelineChild, sleep, Supervisor } from './children.ts';
-import { checkInvariants, violations } from './invariants.ts';
 import { runReviewTrial } from './review-trial.ts';
-import { cleanup, count, finished, harnessPool, lastErrorLine, runAudit, trialEnv, type Setup } from './trial-support.ts';
+import { checkTrial, cleanup, count, finished, harnessPool, lastErrorLine, trialEnv, type Setup } from './trial-support.ts';
 import { emptyResult, type FaultSuiteOptions, type ResolvedOptions, type TrialKind, type TrialResult } from './trial-types.ts';
 
 export { formatTable } from './table.ts';
@@ -161,19 +160,7 @@ async function runPipelineTrial(setup: Setup, trial: number, indexInKind: number
     if (result.failures.length === 0) result.settledMs = Date.now() - t0;
     say(`settled after ${result.settledMs ?? '-'} ms${result.selfExits.length > 0 ? `, supervisor restarted: ${result.selfExits.join(', ')}` : ''}, checking invariants`);
 
-    const { claims } = generateClaims({ count: options.claims, seed });
-    result.report = await checkInvariants({
-      kafka,
-      databaseUrl: config.database.url,
-      schema: config.database.schema,
-      topics: { decisions: config.kafka.topics.decisions, dlq: config.kafka.topics.dlq },
-      expectedClaimIds: new Set(claims.map((c) => c.claimId)),
-      malformed: options.malformed,
-    });
-    result.failures.push(...violations(result.report));
-    for (const c of children) await c.stop();
-    result.auditExit = await runAudit(env);
-    if (result.auditExit !== 0) result.failures.push(`audit --all exit ${result.auditExit}`);
+    await checkTrial(result, { kafka, config, claims: options.claims, malformed: options.malformed, seed, children, env });
   } catch (error) {
     result.failures.push(`harness error: ${(error as Error).message}`);
     for (const c of children) {

@@ -6,7 +6,11 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { isolatedEnv, type Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
+import { generateClaims } from '../../fixtures/generator.ts';
 import { createKafka } from '../../ingest/kafka.ts';
+import type { PipelineChild } from './children.ts';
+import { checkInvariants, violations } from './invariants.ts';
+import type { TrialResult } from './trial-types.ts';
 
 /** What every trial of a run shares: the temp root, the model trained once, the children's state folder. */
 export interface Setup {
@@ -104,4 +108,29 @@ export async function cleanup(config: Readonly<Config>, log: Logger, extraTopics
   const keys = await redis.keys(`bull:${config.anchor.queue}:*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
+}
+
+/**
+ * The end of every trial: the invariants of the decisions log, DLQ and PostgreSQL against the
+ * trial's claims, then the children stopped and `claimtrail audit --all` run; every violation is
+ * added to `result.failures`.
+ */
+export async function checkTrial(
+  result: TrialResult,
+  trial: { kafka: ReturnType<typeof createKafka>; config: Readonly<Config>; claims: number; malformed: number; seed: number; children: readonly PipelineChild[]; env: NodeJS.ProcessEnv },
+): Promise<void> {
+  const { kafka, config } = trial;
+  const { claims } = generateClaims({ count: trial.claims, seed: trial.seed });
+  result.report = await checkInvariants({
+    kafka,
+    databaseUrl: config.database.url,
+    schema: config.database.schema,
+    topics: { decisions: config.kafka.topics.decisions, dlq: config.kafka.topics.dlq },
+    expectedClaimIds: new Set(claims.map((c) => c.claimId)),
+    malformed: trial.malformed,
+  });
+  result.failures.push(...violations(result.report));
+  for (const c of trial.children) await c.stop();
+  result.auditExit = await runAudit(trial.env);
+  if (result.auditExit !== 0) result.failures.push(`audit --all exit ${result.auditExit}`);
 }
