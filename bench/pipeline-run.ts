@@ -6,7 +6,7 @@ import { createKafka, ensureTopics } from '../ingest/kafka.ts';
 import { type PipelineRole, type RunningPipeline, startPipeline } from '../pipeline/runtime.ts';
 import { type EncodedClaim, openLoop, type OpenLoopResult } from './claims-feed.ts';
 import { summariseProfile, type ProfileSummary } from './profile.ts';
-import { FootprintSampler, type Percentiles, percentiles, progress, retryWhileMigrating, sleep } from './support.ts';
+import { FootprintSampler, groupLag, type Percentiles, percentiles, progress, retryWhileMigrating, sleep } from './support.ts';
 
 /** One second of a run, for the timeline plot. */
 export interface TimelinePoint {
@@ -73,18 +73,6 @@ async function waitStable(admin: Admin, groups: readonly string[], timeoutMs: nu
   }
 }
 
-async function scoringLag(admin: Admin, config: Readonly<Config>): Promise<number> {
-  const topic = config.kafka.topics.claims;
-  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: config.kafka.scoringGroupId, topics: [topic] })]);
-  const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-  let lag = 0n;
-  for (const end of ends) {
-    const c = at.get(end.partition) ?? -1n;
-    lag += BigInt(end.high) - (c < 0n ? BigInt(end.low) : c);
-  }
-  return Number(lag);
-}
-
 /**
  * Runs the pipeline in this process (pipeline/runtime.ts startPipeline, nothing hooked inside)
  * and measures it from outside: a read_committed consumer of `decisions` stamps each decision
@@ -146,7 +134,7 @@ export async function runPipeline(spec: PipelineRunSpec, log: Logger): Promise<P
     ticker = setInterval(() => {
       if (ticking) return;
       ticking = true;
-      void scoringLag(admin, config)
+      void groupLag(admin, config.kafka.scoringGroupId, config.kafka.topics.claims)
         .then((lag) => {
           maxLag = Math.max(maxLag, lag);
           const p = percentiles(bucket);

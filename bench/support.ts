@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import pg from 'pg';
 import { Queue } from 'bullmq';
 import { loadConfig, type Config, isolatedEnv } from '../core/config.ts';
@@ -172,4 +172,16 @@ export async function retryWhileMigrating<T>(what: string, fn: () => Promise<T>,
       await sleep(500 + Math.random() * 1500);
     }
   }
+}
+
+/** Sum over partitions of topic end offset - the group's committed offset (low watermark when none). */
+export async function groupLag(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+  const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  let lag = 0n;
+  for (const end of ends) {
+    const c = at.get(end.partition) ?? -1n;
+    lag += BigInt(end.high) - (c < 0n ? BigInt(end.low) : c);
+  }
+  return Number(lag);
 }

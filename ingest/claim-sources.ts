@@ -1,4 +1,4 @@
-import { accessSync, constants, createReadStream } from 'node:fs';
+import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { InvalidArgumentError } from '../core/errors.ts';
@@ -36,6 +36,19 @@ export async function* readNdjson(path: string): AsyncGenerator<OutgoingClaim> {
 const CSV_NUMBER_FIELDS = new Set(['totalCharged', 'totalAllowed', 'totalPaid', 'deductible']);
 
 /**
+ * The parser's records; a malformed file (csv-parse's CsvError, e.g. a row with the wrong number
+ * of cells) or a read error leaves as InvalidArgumentError naming the file: the input's fault.
+ */
+async function* csvRecords(parser: AsyncIterable<Record<string, string>>, path: string): AsyncGenerator<Record<string, string>> {
+  try {
+    for await (const record of parser) yield record;
+  } catch (error) {
+    if (typeof (error as { code?: unknown }).code === 'string') throw new InvalidArgumentError(`${path}: ${(error as Error).message}`, { cause: error });
+    throw error;
+  }
+}
+
+/**
  * Claims from a CSV file with a header row: one row per claim, columns named like the claim's
  * fields. Two columns carry lists: `diagnosisCodes` (codes separated by `;`) and `lines`
  * (`CODE:UNITS:CHARGED[:SERVICE_DATE]` items separated by `;`). Empty cells are left out.
@@ -46,7 +59,7 @@ export async function* readCsv(path: string): AsyncGenerator<OutgoingClaim> {
   // pipe() does not forward a read error (missing file): hand it to the parser, or the loop hangs.
   createReadStream(path).on('error', (error) => parser.destroy(error)).pipe(parser);
   let row = 1;
-  for await (const record of parser as AsyncIterable<Record<string, string>>) {
+  for await (const record of csvRecords(parser as AsyncIterable<Record<string, string>>, path)) {
     row++;
     const claim: Record<string, unknown> = {};
     for (const [column, cell] of Object.entries(record)) {
@@ -77,6 +90,8 @@ export function readClaimsFile(path: string): AsyncGenerator<OutgoingClaim> {
   } catch (error) {
     throw new InvalidArgumentError(`cannot read claims file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  // A directory passes the access check and fails only when read (EISDIR, mid-produce).
+  if (!statSync(path).isFile()) throw new InvalidArgumentError(`claims file ${path} is not a regular file`);
   if (/\.(nd)?jsonl?$/i.test(path) || /\.ndjson$/i.test(path)) return readNdjson(path);
   if (/\.csv$/i.test(path)) return readCsv(path);
   throw new InvalidArgumentError(`${path}: unknown file type; expected .ndjson, .jsonl or .csv`);

@@ -18,7 +18,7 @@ import { ClaimPayloadRepository } from '../db/claim-payload.repository.ts';
 import { DecisionIndexRepository } from '../db/decision-index.repository.ts';
 import { migrate } from '../db/migrate.ts';
 import { createPool } from '../db/pool.ts';
-import { createKafka, ensureTopics } from '../ingest/kafka.ts';
+import { createKafka, ensureTopics, topicSizeProblems } from '../ingest/kafka.ts';
 import { openMemberKeys } from '../privacy/master-key.ts';
 import { DEFAULT_AGGREGATE_SPEC, RedisClaimAggregates, type AggregateSpec } from '../scoring/aggregates.ts';
 import { loadLeieNpis } from '../scoring/exclusion-list.ts';
@@ -85,6 +85,8 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
   await migrate(config.database.url, config.database.schema, log);
   const kafka = createKafka(config, log);
   await ensureTopics(kafka, config);
+  // Topics made by hand or by an older version may refuse claims the stage would take (ingest/kafka.ts).
+  for (const problem of await topicSizeProblems(kafka, config)) log.warn({ component: 'kafka' }, problem);
   const index = new DecisionIndexRepository(pool);
   const redis: Redis = createRedis(config.redisUrl);
   const queue = new AnchorQueue(config.anchor.queue, redis);

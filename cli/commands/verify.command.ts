@@ -7,7 +7,7 @@ import { connectProvider } from '../../chain/provider.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { DecisionIndexRepository } from '../../db/decision-index.repository.ts';
 import { createPool } from '../../db/pool.ts';
-import { ProofService, verifyBundleOnChain } from '../../proofs/proof.service.ts';
+import { ProofService, ProofUnavailableError, verifyBundleOnChain } from '../../proofs/proof.service.ts';
 import { commandContext, positiveInt } from '../context.ts';
 
 /**
@@ -126,13 +126,26 @@ export function registerVerifyCommand(program: Command): void {
       const provider = await connectProvider(opts.rpc ?? config.chain.rpcUrl);
       try {
         const service = new ProofService({ index: new DecisionIndexRepository(pool), provider });
-        const decision = await service.findDecision({ ...(claimId ? { claimId } : {}), ...(opts.decisionId ? { decisionId: opts.decisionId } : {}) });
+        const decision = await findDecision(service, claimId, opts.decisionId);
         report(await service.verify(decision, opts.confirmations ?? config.chain.confirmations), opts.json);
       } finally {
         provider.destroy();
         await pool.end();
       }
     });
+}
+
+/**
+ * The decision a claim id or decision id names. An unknown id is the caller's input, so it leaves
+ * as InvalidArgumentError (exit 2 with the index's message), not as an internal error (70).
+ */
+async function findDecision(service: ProofService, claimId: string | undefined, decisionId: string | undefined) {
+  try {
+    return await service.findDecision({ ...(claimId ? { claimId } : {}), ...(decisionId ? { decisionId } : {}) });
+  } catch (error) {
+    if (error instanceof ProofUnavailableError) throw new InvalidArgumentError(error.message, { cause: error });
+    throw error;
+  }
 }
 
 export function registerProofCommand(program: Command): void {
@@ -150,7 +163,7 @@ export function registerProofCommand(program: Command): void {
       const provider = await connectProvider(config.chain.rpcUrl);
       try {
         const service = new ProofService({ index: new DecisionIndexRepository(pool), provider });
-        const decision = await service.findDecision({ ...(claimId ? { claimId } : {}), ...(opts.decisionId ? { decisionId: opts.decisionId } : {}) });
+        const decision = await findDecision(service, claimId, opts.decisionId);
         const bundle = await service.bundle(decision, { includeSalt: opts.includeSalt });
         process.stdout.write(`${JSON.stringify(bundle, null, 2)}\n`);
       } finally {

@@ -10,6 +10,20 @@ export const ErrorBody = z.object({
   issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 
+/**
+ * True when PostgreSQL can store the string as given: no NUL (text columns refuse U+0000) and no
+ * lone UTF-16 surrogate (its `\uD800`-style escape is refused by jsonb, where audit details go).
+ */
+export function storableText(s: string): boolean {
+  return !s.includes('\u0000') && s.isWellFormed();
+}
+const STORABLE = { message: 'must be Unicode text without NUL characters or unpaired surrogates' };
+
+/** A free-text string between `min` and `max` characters that the database can store (see storableText). */
+export function text(min: number, max: number) {
+  return z.string().min(min).max(max).refine(storableText, STORABLE);
+}
+
 export const Page = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50).describe('page size, 1-200'),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
@@ -22,7 +36,7 @@ export const DecisionParams = z.object({ decisionId: z.string().regex(/^(0x)?[0-
 
 export const Principal = z.object({ userId: z.string(), name: z.string(), role: z.enum(ROLES) });
 
-export const LoginBody = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
+export const LoginBody = z.object({ name: text(1, 64), password: text(1, 1024) });
 
 export const CaseSummary = z.object({
   caseId: z.string(),
@@ -50,10 +64,10 @@ export const CaseSummary = z.object({
 const isoInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
 export const CaseQuery = Page.extend({
-  queue: z.string().min(1).max(64).optional(),
+  queue: text(1, 64).optional(),
   status: z.enum(CASE_STATUSES).optional(),
   provider: z.string().regex(/^\d{10}$/, 'NPI is 10 digits').optional(),
-  member: z.string().min(1).max(64).optional(),
+  member: text(1, 64).optional(),
   rule: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/, 'reason code like R_EXCLUDED_PROVIDER').optional(),
   from: isoInstant.optional().describe('created at or after (ISO-8601)'),
   to: isoInstant.optional().describe('created before (ISO-8601)'),
@@ -119,20 +133,20 @@ export const CaseDetail = z.object({
   }),
 });
 
-export const TakeNextBody = z.object({ queue: z.string().min(1).max(64).optional() });
+export const TakeNextBody = z.object({ queue: text(1, 64).optional() });
 export const TakeNextResult = z.object({ case: CaseSummary.nullable().describe('null when nothing is left to take') });
-export const NoteBody = z.object({ body: z.string().trim().min(1, 'a note needs some text').max(10_000) });
+export const NoteBody = z.object({ body: z.string().trim().min(1, 'a note needs some text').max(10_000).refine(storableText, STORABLE) });
 export const NoteList = z.object({ notes: z.array(Note) });
-export const DispositionBody = z.object({ disposition: z.enum(DISPOSITIONS), note: z.string().trim().min(1, 'a disposition needs a note').max(10_000) });
+export const DispositionBody = z.object({ disposition: z.enum(DISPOSITIONS), note: z.string().trim().min(1, 'a disposition needs a note').max(10_000).refine(storableText, STORABLE) });
 export const SnoozeBody = z.object({ until: isoInstant.describe('ISO-8601 instant in the future, at most 90 days ahead') });
 export const ReassignBody = z.object({ assigneeId: Id });
 export const Team = z.object({ users: z.array(Principal) });
 
 export const AuditQuery = Page.extend({
-  user: z.string().min(1).max(64).optional(),
-  action: z.string().min(1).max(64).optional(),
+  user: text(1, 64).optional(),
+  action: text(1, 64).optional(),
   targetType: z.enum(['case', 'claim', 'decision', 'user', 'audit-batch']).optional(),
-  targetId: z.string().min(1).max(128).optional(),
+  targetId: text(1, 128).optional(),
 });
 export const AuditList = z.object({
   total: z.number().int(),
@@ -187,7 +201,7 @@ export const VerifyResult = z.object({
 export const CreateUserBody = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, '2-64 characters: a-z 0-9 . _ -'), role: z.enum(ROLES) });
 export const CreatedUser = z.object({ user: Principal, password: z.string().describe('shown once'), token: z.string().describe('API token, shown once') });
 export const UserParams = z.object({ userId: Id });
-export const CreateTokenBody = z.object({ label: z.string().trim().min(1).max(64) });
+export const CreateTokenBody = z.object({ label: z.string().trim().min(1).max(64).refine(storableText, STORABLE) });
 export const CreatedToken = z.object({ token: z.string().describe('shown once') });
 export const UserList = z.object({ users: z.array(Principal) });
 
@@ -221,4 +235,4 @@ export const AttachmentSummary = z.object({
 });
 export const AttachmentList = z.object({ attachments: z.array(AttachmentSummary) });
 export const AttachmentParams = z.object({ caseId: Id, attachmentId: Id });
-export const AttachmentUploadQuery = z.object({ name: z.string().min(1).max(255).describe('file name as the user chose it (reduced to a safe base name)') });
+export const AttachmentUploadQuery = z.object({ name: text(1, 255).describe('file name as the user chose it (reduced to a safe base name)') });

@@ -1,0 +1,421 @@
+/**
+ * Soak test: the real pipeline at a steady rate for a long time, with memory and lag sampled
+ * periodically and checked against documented bounds (docs/soak.md).
+ *
+ *   node bench/soak.ts --minutes 30 --rate 200            # the full soak
+ *   node bench/soak.ts --minutes 2 --rate 50 --sample-seconds 20   # CI size (tests/integration/soak-smoke.test.ts)
+ *
+ * Three `claimtrail run --roles <role>` child processes (scoring, batching, anchoring) on their own
+ * topics, consumer groups, queue, schema and STATE_DIR (so they deploy their own DecisionAnchor
+ * with their own dev signer: no nonce races with other users of the chain). Each child loads a
+ * tiny probe (`--import data:...`) that writes its process.memoryUsage() to a file every second,
+ * so heap is read from inside and RSS from /proc. This process produces valid claims at `--rate`
+ * and samples every `--sample-seconds`: RSS and heap of each child, consumer lag of the scoring
+ * group (claims topic) and of the batching group (decisions topic) from kafkajs admin
+ * (fetchTopicOffsets - fetchOffsets), decisions indexed and batches anchored from PostgreSQL.
+ * After the steady phase it waits until every claim is decided and every batch anchored.
+ *
+ * Pass criteria (exit 1 otherwise), all options:
+ * - every produced claim has a decision in PostgreSQL and every batch is anchored (drain within --drain-seconds);
+ * - each child's RSS grows by at most --max-rss-growth-mib between the middle and the end of the steady phase;
+ * - the scoring lag never exceeds --max-lag during the second half of the steady phase
+ *   (default: 30 s of input, rate x 30), and the batching lag likewise;
+ * - the anchoring backlog (batches stored but not yet anchored) never exceeds --max-anchor-backlog
+ *   during the second half (default 300 batches: with BATCH_MAX_AGE_MS 2 s and 4 partitions the
+ *   pipeline cuts up to 2 batches a second, so 300 is about 2.5 minutes of batches).
+ * Output: a table on stdout, progress on stderr, bench/results/soak-<date>.md and .json (json git-ignored).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Partitioners } from 'kafkajs';
+import pg from 'pg';
+import type { Config } from '../core/config.ts';
+import { createLogger } from '../core/logger.ts';
+import { generateClaims } from '../fixtures/generator.ts';
+import { createKafka, ensureTopics } from '../ingest/kafka.ts';
+import { trainModel } from '../scoring/train.ts';
+import { benchConfig, cleanupRun, groupLag, progress, sleep } from './support.ts';
+
+const REPO_ROOT = join(import.meta.dirname, '..');
+const CLI = join(REPO_ROOT, 'cli', 'main.ts');
+const ROLES = ['scoring', 'batching', 'anchoring'] as const;
+type Role = (typeof ROLES)[number];
+
+/** Runs inside each child: its memoryUsage() as JSON into $SOAK_PROBE_FILE every second. */
+const PROBE = `data:text/javascript,${encodeURIComponent(
+  "import { renameSync, writeFileSync } from 'node:fs';" +
+    'const f = process.env.SOAK_PROBE_FILE;' +
+    // Written aside and renamed: the sampler never reads a half-written file.
+    "if (f) setInterval(() => { const m = process.memoryUsage(); writeFileSync(f + '.tmp', JSON.stringify({ at: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external })); renameSync(f + '.tmp', f); }, 1000).unref();",
+)}`;
+
+export interface SoakOptions {
+  /** Steady phase, minutes (fractions allowed). Default 30. */
+  minutes: number;
+  /** Claims per second offered during the steady phase. Default 200. */
+  rate: number;
+  /** Seconds between samples. Default 60. */
+  sampleSeconds: number;
+  /** Claims topic partitions. Default 4 (the config default). */
+  partitions: number;
+  /** Allowed RSS growth of each child between the middle and the end of the steady phase, MiB. Default 64. */
+  maxRssGrowthMiB: number;
+  /** Allowed scoring / batching lag during the second half, messages. Default rate x 30. */
+  maxLag: number;
+  /** Allowed batches stored but not anchored during the second half. Default 300. */
+  maxAnchorBacklog: number;
+  /** Time allowed after the steady phase for every claim to be decided and anchored, seconds. Default 300. */
+  drainSeconds: number;
+  /** Where child logs and the temp model go; kept when given, else a temp dir removed at the end. */
+  workDir?: string;
+  /** Where soak-<date>.md / .json are written. Default bench/results. */
+  resultsDir: string;
+}
+
+export interface SoakSample {
+  /** Seconds since the steady phase started. */
+  t: number;
+  phase: 'steady' | 'drain';
+  produced: number;
+  indexed: number;
+  batches: number;
+  anchored: number;
+  scoringLag: number;
+  batchingLag: number;
+  rssMiB: Record<Role, number>;
+  heapMiB: Record<Role, number>;
+  /** This driver process (producer + sampler). */
+  driverRssMiB: number;
+  load1: number;
+}
+
+export interface SoakResult {
+  options: SoakOptions;
+  startedAt: string;
+  samples: SoakSample[];
+  produced: number;
+  offeredPerSecond: number;
+  checks: Array<{ name: string; ok: boolean; detail: string }>;
+  ok: boolean;
+}
+
+export class SoakUsageError extends Error {}
+
+export function parseSoakOptions(argv: readonly string[]): SoakOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      minutes: { type: 'string', default: '30' },
+      rate: { type: 'string', default: '200' },
+      'sample-seconds': { type: 'string', default: '60' },
+      partitions: { type: 'string', default: '4' },
+      'max-rss-growth-mib': { type: 'string', default: '64' },
+      'max-lag': { type: 'string' },
+      'max-anchor-backlog': { type: 'string', default: '300' },
+      'drain-seconds': { type: 'string', default: '300' },
+      'work-dir': { type: 'string' },
+      'results-dir': { type: 'string', default: join(REPO_ROOT, 'bench', 'results') },
+    },
+    strict: true,
+  });
+  const num = (name: string, raw: string | undefined, min: number, max: number): number => {
+    const n = Number(raw);
+    if (raw === undefined || raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new SoakUsageError(`--${name} must be a number in [${min}, ${max}], got ${raw}`);
+    return n;
+  };
+  const rate = num('rate', values.rate, 1, 5000);
+  return {
+    minutes: num('minutes', values.minutes, 0.1, 24 * 60),
+    rate,
+    sampleSeconds: num('sample-seconds', values['sample-seconds'], 1, 3600),
+    partitions: Math.round(num('partitions', values.partitions, 1, 64)),
+    maxRssGrowthMiB: num('max-rss-growth-mib', values['max-rss-growth-mib'], 0, 65536),
+    maxLag: values['max-lag'] === undefined ? Math.max(100, rate * 30) : num('max-lag', values['max-lag'], 0, 1e9),
+    maxAnchorBacklog: num('max-anchor-backlog', values['max-anchor-backlog'], 0, 1e9),
+    drainSeconds: num('drain-seconds', values['drain-seconds'], 10, 7200),
+    workDir: values['work-dir'],
+    resultsDir: values['results-dir'],
+  };
+}
+
+/** One `claimtrail run --roles <role>` child with the memory probe; output appended to a log file. */
+class SoakChild {
+  readonly role: Role;
+  readonly probeFile: string;
+  readonly logFile: string;
+  #child: ChildProcess | undefined;
+  #exit: Promise<void> = Promise.resolve();
+
+  constructor(role: Role, dir: string) {
+    this.role = role;
+    this.probeFile = join(dir, `${role}.mem.json`);
+    this.logFile = join(dir, `${role}.log`);
+  }
+
+  async start(env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<void> {
+    const fd = openSync(this.logFile, 'a');
+    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--import', PROBE, CLI, 'run', '--roles', this.role], {
+      cwd: REPO_ROOT,
+      env: { ...env, SOAK_PROBE_FILE: this.probeFile },
+      stdio: ['ignore', fd, fd],
+    });
+    closeSync(fd);
+    this.#child = child;
+    this.#exit = new Promise((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + timeoutMs;
+    while (!readFileSync(this.logFile, 'utf8').includes('"pipeline running"')) {
+      if (!this.alive) throw new Error(`${this.role} exited before running; see ${this.logFile}`);
+      if (Date.now() > deadline) throw new Error(`${this.role} not running after ${timeoutMs} ms; see ${this.logFile}`);
+      await sleep(200);
+    }
+  }
+
+  get alive(): boolean {
+    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /** RSS from /proc (MiB), 0 when not running. */
+  rssMiB(): number {
+    if (!this.alive || !this.#child?.pid) return 0;
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.#child.pid}/status`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : 0;
+    } catch {
+      // The process ended between the alive check and the read.
+      return 0;
+    }
+  }
+
+  /** heapUsed (MiB) as last written by the probe, 0 before its first write. */
+  heapMiB(): number {
+    if (!existsSync(this.probeFile)) return 0;
+    try {
+      return (JSON.parse(readFileSync(this.probeFile, 'utf8')) as { heapUsed: number }).heapUsed / 2 ** 20;
+    } catch {
+      // Read while the probe was rewriting the file: next sample.
+      return 0;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child || !this.alive) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await this.#exit;
+    clearTimeout(timer);
+  }
+}
+
+const mib = (n: number) => n.toFixed(0);
+
+/** The sample table printed on stdout and kept in the .md result. */
+export function soakTable(samples: readonly SoakSample[]): string {
+  const head = ['t (s)', 'phase', 'produced', 'indexed', 'batches', 'anchored', 'lag scoring', 'lag batching', 'RSS scoring', 'RSS batching', 'RSS anchoring', 'heap scoring', 'heap batching', 'heap anchoring', 'RSS driver', 'load1'];
+  const rows = samples.map((s) => [
+    s.t.toFixed(0), s.phase, String(s.produced), String(s.indexed), String(s.batches), String(s.anchored), String(s.scoringLag), String(s.batchingLag),
+    mib(s.rssMiB.scoring), mib(s.rssMiB.batching), mib(s.rssMiB.anchoring), mib(s.heapMiB.scoring), mib(s.heapMiB.batching), mib(s.heapMiB.anchoring), mib(s.driverRssMiB), s.load1.toFixed(1),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+/** Evaluates the documented criteria over the samples. */
+export function soakChecks(samples: readonly SoakSample[], options: SoakOptions, produced: number): SoakResult['checks'] {
+  const steady = samples.filter((s) => s.phase === 'steady');
+  const last = samples.at(-1);
+  const checks: SoakResult['checks'] = [];
+  checks.push({
+    name: 'every claim decided',
+    ok: last !== undefined && last.indexed === produced,
+    detail: `${last?.indexed ?? 0} decisions indexed of ${produced} claims produced`,
+  });
+  checks.push({
+    name: 'every batch anchored',
+    ok: last !== undefined && last.batches > 0 && last.anchored === last.batches,
+    detail: `${last?.anchored ?? 0} of ${last?.batches ?? 0} batches anchored`,
+  });
+  const half = steady.filter((s) => s.t >= options.minutes * 30);
+  const mid = half[0];
+  const end = steady.at(-1);
+  for (const role of ROLES) {
+    const growth = mid && end ? end.rssMiB[role] - mid.rssMiB[role] : Number.NaN;
+    checks.push({
+      name: `RSS ${role} bounded`,
+      ok: Number.isFinite(growth) && growth <= options.maxRssGrowthMiB && end!.rssMiB[role] > 0,
+      detail: mid && end ? `${mib(mid.rssMiB[role])} MiB at t=${mid.t.toFixed(0)} s -> ${mib(end.rssMiB[role])} MiB at t=${end.t.toFixed(0)} s (${growth >= 0 ? '+' : ''}${growth.toFixed(0)}, limit +${options.maxRssGrowthMiB})` : 'not enough samples in the second half',
+    });
+  }
+  for (const [name, pick] of [['scoring', (s: SoakSample) => s.scoringLag], ['batching', (s: SoakSample) => s.batchingLag]] as const) {
+    const worst = Math.max(0, ...half.map(pick));
+    checks.push({ name: `lag ${name} bounded`, ok: half.length > 0 && worst <= options.maxLag, detail: `max ${worst} in the second half (limit ${options.maxLag})` });
+  }
+  const backlog = Math.max(0, ...half.map((s) => s.batches - s.anchored));
+  checks.push({ name: 'anchoring backlog bounded', ok: half.length > 0 && backlog <= options.maxAnchorBacklog, detail: `max ${backlog} batches not yet anchored in the second half (limit ${options.maxAnchorBacklog})` });
+  return checks;
+}
+
+/** Runs the soak; never throws for a failed criterion (see `ok`), throws when the run itself breaks. */
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const startedAt = new Date().toISOString();
+  const work = options.workDir ?? mkdtempSync(join(tmpdir(), 'claimtrail-soak-'));
+  mkdirSync(join(work, 'state'), { recursive: true });
+  const config: Readonly<Config> = benchConfig({ TOPIC_PARTITIONS: String(options.partitions), MODEL_DIR: join(work, 'model'), STATE_DIR: join(work, 'state') });
+  const id = config.database.schema;
+  // Same variables the children get: loadConfig in each child reproduces `config`.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CLAIMS_TOPIC: config.kafka.topics.claims, DLQ_TOPIC: config.kafka.topics.dlq, DECISIONS_TOPIC: config.kafka.topics.decisions,
+    SCORING_GROUP_ID: config.kafka.scoringGroupId, BATCHING_GROUP_ID: config.kafka.batchingGroupId, SCORING_INSTANCE_ID: id,
+    ANCHOR_QUEUE: config.anchor.queue, DATABASE_SCHEMA: id, TOPIC_PARTITIONS: String(options.partitions),
+    MODEL_DIR: config.modelDir, STATE_DIR: config.stateDir, LOG_LEVEL: 'info',
+  };
+  const kafka = createKafka(config, log, '-soak');
+  const admin = kafka.admin();
+  const children = ROLES.map((role) => new SoakChild(role, work));
+  const db = new pg.Client({ connectionString: config.database.url });
+  const samples: SoakSample[] = [];
+  let produced = 0;
+  let offeredPerSecond = 0;
+  try {
+    progress(`soak ${id}: training the model into ${config.modelDir}`);
+    const training = generateClaims({ count: 2000, seed: 11 });
+    await trainModel({ claims: training.claims, labels: training.labels, outDir: config.modelDir, seed: 11, log });
+    await ensureTopics(kafka, config);
+    // Batching first: the schema is migrated once, before two children race to migrate it.
+    for (const child of [children[1]!, children[2]!, children[0]!]) {
+      progress(`starting ${child.role} (log ${child.logFile})`);
+      await child.start(env);
+    }
+    await admin.connect();
+    await db.connect();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+
+    const counts = async () => {
+      const { rows } = await db.query<{ d: string; b: string; a: string }>(
+        `SELECT (SELECT count(*) FROM "${id}".decisions) AS d, (SELECT count(*) FROM "${id}".batches) AS b, (SELECT count(*) FROM "${id}".batches WHERE status = 'anchored') AS a`,
+      );
+      return { indexed: Number(rows[0]!.d), batches: Number(rows[0]!.b), anchored: Number(rows[0]!.a) };
+    };
+    const started = performance.now();
+    const sample = async (phase: SoakSample['phase']) => {
+      const [c, scoringLag, batchingLag] = await Promise.all([
+        counts(),
+        groupLag(admin, config.kafka.scoringGroupId, config.kafka.topics.claims),
+        groupLag(admin, config.kafka.batchingGroupId, config.kafka.topics.decisions),
+      ]);
+      const s: SoakSample = {
+        t: (performance.now() - started) / 1000, phase, produced, ...c, scoringLag, batchingLag,
+        rssMiB: Object.fromEntries(children.map((ch) => [ch.role, ch.rssMiB()])) as Record<Role, number>,
+        heapMiB: Object.fromEntries(children.map((ch) => [ch.role, ch.heapMiB()])) as Record<Role, number>,
+        driverRssMiB: process.memoryUsage().rss / 2 ** 20, load1: loadavg()[0]!,
+      };
+      samples.push(s);
+      progress(`t=${s.t.toFixed(0)}s ${phase}: produced ${produced}, indexed ${s.indexed}, anchored ${s.anchored}/${s.batches}, lag ${scoringLag}/${batchingLag}, RSS ${ROLES.map((r) => `${r} ${mib(s.rssMiB[r])}`).join(' ')} MiB, load ${s.load1.toFixed(1)}`);
+      for (const ch of children) if (!ch.alive) throw new Error(`${ch.role} child died; see ${ch.logFile}`);
+    };
+
+    progress(`steady phase: ${options.rate} claims/s for ${options.minutes} min, a sample every ${options.sampleSeconds} s`);
+    await sample('steady');
+    const steadyMs = options.minutes * 60_000;
+    let nextSample = options.sampleSeconds * 1000;
+    let chunk = 0;
+    let pool: Buffer[] = [];
+    let keys: string[] = [];
+    let at = 0;
+    while (performance.now() - started < steadyMs) {
+      const elapsed = performance.now() - started;
+      // At most 500 per request (well under the claims topic's limit); a backlog is caught up next turn.
+      const due = Math.min(500, Math.floor((elapsed / 1000) * options.rate) - produced);
+      if (due > 0) {
+        const messages = [];
+        for (let i = 0; i < due; i++) {
+          if (at >= pool.length) {
+            // Fresh claims in chunks of 10,000 (new seed each): memory of this process stays flat.
+            const { claims } = generateClaims({ count: 10_000, seed: 1000 + chunk++ });
+            pool = claims.map((c) => Buffer.from(JSON.stringify(c), 'utf8'));
+            keys = claims.map((c) => c.memberId);
+            at = 0;
+          }
+          messages.push({ key: keys[at]!, value: pool[at]! });
+          at++;
+        }
+        await producer.send({ topic: config.kafka.topics.claims, acks: -1, messages });
+        produced += messages.length;
+      }
+      if (elapsed >= nextSample) {
+        nextSample += options.sampleSeconds * 1000;
+        await sample('steady');
+      }
+      await sleep(50);
+    }
+    offeredPerSecond = produced / ((performance.now() - started) / 1000);
+    await producer.disconnect();
+    await sample('steady');
+
+    progress(`drain: waiting up to ${options.drainSeconds} s for ${produced} decisions and every batch anchored`);
+    const drainUntil = Date.now() + options.drainSeconds * 1000;
+    for (;;) {
+      const c = await counts();
+      if ((c.indexed >= produced && c.batches > 0 && c.anchored === c.batches) || Date.now() > drainUntil) break;
+      await sleep(1000);
+    }
+    await sample('drain');
+    const checks = soakChecks(samples, options, produced);
+    return { options, startedAt, samples, produced, offeredPerSecond, checks, ok: checks.every((c) => c.ok) };
+  } finally {
+    for (const child of children) await child.stop();
+    await db.end().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await cleanupRun(kafka, config, log);
+    if (!options.workDir) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Writes bench/results/soak-<date>.md (table + checks) and .json (every sample); returns the .md path. */
+export function writeSoakResult(result: SoakResult, command: string, loadBefore: readonly number[]): string {
+  mkdirSync(result.options.resultsDir, { recursive: true });
+  const stamp = result.startedAt.replace(/[:.]/g, '-').slice(0, 19) + 'Z';
+  const base = join(result.options.resultsDir, `soak-${stamp}`);
+  const loads = result.samples.map((s) => s.load1);
+  const md = [
+    `# claimtrail soak, ${result.startedAt}`,
+    '',
+    `Command: \`${command}\`. Machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average (1/5/15 min) ${loadBefore.map((l) => l.toFixed(2)).join('/')} at start, 1-minute load ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} at the samples (shared machine: other work runs concurrently).`,
+    `Produced ${result.produced} claims, ${result.offeredPerSecond.toFixed(1)}/s offered. RSS / heap in MiB; lag in messages (end offset - committed offset, summed over partitions; the decisions topic's end offsets include transaction markers).`,
+    '',
+    '```',
+    soakTable(result.samples),
+    '```',
+    '',
+    `Result: **${result.ok ? 'PASS' : 'FAIL'}**`,
+    '',
+    ...result.checks.map((c) => `- ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
+    '',
+  ].join('\n');
+  writeFileSync(`${base}.md`, md);
+  writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  return `${base}.md`;
+}
+
+if (import.meta.main) {
+  let options: SoakOptions;
+  try {
+    options = parseSoakOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`soak: ${(error as Error).message}\nusage: node bench/soak.ts [--minutes 30] [--rate 200] [--sample-seconds 60] [--partitions 4] [--max-rss-growth-mib 64] [--max-lag N] [--max-anchor-backlog 300] [--drain-seconds 300] [--work-dir DIR] [--results-dir DIR]\n`);
+    process.exit(2);
+  }
+  const loadBefore = loadavg();
+  const result = await runSoak(options);
+  process.stdout.write(`${soakTable(result.samples)}\n\n${result.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`).join('\n')}\n`);
+  const file = writeSoakResult(result, `node bench/soak.ts ${process.argv.slice(2).join(' ')}`, loadBefore);
+  process.stdout.write(`${result.ok ? 'PASS' : 'FAIL'}; written ${file}\n`);
+  process.exitCode = result.ok ? 0 : 1;
+}
