@@ -4,7 +4,12 @@ import { defineConfig } from 'vitest/config';
  * Three tiers. `unit`: pure logic, fakes allowed, no services. `integration` and `e2e`: the real
  * Kafka, Redis, PostgreSQL and EVM node of the local stack (`claimtrail stack up`), each test on
  * its own topics / queue names / schema. Integration files run one at a time: two cores.
+ * `faults`: the fault-injection, restart and soak smokes (real stack too). They spend most of their
+ * time waiting on child processes, restarts and a steady producer, so they run in a second fork
+ * beside `integration` instead of after it.
  */
+const SLOW_SMOKES = ['tests/integration/faults-*.test.ts', 'tests/integration/soak-smoke.test.ts'];
+
 export default defineConfig({
   test: {
     // The JSON report feeds .ci/run's closing "N passed, N failed" line.
@@ -25,6 +30,19 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'],
+          exclude: SLOW_SMOKES,
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+          globalSetup: ['tests/setup/stack.global.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: SLOW_SMOKES,
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 300_000,
