@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
@@ -30,6 +31,8 @@ function prng(seed: number): () => number {
 }
 
 async function prepare(options: FaultSuiteOptions): Promise<Setup> {
+  // Fail once, up front, instead of every trial's anchoring child exiting 70 (seen: a fresh checkout).
+  loadDecisionAnchorArtifact();
   const root = mkdtempSync(join(tmpdir(), 'claimtrail-faults-'));
   const modelDir = join(root, 'model');
   // Own STATE_DIR: the children generate their own dev signer and deploy their own DecisionAnchor,
