@@ -10,6 +10,16 @@ import { defineConfig } from 'vitest/config';
  */
 const SLOW_SMOKES = ['tests/integration/faults-*.test.ts', 'tests/integration/soak-smoke.test.ts'];
 
+/** Settings of the projects on the real stack: one file at a time per project, stack up first. */
+const REAL_STACK = {
+  environment: 'node',
+  testTimeout: 120_000,
+  hookTimeout: 300_000,
+  pool: 'forks' as const,
+  poolOptions: { forks: { singleFork: true } },
+  globalSetup: ['tests/setup/stack.global.ts'],
+};
+
 export default defineConfig({
   test: {
     // The JSON report feeds .ci/run's closing "N passed, N failed" line.
@@ -31,24 +41,14 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'],
           exclude: SLOW_SMOKES,
-          environment: 'node',
-          testTimeout: 120_000,
-          hookTimeout: 300_000,
-          pool: 'forks',
-          poolOptions: { forks: { singleFork: true } },
-          globalSetup: ['tests/setup/stack.global.ts'],
+          ...REAL_STACK,
         },
       },
       {
         test: {
           name: 'faults',
           include: SLOW_SMOKES,
-          environment: 'node',
-          testTimeout: 120_000,
-          hookTimeout: 300_000,
-          pool: 'forks',
-          poolOptions: { forks: { singleFork: true } },
-          globalSetup: ['tests/setup/stack.global.ts'],
+          ...REAL_STACK,
         },
       },
     ],
