@@ -8,7 +8,15 @@ import { stackUp } from '../../stack/stack.ts';
  */
 const TEST_KEY_PATTERNS = ['claimtrail:agg:t_*', 'claimtrail:agg:oz_*', 'bull:t_*', 'bull:oz_*'];
 
-async function deleteTestKeys(url: string): Promise<number> {
+/**
+ * Only keys untouched this long are removed: another test run on the same machine (a second
+ * checkout, CI beside a developer, even `vitest list`, which runs this teardown too) keeps its
+ * live keys busy, and wiping them made its pipeline lose anchor jobs ("Missing key for job").
+ * Keys of this run that are younger go with the next run's teardown (aggregates also have a TTL).
+ */
+const MIN_IDLE_SECONDS = 15 * 60;
+
+export async function deleteTestKeys(url: string, minIdleSeconds = MIN_IDLE_SECONDS): Promise<number> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
   let deleted = 0;
   try {
@@ -18,7 +26,10 @@ async function deleteTestKeys(url: string): Promise<number> {
       do {
         const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
         cursor = next;
-        if (keys.length > 0) deleted += await redis.unlink(...keys);
+        if (keys.length === 0) continue;
+        const idle = await Promise.all(keys.map((k) => redis.object('IDLETIME', k) as Promise<number | null>));
+        const stale = keys.filter((_, i) => (idle[i] ?? 0) >= minIdleSeconds);
+        if (stale.length > 0) deleted += await redis.unlink(...stale);
       } while (cursor !== '0');
     }
   } finally {
