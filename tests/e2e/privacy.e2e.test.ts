@@ -14,8 +14,8 @@ import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
 /**
- * Privacy: after a pipeline run on the real stack, every transaction input and every log (topics
- * and data) of every block mined during the run is scanned for every claim field value, as UTF-8,
+ * Privacy: after a pipeline run on the real stack, every input and every log (topics and data) of
+ * every transaction the pipeline sent during the run (or sent to its contract) is scanned for every claim field value, as UTF-8,
  * as hex text, ABI-encoded (strings are their UTF-8 bytes, padded; numbers 32-byte words) and as
  * raw big-endian integers. Nothing may match.
  *
@@ -96,12 +96,21 @@ function find(haystack: Uint8Array, needle: Needle, wordBase: number): boolean {
   return false;
 }
 
-/** Every tx input and log of blocks (from, to]: `[label, bytes, wordBase]` (word base 4 skips the selector). */
-async function chainData(provider: JsonRpcProvider, from: number, to: number): Promise<Array<[string, Uint8Array, number]>> {
+/**
+ * Every input and log of the transactions this pipeline sent (from its signer) or that reached its
+ * DecisionAnchor, in blocks (from, to]: `[label, bytes, wordBase]` (word base 4 skips the
+ * selector). Other processes may mine on the shared dev chain meanwhile (the fault smokes run
+ * beside this test and deploy contracts whose bytecode can match a short needle by chance);
+ * what matters is what claimtrail wrote.
+ */
+async function chainData(provider: JsonRpcProvider, from: number, to: number, ours: { signer: string; contract: string }): Promise<Array<[string, Uint8Array, number]>> {
   const out: Array<[string, Uint8Array, number]> = [];
+  const signer = ours.signer.toLowerCase();
+  const contract = ours.contract.toLowerCase();
   for (let n = from + 1; n <= to; n++) {
     const block = await provider.getBlock(n, true);
     for (const tx of block?.prefetchedTransactions ?? []) {
+      if (tx.from.toLowerCase() !== signer && tx.to?.toLowerCase() !== contract) continue;
       out.push([`tx ${tx.hash} input`, getBytes(tx.data), 4]);
       const receipt = await provider.getTransactionReceipt(tx.hash);
       for (const log of receipt?.logs ?? []) {
@@ -154,13 +163,16 @@ describe(`privacy: no claim field on chain after ${CLAIMS} claims through the re
     expect(needles.some((n) => n.what.startsWith('totalCharged cents') && n.mode === 'word' && find(abiAmount, n, 0))).toBe(true);
   });
 
-  it('no transaction input or log mined during the run holds any claim field value', async () => {
+  it('no input or log of a transaction the pipeline sent (or that reached its contract) during the run holds any claim field value', async () => {
     const needles = needlesOf(claims);
     expect(needles.length).toBeGreaterThan(CLAIMS * 5);
-    const data = await chainData(pipeline.anchor!.client.provider, firstBlock, lastBlock);
+    const data = await chainData(pipeline.anchor!.client.provider, firstBlock, lastBlock, { signer: pipeline.anchor!.tx.address, contract: pipeline.anchor!.client.address });
     // The run did write to the chain: batch roots and flagged leaves.
-    const batches = (await pipeline.index.counts()).batches;
-    expect(data.filter(([label]) => label.endsWith('input')).length).toBeGreaterThanOrEqual(batches);
+    // (Several roots, and several batches' flagged leaves, share a transaction: no count per batch.)
+    const counts = await pipeline.index.counts();
+    expect(counts.batches).toBeGreaterThan(0);
+    expect(counts.anchored).toBe(counts.batches);
+    expect(data.filter(([label]) => label.endsWith('input')).length).toBeGreaterThan(0);
     const leaks: string[] = [];
     for (const [label, bytes, wordBase] of data) {
       for (const needle of needles) if (find(bytes, needle, wordBase)) leaks.push(`${needle.what} in ${label}`);
