@@ -5,7 +5,7 @@ import { ClaimtrailError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DecisionIndexRepository } from '../db/decision-index.repository.ts';
 import type { BatchAnchorer } from './batch-anchorer.ts';
-import { ANCHOR_BATCH, ANCHOR_FLAGGED, type AnchorBatchJob, type AnchorFlaggedJob, type AnchorJobData } from './anchor.queue.ts';
+import { ANCHOR_BATCH, ANCHOR_FLAGGED, MAX_FLAGGED_PER_JOB, type AnchorBatchJob, type AnchorFlaggedJob, type AnchorJobData } from './anchor.queue.ts';
 
 export interface AnchorProcessorDeps {
   index: DecisionIndexRepository;
@@ -44,8 +44,16 @@ export function createAnchorProcessor(deps: AnchorProcessorDeps) {
   }
 
   async function anchorFlagged(data: AnchorFlaggedJob, log: Logger): Promise<AnchorJobResult> {
+    // The job's own decisions, then flagged decisions of other batches still waiting (their jobs
+    // are queued behind this one), up to MAX_FLAGGED_PER_JOB leaves in the one transaction: the
+    // contract takes leaves of any batches, and one transaction per batch made flagged anchoring
+    // the pipeline's bottleneck (docs/soak.md). Those later jobs find their leaves anchored.
+    const own = new Set(data.decisionIds);
+    const backlog = (await index.pendingFlagged(MAX_FLAGGED_PER_JOB))
+      .filter((p) => !own.has(p.decisionId))
+      .slice(0, Math.max(0, MAX_FLAGGED_PER_JOB - data.decisionIds.length));
     const decisions = [];
-    for (const decisionId of data.decisionIds) {
+    for (const decisionId of [...data.decisionIds, ...backlog.map((p) => p.decisionId)]) {
       const decision = await index.getDecision(decisionId);
       if (!decision) throw new UnrecoverableError(`decision ${decisionId} is not in the decision index`);
       if (!decision.flaggedTxHash) decisions.push(decision);
@@ -63,9 +71,10 @@ export function createAnchorProcessor(deps: AnchorProcessorDeps) {
     }
     if (toSend.length === 0) return { txHash: '', blockNumber: '', alreadyAnchored: true };
     const leaves = toSend.map((d) => d.leaf);
-    const receipt = await tx.send({ to: chain.address, data: chain.calldata('anchorFlagged', [leaves]), method: 'anchorFlagged', batchIds: [data.batchId] });
+    const batchIds = [...new Set(toSend.map((d) => d.batchId))];
+    const receipt = await tx.send({ to: chain.address, data: chain.calldata('anchorFlagged', [leaves]), method: 'anchorFlagged', batchIds });
     for (const decision of toSend) await index.markFlaggedAnchored(decision.decisionId, receipt.txHash, receipt.blockNumber);
-    log.info({ txHash: receipt.txHash, leaves: toSend.length, gasUsed: receipt.gasUsed.toString() }, 'flagged decisions anchored');
+    log.info({ txHash: receipt.txHash, leaves: toSend.length, batches: batchIds.length, gasUsed: receipt.gasUsed.toString() }, 'flagged decisions anchored');
     return { txHash: receipt.txHash, blockNumber: receipt.blockNumber.toString(), alreadyAnchored: false };
   }
 
