@@ -21,7 +21,7 @@ describe('soak (CI size)', () => {
 
   it('samples RSS, heap, lag and progress, and stays within its bounds', async () => {
     const args = ['--disable-warning=TimeoutNegativeWarning', 'bench/soak.ts', '--minutes', '2', '--rate', '30', '--sample-seconds', '20', '--drain-seconds', '240', '--max-rss-growth-mib', '128', '--results-dir', out];
-    const done: { code?: number | string; stdout?: string; stderr?: string } = await run(process.execPath, args, { timeout: 600_000, maxBuffer: 16 * 2 ** 20, env: { ...process.env, LOG_LEVEL: 'error' } }).then(
+    const done: { code?: number | string; stdout?: string; stderr?: string } = await run(process.execPath, args, { timeout: 600_000, maxBuffer: 16 * 2 ** 20, env: { ...process.env, LOG_LEVEL: 'error', BATCH_MAX_AGE_MS: '10000' } }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (error: { code?: number | string; stdout?: string; stderr?: string }) => error,
     );
