@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Kafka } from 'kafkajs';
-import { claimCommitment, newSalt } from '../anchoring/commitment.ts';
-import { leafValues, type LeafValues } from '../anchoring/leaf.ts';
-import { buildBatchTree } from '../anchoring/merkle.ts';
+import { claimCommitment, newSalt } from '../anchoring/core/commitment.ts';
+import { leafValues, type LeafValues } from '../anchoring/core/leaf.ts';
+import { buildBatchTree } from '../anchoring/core/merkle.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Claim } from '../domain/claim.schema.ts';
 import { generateClaims } from '../fixtures/generator.ts';
@@ -14,7 +14,7 @@ import { decodeClaim } from '../ingest/claim-decoder.ts';
 import { offlineAggregateFeatures } from '../scoring/aggregates.ts';
 import { extractFeatures } from '../scoring/features.ts';
 import { Scorer } from '../scoring/scorer.ts';
-import { trainModel } from '../scoring/train.ts';
+import { trainModel } from '../training/train.ts';
 import type { EncodedClaim } from './claims-feed.ts';
 import { rate } from './support.ts';
 
@@ -95,7 +95,7 @@ export function leafTuples(scorer: Scorer, claims: readonly EncodedClaim[], deco
   return out;
 }
 
-/** Merkle build only (anchoring/merkle.ts buildBatchTree), both builders, at each batch size: leaves/s. */
+/** Merkle build only (anchoring/core/merkle.ts buildBatchTree), both builders, at each batch size: leaves/s. */
 export function merkleCeiling(
   leaves: readonly LeafValues[],
   sizes: readonly number[],
@@ -114,7 +114,7 @@ export function merkleCeiling(
 
 /** Raw kafkajs consume of `expected` messages from `topic` (new group, no processing): messages/s and MB/s. */
 export async function kafkajsCeiling(kafka: Kafka, topic: string, groupId: string, expected: number, timeoutMs: number): Promise<{ perSecond: number; mbPerSecond: number; seconds: number; messages: number }> {
-  // Same fetch settings as the scoring stage's consumer (ingest/transactional-stage.ts).
+  // Same fetch settings as the scoring stage's consumer (infra/kafka/transactional-stage.ts).
   const consumer = kafka.consumer({ groupId, readUncommitted: false, maxBytesPerPartition: 1024 * 1024 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

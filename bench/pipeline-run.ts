@@ -2,7 +2,7 @@ import { Session } from 'node:inspector/promises';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { createKafka, ensureTopics } from '../ingest/kafka.ts';
+import { createKafka, ensureTopics } from '../infra/kafka/kafka.ts';
 import { type PipelineRole, type RunningPipeline, startPipeline } from '../pipeline/runtime.ts';
 import { type EncodedClaim, openLoop, type OpenLoopResult } from './claims-feed.ts';
 import { summariseProfile, type ProfileSummary } from './profile.ts';

@@ -26,14 +26,14 @@ import { calibrate } from '../scoring/calibration.ts';
 import { mix, scoreMatrix } from '../scoring/ensemble.ts';
 import { extractFeatures, extractFeaturesInto, FEATURES } from '../scoring/features.ts';
 import { libraryProbabilities } from '../scoring/forest.ts';
-import { trainForest } from '../scoring/forest-trainer.ts';
+import { trainForest } from '../training/forest-trainer.ts';
 import { MlpEvaluator } from '../scoring/mlp-evaluator.ts';
-import { predictMlp, trainMlp } from '../scoring/mlp.ts';
+import { predictMlp, trainMlp } from '../training/mlp.ts';
 import { loadModelBundle } from '../scoring/model-bundle.ts';
 import { fitNormalizer, normalizeInto } from '../scoring/normalizer.ts';
 import { Scorer } from '../scoring/scorer.ts';
 import { initTf } from '../scoring/tf.ts';
-import { trainModel } from '../scoring/train.ts';
+import { trainModel } from '../training/train.ts';
 
 const { values: args } = parseArgs({
   options: {

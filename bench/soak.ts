@@ -35,8 +35,8 @@ import pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { generateClaims } from '../fixtures/generator.ts';
-import { createKafka, ensureTopics } from '../ingest/kafka.ts';
-import { trainModel } from '../scoring/train.ts';
+import { createKafka, ensureTopics } from '../infra/kafka/kafka.ts';
+import { trainModel } from '../training/train.ts';
 import { benchConfig, cleanupRun, groupLag, progress, sleep } from './support.ts';
 
 const REPO_ROOT = join(import.meta.dirname, '..');

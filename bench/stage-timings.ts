@@ -1,22 +1,22 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
-import { batchId as computeBatchId } from '../anchoring/batch.ts';
-import { leafValues } from '../anchoring/leaf.ts';
-import { buildBatchTree } from '../anchoring/merkle.ts';
+import { batchId as computeBatchId } from '../anchoring/core/batch.ts';
+import { leafValues } from '../anchoring/core/leaf.ts';
+import { buildBatchTree } from '../anchoring/core/merkle.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { ClaimPayloadRepository } from '../db/claim-payload.repository.ts';
+import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
 import { openMemberKeys } from '../privacy/master-key.ts';
-import { DecisionIndexRepository, type IndexedDecision } from '../db/decision-index.repository.ts';
-import { migrate } from '../db/migrate.ts';
-import { createPool } from '../db/pool.ts';
+import { DecisionIndexRepository, type IndexedDecision } from '../anchoring/decision-index.repository.ts';
+import { migrate } from '../infra/db/migrate.ts';
+import { createPool } from '../infra/db/pool.ts';
 import type { Decision } from '../domain/decision.ts';
 import { decodeClaim } from '../ingest/claim-decoder.ts';
-import { ensureTopics } from '../ingest/kafka.ts';
+import { ensureTopics } from '../infra/kafka/kafka.ts';
 import { ScoringStage } from '../pipeline/scoring.stage.ts';
 import { DEFAULT_AGGREGATE_SPEC, offlineAggregateFeatures, RedisClaimAggregates } from '../scoring/aggregates.ts';
 import type { Scorer } from '../scoring/scorer.ts';
-import { createRedis } from '../workers/redis.ts';
+import { createRedis } from '../infra/redis.ts';
 import type { EncodedClaim } from './claims-feed.ts';
 import { percentiles, retryWhileMigrating } from './support.ts';
 
@@ -37,7 +37,7 @@ export interface StageTimings {
 
 /**
  * Per-stage wall timings of one input batch, with the pipeline's own classes (ScoringStage.handle
- * is public for tests; the transaction mirrors ingest/transactional-stage.ts), so the report can
+ * is public for tests; the transaction mirrors infra/kafka/transactional-stage.ts), so the report can
  * say where a batch's time goes without hooks in pipeline code. `config` must be a bench config
  * (own topics and schema); the caller cleans it up.
  */

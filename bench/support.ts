@@ -4,7 +4,7 @@ import pg from 'pg';
 import { Queue } from 'bullmq';
 import { loadConfig, type Config, isolatedEnv } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { createRedis } from '../workers/redis.ts';
+import { createRedis } from '../infra/redis.ts';
 
 /**
  * Bench-local copy of tests/support/env.ts's idea (bench must not import tests/): every run gets

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { AnchoringError } from '../anchoring/errors.ts';
+import { AnchoringError } from '../anchoring/core/errors.ts';
 import { ClaimtrailError } from '../core/errors.ts';
 import { registerCommands } from './commands/index.ts';
 

@@ -1,7 +1,7 @@
 /**
  * The decision claimtrail makes about one claim, as produced to the `decisions` topic.
  * It carries no claim field except the claim id; `claimCommitment` binds the full claim
- * (see anchoring/commitment.ts) and `salt` keeps that commitment from being guessed.
+ * (see anchoring/core/commitment.ts) and `salt` keeps that commitment from being guessed.
  */
 
 export type Outcome = 'approve' | 'review' | 'flag';

@@ -3,7 +3,7 @@ import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafka
 import type { OutgoingClaim } from './claim-sources.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { MAX_CLAIM_BYTES } from './claim-decoder.ts';
-import { CLAIMS_TOPIC_MAX_MESSAGE_BYTES } from './kafka.ts';
+import { CLAIMS_TOPIC_MAX_MESSAGE_BYTES } from '../infra/kafka/kafka.ts';
 
 /**
  * Default byte budget of one produce request: half the claims topic's `max.message.bytes`, so the

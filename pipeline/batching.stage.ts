@@ -2,13 +2,13 @@ import type { Admin, Consumer, ConsumerGroupJoinEvent, Kafka, KafkaMessage } fro
 import type { Config } from '../core/config.ts';
 import { invariant } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { BatchOverlapError, type DecisionIndexRepository, type IndexedDecision } from '../db/decision-index.repository.ts';
+import { BatchOverlapError, type DecisionIndexRepository, type IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import type { Decision } from '../domain/decision.ts';
-import { batchId as computeBatchId } from '../anchoring/batch.ts';
-import { leafHash, leafValues } from '../anchoring/leaf.ts';
-import { buildBatchTree } from '../anchoring/merkle.ts';
+import { batchId as computeBatchId } from '../anchoring/core/batch.ts';
+import { leafHash, leafValues } from '../anchoring/core/leaf.ts';
+import { buildBatchTree } from '../anchoring/core/merkle.ts';
 import type { AnchorJobSink } from '../workers/anchor.queue.ts';
-import { restartOnUnrecoveredCrash } from '../ingest/consumer-recovery.ts';
+import { restartOnUnrecoveredCrash } from '../infra/kafka/consumer-recovery.ts';
 
 
 export interface BatchingStageDeps {
@@ -72,7 +72,7 @@ export class BatchingStage {
     }, tick);
   }
 
-  /** After a crash kafkajs does not restart (see ingest/consumer-recovery.ts); the new join rewinds every partition (GROUP_JOIN). */
+  /** After a crash kafkajs does not restart (see infra/kafka/consumer-recovery.ts); the new join rewinds every partition (GROUP_JOIN). */
   async #rerun(): Promise<void> {
     await this.#consumer.connect();
     await this.#run();

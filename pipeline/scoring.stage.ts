@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Kafka, Message } from 'kafkajs';
-import { claimCommitment, newSalt } from '../anchoring/commitment.ts';
+import { claimCommitment, newSalt } from '../anchoring/core/commitment.ts';
 import type { Config } from '../core/config.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { ClaimPayloadRepository, ClaimPayloadRow } from '../db/claim-payload.repository.ts';
+import type { ClaimPayloadRepository, ClaimPayloadRow } from '../privacy/claim-payload.repository.ts';
 import type { Claim } from '../domain/claim.schema.ts';
 import type { Decision } from '../domain/decision.ts';
 import { decodeClaim, headerString, toDlqMessage } from '../ingest/claim-decoder.ts';
 import { CORRELATION_HEADER } from '../ingest/claims.producer.ts';
-import { type StageBatch, type StageOutput, TransactionalStage } from '../ingest/transactional-stage.ts';
+import { type StageBatch, type StageOutput, TransactionalStage } from '../infra/kafka/transactional-stage.ts';
 import type { Scorer } from '../scoring/scorer.ts';
 import { duplicateReason, type ClaimAggregates } from '../scoring/aggregates.ts';
 import { SHADOW_FORMAT, type ShadowRecord } from '../scoring/shadow.ts';

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { withTransaction } from '../db/transaction.ts';
+import { withTransaction } from '../infra/db/transaction.ts';
 import type { KeyWrapper } from './key-wrapper.ts';
 
 /** What one erasure did. Carries the keyed reference, never the member id. */
@@ -52,7 +52,7 @@ export class ErasureService {
 
 async function eraseIn(db: PoolClient, memberId: string, reference: string, operator: string): Promise<ErasureResult> {
   // Lock the key first: a scoring process inserting a payload under it waits (foreign key check)
-  // and, once this commits, retries under a fresh key (db/claim-payload.repository.ts).
+  // and, once this commits, retries under a fresh key (privacy/claim-payload.repository.ts).
   const keys = await db.query<{ key_id: string }>('SELECT key_id::text FROM member_data_keys WHERE member_id = $1 FOR UPDATE', [memberId]);
   const keyIds = keys.rows.map((r) => r.key_id);
   const payloads = await db.query<{ decision_id: string }>(

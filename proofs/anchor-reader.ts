@@ -1,6 +1,6 @@
 import type { JsonRpcProvider } from 'ethers';
-import type { AnchorReader } from '../anchoring/verify-proof.ts';
-import { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
+import type { AnchorReader } from '../anchoring/core/verify-proof.ts';
+import { DecisionAnchorClient } from '../anchoring/chain/decision-anchor.client.ts';
 
 /** The verifier's read access to one DecisionAnchor, over an ethers provider. */
 export function createAnchorReader(provider: JsonRpcProvider, contract: string): AnchorReader {

@@ -1,9 +1,9 @@
-import { InvalidArgumentError as AnchoringArgumentError } from '../anchoring/errors.ts';
-import { leafHash, leafValues } from '../anchoring/leaf.ts';
-import { makeTree } from '../anchoring/merkle-core.ts';
-import type { AnchorReader } from '../anchoring/verify-proof.ts';
+import { InvalidArgumentError as AnchoringArgumentError } from '../anchoring/core/errors.ts';
+import { leafHash, leafValues } from '../anchoring/core/leaf.ts';
+import { makeTree } from '../anchoring/core/merkle-core.ts';
+import type { AnchorReader } from '../anchoring/core/verify-proof.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
-import type { DecisionIndexRepository, IndexedDecision, StoredBatch } from '../db/decision-index.repository.ts';
+import type { DecisionIndexRepository, IndexedDecision, StoredBatch } from '../anchoring/decision-index.repository.ts';
 import type { Decision } from '../domain/decision.ts';
 import type { DecisionLogRange, DecisionLogRecord } from './decision-log.reader.ts';
 

@@ -1,10 +1,10 @@
 import type { JsonRpcProvider } from 'ethers';
-import { getProof, leafTreeIndex, makeTree } from '../anchoring/merkle-core.ts';
-import { makeProofBundle, type ProofBundle } from '../anchoring/proof-bundle.ts';
-import { type ChainVerifyResult, type VerifyFailure, verifyAgainstChain } from '../anchoring/verify-proof.ts';
-import { VerificationError } from '../anchoring/errors.ts';
+import { getProof, leafTreeIndex, makeTree } from '../anchoring/core/merkle-core.ts';
+import { makeProofBundle, type ProofBundle } from '../anchoring/core/proof-bundle.ts';
+import { type ChainVerifyResult, type VerifyFailure, verifyAgainstChain } from '../anchoring/core/verify-proof.ts';
+import { VerificationError } from '../anchoring/core/errors.ts';
 import { ClaimtrailError } from '../core/errors.ts';
-import type { DecisionIndexRepository, IndexedDecision } from '../db/decision-index.repository.ts';
+import type { DecisionIndexRepository, IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import { createAnchorReader } from './anchor-reader.ts';
 
 /** No decision / batch to prove (unknown claim id, or not batched yet). Caller-facing. */

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Claim } from '../domain/claim.schema.ts';
 import type { Reason } from '../domain/decision.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
-import { dayNumber } from './dates.ts';
+import { dayNumber } from '../domain/dates.ts';
 
 /**
  * Entity aggregates over time windows: per billing provider and per member, claim counts and

@@ -1,8 +1,8 @@
 import type { Claim } from '../domain/claim.schema.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
-import { dayNumber } from './dates.ts';
-import { complexityOf, diagnosisReference } from './diagnoses.ts';
-import { HIGHEST_LEVEL_EM, PANEL_COMPONENTS, procedureReference, type ServiceCategory } from './reference-fees.ts';
+import { dayNumber } from '../domain/dates.ts';
+import { complexityOf, diagnosisReference } from '../domain/codes/diagnoses.ts';
+import { HIGHEST_LEVEL_EM, PANEL_COMPONENTS, procedureReference, type ServiceCategory } from '../domain/codes/reference-fees.ts';
 
 /**
  * The stateless feature vector of a claim: numbers computed from the claim alone (no history, no

@@ -1,8 +1,8 @@
 import type { Claim } from '../domain/claim.schema.ts';
 import type { Reason } from '../domain/decision.ts';
-import { dayNumber } from './dates.ts';
+import { dayNumber } from '../domain/dates.ts';
 import type { ClaimFacts } from './features.ts';
-import { procedureReference } from './reference-fees.ts';
+import { procedureReference } from '../domain/codes/reference-fees.ts';
 
 /**
  * Hard rules: deterministic checks that force the outcome `flag` whatever the models say. Each
@@ -26,7 +26,7 @@ export interface RulesConfig {
   excludedNpis: ReadonlySet<string>;
   /**
    * Largest plausible units per line for a code, undefined when unknown (then not checked).
-   * Default: `maxUnits` of scoring/reference-fees.ts.
+   * Default: `maxUnits` of domain/codes/reference-fees.ts.
    */
   maxUnits: (procedureCode: string) => number | undefined;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OUTCOMES, type Outcome } from '../domain/decision.ts';
-import { prAuc, rocAuc } from './metrics.ts';
+import { prAuc, rocAuc } from '../training/evaluation/metrics.ts';
 
 /**
  * Champion / challenger. The champion (MODEL_DIR) decides; the challenger (CHALLENGER_MODEL_DIR)

@@ -1,10 +1,10 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import type { AnchorTxManager } from '../chain/anchor-tx.manager.ts';
-import type { DecisionAnchorClient } from '../chain/decision-anchor.client.ts';
+import type { AnchorTxManager } from '../anchoring/chain/anchor-tx.manager.ts';
+import type { DecisionAnchorClient } from '../anchoring/chain/decision-anchor.client.ts';
 import { ClaimtrailError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { DecisionIndexRepository } from '../db/decision-index.repository.ts';
-import type { BatchAnchorer } from './batch-anchorer.ts';
+import type { DecisionIndexRepository } from '../anchoring/decision-index.repository.ts';
+import type { BatchAnchorer } from '../anchoring/chain/batch-anchorer.ts';
 import { ANCHOR_BATCH, ANCHOR_FLAGGED, MAX_FLAGGED_PER_JOB, type AnchorBatchJob, type AnchorFlaggedJob, type AnchorJobData } from './anchor.queue.ts';
 
 export interface AnchorProcessorDeps {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { recordedDecisionAnchor } from '../../chain/deployment.ts';
-import { connectProvider } from '../../chain/provider.ts';
+import { recordedDecisionAnchor } from '../../anchoring/chain/deployment.ts';
+import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { ClaimtrailError, InvalidArgumentError } from '../../core/errors.ts';
-import { DecisionIndexRepository } from '../../db/decision-index.repository.ts';
-import { createPool } from '../../db/pool.ts';
-import { createKafka } from '../../ingest/kafka.ts';
+import { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
+import { createPool } from '../../infra/db/pool.ts';
+import { createKafka } from '../../infra/kafka/kafka.ts';
 import { createAnchorReader } from '../../proofs/anchor-reader.ts';
 import { AuditService, type AuditReport } from '../../proofs/audit.service.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';

@@ -1,13 +1,13 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import { migrate } from '../../db/migrate.ts';
-import { createPool } from '../../db/pool.ts';
+import { migrate } from '../../infra/db/migrate.ts';
+import { createPool } from '../../infra/db/pool.ts';
 import { ErasureService } from '../../privacy/erasure.service.ts';
 import { openKeyWrapper } from '../../privacy/master-key.ts';
 import { MemberKeyService } from '../../privacy/member-key.service.ts';
 import { RedisClaimAggregates } from '../../scoring/aggregates.ts';
-import { createRedis } from '../../workers/redis.ts';
+import { createRedis } from '../../infra/redis.ts';
 import { commandContext } from '../context.ts';
 
 /** Same rule as a claim's memberId (domain/claim.schema.ts). */

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 import { generateClaims, generateMalformed } from '../../fixtures/generator.ts';
 import { type OutgoingClaim, memberKey, readClaimsFile } from '../../ingest/claim-sources.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
-import { createKafka, ensureTopics } from '../../ingest/kafka.ts';
+import { createKafka, ensureTopics } from '../../infra/kafka/kafka.ts';
 import { commandContext, nonNegativeInt, positiveInt } from '../context.ts';
 
 /** Generated claims (and malformed messages mixed in at fixed positions) as outgoing messages. */

@@ -1,10 +1,10 @@
 import { type Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
-import { migrate } from '../../db/migrate.ts';
-import { createPool } from '../../db/pool.ts';
+import { ClaimPayloadRepository } from '../../privacy/claim-payload.repository.ts';
+import { migrate } from '../../infra/db/migrate.ts';
+import { createPool } from '../../infra/db/pool.ts';
 import { writeClaimsNdjson, writeLines } from '../../fixtures/io.ts';
-import { createKafka } from '../../ingest/kafka.ts';
+import { createKafka } from '../../infra/kafka/kafka.ts';
 import { openMemberKeys } from '../../privacy/master-key.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { ROLES, type Role } from '../../review/auth/roles.ts';
@@ -13,7 +13,7 @@ import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { startReviewServer } from '../../review/server.ts';
 import { AuthService } from '../../review/services/auth.service.ts';
-import { describeLabels, joinClaimPayloads, readVerdictLabels } from '../../review/services/verdict-labels.ts';
+import { describeLabels, joinClaimPayloads, readVerdictLabels } from '../../training/labels/verdict-labels.ts';
 import { commandContext, nonNegativeInt, untilSignal } from '../context.ts';
 
 function role(value: string): Role {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { readLabelsNdjson } from '../../fixtures/io.ts';
-import { createKafka } from '../../ingest/kafka.ts';
+import { createKafka } from '../../infra/kafka/kafka.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
 import { compareShadow, formatShadowComparison, ShadowRecordSchema, type ShadowRecord } from '../../scoring/shadow.ts';
 import { commandContext } from '../context.ts';

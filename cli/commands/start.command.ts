@@ -7,7 +7,7 @@ import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
-import { trainModel } from '../../scoring/train.ts';
+import { trainModel } from '../../training/train.ts';
 import { stackUp } from '../../stack/stack.ts';
 import { commandContext, nonNegativeInt, positiveInt, untilSignal } from '../context.ts';
 import { generatedMessages } from './produce.command.ts';

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { BundleFormatError, type VerificationCode } from '../../anchoring/errors.ts';
-import { loadProofBundle, type ProofBundle } from '../../anchoring/proof-bundle.ts';
-import { verifyProofBundle } from '../../anchoring/verify-proof.ts';
-import { connectProvider } from '../../chain/provider.ts';
+import { BundleFormatError, type VerificationCode } from '../../anchoring/core/errors.ts';
+import { loadProofBundle, type ProofBundle } from '../../anchoring/core/proof-bundle.ts';
+import { verifyProofBundle } from '../../anchoring/core/verify-proof.ts';
+import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import { DecisionIndexRepository } from '../../db/decision-index.repository.ts';
-import { createPool } from '../../db/pool.ts';
+import { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
+import { createPool } from '../../infra/db/pool.ts';
 import { ProofService, ProofUnavailableError, verifyBundleOnChain } from '../../proofs/proof.service.ts';
 import { commandContext, positiveInt } from '../context.ts';
 

@@ -1,5 +1,5 @@
 import { AbiCoder, concat, keccak256 } from 'ethers';
-import { canonicalBytes } from '../../anchoring/canonical-json.ts';
+import { canonicalBytes } from '../../anchoring/core/canonical-json.ts';
 
 /**
  * Audit entries sealed into Merkle batches, anchored like decision batches. A batch of audit

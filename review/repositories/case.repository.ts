@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
+import type { ClaimPayloadRepository } from '../../privacy/claim-payload.repository.ts';
 import type { Queryable } from './db.ts';
 
 export const CASE_STATUSES = ['open', 'assigned', 'snoozed', 'escalated', 'closed'] as const;

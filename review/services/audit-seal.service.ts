@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
-import { batchId as rangeBatchId } from '../../anchoring/batch.ts';
-import { makeTree } from '../../anchoring/merkle-core.ts';
+import { batchId as rangeBatchId } from '../../anchoring/core/batch.ts';
+import { makeTree } from '../../anchoring/core/merkle-core.ts';
 import type { Logger } from '../../core/logger.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import type { DecisionIndexRepository } from '../../db/decision-index.repository.ts';
+import type { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
 import type { AnchorJobSink } from '../../workers/anchor.queue.ts';
 import { auditLeaf } from '../audit/audit-leaf.ts';
 import type { Actor } from '../auth/roles.ts';

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import type { DecisionIndexRepository, IndexedDecision, StoredBatch } from '../../db/decision-index.repository.ts';
+import type { DecisionIndexRepository, IndexedDecision, StoredBatch } from '../../anchoring/decision-index.repository.ts';
 import type { Actor } from '../auth/roles.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { AttachmentFile, AttachmentRepository, AttachmentSummary } from '../repositories/attachment.repository.ts';

@@ -1,5 +1,5 @@
-import type { ProofBundle } from '../../anchoring/proof-bundle.ts';
-import type { DecisionIndexRepository } from '../../db/decision-index.repository.ts';
+import type { ProofBundle } from '../../anchoring/core/proof-bundle.ts';
+import type { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
 import type { DecisionVerification, ProofService } from '../../proofs/proof.service.ts';
 import type { Actor } from '../auth/roles.ts';
 import { NotFoundError } from '../errors.ts';

@@ -7,13 +7,13 @@ import type { Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
-import { trainModel } from '../../scoring/train.ts';
+import { trainModel } from '../../training/train.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
 /**
  * An anchoring outage on the real stack: scoring and batching run while no anchor worker can
  * reach the chain, so batches pile up pending; when anchoring comes back, the worker catches the
- * backlog up in fewer transactions than batches (anchorBatches, workers/batch-anchorer.ts).
+ * backlog up in fewer transactions than batches (anchorBatches, anchoring/chain/batch-anchorer.ts).
  */
 const CLAIMS = 300;
 

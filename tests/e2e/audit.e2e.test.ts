@@ -13,7 +13,7 @@ import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { createAnchorReader } from '../../proofs/anchor-reader.ts';
 import { AuditService } from '../../proofs/audit.service.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
-import { trainModel } from '../../scoring/train.ts';
+import { trainModel } from '../../training/train.ts';
 import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 

@@ -11,7 +11,7 @@ import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { DLQ_HEADERS, headerString } from '../../ingest/claim-decoder.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
-import { trainModel } from '../../scoring/train.ts';
+import { trainModel } from '../../training/train.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';

@@ -9,7 +9,7 @@ import type { Claim } from '../../domain/claim.schema.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
-import { trainModel } from '../../scoring/train.ts';
+import { trainModel } from '../../training/train.ts';
 import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { KafkaMessage } from 'kafkajs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyProofBundle } from '../../anchoring/verify-proof.ts';
+import { verifyProofBundle } from '../../anchoring/core/verify-proof.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import type { Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
@@ -18,7 +18,7 @@ import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { startReviewServer, type RunningReviewServer } from '../../review/server.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
-import { trainModel } from '../../scoring/train.ts';
+import { trainModel } from '../../training/train.ts';
 import { waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog, uniqueName } from '../support/env.ts';
 

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
-import { createKafka } from '../../ingest/kafka.ts';
+import { createKafka } from '../../infra/kafka/kafka.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import { LocalKeyWrapper } from '../../privacy/key-wrapper.ts';
-import { trainModel } from '../../scoring/train.ts';
+import { trainModel } from '../../training/train.ts';
 import { PipelineChild, sleep } from '../faults/children.ts';
 import { testLog } from '../support/env.ts';
 

@@ -5,12 +5,12 @@
  * confirmed. Run: node tests/faults/repro-anchor-pending.ts (private anvil, own schema).
  */
 import { Interface, id } from 'ethers';
-import { AnchorTxManager } from '../../chain/anchor-tx.manager.ts';
-import { DecisionAnchorClient } from '../../chain/decision-anchor.client.ts';
-import { connectProvider } from '../../chain/provider.ts';
+import { AnchorTxManager } from '../../anchoring/chain/anchor-tx.manager.ts';
+import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
+import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
-import { AnchorTxRepository } from '../../db/anchor-tx.repository.ts';
-import { createPool } from '../../db/pool.ts';
+import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
+import { createPool } from '../../infra/db/pool.ts';
 import { startPrivateAnvil } from '../support/private-anvil.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 

@@ -8,13 +8,13 @@
  * Waiting for the coordinator to be slow enough is timing-dependent, so this script injects the
  * same crash path deterministically: the first batch handed to the consumer throws an error marked
  * `retriable: false`. Part 1 shows a bare kafkajs consumer never consumes again; part 2 shows a
- * TransactionalStage (ingest/consumer-recovery.ts) runs its consumer again and processes every
+ * TransactionalStage (infra/kafka/consumer-recovery.ts) runs its consumer again and processes every
  * message exactly once. Shared Kafka, fresh topics. Run: node tests/faults/repro-kafka-crash.ts
  */
 import { randomBytes } from 'node:crypto';
 import { isolatedEnv, loadConfig } from '../../core/config.ts';
-import { createKafka } from '../../ingest/kafka.ts';
-import { TransactionalStage } from '../../ingest/transactional-stage.ts';
+import { createKafka } from '../../infra/kafka/kafka.ts';
+import { TransactionalStage } from '../../infra/kafka/transactional-stage.ts';
 import { testLog } from '../support/env.ts';
 import { readTopic } from './invariants.ts';
 import { sleep } from './children.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { loadConfig } from '../../core/config.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
-import { createKafka } from '../../ingest/kafka.ts';
+import { createKafka } from '../../infra/kafka/kafka.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import { freePort } from '../support/private-services.ts';
 import { PipelineChild, sleep } from './children.ts';

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { isolatedEnv, type Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
-import { createKafka } from '../../ingest/kafka.ts';
+import { createKafka } from '../../infra/kafka/kafka.ts';
 import type { PipelineChild } from './children.ts';
 import { checkInvariants, violations } from './invariants.ts';
 import type { TrialResult } from './trial-types.ts';

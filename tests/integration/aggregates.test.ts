@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { aggregateFeatureNames, type AggregateObservation, OfflineClaimAggregates, RedisClaimAggregates } from '../../scoring/aggregates.ts';
-import { createRedis } from '../../workers/redis.ts';
+import { createRedis } from '../../infra/redis.ts';
 import { uniqueName } from '../support/env.ts';
 
 /** Offline (in memory, point-in-time over the ordered file) == online (Redis Lua), exactly. */

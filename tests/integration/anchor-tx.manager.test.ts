@@ -1,12 +1,12 @@
 import { Interface, id, type JsonRpcProvider } from 'ethers';
 import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnchorTxManager, TxRevertedError } from '../../chain/anchor-tx.manager.ts';
-import { DecisionAnchorClient } from '../../chain/decision-anchor.client.ts';
-import { connectProvider } from '../../chain/provider.ts';
+import { AnchorTxManager, TxRevertedError } from '../../anchoring/chain/anchor-tx.manager.ts';
+import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
+import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
-import { AnchorTxRepository } from '../../db/anchor-tx.repository.ts';
-import { createPool } from '../../db/pool.ts';
+import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
+import { createPool } from '../../infra/db/pool.ts';
 import { startPrivateAnvil, type PrivateAnvil } from '../support/private-anvil.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 

@@ -1,15 +1,15 @@
 import { Interface, id, type JsonRpcProvider } from 'ethers';
 import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchId as computeBatchId } from '../../anchoring/batch.ts';
-import { AnchorTxManager } from '../../chain/anchor-tx.manager.ts';
-import { DecisionAnchorClient } from '../../chain/decision-anchor.client.ts';
-import { connectProvider } from '../../chain/provider.ts';
+import { batchId as computeBatchId } from '../../anchoring/core/batch.ts';
+import { AnchorTxManager } from '../../anchoring/chain/anchor-tx.manager.ts';
+import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
+import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
-import { AnchorTxRepository } from '../../db/anchor-tx.repository.ts';
-import { DecisionIndexRepository } from '../../db/decision-index.repository.ts';
-import { createPool } from '../../db/pool.ts';
-import { BatchAnchorer } from '../../workers/batch-anchorer.ts';
+import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
+import { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
+import { createPool } from '../../infra/db/pool.ts';
+import { BatchAnchorer } from '../../anchoring/chain/batch-anchorer.ts';
 import { startPrivateAnvil, type PrivateAnvil } from '../support/private-anvil.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 

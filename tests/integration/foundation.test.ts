@@ -1,11 +1,11 @@
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Wallet, toQuantity } from 'ethers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectProvider } from '../../chain/provider.ts';
-import { DecisionAnchorClient } from '../../chain/decision-anchor.client.ts';
-import { createPool } from '../../db/pool.ts';
-import { createKafka, ensureTopics } from '../../ingest/kafka.ts';
-import { createRedis } from '../../workers/redis.ts';
+import { connectProvider } from '../../anchoring/chain/provider.ts';
+import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
+import { createPool } from '../../infra/db/pool.ts';
+import { createKafka, ensureTopics } from '../../infra/kafka/kafka.ts';
+import { createRedis } from '../../infra/redis.ts';
 import { isolatedConfig, migratedSchema, testLog, uniqueName } from '../support/env.ts';
 
 // The four real services of the local stack, each exercised once over a real connection.

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecisionIndexRepository, type IndexedDecision } from '../../db/decision-index.repository.ts';
-import { createPool, type Pool } from '../../db/pool.ts';
+import { DecisionIndexRepository, type IndexedDecision } from '../../anchoring/decision-index.repository.ts';
+import { createPool, type Pool } from '../../infra/db/pool.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
-import { createKafka } from '../../ingest/kafka.ts';
+import { createKafka } from '../../infra/kafka/kafka.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';

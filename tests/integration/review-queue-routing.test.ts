@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecisionIndexRepository, type IndexedDecision } from '../../db/decision-index.repository.ts';
-import { createPool, type Pool } from '../../db/pool.ts';
+import { DecisionIndexRepository, type IndexedDecision } from '../../anchoring/decision-index.repository.ts';
+import { createPool, type Pool } from '../../infra/db/pool.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
 import type { Outcome, Reason } from '../../domain/decision.ts';
 import { generateClaims } from '../../fixtures/generator.ts';

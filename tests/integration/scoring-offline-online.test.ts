@@ -14,7 +14,7 @@ import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { DUPLICATE_RULE_CODE } from '../../scoring/aggregates.ts';
 import { Scorer } from '../../scoring/scorer.ts';
 import { compareShadow, ShadowRecordSchema } from '../../scoring/shadow.ts';
-import { trainModel } from '../../scoring/train.ts';
+import { trainModel } from '../../training/train.ts';
 import { readTopic } from '../faults/invariants.ts';
 import { stopAndDeleteTopics } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';

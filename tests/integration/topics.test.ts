@@ -4,7 +4,7 @@ import type { Config } from '../../core/config.ts';
 import { decodeClaim, MAX_CLAIM_BYTES, toDlqMessage } from '../../ingest/claim-decoder.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { ClaimsProducer, MAX_SENDABLE_CLAIM_BYTES } from '../../ingest/claims.producer.ts';
-import { CLAIMS_TOPIC_MAX_MESSAGE_BYTES, createKafka, DLQ_TOPIC_MAX_MESSAGE_BYTES, ensureTopics, topicSizeProblems } from '../../ingest/kafka.ts';
+import { CLAIMS_TOPIC_MAX_MESSAGE_BYTES, createKafka, DLQ_TOPIC_MAX_MESSAGE_BYTES, ensureTopics, topicSizeProblems } from '../../infra/kafka/kafka.ts';
 import { isolatedConfig, testLog } from '../support/env.ts';
 
 /**

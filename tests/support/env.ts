@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg, { type Pool } from 'pg';
 import { loadConfig, type Config, isolatedEnv } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
-import { ClaimPayloadRepository } from '../../db/claim-payload.repository.ts';
-import { migrate } from '../../db/migrate.ts';
+import { ClaimPayloadRepository } from '../../privacy/claim-payload.repository.ts';
+import { migrate } from '../../infra/db/migrate.ts';
 import { openMemberKeys } from '../../privacy/master-key.ts';
 
 /** A short random suffix for per-test topic, queue, group and schema names. */

@@ -23,12 +23,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { concat, id, keccak256, toUtf8Bytes } from 'ethers';
-import { batchId as computeBatchId, type BatchRange } from '../../anchoring/batch.ts';
-import { claimCommitment } from '../../anchoring/commitment.ts';
-import type { VerificationCode } from '../../anchoring/errors.ts';
-import { decisionLeaf, leafHash, leafValues, type DecisionLeafInput } from '../../anchoring/leaf.ts';
-import { getProof, leafTreeIndex, makeTree } from '../../anchoring/merkle-core.ts';
-import { makeProofBundle, type ProofBundle } from '../../anchoring/proof-bundle.ts';
+import { batchId as computeBatchId, type BatchRange } from '../../anchoring/core/batch.ts';
+import { claimCommitment } from '../../anchoring/core/commitment.ts';
+import type { VerificationCode } from '../../anchoring/core/errors.ts';
+import { decisionLeaf, leafHash, leafValues, type DecisionLeafInput } from '../../anchoring/core/leaf.ts';
+import { getProof, leafTreeIndex, makeTree } from '../../anchoring/core/merkle-core.ts';
+import { makeProofBundle, type ProofBundle } from '../../anchoring/core/proof-bundle.ts';
 import { applyPatch, type PatchOp } from './patch.ts';
 
 export const VECTORS_FORMAT = 'claimtrail-verifier-vectors-v1';

@@ -1,9 +1,9 @@
 import { AbiCoder, keccak256 } from 'ethers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assertBatchLeaves, batchContains, batchId, offsetSpan, validateBatchRange, type BatchRange } from '../../../anchoring/batch.ts';
-import { InvalidArgumentError } from '../../../anchoring/errors.ts';
-import { leafValues } from '../../../anchoring/leaf.ts';
+import { assertBatchLeaves, batchContains, batchId, offsetSpan, validateBatchRange, type BatchRange } from '../../../anchoring/core/batch.ts';
+import { InvalidArgumentError } from '../../../anchoring/core/errors.ts';
+import { leafValues } from '../../../anchoring/core/leaf.ts';
 import { batchOfDecisions, decisionAt, PARTITION, TOPIC } from './fixtures.ts';
 
 const range: BatchRange = { topic: TOPIC, partition: PARTITION, firstOffset: '100', lastOffset: '199' };

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalBytes, canonicalJson } from '../../../anchoring/canonical-json.ts';
-import { InvalidArgumentError } from '../../../anchoring/errors.ts';
+import { canonicalBytes, canonicalJson } from '../../../anchoring/core/canonical-json.ts';
+import { InvalidArgumentError } from '../../../anchoring/core/errors.ts';
 
 /** Rebuilds every object with its keys in a random order (arrays keep theirs). */
 function shuffleKeys(value: unknown, rand: () => number): unknown {

@@ -1,8 +1,8 @@
 import { AbiCoder, keccak256, sha256, ZeroHash } from 'ethers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { claimCommitment, newSalt } from '../../../anchoring/commitment.ts';
-import { InvalidArgumentError } from '../../../anchoring/errors.ts';
+import { claimCommitment, newSalt } from '../../../anchoring/core/commitment.ts';
+import { InvalidArgumentError } from '../../../anchoring/core/errors.ts';
 import { CLAIM_BYTES, SALT } from './fixtures.ts';
 
 describe('claimCommitment', () => {

@@ -8,7 +8,7 @@ import {
   ProofMismatchError,
   VerificationError,
   invariant,
-} from '../../../anchoring/errors.ts';
+} from '../../../anchoring/core/errors.ts';
 
 describe('anchoring errors', () => {
   it('carry a stable code, their class name, retriable=false and the cause', () => {

@@ -4,10 +4,10 @@
  */
 import { hexlify, keccak256, toUtf8Bytes } from 'ethers';
 import fc from 'fast-check';
-import { claimCommitment } from '../../../anchoring/commitment.ts';
-import { leafValues, type DecisionLeafInput, type LeafValues } from '../../../anchoring/leaf.ts';
-import { buildBatchTree } from '../../../anchoring/merkle.ts';
-import { makeProofBundle, type ProofBundle } from '../../../anchoring/proof-bundle.ts';
+import { claimCommitment } from '../../../anchoring/core/commitment.ts';
+import { leafValues, type DecisionLeafInput, type LeafValues } from '../../../anchoring/core/leaf.ts';
+import { buildBatchTree } from '../../../anchoring/core/merkle.ts';
+import { makeProofBundle, type ProofBundle } from '../../../anchoring/core/proof-bundle.ts';
 
 export const TOPIC = 'decisions';
 export const PARTITION = 3;

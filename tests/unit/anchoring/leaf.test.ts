@@ -2,7 +2,7 @@ import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { AbiCoder, keccak256, toUtf8Bytes } from 'ethers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../../anchoring/errors.ts';
+import { InvalidArgumentError } from '../../../anchoring/core/errors.ts';
 import {
   LEAF_ENCODING,
   LEAF_TYPES,
@@ -15,7 +15,7 @@ import {
   topicHash,
   type DecisionLeafInput,
   type LeafValues,
-} from '../../../anchoring/leaf.ts';
+} from '../../../anchoring/core/leaf.ts';
 import { decisionAt, leafValuesArb } from './fixtures.ts';
 
 const ozLeaf = (values: LeafValues) => StandardMerkleTree.of([[...values]], [...LEAF_TYPES]).leafHash([...values]);

@@ -2,10 +2,10 @@ import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { hexlify, keccak256, randomBytes } from 'ethers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../../anchoring/errors.ts';
-import { LEAF_TYPES, leafHash, type LeafValues } from '../../../anchoring/leaf.ts';
-import { buildBatchTree, type BatchTree } from '../../../anchoring/merkle.ts';
-import { getProof, makeTree, nodeHash, processProof } from '../../../anchoring/merkle-core.ts';
+import { InvalidArgumentError } from '../../../anchoring/core/errors.ts';
+import { LEAF_TYPES, leafHash, type LeafValues } from '../../../anchoring/core/leaf.ts';
+import { buildBatchTree, type BatchTree } from '../../../anchoring/core/merkle.ts';
+import { getProof, makeTree, nodeHash, processProof } from '../../../anchoring/core/merkle-core.ts';
 import { batchValues, leafValuesArb } from './fixtures.ts';
 
 /** The reference, straight from the library with the options the design fixes. */

@@ -1,18 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BundleFormatError, InvalidArgumentError, ProofMismatchError } from '../../../anchoring/errors.ts';
-import { LEAF_TYPES, leafValues } from '../../../anchoring/leaf.ts';
-import { buildBatchTree } from '../../../anchoring/merkle.ts';
+import { BundleFormatError, InvalidArgumentError, ProofMismatchError } from '../../../anchoring/core/errors.ts';
+import { LEAF_TYPES, leafValues } from '../../../anchoring/core/leaf.ts';
+import { buildBatchTree } from '../../../anchoring/core/merkle.ts';
 import {
   PROOF_BUNDLE_FORMAT,
   loadProofBundle,
   makeProofBundle,
   proofBundleJsonSchema,
-} from '../../../anchoring/proof-bundle.ts';
+} from '../../../anchoring/core/proof-bundle.ts';
 import { plain, SALT, SAMPLE_ANCHOR, sampleBatch, sampleBundle, type Mutable } from './fixtures.ts';
 
-const SCHEMA_FILE = fileURLToPath(new URL('../../../anchoring/proof-bundle.schema.json', import.meta.url));
+const SCHEMA_FILE = fileURLToPath(new URL('../../../anchoring/core/proof-bundle.schema.json', import.meta.url));
 
 function formatIssues(input: unknown): readonly string[] {
   try {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { leafValues } from '../../../anchoring/leaf.ts';
-import { buildBatchTree } from '../../../anchoring/merkle.ts';
-import { makeProofBundle, type ProofBundle } from '../../../anchoring/proof-bundle.ts';
-import { verifyProofBundle } from '../../../anchoring/verify-proof.ts';
+import { leafValues } from '../../../anchoring/core/leaf.ts';
+import { buildBatchTree } from '../../../anchoring/core/merkle.ts';
+import { makeProofBundle, type ProofBundle } from '../../../anchoring/core/proof-bundle.ts';
+import { verifyProofBundle } from '../../../anchoring/core/verify-proof.ts';
 import { flipBit } from '../../vectors/generate.ts';
 import { batchOfDecisions, PARTITION, SALT, SAMPLE_ANCHOR, TOPIC, plain, type Mutable } from './fixtures.ts';
 

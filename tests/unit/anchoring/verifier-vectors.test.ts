@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { keccak256, toUtf8Bytes } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { processProof } from '../../../anchoring/merkle-core.ts';
-import { verifyProofBundle } from '../../../anchoring/verify-proof.ts';
+import { processProof } from '../../../anchoring/core/merkle-core.ts';
+import { verifyProofBundle } from '../../../anchoring/core/verify-proof.ts';
 import { generateVectors, serializeVectors, VECTORS_FILE, VECTORS_FORMAT, type VectorFile } from '../../vectors/generate.ts';
 import { applyPatch } from '../../vectors/patch.ts';
 

@@ -1,8 +1,8 @@
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { keccak256, toUtf8Bytes } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { batchId } from '../../../anchoring/batch.ts';
-import { claimCommitment } from '../../../anchoring/commitment.ts';
+import { batchId } from '../../../anchoring/core/batch.ts';
+import { claimCommitment } from '../../../anchoring/core/commitment.ts';
 import {
   BundleFormatError,
   InvalidArgumentError,
@@ -10,14 +10,14 @@ import {
   ProofMismatchError,
   VerificationError,
   type VerificationCode,
-} from '../../../anchoring/errors.ts';
+} from '../../../anchoring/core/errors.ts';
 import {
   assertProofBundle,
   verifyAgainstChain,
   verifyClaimBytes,
   verifyProofBundle,
   type AnchorReader,
-} from '../../../anchoring/verify-proof.ts';
+} from '../../../anchoring/core/verify-proof.ts';
 import { plain, SALT, SAMPLE_ANCHOR, sampleBatch, sampleBundle, type Mutable } from './fixtures.ts';
 
 /** Flips the lowest bit of the hex digit at `at` (default: the last one): a one-byte edit. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { batchId as computeBatchId } from '../../../anchoring/batch.ts';
-import { leafHash, leafValues } from '../../../anchoring/leaf.ts';
-import { makeTree } from '../../../anchoring/merkle-core.ts';
-import type { AnchorReader } from '../../../anchoring/verify-proof.ts';
-import type { IndexedDecision, StoredBatch } from '../../../db/decision-index.repository.ts';
+import { batchId as computeBatchId } from '../../../anchoring/core/batch.ts';
+import { leafHash, leafValues } from '../../../anchoring/core/leaf.ts';
+import { makeTree } from '../../../anchoring/core/merkle-core.ts';
+import type { AnchorReader } from '../../../anchoring/core/verify-proof.ts';
+import type { IndexedDecision, StoredBatch } from '../../../anchoring/decision-index.repository.ts';
 import type { Decision } from '../../../domain/decision.ts';
 import { AuditService, type AuditServiceDeps, type DecisionLogSource } from '../../../proofs/audit.service.ts';
 import type { DecisionLogRange, DecisionLogRecord } from '../../../proofs/decision-log.reader.ts';

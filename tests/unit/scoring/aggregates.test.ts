@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../../../core/config.ts';
 import { createLogger } from '../../../core/logger.ts';
-import type { ClaimPayloadRepository } from '../../../db/claim-payload.repository.ts';
+import type { ClaimPayloadRepository } from '../../../privacy/claim-payload.repository.ts';
 import type { Claim } from '../../../domain/claim.schema.ts';
 import type { Decision } from '../../../domain/decision.ts';
 import { ScoringStage } from '../../../pipeline/scoring.stage.ts';

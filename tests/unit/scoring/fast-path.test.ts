@@ -4,9 +4,9 @@ import { generateClaims } from '../../../fixtures/generator.ts';
 import { scoreExplained } from '../../../scoring/ensemble.ts';
 import { extractFeatures } from '../../../scoring/features.ts';
 import { Forest, libraryProbabilities } from '../../../scoring/forest.ts';
-import { trainForest } from '../../../scoring/forest-trainer.ts';
+import { trainForest } from '../../../training/forest-trainer.ts';
 import { MlpEvaluator } from '../../../scoring/mlp-evaluator.ts';
-import { buildMlp, predictMlp, trainMlp } from '../../../scoring/mlp.ts';
+import { buildMlp, predictMlp, trainMlp } from '../../../training/mlp.ts';
 import { fitNormalizer, normalizeInto } from '../../../scoring/normalizer.ts';
 import { initTf, type tf } from '../../../scoring/tf.ts';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generateClaims } from '../../../fixtures/generator.ts';
 import { extractFeatures } from '../../../scoring/features.ts';
 import { Forest } from '../../../scoring/forest.ts';
-import { trainForest, TreeGrower, type TreeNodeJson, type TreeOptionsJson } from '../../../scoring/forest-trainer.ts';
+import { trainForest, TreeGrower, type TreeNodeJson, type TreeOptionsJson } from '../../../training/forest-trainer.ts';
 
 const { claims, labels } = generateClaims({ count: 1500, seed: 17, fraudRate: 0.15 });
 const rows = claims.map((c) => extractFeatures(c));
