@@ -1,3 +1,4 @@
+import { decodeDecision } from '../domain/decision-codec.ts';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { batchId as computeBatchId } from '../anchoring/core/batch.ts';
@@ -10,7 +11,6 @@ import { openMemberKeys } from '../privacy/master-key.ts';
 import { DecisionIndexRepository, type IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
-import type { Decision } from '../domain/decision.ts';
 import { decodeClaim } from '../ingest/claim-decoder.ts';
 import { ensureTopics } from '../infra/kafka/kafka.ts';
 import { ScoringStage } from '../pipeline/scoring.stage.ts';
@@ -86,7 +86,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
           throw error;
         }
       });
-      const decisions = outputs[0]!.messages.map((m) => JSON.parse(String(m.value)) as Decision);
+      const decisions = outputs[0]!.messages.map((m) => decodeDecision(m.value as Buffer));
       await time(steps.batchCloseMs, async () => {
         const topic = config.kafka.topics.decisions;
         const partition = 0;

@@ -1,3 +1,4 @@
+import { CORRELATION_HEADER } from '../domain/decision-codec.ts';
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { OutgoingClaim } from './claim-sources.ts';
@@ -20,8 +21,6 @@ export const MAX_REQUEST_CLAIM_BYTES = Math.floor(CLAIMS_TOPIC_MAX_MESSAGE_BYTES
  */
 export const MAX_SENDABLE_CLAIM_BYTES = CLAIMS_TOPIC_MAX_MESSAGE_BYTES - 4096;
 
-/** Header carrying the correlation id from the producer through decisions into anchor jobs. */
-export const CORRELATION_HEADER = 'x-correlation-id';
 
 export interface ProduceOptions {
   topic: string;

@@ -1,3 +1,4 @@
+import { decodeDecision } from '../domain/decision-codec.ts';
 import type { Admin, Consumer, ConsumerGroupJoinEvent, Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../core/config.ts';
 import { invariant } from '../core/errors.ts';
@@ -147,7 +148,7 @@ export class BatchingStage {
       const openLast = this.#open.get(partition)?.items.at(-1)?.offset;
       if ((stored !== null && offset <= stored) || (openLast !== undefined && offset <= BigInt(openLast))) continue;
       invariant(message.value, `decisions record ${partition}/${message.offset} has no value`);
-      const decision = JSON.parse(message.value.toString('utf8')) as Decision;
+      const decision = decodeDecision(message.value);
       let open = this.#open.get(partition);
       if (!open) {
         open = { partition, openedAt: Date.now(), items: [] };

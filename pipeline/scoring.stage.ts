@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Kafka, Message } from 'kafkajs';
 import { claimCommitment, newSalt } from '../anchoring/core/commitment.ts';
 import type { Config } from '../core/config.ts';
@@ -7,21 +6,13 @@ import type { Logger } from '../core/logger.ts';
 import type { ClaimPayloadRepository, ClaimPayloadRow } from '../privacy/claim-payload.repository.ts';
 import type { Claim } from '../domain/claim.schema.ts';
 import type { Decision } from '../domain/decision.ts';
+import { CORRELATION_HEADER, decisionIdFor, encodeDecision } from '../domain/decision-codec.ts';
 import { decodeClaim, headerString, toDlqMessage } from '../ingest/claim-decoder.ts';
-import { CORRELATION_HEADER } from '../ingest/claims.producer.ts';
 import { type StageBatch, type StageOutput, TransactionalStage } from '../infra/kafka/transactional-stage.ts';
 import type { Scorer } from '../scoring/scorer.ts';
 import { duplicateReason, type ClaimAggregates } from '../scoring/aggregates.ts';
 import { SHADOW_FORMAT, type ShadowRecord } from '../scoring/shadow.ts';
 
-
-/**
- * Deterministic decision id: sha256 over the claim's position in the claims topic. A claim
- * re-processed after a crash gets the same id, so PostgreSQL writes are idempotent.
- */
-export function decisionIdFor(topic: string, partition: number, offset: string): string {
-  return `0x${createHash('sha256').update(`claimtrail-decision-v1\0${topic}\0${partition}\0${offset}`).digest('hex')}`;
-}
 
 export interface ScoringStageDeps {
   kafka: Kafka;
@@ -152,7 +143,7 @@ export class ScoringStage {
       rows.push({ decisionId, claimId: v.claim.claimId, memberId: v.claim.memberId, providerNpi: v.claim.billingProviderNpi, claimBytes: v.bytes, claimType: v.claim.claimType, totalCharged: v.claim.totalCharged });
       decisions.push({
         key: v.claim.claimId,
-        value: JSON.stringify(decision),
+        value: encodeDecision(decision),
         headers: v.correlationId ? { [CORRELATION_HEADER]: v.correlationId } : {},
       });
       const s = shadow?.[i];

@@ -1,3 +1,4 @@
+import { DecisionFormatError, decodeDecision } from '../domain/decision-codec.ts';
 import { InvalidArgumentError as AnchoringArgumentError } from '../anchoring/core/errors.ts';
 import { leafHash, leafValues } from '../anchoring/core/leaf.ts';
 import { makeTree } from '../anchoring/core/merkle-core.ts';
@@ -232,9 +233,10 @@ function logLeaf(batch: StoredBatch, record: DecisionLogRecord): { leaf: string;
   if (!record.value) return 'no value';
   let decision: Decision;
   try {
-    decision = JSON.parse(record.value.toString('utf8')) as Decision;
-  } catch {
-    return 'not JSON';
+    decision = decodeDecision(record.value);
+  } catch (error) {
+    if (error instanceof DecisionFormatError) return error.message;
+    throw error;
   }
   try {
     const leaf = leafHash(leafValues({ ...decision, log: { topic: batch.topic, partition: batch.partition, offset: record.offset } }));

@@ -1,3 +1,4 @@
+import { decodeDecision } from '../../domain/decision-codec.ts';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,7 +78,7 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
   it('gives every valid claim exactly one decision, in the log and in the index', async () => {
     const decisions = await readTopic(pipeline, config.kafka.topics.decisions, CLAIMS);
     expect(decisions).toHaveLength(CLAIMS);
-    const claimIds = decisions.map((m) => (JSON.parse(m.value!.toString()) as { claimId: string }).claimId);
+    const claimIds = decisions.map((m) => decodeDecision(m.value!).claimId);
     expect(new Set(claimIds).size).toBe(CLAIMS);
     expect(new Set(claimIds)).toEqual(new Set(claims.map((c) => c.claimId)));
     const { rows } = await pipeline.pool.query<{ n: string; distinct_claims: string }>('SELECT count(*) AS n, count(DISTINCT claim_id) AS distinct_claims FROM decisions');

@@ -1,3 +1,4 @@
+import { decodeDecision } from '../../domain/decision-codec.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,7 +162,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     const outcomes = new Map<string, number>();
     const bump = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
     for (const m of decisions) {
-      const d = JSON.parse(m.value!.toString('utf8')) as { input: { partition: number; offset: string } };
+      const d = decodeDecision(m.value!);
       bump(`${d.input.partition}/${d.input.offset}`);
     }
     const dlqReasons: Record<string, number> = {};

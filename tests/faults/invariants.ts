@@ -1,3 +1,4 @@
+import { decodeDecision } from '../../domain/decision-codec.ts';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import pg from 'pg';
 
@@ -81,7 +82,7 @@ export async function checkInvariants(options: {
 }): Promise<InvariantReport> {
   const { kafka, expectedClaimIds } = options;
   const log = await readTopic(kafka, options.topics.decisions, expectedClaimIds.size);
-  const logIds = log.map((m) => (JSON.parse(m.value!.toString('utf8')) as { claimId: string }).claimId);
+  const logIds = log.map((m) => decodeDecision(m.value!).claimId);
   const logSet = new Set(logIds);
   const dlq = options.malformed > 0 ? await readTopic(kafka, options.topics.dlq, options.malformed) : [];
 

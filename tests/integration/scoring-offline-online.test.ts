@@ -1,3 +1,4 @@
+import { decodeDecision } from '../../domain/decision-codec.ts';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import type { Config } from '../../core/config.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
-import type { Decision } from '../../domain/decision.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
@@ -64,7 +64,7 @@ describe('scoring online (Kafka + Redis) == offline, with entity aggregates in t
 
   it('gives identical scores, components, model reasons and outcomes', async () => {
     const messages = await readTopic(pipeline!.kafka, config.kafka.topics.decisions, CLAIMS, 2_000, 60_000);
-    const decisions = messages.map((m) => JSON.parse(m.value!.toString('utf8')) as Decision).sort((a, b) => Number(BigInt(a.input.offset) - BigInt(b.input.offset)));
+    const decisions = messages.map((m) => decodeDecision(m.value!)).sort((a, b) => Number(BigInt(a.input.offset) - BigInt(b.input.offset)));
     expect(decisions).toHaveLength(CLAIMS);
 
     const byId = new Map(generateClaims({ count: CLAIMS, seed: SEED }).claims.map((c) => [c.claimId, c]));

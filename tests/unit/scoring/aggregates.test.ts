@@ -1,3 +1,4 @@
+import { decodeDecision } from '../../../domain/decision-codec.ts';
 import { describe, expect, it } from 'vitest';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../../../core/config.ts';
@@ -61,7 +62,7 @@ describe('scoring stage with aggregates', () => {
     const stage = new ScoringStage({ kafka, config, scorer, payloads, log: createLogger('silent'), aggregates });
     const a = officeClaim({ claimId: 'A' });
     const batch = { topic: 'claims', partition: 0, messages: [message(a, 0), message({ ...a, claimId: 'B' }, 1)] };
-    const decisions = (out: Awaited<ReturnType<ScoringStage['handle']>>): Decision[] => out[0]!.messages.map((m) => JSON.parse(String(m.value)) as Decision);
+    const decisions = (out: Awaited<ReturnType<ScoringStage['handle']>>): Decision[] => out[0]!.messages.map((m) => decodeDecision(m.value as Buffer));
     const first = decisions(await stage.handle(batch));
     expect(first.map((d) => d.outcome)).toEqual(['approve', 'flag']);
     expect(first[1]!.reasons.map((r) => r.code)).toEqual([DUPLICATE_RULE_CODE, 'F_TOTAL_CHARGED']);
