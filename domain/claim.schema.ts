@@ -9,6 +9,9 @@ import { z } from 'zod';
  * Everything here is PHI: it never goes on chain, into a Merkle leaf or into a log line.
  */
 
+/** Largest claim message we accept, in bytes (documented in the README). Larger ones go to the DLQ. */
+export const MAX_CLAIM_BYTES = 1024 * 1024;
+
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')

@@ -1,8 +1,6 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import { type Claim, type FieldError, parseClaim } from '../domain/claim.schema.ts';
+import { type Claim, type FieldError, MAX_CLAIM_BYTES, parseClaim } from '../domain/claim.schema.ts';
 
-/** Largest claim message we accept, in bytes (documented in the README). Larger ones go to the DLQ. */
-export const MAX_CLAIM_BYTES = 1024 * 1024;
 
 /** Why a message went to the dead-letter topic. Stable values, also in the `x-dlq-reason` header. */
 export type DlqReason = 'EMPTY_MESSAGE' | 'TOO_LARGE' | 'NOT_UTF8' | 'NOT_JSON' | 'SCHEMA_INVALID';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { OutgoingClaim } from './claim-sources.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
-import { MAX_CLAIM_BYTES } from './claim-decoder.ts';
+import { MAX_CLAIM_BYTES } from '../domain/claim.schema.ts';
 import { CLAIMS_TOPIC_MAX_MESSAGE_BYTES } from '../infra/kafka/kafka.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { type ConfigResourceTypes, Kafka, logLevel as KafkaLogLevel, type ITopicConfig, type LogEntry } from 'kafkajs';
-import { MAX_CLAIM_BYTES } from '../../ingest/claim-decoder.ts';
+import { MAX_CLAIM_BYTES } from '../../domain/claim.schema.ts';
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { generateClaims } from '../../fixtures/generator.ts';
-import { MAX_CLAIM_BYTES } from '../../ingest/claim-decoder.ts';
+import { MAX_CLAIM_BYTES } from '../../domain/claim.schema.ts';
 
 /** One hostile (or valid) claims-topic message and the family it was drawn from. */
 export interface FuzzMessage {

@@ -1,7 +1,8 @@
 import { type ConfigResourceTypes, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.ts';
-import { decodeClaim, MAX_CLAIM_BYTES, toDlqMessage } from '../../ingest/claim-decoder.ts';
+import { decodeClaim, toDlqMessage } from '../../ingest/claim-decoder.ts';
+import { MAX_CLAIM_BYTES } from '../../domain/claim.schema.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { ClaimsProducer, MAX_SENDABLE_CLAIM_BYTES } from '../../ingest/claims.producer.ts';
 import { CLAIMS_TOPIC_MAX_MESSAGE_BYTES, createKafka, DLQ_TOPIC_MAX_MESSAGE_BYTES, ensureTopics, topicSizeProblems } from '../../infra/kafka/kafka.ts';

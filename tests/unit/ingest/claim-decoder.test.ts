@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateMalformedCases } from '../../../fixtures/generator.ts';
-import { DLQ_HEADERS, MAX_CLAIM_BYTES, decodeClaim, headerString, toDlqMessage } from '../../../ingest/claim-decoder.ts';
+import { DLQ_HEADERS, decodeClaim, headerString, toDlqMessage } from '../../../ingest/claim-decoder.ts';
+import { MAX_CLAIM_BYTES } from '../../../domain/claim.schema.ts';
 
 const sampleLines = readFileSync('fixtures/samples/claims-100.ndjson', 'utf8').trim().split('\n');
 const sample = sampleLines[0]!;
