@@ -1,3 +1,5 @@
+import type { ErrorCode } from './error-codes.ts';
+
 /**
  * One base error for claimtrail. Every error we throw on purpose carries a stable `code`
  * (tests and operators match on it, never on the message), whether retrying can help, and the
@@ -5,12 +7,12 @@
  * header, a BullMQ UnrecoverableError, an HTTP status or a CLI exit code happens only at the edge.
  */
 export class ClaimtrailError extends Error {
-  /** Stable, machine-readable identifier such as `CONFIG_INVALID`. */
-  readonly code: string;
+  /** Stable, machine-readable identifier such as `CONFIG_INVALID`, registered in core/error-codes.ts. */
+  readonly code: ErrorCode;
   /** True when the same operation may succeed if tried again later (I/O, chain congestion). */
   readonly retriable: boolean;
 
-  constructor(code: string, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;

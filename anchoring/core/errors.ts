@@ -12,14 +12,14 @@
 /** Base of every error the anchoring code throws on purpose. */
 export class AnchoringError extends Error {
   /** Stable, machine-readable identifier such as `INVALID_ARGUMENT` or `PROOF_INVALID`. */
-  readonly code: string;
+  readonly code: AnchoringErrorCode;
   /**
    * Always false: anchoring code is pure, so the same input fails the same way every time.
    * Kept so these errors have the same shape as the app's `ClaimtrailError`.
    */
   readonly retriable: boolean = false;
 
-  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+  constructor(code: AnchoringErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -46,23 +46,32 @@ export function invariant(condition: unknown, message: string): asserts conditio
 }
 
 /** Why a proof bundle did not verify. Each code is also the `code` of the matching error. */
-export type VerificationCode =
+export const VERIFICATION_CODES = [
   // Pure checks (verify-proof.ts `verifyProofBundle`).
-  | 'FORMAT_INVALID'
-  | 'LEAF_MISMATCH'
-  | 'PROOF_INVALID'
-  | 'BATCH_ID_MISMATCH'
-  | 'POSITION_OUTSIDE_BATCH'
+  'FORMAT_INVALID',
+  'LEAF_MISMATCH',
+  'PROOF_INVALID',
+  'BATCH_ID_MISMATCH',
+  'POSITION_OUTSIDE_BATCH',
   // Chain checks (verify-proof.ts `verifyAgainstChain`).
-  | 'NOT_ANCHORED'
-  | 'CHAIN_ID_MISMATCH'
-  | 'ROOT_NOT_ON_CHAIN'
-  | 'ROOT_DIFFERS_ON_CHAIN'
-  | 'BLOCK_HASH_MISMATCH'
-  | 'NOT_CONFIRMED'
+  'NOT_ANCHORED',
+  'CHAIN_ID_MISMATCH',
+  'ROOT_NOT_ON_CHAIN',
+  'ROOT_DIFFERS_ON_CHAIN',
+  'BLOCK_HASH_MISMATCH',
+  'NOT_CONFIRMED',
   // Claim holder's check (verify-proof.ts `verifyClaimBytes`).
-  | 'SALT_MISSING'
-  | 'COMMITMENT_MISMATCH';
+  'SALT_MISSING',
+  'COMMITMENT_MISMATCH',
+] as const;
+export type VerificationCode = (typeof VERIFICATION_CODES)[number];
+
+/**
+ * Every code this core throws. It mirrors part of the app's registry (core/error-codes.ts)
+ * without importing it; a unit test checks that each code here is registered there.
+ */
+export const ANCHORING_ERROR_CODES = ['INVALID_ARGUMENT', 'INVARIANT_VIOLATED', ...VERIFICATION_CODES] as const;
+export type AnchoringErrorCode = (typeof ANCHORING_ERROR_CODES)[number];
 
 /**
  * A proof bundle (or part of it) does not prove what it claims. `expected` is the value the

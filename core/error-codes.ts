@@ -1,0 +1,75 @@
+/**
+ * Every stable error code claimtrail throws, registered once. `ClaimtrailError` accepts only
+ * these, so a new code is added here (with its meaning) or the typecheck fails. Operators and
+ * tests match on the code, never on the message.
+ *
+ * The pure anchoring core (anchoring/core/errors.ts) keeps its own error classes so it can run
+ * without the app; its codes are registered here too, and a test checks the two lists agree.
+ */
+export const ERROR_CODES = {
+  // Configuration and callers.
+  CONFIG_INVALID: 'an environment variable or flag holds a bad value',
+  INVALID_ARGUMENT: 'the caller passed something we cannot use (bad flag, file, id)',
+  INVARIANT_VIOLATED: 'an internal guarantee did not hold: a bug in claimtrail',
+  STACK_UNAVAILABLE: 'a local service of the stack could not be started or reached',
+  CHECK_FAILED: 'a check run on purpose found a discrepancy (audit)',
+
+  // Claims, decisions and models.
+  DECISION_FORMAT_INVALID: 'a decisions record is not a decision of the wire format',
+  MODEL_LOAD_FAILED: 'a model bundle is missing, altered or of another format',
+  EXCLUSION_LIST_INVALID: 'an exclusion list file cannot be read as an OIG LEIE CSV',
+
+  // Decision index and batches.
+  BATCH_OVERLAP: 'a batch overlaps an offset range already stored',
+  BATCH_UNKNOWN: 'no batch with that id is stored',
+  BATCH_ROOT_CONFLICT: 'the chain already holds a different root under this batch id',
+  LOG_READ_FAILED: 'the decisions log could not be read back',
+  PROOF_UNAVAILABLE: 'no proof can be made for that decision yet (not batched or not anchored)',
+
+  // Chain.
+  SIGNER_MISSING: 'no anchoring signer is configured for this chain',
+  CONTRACT_MISSING: 'no DecisionAnchor contract at the configured address',
+  CONTRACT_ARTIFACTS_MISSING: 'the compiled contract artifacts are missing (run the contracts build)',
+  CONTRACT_ARTIFACTS_INVALID: 'the compiled contract artifacts cannot be read',
+  CHAIN_SUBMIT_FAILED: 'a transaction could not be submitted',
+  NONCE_TAKEN: 'the signer nonce was used by a transaction we did not send',
+  TX_OPEN: 'an earlier transaction of this signer is still open; resume it first',
+  TX_REVERTED: 'a transaction was mined and reverted',
+  TX_TIMEOUT: 'a transaction did not confirm in time',
+
+  // Privacy.
+  PHI_MASTER_KEY_MISSING: 'no PHI master key is configured outside the local stack',
+  PHI_MASTER_KEY_MISMATCH: 'the PHI master key is not the one the stored data keys are wrapped with',
+  PHI_ENVELOPE_INVALID: 'a ciphertext is not an envelope claimtrail wrote',
+  PHI_DECRYPT_FAILED: 'a ciphertext did not authenticate (wrong key, wrong row or altered bytes)',
+
+  // Review app (translated to HTTP statuses at the edge).
+  UNAUTHENTICATED: 'no valid session or token',
+  FORBIDDEN: 'the role may not do this',
+  NOT_FOUND: 'no such resource',
+  CONFLICT: 'the resource is in a state that does not allow this',
+  RATE_LIMITED: 'too many attempts; retry later',
+
+  // Proof verification (anchoring/core; each also has a `claimtrail verify` exit code).
+  FORMAT_INVALID: 'the proof bundle is not of a known format',
+  LEAF_MISMATCH: 'the decision fields do not hash to the bundle leaf',
+  PROOF_INVALID: 'the Merkle proof does not lead to the bundle root',
+  BATCH_ID_MISMATCH: 'the batch id is not the one its range derives',
+  POSITION_OUTSIDE_BATCH: 'the decision log position lies outside the batch range',
+  NOT_ANCHORED: 'the bundle carries no anchor',
+  CHAIN_ID_MISMATCH: 'the chain answering is not the chain the bundle names',
+  ROOT_NOT_ON_CHAIN: 'the contract holds no root under the batch id',
+  ROOT_DIFFERS_ON_CHAIN: 'the contract holds another root under the batch id',
+  BLOCK_HASH_MISMATCH: 'the anchoring block is not on the canonical chain',
+  NOT_CONFIRMED: 'the anchor does not have the required confirmations yet',
+  SALT_MISSING: 'the claim check needs the salt, which the bundle does not carry',
+  COMMITMENT_MISMATCH: 'the claim bytes and salt do not give the bundle commitment',
+} as const satisfies Record<string, string>;
+
+/** A registered error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** True when `code` is registered. */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
