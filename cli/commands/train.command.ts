@@ -1,3 +1,4 @@
+import { cpus, loadavg } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command } from 'commander';
@@ -268,7 +269,7 @@ async function trainTable(flags: TrainFlags): Promise<void> {
       `MLP epochs chosen per outer fold by inner ROC-AUC (1..${flags.epochs}): ${folds.map((f) => f.combination.epochs).join(', ')}`,
       `ensemble = Platt(w x forest + (1 - w) x MLP): w from a logistic-regression stacker on the inner out-of-fold scores (non-negative coefficients; its ranking is the weighted mix), Platt and the F1 thresholds fitted on the same inner scores; w per outer fold ${range(folds.map((f) => f.combination.weights.rf))}`,
       `final model (all rows, the same inner procedure): forest #${final.combination.forestIndex}, ${final.combination.epochs} epochs, w = ${final.weights.rf.toFixed(3)}, ensemble threshold ${final.combination.thresholds.ensemble.toFixed(4)}`,
-      `plots and the pooled tables: seed ${cv.seed}; training time: nested CV ${(runs.reduce((s, r) => s + r.durationsMs.cv, 0) / 1000).toFixed(1)} s for ${runs.length} seed${runs.length > 1 ? 's' : ''}, final model ${(cv.durationsMs.final / 1000).toFixed(1)} s (shared 2-core machine)`,
+      `plots and the pooled tables: seed ${cv.seed}; training time: nested CV ${(runs.reduce((s, r) => s + r.durationsMs.cv, 0) / 1000).toFixed(1)} s for ${runs.length} seed${runs.length > 1 ? 's' : ''}, final model ${(cv.durationsMs.final / 1000).toFixed(1)} s (${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at the end)`,
     ],
     labels,
     components: [
