@@ -1,5 +1,5 @@
 /**
- * Hostile-input fuzzing of the real scoring stage (issue 7):
+ * Hostile-input fuzzing of the real scoring stage:
  *
  *   node tests/faults/fuzz-run.ts [--count 100000] [--seed 1] [--no-huge]
  *

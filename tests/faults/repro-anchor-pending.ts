@@ -1,5 +1,5 @@
 /**
- * Reproduction (issue 7 fault suite finding): the anchor worker killed after broadcasting an
+ * Reproduction of a crash window: the anchor worker killed after broadcasting an
  * attempt but before recording it as `sent`. The database then holds the attempt as `pending`
  * while the chain already mined it. `AnchorTxManager.resume()` on restart must settle it as
  * confirmed. Run: node tests/faults/repro-anchor-pending.ts (private anvil, own schema).

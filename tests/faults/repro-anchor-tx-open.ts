@@ -1,10 +1,9 @@
 /**
- * Reproduction (issue 7 fault suite finding, restart-chain trials): the chain node goes away while
- * the anchor worker waits for a transaction. The send fails, its nonce stays open in
- * `anchor_transactions`, and every later send throws TX_OPEN ("call resume() first") until
- * something calls `resume()`; before the fix only `AnchorWorker.start()` did, so a running worker
- * failed every job until it was restarted. workers/anchor.processor.ts now calls `resume()` on
- * TX_OPEN and runs the job again; this script shows the state and that `resume()` clears it.
+ * Reproduction of a chain outage mid-send: the chain node goes away while the anchor worker
+ * waits for a transaction. The send fails, its nonce stays open in `anchor_transactions`, and
+ * every later send throws TX_OPEN ("call resume() first") until something calls `resume()`. The
+ * anchor processor calls `resume()` on TX_OPEN and runs the job again; this script shows the
+ * state and that `resume()` clears it.
  * Private chain (anvil with --state on its own port), own schema. Run:
  *   node tests/faults/repro-anchor-tx-open.ts
  */

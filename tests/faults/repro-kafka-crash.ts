@@ -1,9 +1,9 @@
 /**
- * Reproduction (issue 7 fault suite finding, restart-kafka trials): kafkajs does not restart a
+ * Reproduction of a broker-restart failure mode: kafkajs does not restart a
  * consumer whose crash error is not retriable. After a broker restart the group coordinator can
  * stay "loading" longer than the client's retries; the scoring consumer then crashed with
  * `KafkaJSNonRetriableError: Failed to find group coordinator` (CRASH event, restart: false) and
- * the `claimtrail run --roles scoring` process stayed alive doing nothing: "did not resume".
+ * the `claimtrail run --roles scoring` process would stay alive doing nothing. infra/kafka/consumer-recovery.ts re-runs it.
  *
  * Waiting for the coordinator to be slow enough is timing-dependent, so this script injects the
  * same crash path deterministically: the first batch handed to the consumer throws an error marked

@@ -1,5 +1,5 @@
 /**
- * Fault-injection suite (issue 7): kill -9 of the scoring and anchor worker processes at seeded
+ * Fault-injection suite: kill -9 of the scoring and anchor worker processes at seeded
  * random moments, restarts of (private) Kafka, Redis, PostgreSQL and chain node mid-run, and
  * kill -9 of the review API mid-request-stream, against the real stack; invariants checked after
  * each trial, a table printed.
