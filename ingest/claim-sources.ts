@@ -1,13 +1,16 @@
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { InvalidArgumentError } from '../core/errors.ts';
+import type { Claim, FieldError } from '../domain/claim.schema.ts';
+import { decodeClaim, type DlqReason } from './claim-decoder.ts';
 
 /** One claim message as it will be produced: raw bytes and the partition key. */
 export interface OutgoingClaim {
   /** Member id when it can be read (keeps one member's claims in order), else null. */
   key: string | null;
   value: Buffer;
+  /** 1-based line of the file it came from (NDJSON line, or CSV row counting the header). */
+  line?: number;
 }
 
 /** Member id of a JSON claim text, or null when the text is not a JSON object with one. */
@@ -22,15 +25,36 @@ export function memberKey(text: string): string | null {
 }
 
 /**
- * Claims from an NDJSON file, one per non-empty line, bytes exactly as in the file: the producer
- * does not validate (ingest does, and dead-letters what is wrong).
+ * Claims from an NDJSON file, one per non-empty line, bytes exactly as in the file (lines are
+ * split on the byte 0x0A, a trailing CR dropped, nothing decoded): the producer does not validate,
+ * so a line that is not UTF-8 or too large reaches ingest as it is and is dead-lettered there with
+ * the reason.
  */
 export async function* readNdjson(path: string): AsyncGenerator<OutgoingClaim> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    yield { key: memberKey(line), value: Buffer.from(line, 'utf8') };
+  let line = 0;
+  for await (const bytes of byteLines(path)) {
+    line++;
+    if (bytes.toString('latin1').trim() === '') continue;
+    yield { key: memberKey(bytes.toString('utf8')), value: bytes, line };
   }
+}
+
+/** The file's lines as raw bytes, without the line break. */
+async function* byteLines(path: string): AsyncGenerator<Buffer> {
+  let rest = Buffer.alloc(0);
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    let data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a)) {
+      yield withoutCr(data.subarray(0, nl));
+      data = data.subarray(nl + 1);
+    }
+    rest = Buffer.from(data);
+  }
+  if (rest.length > 0) yield withoutCr(rest);
+}
+
+function withoutCr(line: Buffer): Buffer {
+  return line.length > 0 && line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line;
 }
 
 const CSV_NUMBER_FIELDS = new Set(['totalCharged', 'totalAllowed', 'totalPaid', 'deductible']);
@@ -74,7 +98,7 @@ export async function* readCsv(path: string): AsyncGenerator<OutgoingClaim> {
       else claim[column] = cell;
     }
     const text = JSON.stringify(claim);
-    yield { key: typeof claim.memberId === 'string' ? claim.memberId : null, value: Buffer.from(text, 'utf8') };
+    yield { key: typeof claim.memberId === 'string' ? claim.memberId : null, value: Buffer.from(text, 'utf8'), line: row };
   }
   if (row === 1) throw new InvalidArgumentError(`${path}: CSV has no data rows`);
 }
@@ -95,4 +119,31 @@ export function readClaimsFile(path: string): AsyncGenerator<OutgoingClaim> {
   if (/\.(nd)?jsonl?$/i.test(path) || /\.ndjson$/i.test(path)) return readNdjson(path);
   if (/\.csv$/i.test(path)) return readCsv(path);
   throw new InvalidArgumentError(`${path}: unknown file type; expected .ndjson, .jsonl or .csv`);
+}
+
+/** A record of a claims file that is not a valid claim, with the reason ingest would give. */
+export interface RejectedClaim {
+  /** 1-based line (NDJSON) or row (CSV, counting the header). */
+  line: number;
+  reason: DlqReason;
+  errors: FieldError[];
+}
+
+/**
+ * Reads a claims file (NDJSON or CSV) for offline use (training, evaluation) with exactly the
+ * checks the scoring stage applies to a `claims` message ({@link decodeClaim}: size, UTF-8, JSON,
+ * schema). Invalid records come back in `rejected`, never thrown.
+ * @throws InvalidArgumentError when the file cannot be read or its type is unknown.
+ */
+export async function readValidClaims(path: string): Promise<{ claims: Claim[]; rejected: RejectedClaim[] }> {
+  const claims: Claim[] = [];
+  const rejected: RejectedClaim[] = [];
+  let record = 0;
+  for await (const message of readClaimsFile(path)) {
+    record++;
+    const decoded = decodeClaim(message.value);
+    if (decoded.ok) claims.push(decoded.claim);
+    else rejected.push({ line: message.line ?? record, reason: decoded.reason, errors: decoded.errors });
+  }
+  return { claims, rejected };
 }

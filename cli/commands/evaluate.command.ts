@@ -4,7 +4,8 @@ import { type Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
 import { EXCLUDED_NPIS, generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
-import { readClaimsNdjson, readLabelsNdjson } from '../../fixtures/io.ts';
+import { readLabelsNdjson } from '../../fixtures/io.ts';
+import { readValidClaims } from '../../ingest/claim-sources.ts';
 import { writeEvaluationReport, type EvaluationMetrics } from '../../training/evaluation/evaluation-report.ts';
 import { MODEL_FORMAT } from '../../scoring/model-bundle.ts';
 import { createRulesConfig } from '../../scoring/rules.ts';
@@ -101,7 +102,7 @@ async function evaluateClaims(bundle: string, flags: EvaluateFlags, reportDir: s
     ({ claims, labels } = generateClaims({ count: flags.generate, seed: flags.seed }));
     source = `${flags.generate} generated fixture claims, seed ${flags.seed}`;
   } else if (flags.data && flags.labels) {
-    claims = (await readClaimsNdjson(flags.data)).claims;
+    claims = (await readValidClaims(flags.data)).claims;
     labels = await readLabelsNdjson(flags.labels);
     source = `${path.basename(flags.data)} with ${path.basename(flags.labels)}`;
   } else throw new InvalidArgumentError('a claims bundle is evaluated on --generate <n> or --data <claims.ndjson> --labels <labels.ndjson>');

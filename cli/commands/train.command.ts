@@ -7,7 +7,8 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
 import { EXCLUDED_NPIS, generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
-import { readClaimsNdjson, readLabelsNdjson } from '../../fixtures/io.ts';
+import { readLabelsNdjson } from '../../fixtures/io.ts';
+import { readValidClaims } from '../../ingest/claim-sources.ts';
 import { crossValidate, TABLE_FOREST_CANDIDATES, type CrossValidation, type FinalModel } from '../../training/cross-validate.ts';
 import { writeEvaluationReport } from '../../training/evaluation/evaluation-report.ts';
 import { parseFeatureSpec } from '../../training/tables/feature-spec.ts';
@@ -131,8 +132,8 @@ Examples:
         claims = joined.claims;
         labels = joined.labels;
       } else if (flags.data) {
-        const read = await readClaimsNdjson(flags.data);
-        if (read.rejected.length > 0) process.stderr.write(`skipped ${read.rejected.length} invalid lines of ${flags.data} (first: line ${read.rejected[0]?.line}: ${read.rejected[0]?.errors[0]?.path} ${read.rejected[0]?.errors[0]?.message})\n`);
+        const read = await readValidClaims(flags.data);
+        if (read.rejected.length > 0) process.stderr.write(`skipped ${read.rejected.length} invalid lines of ${flags.data} (first: line ${read.rejected[0]?.line}: ${read.rejected[0]?.reason} ${read.rejected[0]?.errors[0]?.path} ${read.rejected[0]?.errors[0]?.message})\n`);
         if (read.claims.length === 0) throw new InvalidArgumentError(`${flags.data} holds no valid claim`);
         claims = read.claims;
         labels = await readLabelsNdjson(flags.labels as string);
