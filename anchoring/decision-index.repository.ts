@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { ClaimtrailError } from '../core/errors.ts';
 import type { Decision, LogPosition, Outcome, Reason } from '../domain/decision.ts';
 
@@ -43,6 +43,24 @@ export interface StoredBatch extends BatchRecord {
   anchor: AnchorRecord | null;
   createdAt: Date;
   anchoredAt: Date | null;
+}
+
+/**
+ * Work that must commit together with a batch's decisions (the review app opens cases with it).
+ * {@link DecisionIndexRepository.recordBatch} calls it inside its transaction, right after it
+ * inserts the decisions of a batch not stored before; never for a batch already stored.
+ */
+export interface DecisionsRecordedHook {
+  /**
+   * @param tx the batch's transaction: write only through it; throwing rolls the batch back.
+   * @param decisions the batch's decisions, in leaf order.
+   */
+  decisionsRecorded(tx: PoolClient, decisions: readonly IndexedDecision[]): Promise<void>;
+}
+
+export interface RecordBatchOptions {
+  /** Runs in the batch's transaction after its decisions are inserted. */
+  hook?: DecisionsRecordedHook;
 }
 
 interface DecisionRow {
@@ -146,11 +164,12 @@ export class DecisionIndexRepository {
   }
 
   /**
-   * Writes a closed batch with its decisions. Idempotent: a batch already stored is left as is.
+   * Writes a closed batch with its decisions, then runs `options.hook` in the same transaction.
+   * Idempotent: a batch already stored is left as is (and the hook is not called).
    * @throws BatchOverlapError when another stored batch of the partition overlaps this range (a
    *   second batcher, or a stale view of the log): the caller must resync from the index.
    */
-  async recordBatch(batch: BatchRecord, decisions: readonly IndexedDecision[]): Promise<void> {
+  async recordBatch(batch: BatchRecord, decisions: readonly IndexedDecision[], options: RecordBatchOptions = {}): Promise<void> {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
@@ -202,6 +221,7 @@ export class DecisionIndexRepository {
             col('leafIndex'),
           ],
         );
+        await options.hook?.decisionsRecorded(client, decisions);
       }
       await client.query('COMMIT');
     } catch (error) {

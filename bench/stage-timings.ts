@@ -8,6 +8,7 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
 import { openMemberKeys } from '../privacy/master-key.ts';
+import { CaseOpeningService } from '../review/services/case-opening.service.ts';
 import { DecisionIndexRepository, type IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
@@ -31,7 +32,7 @@ export interface StageTimings {
   payloadInsertMs: number;
   /** One Kafka transaction like TransactionalStage's: sendBatch of the decisions + sendOffsets + commit. */
   transactionMs: number;
-  /** Batching stage close: leaf tuples + Merkle tree + PostgreSQL recordBatch of the batch. */
+  /** Batching stage close: leaf tuples + Merkle tree + PostgreSQL recordBatch of the batch (opening its review cases, as in the pipeline). */
   batchCloseMs: number;
 }
 
@@ -49,6 +50,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
   await producer.connect();
   const payloads = new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, log));
   const index = new DecisionIndexRepository(pool);
+  const caseOpener = new CaseOpeningService();
   // The stage observes entity aggregates in the real Redis (a fresh prefix per run), as in the
   // pipeline; the bare scoreBatch step gets the same values precomputed offline.
   const redis = createRedis(config.redisUrl);
@@ -95,7 +97,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
         const tree = buildBatchTree(values);
         const id = computeBatchId({ topic, partition, firstOffset: offsets[0]!, lastOffset: offsets.at(-1)! });
         const indexed: IndexedDecision[] = decisions.map((d, i) => ({ ...d, log: { topic, partition, offset: offsets[i]! }, leaf: tree.leafHashes[i]!, batchId: id, leafIndex: i }));
-        await index.recordBatch({ batchId: id, topic, partition, firstOffset: offsets[0]!, lastOffset: offsets.at(-1)!, leafCount: indexed.length, root: tree.root }, indexed);
+        await index.recordBatch({ batchId: id, topic, partition, firstOffset: offsets[0]!, lastOffset: offsets.at(-1)!, leafCount: indexed.length, root: tree.root }, indexed, { hook: caseOpener });
       });
     }
   } finally {

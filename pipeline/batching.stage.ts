@@ -3,7 +3,7 @@ import type { Admin, Consumer, ConsumerGroupJoinEvent, Kafka, KafkaMessage } fro
 import type { Config } from '../core/config.ts';
 import { invariant } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { BatchOverlapError, type DecisionIndexRepository, type IndexedDecision } from '../anchoring/decision-index.repository.ts';
+import { BatchOverlapError, type DecisionIndexRepository, type DecisionsRecordedHook, type IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import type { Decision } from '../domain/decision.ts';
 import { batchId as computeBatchId } from '../anchoring/core/batch.ts';
 import { leafHash, leafValues } from '../anchoring/core/leaf.ts';
@@ -16,6 +16,11 @@ export interface BatchingStageDeps {
   kafka: Kafka;
   config: Readonly<Config>;
   index: DecisionIndexRepository;
+  /**
+   * Runs inside each new batch's PostgreSQL transaction, after its decisions are inserted, so
+   * what it writes commits with them (the runtime wires the review app's case opener).
+   */
+  recorded: DecisionsRecordedHook;
   jobs: AnchorJobSink;
   log: Logger;
   /** Called after each batch is stored and handed over. */
@@ -31,8 +36,8 @@ interface OpenBatch {
 /**
  * Decisions -> Merkle batches. Reads the `decisions` topic (read_committed) and cuts each
  * partition into contiguous offset ranges, closed by size (BATCH_MAX_SIZE) or age
- * (BATCH_MAX_AGE_MS). A closed batch is written to PostgreSQL with all its decisions in one
- * transaction, handed to the anchor queue (job id = batch id), and only then are the Kafka
+ * (BATCH_MAX_AGE_MS). A closed batch is written to PostgreSQL with all its decisions (and what
+ * the `recorded` hook writes for them, e.g. review cases) in one transaction, handed to the anchor queue (job id = batch id), and only then are the Kafka
  * offsets committed. PostgreSQL is the source of truth for where the next batch starts: offsets
  * already in a stored batch are skipped, so a crash between the two commits never makes two
  * batches overlap. On every (re)assignment each partition is rewound to the offset after its
@@ -170,7 +175,7 @@ export class BatchingStage {
   async #close(partition: number): Promise<void> {
     const open = this.#open.get(partition);
     if (!open || open.items.length === 0) return;
-    const { config, index, jobs, log } = this.#deps;
+    const { config, index, recorded, jobs, log } = this.#deps;
     const topic = config.kafka.topics.decisions;
     const firstOffset = open.items[0]!.offset;
     const lastOffset = open.items.at(-1)!.offset;
@@ -185,7 +190,7 @@ export class BatchingStage {
       leafIndex,
     }));
     try {
-      await index.recordBatch({ batchId: id, topic, partition, firstOffset, lastOffset, leafCount: indexed.length, root: tree.root }, indexed);
+      await index.recordBatch({ batchId: id, topic, partition, firstOffset, lastOffset, leafCount: indexed.length, root: tree.root }, indexed, { hook: recorded });
     } catch (error) {
       if (!(error instanceof BatchOverlapError)) throw error;
       // Our view of the partition is stale (another batcher got there first): start over from

@@ -15,6 +15,7 @@ import { DEV_SIGNER_KEY_FILE } from '../stack/chain.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
+import { CaseOpeningService } from '../review/services/case-opening.service.ts';
 import { DecisionIndexRepository } from '../anchoring/decision-index.repository.ts';
 import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
@@ -125,7 +126,8 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
       running.anchor = { worker, client, tx };
     }
     if (roles.includes('batching')) {
-      const batching = new BatchingStage({ kafka, config, index, jobs: queue, log: log.child({ component: 'batching' }) });
+      // Review cases open in the transaction that records their decisions.
+      const batching = new BatchingStage({ kafka, config, index, recorded: new CaseOpeningService(), jobs: queue, log: log.child({ component: 'batching' }) });
       await batching.start();
       stoppers.push(() => batching.stop());
       running.batching = batching;

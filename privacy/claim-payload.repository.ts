@@ -27,7 +27,7 @@ const FOREIGN_KEY_VIOLATION = '23503';
 /**
  * Claim payloads (PHI) keyed by decision id, encrypted at rest: AES-256-GCM under the member's
  * data key, AAD = decision id + key id (privacy/envelope.ts, docs/privacy.md). Only the claim
- * type and total charged stay in clear beside the ids (the review trigger routes on them).
+ * type and total charged stay in clear beside the ids (review case opening routes on them).
  * Reading decrypts: callers are the case view (role-restricted, audited) and the training join.
  */
 export class ClaimPayloadRepository {

@@ -19,8 +19,10 @@ function schemaLockValue(schema: string): number {
  * Brings `schema` up to the newest migration (creating the schema when missing). Several
  * processes may call it at once: one migrates under the schema's advisory lock, the others
  * wait for it (node-pg-migrate only *tries* the lock, so we retry) for up to two minutes.
+ * `options.count` applies at most that many pending migrations instead (an older schema, for
+ * tests comparing behaviour across a migration).
  */
-export async function migrate(databaseUrl: string, schema: string, log?: Logger): Promise<string[]> {
+export async function migrate(databaseUrl: string, schema: string, log?: Logger, options: { count?: number } = {}): Promise<string[]> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -28,6 +30,7 @@ export async function migrate(databaseUrl: string, schema: string, log?: Logger)
         databaseUrl,
         dir: MIGRATIONS_DIR,
         direction: 'up',
+        ...(options.count !== undefined ? { count: options.count } : {}),
         migrationsTable: 'pgmigrations',
         schema,
         createSchema: true,

@@ -15,6 +15,7 @@ import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { startReviewServer, type RunningReviewServer } from '../../review/server.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
 import { isolatedConfig, migratedSchema, payloadRepository, testLog, uniqueName } from '../support/env.ts';
+import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
 
 /**
  * Property-based fuzzing of the review API: the real app (startReviewServer) on the real
@@ -250,7 +251,7 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
     });
     const tree = buildBatchTree(decisions.map((d) => leafValues(d)));
     await (await payloadRepository(pool, config)).insertMany(decisions.map((d, i) => ({ decisionId: d.decisionId, claimId: d.claimId, memberId: claims[i]!.memberId, providerNpi: claims[i]!.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claims[i])), claimType: claims[i]!.claimType, totalCharged: claims[i]!.totalCharged })));
-    await new DecisionIndexRepository(pool).recordBatch({ batchId: id, ...range, leafCount: tree.leafCount, root: tree.root }, decisions);
+    await new DecisionIndexRepository(pool).recordBatch({ batchId: id, ...range, leafCount: tree.leafCount, root: tree.root }, decisions, { hook: new CaseOpeningService() });
     const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [role, name] of Object.entries(ROLE_USERS)) users[name] = await auth.createUser(name, role as keyof typeof ROLE_USERS, null);
     server = await startReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0' }), testLog, 0);

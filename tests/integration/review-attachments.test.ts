@@ -10,6 +10,7 @@ import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { startReviewServer, type RunningReviewServer } from '../../review/server.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
 import { isolatedConfig, migratedSchema, testLog, uniqueName, payloadRepository } from '../support/env.ts';
+import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
 
 const hex = (s: string) => `0x${createHash('sha256').update(s).digest('hex')}`;
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n');
@@ -52,7 +53,7 @@ describe('review attachments API', () => {
       leafIndex: 0,
     };
     await (await payloadRepository(pool, config)).insertMany([{ decisionId: decision.decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claim)), claimType: claim.claimType, totalCharged: claim.totalCharged }]);
-    await new DecisionIndexRepository(pool).recordBatch({ batchId: decision.batchId, topic: decision.log.topic, partition: 0, firstOffset: '0', lastOffset: '0', leafCount: 1, root: hex('root') }, [decision]);
+    await new DecisionIndexRepository(pool).recordBatch({ batchId: decision.batchId, topic: decision.log.topic, partition: 0, firstOffset: '0', lastOffset: '0', leafCount: 1, root: hex('root') }, [decision], { hook: new CaseOpeningService() });
     const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [name, role] of [['ivy', 'investigator'], ['ian', 'investigator'], ['sue', 'supervisor'], ['cora', 'compliance']] as const) users[name] = await auth.createUser(name, role, null);
     server = await startReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0' }), testLog, 0);

@@ -20,6 +20,7 @@ import { CaseService } from '../../review/services/case.service.ts';
 import { KafkaVerdictSink, toVerdict, VerdictPublisher } from '../../review/services/verdict.publisher.ts';
 import { loadModelBundle } from '../../scoring/model-bundle.ts';
 import { isolatedConfig, migratedSchema, testLog, uniqueName, payloadRepository } from '../support/env.ts';
+import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
 
 const run = promisify(execFile);
 const hex = (s: string) => `0x${createHash('sha256').update(s).digest('hex')}`;
@@ -76,6 +77,7 @@ describe('review feedback loop: dispositions -> verdicts -> labels -> model', ()
     await new DecisionIndexRepository(pool).recordBatch(
       { batchId: hex('batch'), topic: decisionsTopic, partition: 0, firstOffset: '0', lastOffset: String(picked.length - 1), leafCount: picked.length, root: hex('root') },
       decisions,
+      { hook: new CaseOpeningService() },
     );
 
     const users = new UserRepository(pool);

@@ -6,10 +6,11 @@ import type { Claim } from '../../domain/claim.schema.ts';
 import type { Outcome, Reason } from '../../domain/decision.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { isolatedConfig, migratedSchema, payloadRepository } from '../support/env.ts';
+import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
 
 const hex = (s: string) => `0x${createHash('sha256').update(s).digest('hex')}`;
 
-/** The case trigger routes by the review_queue_rules table (line of business, score band, rule hit). */
+/** Case opening routes by the review_queue_rules table (line of business, score band, rule hit). */
 describe('review queue routing rules', () => {
   const config = isolatedConfig();
   let drop: () => Promise<void>;
@@ -24,7 +25,7 @@ describe('review queue routing rules', () => {
     return c;
   };
 
-  /** Indexes one decision for the claim (as the batcher would) and returns the queue of its case. */
+  /** Indexes one decision for the claim (as the batcher would, opening its case) and returns the queue of its case. */
   async function decide(claim: Claim, outcome: Outcome, score: number, reasons: Reason[] = []): Promise<string> {
     const i = offset++;
     const d: IndexedDecision = {
@@ -45,7 +46,7 @@ describe('review queue routing rules', () => {
       leafIndex: 0,
     };
     await (await payloadRepository(pool, config)).insertMany([{ decisionId: d.decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claim)), claimType: claim.claimType, totalCharged: claim.totalCharged }]);
-    await new DecisionIndexRepository(pool).recordBatch({ batchId: d.batchId, topic: d.log.topic, partition: 0, firstOffset: String(i), lastOffset: String(i), leafCount: 1, root: hex(`r-${i}`) }, [d]);
+    await new DecisionIndexRepository(pool).recordBatch({ batchId: d.batchId, topic: d.log.topic, partition: 0, firstOffset: String(i), lastOffset: String(i), leafCount: 1, root: hex(`r-${i}`) }, [d], { hook: new CaseOpeningService() });
     const { rows } = await pool.query<{ queue: string; line_of_business: string }>('SELECT queue, line_of_business FROM cases WHERE decision_id = $1', [d.decisionId]);
     expect(rows[0]?.line_of_business).toBe(claim.claimType);
     return rows[0]!.queue;
