@@ -155,7 +155,8 @@ const BATCH_COLUMNS = `batch_id, topic, partition, first_offset::text, last_offs
 
 /**
  * The decision index and its batches in PostgreSQL. A batch and all its decisions are written
- * in one transaction, so the index never holds a decision outside a batch.
+ * in one transaction, so the index never holds a decision outside a batch. Batches' anchor
+ * columns are written by the anchor worker (anchor-root.repository.ts).
  */
 export class DecisionIndexRepository {
   readonly #pool: Pool;
@@ -254,14 +255,6 @@ export class DecisionIndexRepository {
     return rows.map(toBatch);
   }
 
-  async markBatchAnchored(batchId: string, anchor: AnchorRecord): Promise<void> {
-    await this.#pool.query(
-      `UPDATE batches SET status = 'anchored', chain_id = $2, contract = $3, tx_hash = $4, block_number = $5,
-         block_hash = $6, anchored_at = now() WHERE batch_id = $1`,
-      [batchId, anchor.chainId.toString(), anchor.contract, anchor.txHash, anchor.blockNumber.toString(), anchor.blockHash],
-    );
-  }
-
   /**
    * Every decision row that claims a position in `batchId`'s log range (same topic and
    * partition, offset inside the range), whatever batch id the row names, in log order. The
@@ -280,27 +273,6 @@ export class DecisionIndexRepository {
   async decisionsOfBatch(batchId: string): Promise<IndexedDecision[]> {
     const { rows } = await this.#pool.query<DecisionRow>(`SELECT ${DECISION_COLUMNS} FROM decisions WHERE batch_id = $1 ORDER BY leaf_index`, [batchId]);
     return rows.map(toDecision);
-  }
-
-  /**
-   * Returns an anchored batch to `pending` and forgets its anchor (a reorg took the anchoring
-   * block out of the canonical chain); the anchor worker anchors it again.
-   */
-  async markBatchPending(batchId: string): Promise<void> {
-    await this.#pool.query(
-      `UPDATE batches SET status = 'pending', chain_id = NULL, contract = NULL, tx_hash = NULL, block_number = NULL,
-         block_hash = NULL, anchored_at = NULL WHERE batch_id = $1`,
-      [batchId],
-    );
-  }
-
-  /** Anchored batches whose anchoring block is at or above `blockNumber` (the reorg window). */
-  async anchoredSinceBlock(blockNumber: bigint): Promise<StoredBatch[]> {
-    const { rows } = await this.#pool.query<BatchRow>(
-      `SELECT ${BATCH_COLUMNS} FROM batches WHERE status = 'anchored' AND block_number >= $1 ORDER BY block_number`,
-      [blockNumber.toString()],
-    );
-    return rows.map(toBatch);
   }
 
   /** Leaf hashes of a batch in leaf order, as stored when the batch closed. */

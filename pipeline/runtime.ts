@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
+import { AnchorRootRepository } from '../anchoring/anchor-root.repository.ts';
 import { AnchorTxManager } from '../anchoring/chain/anchor-tx.manager.ts';
 import { connectProvider } from '../anchoring/chain/provider.ts';
 import { AnchorTxRepository } from '../anchoring/chain/anchor-tx.repository.ts';
@@ -114,9 +115,10 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
         { provider: client.provider, signerKey, repo: new AnchorTxRepository(pool), log: workerLog.child({ component: 'anchor-tx' }) },
         { maxFeeCapWei: ANCHOR_MAX_FEE_CAP_WEI, confirmations: config.chain.confirmations, pollMs: 250 },
       );
-      const anchorer = new BatchAnchorer({ index, chain: client, tx, log: workerLog });
+      const roots = new AnchorRootRepository(pool);
+      const anchorer = new BatchAnchorer({ roots, chain: client, tx, log: workerLog });
       const workerRedis = createRedis(config.redisUrl);
-      const worker = new AnchorWorker(config.anchor.queue, workerRedis, { index, chain: client, tx, anchorer, queue, log: workerLog });
+      const worker = new AnchorWorker(config.anchor.queue, workerRedis, { index, roots, chain: client, tx, anchorer, queue, log: workerLog });
       await worker.start();
       stoppers.push(async () => {
         await worker.close();

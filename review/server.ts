@@ -63,7 +63,6 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
     const seals = new AuditSealService({
       pool,
       seals: new AuditSealRepository(pool),
-      index,
       audit,
       jobs,
       rootOnChain: async (batchId, contract) => (await new DecisionAnchorClient({ provider, address: contract }).batchOf(batchId))?.root ?? null,

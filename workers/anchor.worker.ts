@@ -1,21 +1,30 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { AnchorRootRepository } from '../anchoring/anchor-root.repository.ts';
 import type { Logger } from '../core/logger.ts';
 import { createAnchorProcessor, type AnchorJobResult, type AnchorProcessorDeps } from './anchor.processor.ts';
 import type { AnchorQueue } from './anchor.queue.ts';
 import type { AnchorJobData } from './anchor.queue.ts';
 
+export interface AnchorWorkerDeps extends AnchorProcessorDeps {
+  queue: AnchorQueue;
+  /** Roots to anchor: decision batches and audit seals. */
+  roots: AnchorRootRepository;
+  log: Logger;
+}
+
 /**
  * The anchor worker: concurrency 1, because one signer sends one nonce sequence. Scale anchoring
  * by running more signers (each with its own queue), never by raising this concurrency.
- * On start it re-enqueues every batch and flagged decision still pending in PostgreSQL (job ids
- * deduplicate), so a crash between storing a batch and enqueueing it loses nothing.
+ * On start it re-enqueues every batch (decision batch or audit seal) and flagged decision still
+ * pending in PostgreSQL (job ids deduplicate), so a crash between storing a batch and enqueueing
+ * it loses nothing.
  */
 export class AnchorWorker {
   readonly #worker: Worker<AnchorJobData, AnchorJobResult>;
-  readonly #deps: AnchorProcessorDeps & { queue: AnchorQueue };
+  readonly #deps: AnchorWorkerDeps;
 
-  constructor(name: string, connection: Redis, deps: AnchorProcessorDeps & { queue: AnchorQueue; log: Logger }) {
+  constructor(name: string, connection: Redis, deps: AnchorWorkerDeps) {
     this.#deps = deps;
     this.#worker = new Worker<AnchorJobData, AnchorJobResult>(name, createAnchorProcessor(deps), { connection, concurrency: 1, autorun: false });
     this.#worker.on('failed', (job, error) => deps.log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: error }, 'anchor job failed'));
@@ -32,10 +41,10 @@ export class AnchorWorker {
     await this.#worker.waitUntilReady();
   }
 
-  /** Hands every pending batch / flagged decision in PostgreSQL to the queue again. */
+  /** Hands every pending batch, audit seal and flagged decision in PostgreSQL to the queue again. */
   async reconcile(): Promise<{ batches: number; flagged: number }> {
-    const { index, queue } = this.#deps;
-    const pending = await index.listBatches({ status: 'pending' });
+    const { index, roots, queue } = this.#deps;
+    const pending = await roots.pending();
     for (const batch of pending) await queue.enqueueBatch(batch.batchId);
     const flagged = await index.pendingFlagged(100_000);
     const byBatch = Map.groupBy(flagged, (f) => f.batchId);

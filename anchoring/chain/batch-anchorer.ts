@@ -2,7 +2,7 @@ import { TxRevertedError, type AnchorTxManager, type AnchorTxOutcome } from './a
 import type { DecisionAnchorClient } from './decision-anchor.client.ts';
 import { ClaimtrailError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { DecisionIndexRepository, StoredBatch } from '../decision-index.repository.ts';
+import type { AnchorRoot, AnchorRootRepository } from '../anchor-root.repository.ts';
 
 /** Options of {@link BatchAnchorer}. */
 export interface BatchAnchorerOptions {
@@ -32,26 +32,27 @@ export interface BatchAnchorResult {
 }
 
 /**
- * Anchors batch roots through the transaction manager. Asked for one batch, it takes every
- * batch still pending (oldest first, up to `maxBatchesPerTx`) into the same transaction, so a
+ * Anchors batch roots (decision batches and audit-log seals alike, anchor-root.repository.ts)
+ * through the transaction manager. Asked for one batch, it takes every batch still pending (in
+ * the repository's order, up to `maxBatchesPerTx`) into the same transaction, so a
  * backlog after a chain outage costs a few `anchorBatches` calls, not one call per batch.
  * Batches already on chain with our root (a crash after sending, or a duplicate-batch revert
  * naming our root) are recorded from their event and count as done.
  */
 export class BatchAnchorer {
-  readonly #index: DecisionIndexRepository;
+  readonly #roots: AnchorRootRepository;
   readonly #chain: DecisionAnchorClient;
   readonly #tx: AnchorTxManager;
   readonly #log: Logger;
   readonly #maxPerTx: number;
   readonly #reorgWindow: bigint;
 
-  constructor(deps: { index: DecisionIndexRepository; chain: DecisionAnchorClient; tx: AnchorTxManager; log: Logger }, options: BatchAnchorerOptions = {}) {
+  constructor(deps: { roots: AnchorRootRepository; chain: DecisionAnchorClient; tx: AnchorTxManager; log: Logger }, options: BatchAnchorerOptions = {}) {
     const maxPerTx = options.maxBatchesPerTx ?? 100;
     const window = options.reorgWindowBlocks ?? 64;
     if (!Number.isInteger(maxPerTx) || maxPerTx < 1 || maxPerTx > 300) throw new ClaimtrailError('INVALID_ARGUMENT', `maxBatchesPerTx must be an integer in [1, 300], got ${maxPerTx}`);
     if (!Number.isInteger(window) || window < 1) throw new ClaimtrailError('INVALID_ARGUMENT', `reorgWindowBlocks must be an integer >= 1, got ${window}`);
-    this.#index = deps.index;
+    this.#roots = deps.roots;
     this.#chain = deps.chain;
     this.#tx = deps.tx;
     this.#log = deps.log;
@@ -65,13 +66,13 @@ export class BatchAnchorer {
    *   and the transaction manager's errors (TxTimeoutError and CHAIN_SUBMIT_FAILED are retriable).
    */
   async anchor(batchId: string): Promise<BatchAnchorResult> {
-    const batch = await this.#index.getBatch(batchId);
-    if (!batch) throw new ClaimtrailError('BATCH_UNKNOWN', `batch ${batchId} is not in the decision index`);
+    const batch = await this.#roots.get(batchId);
+    if (!batch) throw new ClaimtrailError('BATCH_UNKNOWN', `batch ${batchId} is neither a decision batch nor an audit seal`);
     if (batch.status === 'anchored' && batch.anchor) {
       return { txHash: batch.anchor.txHash, blockNumber: batch.anchor.blockNumber.toString(), alreadyAnchored: true, batchesInTx: 0 };
     }
-    const others = (await this.#index.listBatches({ status: 'pending' })).filter((b) => b.batchId !== batchId);
-    let toSend: StoredBatch[] = [];
+    const others = (await this.#roots.pending()).filter((b) => b.batchId !== batchId);
+    let toSend: AnchorRoot[] = [];
     for (const b of [batch, ...others].slice(0, this.#maxPerTx)) {
       try {
         if (!(await this.#recordIfOnChain(b))) toSend.push(b);
@@ -97,7 +98,7 @@ export class BatchAnchorer {
       }
       const chainId = await this.#chain.chainId();
       for (const b of toSend) {
-        await this.#index.markBatchAnchored(b.batchId, { chainId, contract: this.#chain.address, txHash: outcome.txHash, blockNumber: outcome.blockNumber, blockHash: outcome.blockHash });
+        await this.#roots.markAnchored(b.batchId, { chainId, contract: this.#chain.address, txHash: outcome.txHash, blockNumber: outcome.blockNumber, blockHash: outcome.blockHash });
       }
       this.#log.info({ txHash: outcome.txHash, batches: toSend.length, gasUsed: outcome.gasUsed.toString(), attempts: outcome.attempts }, 'batches anchored');
       if (toSend.some((b) => b.batchId === batchId)) {
@@ -105,7 +106,7 @@ export class BatchAnchorer {
       }
       break;
     }
-    const done = await this.#index.getBatch(batchId);
+    const done = await this.#roots.get(batchId);
     if (!done?.anchor) throw new ClaimtrailError('CHAIN_SUBMIT_FAILED', `batch ${batchId} is still not anchored`, { retriable: true });
     return { txHash: done.anchor.txHash, blockNumber: done.anchor.blockNumber.toString(), alreadyAnchored: true, batchesInTx: 0 };
   }
@@ -119,12 +120,12 @@ export class BatchAnchorer {
     const head = BigInt(await this.#chain.provider.getBlockNumber());
     const from = head > this.#reorgWindow ? head - this.#reorgWindow : 0n;
     const back: string[] = [];
-    for (const b of await this.#index.anchoredSinceBlock(from)) {
+    for (const b of await this.#roots.anchoredSinceBlock(from)) {
       const block = await this.#chain.provider.getBlock(Number(b.anchor!.blockNumber));
       const onChain = await this.#chain.batchOf(b.batchId);
       if (block?.hash !== b.anchor!.blockHash || onChain?.root !== b.root) {
         this.#log.warn({ batchId: b.batchId, blockNumber: b.anchor!.blockNumber.toString(), blockHash: b.anchor!.blockHash }, 'reorg: anchor left the canonical chain; batch back to pending');
-        await this.#index.markBatchPending(b.batchId);
+        await this.#roots.markPending(b.batchId);
         back.push(b.batchId);
       }
     }
@@ -132,17 +133,17 @@ export class BatchAnchorer {
   }
 
   /** Records `b` as anchored when the chain already holds its root; false when it holds nothing. */
-  async #recordIfOnChain(b: StoredBatch): Promise<boolean> {
+  async #recordIfOnChain(b: AnchorRoot): Promise<boolean> {
     const onChain = await this.#chain.batchOf(b.batchId);
     if (!onChain) return false;
     if (onChain.root !== b.root) throw new BatchRootConflictError(b.batchId, onChain.root, b.root);
     const event = await this.#chain.findBatchAnchored(b.batchId, Number(onChain.anchoredBlock));
     if (!event) throw new ClaimtrailError('CHAIN_SUBMIT_FAILED', `batch ${b.batchId} is on chain but its event was not found yet`, { retriable: true });
-    await this.#index.markBatchAnchored(b.batchId, { chainId: await this.#chain.chainId(), contract: this.#chain.address, ...event });
+    await this.#roots.markAnchored(b.batchId, { chainId: await this.#chain.chainId(), contract: this.#chain.address, ...event });
     return true;
   }
 
-  #request(batches: readonly StoredBatch[]) {
+  #request(batches: readonly AnchorRoot[]) {
     const batchIds = batches.map((b) => b.batchId);
     const data =
       batches.length === 1

@@ -3,15 +3,15 @@ import { canonicalBytes } from '../../anchoring/core/canonical-json.ts';
 
 /**
  * Audit entries sealed into Merkle batches, anchored like decision batches. A batch of audit
- * entries is stored as a row of `batches` whose "topic" is {@link auditLogTopic} of this
- * database, partition 0, and whose offset range is the range of audit ids it covers; its id is
- * the same keccak256(abi.encode(topic, partition, first, last)) as any batch, so the anchor
- * worker anchors it with the one signer, unchanged.
+ * entries (a seal) is stored in `audit_seals` with the range of audit ids it covers; its id is
+ * keccak256(abi.encode(topic, partition, first, last)) like any batch's, with
+ * {@link auditLogTopic} of this database as the topic, partition 0 and the audit id range as
+ * offsets, so the anchor worker anchors it beside decision batches with the one signer.
  */
 export const AUDIT_LOG_TOPIC_PREFIX = 'claimtrail.audit-log.';
 
 /**
- * The pseudo-topic of one database's audit log. The random instance id (review_instance) keeps
+ * The pseudo-topic of one database's audit log (the topic of its seals' batch ids). The random instance id (review_instance) keeps
  * batch ids of different databases apart on a shared contract: audit ids restart at 1 in each.
  */
 export function auditLogTopic(instanceId: string): string {

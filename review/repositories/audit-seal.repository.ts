@@ -20,7 +20,50 @@ const COLUMNS = `audit_id::text, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH
 
 const toEntry = (r: SealRow): SealedAuditEntry => ({ auditId: r.audit_id, at: r.at_text, userId: r.user_id, userName: r.user_name, role: r.role, action: r.action, targetType: r.target_type, targetId: r.target_id, ip: r.ip, details: r.details });
 
-/** Reads audit entries for sealing and writes audit batches into `batches` (pseudo-topic). */
+/** A sealed audit batch as stored in `audit_seals`. */
+export interface AuditSeal {
+  batchId: string;
+  /** First and last audit id covered (every entry in between is a leaf). */
+  first: string;
+  last: string;
+  leafCount: number;
+  root: string;
+  status: 'pending' | 'anchored';
+  /** Where the root was anchored; null while pending. */
+  anchor: { contract: string; txHash: string; blockNumber: string } | null;
+  createdAt: string;
+}
+
+interface AuditSealRow {
+  batch_id: string;
+  first_audit_id: string;
+  last_audit_id: string;
+  leaf_count: number;
+  root: string;
+  status: 'pending' | 'anchored';
+  contract: string | null;
+  tx_hash: string | null;
+  block_number: string | null;
+  created_at: Date;
+}
+
+const SEAL_COLUMNS = 'batch_id, first_audit_id::text, last_audit_id::text, leaf_count, root, status, contract, tx_hash, block_number::text, created_at';
+
+const toSeal = (r: AuditSealRow): AuditSeal => ({
+  batchId: r.batch_id,
+  first: r.first_audit_id,
+  last: r.last_audit_id,
+  leafCount: r.leaf_count,
+  root: r.root,
+  status: r.status,
+  anchor: r.status === 'anchored' && r.contract && r.tx_hash && r.block_number ? { contract: r.contract, txHash: r.tx_hash, blockNumber: r.block_number } : null,
+  createdAt: r.created_at.toISOString(),
+});
+
+/**
+ * Reads audit entries for sealing and writes audit seals into `audit_seals`; the anchor worker
+ * fills in their anchor columns (anchoring/anchor-root.repository.ts).
+ */
 export class AuditSealRepository {
   readonly #pool: Pool;
   #topic: Promise<string> | null = null;
@@ -28,15 +71,15 @@ export class AuditSealRepository {
     this.#pool = pool;
   }
 
-  /** This database's audit pseudo-topic (read once). */
+  /** This database's audit pseudo-topic (read once): part of every seal's batch id. */
   topic(): Promise<string> {
     this.#topic ??= this.#pool.query<{ id: string }>('SELECT instance_id::text AS id FROM review_instance').then(({ rows }) => auditLogTopic(rows[0]!.id));
     return this.#topic;
   }
 
   /**
-   * Serialises sealers for the rest of the transaction (same advisory lock key as the decision
-   * batcher uses for a topic partition).
+   * Serialises sealers for the rest of the transaction (advisory lock keyed on the pseudo-topic,
+   * partition 0, the shape of the decision batcher's per-partition lock).
    */
   async lock(db: Queryable): Promise<void> {
     await db.query('SELECT pg_advisory_xact_lock(hashtext($1), 0)', [await this.topic()]);
@@ -44,7 +87,7 @@ export class AuditSealRepository {
 
   /** Highest audit id already in a batch, or '0'. */
   async lastSealedId(db: Queryable = this.#pool): Promise<string> {
-    const { rows } = await db.query<{ last: string | null }>('SELECT max(last_offset)::text AS last FROM batches WHERE topic = $1 AND partition = 0', [await this.topic()]);
+    const { rows } = await db.query<{ last: string | null }>('SELECT max(last_audit_id)::text AS last FROM audit_seals');
     return rows[0]?.last ?? '0';
   }
 
@@ -63,20 +106,21 @@ export class AuditSealRepository {
     return rows.map(toEntry);
   }
 
-  async insertBatch(batch: { batchId: string; first: string; last: string; leafCount: number; root: string }, db: Queryable): Promise<void> {
+  async insertSeal(seal: { batchId: string; first: string; last: string; leafCount: number; root: string }, db: Queryable): Promise<void> {
     await db.query(
-      `INSERT INTO batches (batch_id, topic, partition, first_offset, last_offset, leaf_count, root) VALUES ($1, $2, 0, $3, $4, $5, $6)`,
-      [batch.batchId, await this.topic(), batch.first, batch.last, batch.leafCount, batch.root],
+      `INSERT INTO audit_seals (batch_id, first_audit_id, last_audit_id, leaf_count, root) VALUES ($1, $2, $3, $4, $5)`,
+      [seal.batchId, seal.first, seal.last, seal.leafCount, seal.root],
     );
   }
 
-  /** Audit batches, newest first. */
-  async list(limit: number): Promise<Array<{ batchId: string; first: string; last: string; leafCount: number; root: string; status: string; txHash: string | null; blockNumber: string | null; createdAt: string }>> {
-    const { rows } = await this.#pool.query<{ batch_id: string; first_offset: string; last_offset: string; leaf_count: number; root: string; status: string; tx_hash: string | null; block_number: string | null; created_at: Date }>(
-      `SELECT batch_id, first_offset::text, last_offset::text, leaf_count, root, status, tx_hash, block_number::text, created_at
-       FROM batches WHERE topic = $1 ORDER BY batches.first_offset DESC LIMIT $2`,
-      [await this.topic(), limit],
-    );
-    return rows.map((r) => ({ batchId: r.batch_id, first: r.first_offset, last: r.last_offset, leafCount: r.leaf_count, root: r.root, status: r.status, txHash: r.tx_hash, blockNumber: r.block_number, createdAt: r.created_at.toISOString() }));
+  async get(batchId: string): Promise<AuditSeal | null> {
+    const { rows } = await this.#pool.query<AuditSealRow>(`SELECT ${SEAL_COLUMNS} FROM audit_seals WHERE batch_id = $1`, [batchId]);
+    return rows[0] ? toSeal(rows[0]) : null;
+  }
+
+  /** Audit seals, newest first. */
+  async list(limit: number): Promise<AuditSeal[]> {
+    const { rows } = await this.#pool.query<AuditSealRow>(`SELECT ${SEAL_COLUMNS} FROM audit_seals ORDER BY audit_seals.first_audit_id DESC LIMIT $1`, [limit]);
+    return rows.map(toSeal);
   }
 }

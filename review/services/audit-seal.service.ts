@@ -3,7 +3,6 @@ import { batchId as rangeBatchId } from '../../anchoring/core/batch.ts';
 import { makeTree } from '../../anchoring/core/merkle-core.ts';
 import type { Logger } from '../../core/logger.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import type { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
 import type { AnchorJobSink } from '../../workers/anchor.queue.ts';
 import { auditLeaf } from '../audit/audit-leaf.ts';
 import type { Actor } from '../auth/roles.ts';
@@ -15,7 +14,6 @@ import { withTransaction } from '../repositories/db.ts';
 export interface AuditSealOptions {
   pool: Pool;
   seals: AuditSealRepository;
-  index: DecisionIndexRepository;
   audit: AuditRepository;
   /** The anchor queue: the pipeline's anchor worker anchors audit batches with the one signer. */
   jobs: AnchorJobSink;
@@ -66,12 +64,12 @@ export class AuditSealService {
       const root = makeTree(entries.map(auditLeaf))[0]!;
       const topic = await this.#o.seals.topic();
       const sealed = { batchId: rangeBatchId({ topic, partition: 0, firstOffset: first, lastOffset: last }), first, last, leafCount: entries.length, root };
-      await this.#o.seals.insertBatch(sealed, db);
+      await this.#o.seals.insertSeal(sealed, db);
       return sealed;
     });
     if (batch) {
       // Enqueued after the commit; a batch left pending (crash in between) is re-enqueued by
-      // the anchor worker's startup sweep of pending batches.
+      // the anchor worker's startup sweep of pending roots.
       await this.#o.jobs.enqueueBatch(batch.batchId);
       this.#o.log.info({ batchId: batch.batchId, leafCount: batch.leafCount }, 'audit batch sealed');
     }
@@ -80,24 +78,30 @@ export class AuditSealService {
 
   /** Recomputes a sealed batch's root from the audit rows and compares it with the stored and on-chain roots. */
   async verify(actor: Actor, batchId: string): Promise<AuditBatchCheck> {
-    const batch = await this.#o.index.getBatch(batchId);
-    if (!batch || batch.topic !== (await this.#o.seals.topic())) throw new NotFoundError(`no audit batch ${batchId}`);
-    const entries = await this.#o.seals.range(batch.firstOffset, batch.lastOffset);
+    const seal = await this.#o.seals.get(batchId);
+    if (!seal) throw new NotFoundError(`no audit batch ${batchId}`);
+    const entries = await this.#o.seals.range(seal.first, seal.last);
     const computed = entries.length > 0 ? makeTree(entries.map(auditLeaf))[0]! : '';
     let result: AuditBatchCheck;
-    if (computed !== batch.root || entries.length !== batch.leafCount) {
-      result = { ok: false, batchId, code: 'ROOT_MISMATCH', message: `audit rows ${batch.firstOffset}-${batch.lastOffset} no longer hash to the sealed root (${entries.length} rows, ${batch.leafCount} sealed)`, expected: batch.root, computed };
+    if (computed !== seal.root || entries.length !== seal.leafCount) {
+      result = { ok: false, batchId, code: 'ROOT_MISMATCH', message: `audit rows ${seal.first}-${seal.last} no longer hash to the sealed root (${entries.length} rows, ${seal.leafCount} sealed)`, expected: seal.root, computed };
     } else {
-      const onChain = batch.anchor ? await this.#o.rootOnChain(batchId, batch.anchor.contract) : null;
-      result = onChain !== null && onChain !== batch.root
-        ? { ok: false, batchId, code: 'CHAIN_ROOT_MISMATCH', message: 'the chain holds a different root for this batch', expected: onChain, computed: batch.root }
-        : { ok: true, batchId, leafCount: batch.leafCount, root: batch.root, anchored: onChain !== null };
+      const onChain = seal.anchor ? await this.#o.rootOnChain(batchId, seal.anchor.contract) : null;
+      result = onChain !== null && onChain !== seal.root
+        ? { ok: false, batchId, code: 'CHAIN_ROOT_MISMATCH', message: 'the chain holds a different root for this batch', expected: onChain, computed: seal.root }
+        : { ok: true, batchId, leafCount: seal.leafCount, root: seal.root, anchored: onChain !== null };
     }
     await this.#o.audit.append(actor, 'audit.batch.verify', { type: 'audit-batch', id: batchId }, { ok: result.ok });
     return result;
   }
 
-  list(limit = 50) {
-    return this.#o.seals.list(limit);
+  /** Audit seals, newest first, as the supervisor audit view lists them. */
+  async list(limit = 50): Promise<Array<{ batchId: string; first: string; last: string; leafCount: number; root: string; status: string; txHash: string | null; blockNumber: string | null; createdAt: string }>> {
+    return (await this.#o.seals.list(limit)).map((s) => ({ batchId: s.batchId, first: s.first, last: s.last, leafCount: s.leafCount, root: s.root, status: s.status, txHash: s.anchor?.txHash ?? null, blockNumber: s.anchor?.blockNumber ?? null, createdAt: s.createdAt }));
+  }
+
+  /** One audit seal by batch id, or null. */
+  get(batchId: string) {
+    return this.#o.seals.get(batchId);
   }
 }

@@ -425,11 +425,13 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
     expect(sealed).toMatchObject({ leafCount: Number(rows[0]!.n), first: rows[0]!.min, last: rows[0]!.max });
     expect(await server.seals.seal(0)).toBeNull();
     const deadline = Date.now() + 60_000;
-    while ((await pipeline.index.getBatch(sealed!.batchId))?.status !== 'anchored') {
+    while ((await server.seals.get(sealed!.batchId))?.status !== 'anchored') {
       if (Date.now() > deadline) throw new Error('audit batch was not anchored');
       await new Promise((r) => setTimeout(r, 300));
     }
     expect((await pipeline.anchor!.client.batchOf(sealed!.batchId))?.root).toBe(sealed!.root);
+    // Seals have their own table: the decision batches stay decision batches.
+    expect(await pipeline.index.getBatch(sealed!.batchId)).toBeNull();
     const listed = await call('sue', 'GET', '/api/audit/batches');
     expect(listed.json.batches.map((b: { batchId: string }) => b.batchId)).toContain(sealed!.batchId);
     expect((await call('cora', 'POST', `/api/audit/batches/${sealed!.batchId}/verify`)).json).toEqual({ ok: true, batchId: sealed!.batchId, leafCount: sealed!.leafCount, root: sealed!.root, anchored: true });

@@ -7,9 +7,11 @@ import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.clie
 import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
 import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
+import { AnchorRootRepository } from '../../anchoring/anchor-root.repository.ts';
 import { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
 import { createPool } from '../../infra/db/pool.ts';
 import { BatchAnchorer } from '../../anchoring/chain/batch-anchorer.ts';
+import { AuditSealRepository } from '../../review/repositories/audit-seal.repository.ts';
 import { startPrivateAnvil, type PrivateAnvil } from '../support/private-anvil.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
@@ -24,6 +26,7 @@ describe('BatchAnchorer on anvil', () => {
   let provider: JsonRpcProvider;
   let pool: Pool;
   let index: DecisionIndexRepository;
+  let roots: AnchorRootRepository;
   let tx: AnchorTxManager;
   let client: DecisionAnchorClient;
   let dropSchema: () => Promise<void>;
@@ -35,6 +38,7 @@ describe('BatchAnchorer on anvil', () => {
     dropSchema = await migratedSchema(config);
     pool = createPool(config.database.url, config.database.schema, 2);
     index = new DecisionIndexRepository(pool);
+    roots = new AnchorRootRepository(pool);
     tx = new AnchorTxManager({ provider, signerKey: anvil.signerKey, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500_000_000_000n, pollMs: 100 });
     const { address } = await DecisionAnchorClient.deploy(provider, anvil.signerKey);
     client = new DecisionAnchorClient({ provider, address });
@@ -57,7 +61,7 @@ describe('BatchAnchorer on anvil', () => {
   }
 
   it('anchors a backlog of 7 pending batches in 2 transactions (at most 4 roots each)', async () => {
-    const anchorer = new BatchAnchorer({ index, chain: client, tx, log: testLog }, { maxBatchesPerTx: 4 });
+    const anchorer = new BatchAnchorer({ roots, chain: client, tx, log: testLog }, { maxBatchesPerTx: 4 });
     const backlog = [];
     for (let i = 0; i < 7; i++) backlog.push(await pendingBatch());
     const first = await anchorer.anchor(backlog[0]!.batchId);
@@ -73,8 +77,31 @@ describe('BatchAnchorer on anvil', () => {
     expect(receipt?.logs).toHaveLength(4); // one BatchAnchored per root
   });
 
+  it('anchors a pending audit seal in the same anchorBatches transaction as decision batches, and re-anchors it after a reorg', async () => {
+    const anchorer = new BatchAnchorer({ roots, chain: client, tx, log: testLog });
+    const n = next++;
+    const range = { topic: 'claimtrail.audit-log.test', partition: 0, firstOffset: String(n * 10 + 1), lastOffset: String(n * 10 + 3) };
+    const seal = { batchId: computeBatchId(range), first: range.firstOffset, last: range.lastOffset, leafCount: 3, root: id(`audit seal ${n}`) };
+    await new AuditSealRepository(pool).insertSeal(seal, pool);
+    const decisions = await pendingBatch();
+    expect((await roots.pending()).map((r) => [r.batchId, r.source])).toEqual([[seal.batchId, 'audit'], [decisions.batchId, 'decisions']]);
+    const snapshot = (await provider.send('evm_snapshot', [])) as string;
+    const result = await anchorer.anchor(decisions.batchId);
+    expect(result).toMatchObject({ alreadyAnchored: false, batchesInTx: 2 });
+    expect((await provider.getTransaction(result.txHash))?.data.slice(0, 10)).toBe(id('anchorBatches(bytes32[],bytes32[],uint32[])').slice(0, 10));
+    expect(await roots.get(seal.batchId)).toMatchObject({ source: 'audit', status: 'anchored', anchor: { txHash: result.txHash } });
+    expect((await client.batchOf(seal.batchId))?.root).toBe(seal.root);
+    expect(await index.getBatch(seal.batchId)).toBeNull();
+    expect(await provider.send('evm_revert', [snapshot])).toBe(true);
+    await provider.send('evm_mine', []);
+    expect((await anchorer.reorged()).sort()).toEqual([seal.batchId, decisions.batchId].sort());
+    expect((await roots.get(seal.batchId))?.status).toBe('pending');
+    expect(await anchorer.anchor(seal.batchId)).toMatchObject({ alreadyAnchored: false, batchesInTx: 2 });
+    expect((await client.batchOf(seal.batchId))?.root).toBe(seal.root);
+  });
+
   it('records a batch that is already on chain with our root instead of sending it again', async () => {
-    const anchorer = new BatchAnchorer({ index, chain: client, tx, log: testLog });
+    const anchorer = new BatchAnchorer({ roots, chain: client, tx, log: testLog });
     const b = await pendingBatch();
     // A crash after sending, before recording: the root is on chain, PostgreSQL says pending.
     const abi = new Interface(loadDecisionAnchorArtifact().abi as never);
@@ -85,7 +112,7 @@ describe('BatchAnchorer on anvil', () => {
   });
 
   it('puts a batch whose anchoring block was reorged away back to pending, then anchors it again', async () => {
-    const anchorer = new BatchAnchorer({ index, chain: client, tx, log: testLog });
+    const anchorer = new BatchAnchorer({ roots, chain: client, tx, log: testLog });
     const b = await pendingBatch();
     const snapshot = (await provider.send('evm_snapshot', [])) as string;
     const first = await anchorer.anchor(b.batchId);
