@@ -28,7 +28,8 @@ import { extractFeatures, extractFeaturesInto, FEATURES } from '../scoring/featu
 import { libraryProbabilities } from '../scoring/forest.ts';
 import { trainForest } from '../training/forest-trainer.ts';
 import { MlpEvaluator } from '../scoring/mlp-evaluator.ts';
-import { predictMlp, trainMlp } from '../training/mlp.ts';
+import { predictMlp } from '../scoring/mlp-predict.ts';
+import { trainMlp } from '../training/mlp.ts';
 import { loadModelBundle } from '../scoring/model-bundle.ts';
 import { fitNormalizer, normalizeInto } from '../scoring/normalizer.ts';
 import { Scorer } from '../scoring/scorer.ts';
