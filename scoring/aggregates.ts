@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Claim } from '../domain/claim.schema.ts';
 import type { Reason } from '../domain/decision.ts';
@@ -11,7 +12,8 @@ import { dayNumber } from '../domain/dates.ts';
  * its peers (providers of the same `providerSpecialty`), plus a duplicate-claim fingerprint.
  *
  * One spec, two evaluators that return the same raw integers:
- * - online: {@link RedisClaimAggregates}, one atomic Lua script per claim (read, then add);
+ * - online: {@link RedisClaimAggregates}, one atomic Lua script per claim (aggregates.lua: read,
+ *   then add);
  * - offline: {@link OfflineClaimAggregates}, in-memory maps, point-in-time over an ordered file.
  * Both turn the raw integers into features with the same function ({@link aggregateFeatures}),
  * so offline == online exactly (tests/integration/aggregates.test.ts, on the real Redis).
@@ -220,51 +222,8 @@ export class OfflineClaimAggregates implements ClaimAggregates {
   }
 }
 
-/**
- * Atomic read-then-add of one claim.
- * KEYS[1]  seen:<eventId> (idempotency: holds the raw result of the first observation)
- * KEYS[2]  dup:<fingerprint> (holds the event id that first had it)
- * KEYS[3 .. 2+E*M]  day buckets (hash n, c): entity e (0 provider, 1 member), k days back, at 3+e*M+k
- * KEYS[3+E*M]  peer group day bucket (hash '#n' = claims, 'p:<npi>' = per provider)
- * ARGV[1] event id, ARGV[2] ttl seconds, ARGV[3] charged cents, ARGV[4] E, ARGV[5] M (longest
- * window, days), ARGV[6] W (windows), ARGV[7 .. 6+W] window lengths, ARGV[7+W] provider NPI.
- * Returns the raw integers joined by commas.
- */
-const OBSERVE_LUA = `
-local prior = redis.call('GET', KEYS[1])
-if prior then return prior end
-local ttl = tonumber(ARGV[2])
-local E = tonumber(ARGV[4]); local M = tonumber(ARGV[5]); local W = tonumber(ARGV[6])
-local out = {}
-local owner = redis.call('GET', KEYS[2])
-if owner and owner ~= ARGV[1] then out[1] = 1 else out[1] = 0 end
-if not owner then redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl) end
-for e = 0, E - 1 do
-  local counts = {}; local sums = {}
-  for k = 0, M - 1 do
-    local v = redis.call('HMGET', KEYS[3 + e * M + k], 'n', 'c')
-    counts[k] = tonumber(v[1]) or 0; sums[k] = tonumber(v[2]) or 0
-  end
-  for w = 1, W do
-    local len = tonumber(ARGV[6 + w]); local n = 0; local c = 0
-    for k = 0, len - 1 do n = n + counts[k]; c = c + sums[k] end
-    out[#out + 1] = string.format('%d', n); out[#out + 1] = string.format('%d', c)
-  end
-end
-local peerKey = KEYS[3 + E * M]
-local pn = tonumber(redis.call('HGET', peerKey, '#n')) or 0
-local pp = redis.call('HLEN', peerKey)
-if pn > 0 then pp = pp - 1 end
-out[#out + 1] = string.format('%d', pn); out[#out + 1] = string.format('%d', pp)
-for e = 0, E - 1 do
-  local key = KEYS[3 + e * M]
-  redis.call('HINCRBY', key, 'n', 1); redis.call('HINCRBY', key, 'c', ARGV[3]); redis.call('EXPIRE', key, ttl)
-end
-redis.call('HINCRBY', peerKey, '#n', 1); redis.call('HINCRBY', peerKey, 'p:' .. ARGV[7 + W], 1); redis.call('EXPIRE', peerKey, ttl)
-local encoded = table.concat(out, ',')
-redis.call('SET', KEYS[1], encoded, 'EX', ttl)
-return encoded
-`;
+/** Atomic read-then-add of one claim; KEYS and ARGV are documented in the script's header. */
+const OBSERVE_LUA = readFileSync(new URL('./aggregates.lua', import.meta.url), 'utf8');
 
 /**
  * Online evaluator in Redis: one EVALSHA per claim, all claims of a batch in one pipeline (one
