@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Claim } from '../domain/claim.schema.ts';
-import type { Reason } from '../domain/decision.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { dayNumber } from '../domain/dates.ts';
 
 /**
  * Entity aggregates over time windows: per billing provider and per member, claim counts and
  * charged sums over day windows, the ratio of today's volume to the entity's own history and to
- * its peers (providers of the same `providerSpecialty`), plus a duplicate-claim fingerprint.
+ * its peers (providers of the same `providerSpecialty`), plus a duplicate-claim fingerprint (the
+ * `duplicate` flag of an observation, which the duplicate rule in rules.ts reads).
  *
  * One spec, two evaluators that return the same raw integers:
  * - online: {@link RedisClaimAggregates}, one atomic Lua script per claim (aggregates.lua: read,
@@ -39,9 +39,6 @@ export interface AggregateSpec {
 
 /** Defaults (not yet config variables): 1-day and 30-day windows, keys kept 37 days. */
 export const DEFAULT_AGGREGATE_SPEC: Readonly<AggregateSpec> = Object.freeze({ windowsDays: Object.freeze([1, 30]), ttlSeconds: 37 * 86_400 });
-
-/** Reason code of the duplicate-claim rule. */
-export const DUPLICATE_RULE_CODE = 'R_DUPLICATE_CLAIM';
 
 const ENTITIES = ['provider', 'member'] as const;
 
@@ -149,11 +146,6 @@ function cents(claim: Claim): number {
 
 function peerGroup(claim: Claim): string {
   return claim.providerSpecialty ?? '-';
-}
-
-/** The duplicate-claim rule hit for an observation, or undefined. */
-export function duplicateReason(obs: AggregateObservation): Reason | undefined {
-  return obs.duplicate ? { code: DUPLICATE_RULE_CODE, contribution: 1, text: 'a claim with the same member, provider, procedure codes and service dates was seen before' } : undefined;
 }
 
 export interface ClaimAggregates {
@@ -286,11 +278,14 @@ export class RedisClaimAggregates implements ClaimAggregates {
 }
 
 /**
- * The aggregate features of `claims` taken as one stream in the given order, point-in-time (each
- * claim sees only the claims before it), exactly as the streaming path computes them in Redis
- * for the same order. For training and offline scoring; event ids are the positions.
+ * The aggregate observations of `claims` taken as one stream in the given order, point-in-time
+ * (each claim sees only the claims before it): the same raw integers, features and duplicate flag
+ * the streaming path gets from Redis for the same order (the Lua script and
+ * {@link OfflineClaimAggregates} implement one spec; tests/integration/aggregates.test.ts). For
+ * training and offline scoring; event ids are the positions, so every claim is a distinct event.
+ * `windows` only shapes the features; the duplicate flag does not depend on it.
  */
-export function offlineAggregateFeatures(claims: readonly Claim[], windows: AggregateWindows = DEFAULT_AGGREGATE_SPEC): number[][] {
+export function offlineObservations(claims: readonly Claim[], windows: AggregateWindows = DEFAULT_AGGREGATE_SPEC): AggregateObservation[] {
   const offline = new OfflineClaimAggregates(windows);
-  return claims.map((claim, i) => offline.observe(`offline:${i}`, claim).features);
+  return claims.map((claim, i) => offline.observe(`offline:${i}`, claim));
 }
