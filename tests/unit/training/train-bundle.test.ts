@@ -2,29 +2,34 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXCLUDED_NPIS, generateClaims } from '../../../fixtures/generator.ts';
+import { generateClaims } from '../../../fixtures/generator.ts';
+import { SAMPLE_EXCLUSION_LIST } from '../../../fixtures/samples.ts';
 import { aggregateFeatureNames, DEFAULT_AGGREGATE_SPEC, offlineObservations } from '../../../scoring/aggregates.ts';
 import { scoreMatrix } from '../../../scoring/ensemble.ts';
 import { ModelLoadError } from '../../../scoring/errors.ts';
+import { loadLeieNpis } from '../../../scoring/exclusion-list.ts';
 import { extractFeatures, FEATURE_NAMES } from '../../../scoring/features.ts';
 import { Forest } from '../../../scoring/forest.ts';
 import { trainForest } from '../../../training/forest-trainer.ts';
 import { trainMlp } from '../../../training/mlp.ts';
 import { BUNDLE_FILES, loadModelBundle, MANIFEST_FILE, saveModelBundle } from '../../../scoring/model-bundle.ts';
 import { fitNormalizer, normalizeInto } from '../../../scoring/normalizer.ts';
-import { createRulesConfig, RULE_CODES } from '../../../scoring/rules.ts';
+import { createRulesConfig, RULE_CODES, type RulesConfig } from '../../../scoring/rules.ts';
 import { Scorer } from '../../../scoring/scorer.ts';
 import { initTf } from '../../../scoring/tf.ts';
 import { trainModel, type TrainResult } from '../../../training/train.ts';
 
 let dir: string;
 let trained: TrainResult;
+/** The demo LEIE list, read by the loader serving uses. */
+let rules: RulesConfig;
 const data = generateClaims({ count: 4000, seed: 2024 });
 const fresh = generateClaims({ count: 600, seed: 77 });
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'claimtrail-model-'));
-  trained = await trainModel({ claims: data.claims, labels: data.labels, outDir: path.join(dir, 'current'), seed: 1, rules: createRulesConfig({ excludedNpis: EXCLUDED_NPIS }) });
+  rules = createRulesConfig({ excludedNpis: await loadLeieNpis([SAMPLE_EXCLUSION_LIST]) });
+  trained = await trainModel({ claims: data.claims, labels: data.labels, outDir: path.join(dir, 'current'), seed: 1, rules });
 }, 60_000);
 
 afterAll(async () => {
@@ -96,7 +101,7 @@ describe('Scorer', () => {
   });
 
   it('puts rule hits first and forces flag', async () => {
-    const scorer = await Scorer.load(trained.dir, { rules: createRulesConfig({ excludedNpis: EXCLUDED_NPIS }) });
+    const scorer = await Scorer.load(trained.dir, { rules });
     const index = fresh.labels.findIndex((l) => l.pattern === 'excluded_provider');
     const [result] = scorer.scoreInOrder([fresh.claims[index]!]);
     expect(result?.outcome).toBe('flag');
