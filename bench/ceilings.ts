@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Claim } from '../domain/claim.schema.ts';
 import { generateClaims } from '../fixtures/generator.ts';
 import { decodeClaim } from '../ingest/claim-decoder.ts';
-import { offlineAggregateFeatures } from '../scoring/aggregates.ts';
+import { offlineObservations } from '../scoring/aggregates.ts';
 import { extractFeatures } from '../scoring/features.ts';
 import { Scorer } from '../scoring/scorer.ts';
 import { trainModel } from '../training/train.ts';
@@ -62,9 +62,9 @@ export function scoringCeiling(scorer: Scorer, claims: readonly Claim[], minMs: 
   const features = cpuRate(batch.length, () => {
     for (const c of batch) extractFeatures(c);
   }, minMs);
-  // Entity aggregates (when the model has them) come from Redis in the pipeline: precomputed here.
-  const aggregates = scorer.aggregates ? offlineAggregateFeatures(batch, scorer.aggregates) : undefined;
-  const scoreBatch = cpuRate(batch.length, () => void scorer.scoreBatch(batch, aggregates), minMs);
+  // Aggregate observations (features, duplicate flag) come from Redis in the pipeline: precomputed here.
+  const observations = offlineObservations(batch, scorer.aggregates);
+  const scoreBatch = cpuRate(batch.length, () => void scorer.scoreBatch(batch, observations), minMs);
   return { features, scoreBatch, backend: scorer.backend };
 }
 

@@ -21,14 +21,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Claim } from '../domain/claim.schema.ts';
 import { generateClaims } from '../fixtures/generator.ts';
-import { offlineAggregateFeatures } from '../scoring/aggregates.ts';
+import { offlineObservations } from '../scoring/aggregates.ts';
 import { calibrate } from '../scoring/calibration.ts';
 import { mix, scoreMatrix } from '../scoring/ensemble.ts';
 import { extractFeatures, extractFeaturesInto, FEATURES } from '../scoring/features.ts';
 import { libraryProbabilities } from '../scoring/forest.ts';
 import { trainForest } from '../training/forest-trainer.ts';
 import { MlpEvaluator } from '../scoring/mlp-evaluator.ts';
-import { predictMlp, trainMlp } from '../training/mlp.ts';
+import { predictMlp } from '../scoring/mlp-predict.ts';
+import { trainMlp } from '../training/mlp.ts';
 import { loadModelBundle } from '../scoring/model-bundle.ts';
 import { fitNormalizer, normalizeInto } from '../scoring/normalizer.ts';
 import { Scorer } from '../scoring/scorer.ts';
@@ -113,10 +114,11 @@ try {
   const bundle = await loadModelBundle(dir);
   const { forest, nn, manifest } = bundle;
   const width = manifest.features.length;
-  // Entity aggregates, when the model has them, come from Redis in the pipeline (one round trip
-  // per batch, outside scoring's CPU): here they are computed once beforehand, offline, and
-  // every path gets the same values.
-  const aggregates = manifest.aggregates ? offlineAggregateFeatures(scoring, manifest.aggregates) : undefined;
+  // Aggregate observations come from Redis in the pipeline (one round trip per batch, outside
+  // scoring's CPU): here they are computed once beforehand, offline, and every path gets the same
+  // values (the feature paths the features when the model has them, the Scorer all of it).
+  const observations = offlineObservations(scoring, manifest.aggregates);
+  const aggregates = manifest.aggregates ? observations.map((o) => o.features) : undefined;
   const rowOf = (c: Claim, index: number): Float64Array => {
     const row = new Float64Array(width);
     extractFeaturesInto(c, row, 0);
@@ -143,7 +145,7 @@ try {
     scoreMatrix(models, matrix, batch.length, width);
   });
   const scorer = await Scorer.load(dir);
-  const full2 = await throughput(scoring, (batch, start) => void scorer.scoreBatch(batch, aggregates?.slice(start, start + batch.length)));
+  const full2 = await throughput(scoring, (batch, start) => void scorer.scoreBatch(batch, observations.slice(start, start + batch.length)));
   scorer.dispose();
 
   // The same claims through both paths: the scores must agree (identical forest, network within 1e-6).

@@ -15,7 +15,7 @@ import { createPool } from '../infra/db/pool.ts';
 import { decodeClaim } from '../ingest/claim-decoder.ts';
 import { ensureTopics } from '../infra/kafka/kafka.ts';
 import { ScoringStage } from '../pipeline/scoring.stage.ts';
-import { DEFAULT_AGGREGATE_SPEC, offlineAggregateFeatures, RedisClaimAggregates } from '../scoring/aggregates.ts';
+import { DEFAULT_AGGREGATE_SPEC, offlineObservations, RedisClaimAggregates } from '../scoring/aggregates.ts';
 import type { Scorer } from '../scoring/scorer.ts';
 import { createRedis } from '../infra/redis.ts';
 import type { EncodedClaim } from './claims-feed.ts';
@@ -71,7 +71,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
       const messages = slice.map((c, i) => ({ key: Buffer.from(c.key), value: c.value, offset: String(base + i), headers: {}, timestamp: String(Date.now()), attributes: 0 }) as KafkaMessage);
       const decoded = await time(steps.decodeMs, () => slice.map((c) => decodeClaim(c.value)));
       const valid = decoded.flatMap((d) => (d.ok ? [d.claim] : []));
-      const observed = scorer.aggregates ? offlineAggregateFeatures(valid, scorer.aggregates) : undefined;
+      const observed = offlineObservations(valid, scorer.aggregates);
       await time(steps.scoreMs, () => scorer.scoreBatch(valid, observed));
       await time(steps.payloadInsertMs, () =>
         payloads.insertMany(valid.map((c, i) => ({ decisionId: `0x${(1e12 + base + i).toString(16).padStart(64, '0')}`, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: slice[i]!.value, claimType: c.claimType, totalCharged: c.totalCharged }))),

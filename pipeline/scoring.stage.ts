@@ -1,7 +1,6 @@
 import type { Kafka, Message } from 'kafkajs';
 import { claimCommitment, newSalt } from '../anchoring/core/commitment.ts';
 import type { Config } from '../core/config.ts';
-import { InvalidArgumentError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ClaimPayloadRepository, ClaimPayloadRow } from '../privacy/claim-payload.repository.ts';
 import type { Claim } from '../domain/claim.schema.ts';
@@ -10,9 +9,8 @@ import { CORRELATION_HEADER, decisionIdFor, encodeDecision } from '../domain/dec
 import { decodeClaim, headerString, toDlqMessage } from '../ingest/claim-decoder.ts';
 import { type StageBatch, type StageOutput, TransactionalStage } from '../infra/kafka/transactional-stage.ts';
 import type { Scorer } from '../scoring/scorer.ts';
-import { duplicateReason, type ClaimAggregates } from '../scoring/aggregates.ts';
+import type { ClaimAggregates } from '../scoring/aggregates.ts';
 import { SHADOW_FORMAT, type ShadowRecord } from '../scoring/shadow.ts';
-
 
 export interface ScoringStageDeps {
   kafka: Kafka;
@@ -23,16 +21,17 @@ export interface ScoringStageDeps {
   now?: () => Date;
   /**
    * Entity aggregates (Redis): read for each valid claim in order before it is added, keyed by
-   * its decision id. Drives the duplicate-claim rule (R_DUPLICATE_CLAIM) and, when the model was
-   * trained with aggregates, feeds their features to the scorer (then required). Not transactional with
-   * Kafka: a batch replayed after a crash is observed again, but the per-decision-id record makes
-   * the replay return the first answers without counting the claims twice.
+   * its decision id. The scorer takes these observations: the duplicate-claim rule for every
+   * model, and the aggregate features when the model was trained with them. Not transactional
+   * with Kafka: a batch replayed after a crash is observed again, but the per-decision-id record
+   * makes the replay return the first answers without counting the claims twice.
    */
-  aggregates?: ClaimAggregates;
+  aggregates: ClaimAggregates;
   /**
    * Challenger model scored in shadow on the same claims, features and aggregates (champion /
    * challenger): one `claimtrail-shadow-v1` record per decision goes to the shadow topic in the
-   * same transaction. Never acted on. Its aggregate windows must be the store's.
+   * same transaction. Never acted on. It gets the same observations as the champion (so the same
+   * duplicate rule); its aggregate windows, when it has some, must be the store's.
    */
   challenger?: Scorer;
 }
@@ -58,9 +57,6 @@ export class ScoringStage {
   readonly #stage: TransactionalStage;
 
   constructor(deps: ScoringStageDeps) {
-    for (const model of [deps.scorer, deps.challenger]) {
-      if (model?.aggregates && !deps.aggregates) throw new InvalidArgumentError(`model ${model.modelHash.slice(0, 10)} uses entity aggregates; the scoring stage needs an aggregates store`);
-    }
     this.#deps = deps;
     const { config } = deps;
     this.#stage = new TransactionalStage({
@@ -97,23 +93,12 @@ export class ScoringStage {
     }
 
     // Aggregates first: each claim's are read (claims before it) and it is added, in order; the
-    // model then scores with them, and the duplicate rule uses the same observation.
-    const observed = this.#deps.aggregates && valid.length > 0 ? await this.#deps.aggregates.observeBatch(valid.map((v) => ({ eventId: decisionIdFor(batch.topic, batch.partition, v.offset), claim: v.claim }))) : undefined;
+    // scorers take these observations for their features and the duplicate rule.
+    const observed = valid.length > 0 ? await this.#deps.aggregates.observeBatch(valid.map((v) => ({ eventId: decisionIdFor(batch.topic, batch.partition, v.offset), claim: v.claim }))) : [];
     const claims = valid.map((v) => v.claim);
-    const results = valid.length > 0 ? scorer.scoreBatch(claims, observed?.map((o) => o.features)) : [];
+    const results = valid.length > 0 ? scorer.scoreBatch(claims, observed) : [];
     const challenger = this.#deps.challenger;
-    const shadow = challenger && valid.length > 0 ? challenger.scoreBatch(claims, challenger.aggregates ? observed?.map((o) => o.features) : undefined) : undefined;
-    if (observed) {
-      observed.forEach((obs, i) => {
-        const hit = duplicateReason(obs);
-        if (!hit) return;
-        for (const result of shadow ? [results[i]!, shadow[i]!] : [results[i]!]) {
-          const rules = result.reasons.filter((r) => r.code.startsWith('R_')).length;
-          result.reasons.splice(rules, 0, hit);
-          result.outcome = 'flag';
-        }
-      });
-    }
+    const shadow = challenger && valid.length > 0 ? challenger.scoreBatch(claims, observed) : undefined;
     const decidedAt = now().toISOString();
     const rows: ClaimPayloadRow[] = [];
     const decisions: Message[] = [];

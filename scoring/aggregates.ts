@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Claim } from '../domain/claim.schema.ts';
-import type { Reason } from '../domain/decision.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { dayNumber } from '../domain/dates.ts';
 
 /**
  * Entity aggregates over time windows: per billing provider and per member, claim counts and
  * charged sums over day windows, the ratio of today's volume to the entity's own history and to
- * its peers (providers of the same `providerSpecialty`), plus a duplicate-claim fingerprint.
+ * its peers (providers of the same `providerSpecialty`), plus a duplicate-claim fingerprint (the
+ * `duplicate` flag of an observation, which the duplicate rule in rules.ts reads).
  *
  * One spec, two evaluators that return the same raw integers:
- * - online: {@link RedisClaimAggregates}, one atomic Lua script per claim (read, then add);
+ * - online: {@link RedisClaimAggregates}, one atomic Lua script per claim (aggregates.lua: read,
+ *   then add);
  * - offline: {@link OfflineClaimAggregates}, in-memory maps, point-in-time over an ordered file.
  * Both turn the raw integers into features with the same function ({@link aggregateFeatures}),
  * so offline == online exactly (tests/integration/aggregates.test.ts, on the real Redis).
@@ -37,9 +39,6 @@ export interface AggregateSpec {
 
 /** Defaults (not yet config variables): 1-day and 30-day windows, keys kept 37 days. */
 export const DEFAULT_AGGREGATE_SPEC: Readonly<AggregateSpec> = Object.freeze({ windowsDays: Object.freeze([1, 30]), ttlSeconds: 37 * 86_400 });
-
-/** Reason code of the duplicate-claim rule. */
-export const DUPLICATE_RULE_CODE = 'R_DUPLICATE_CLAIM';
 
 const ENTITIES = ['provider', 'member'] as const;
 
@@ -149,11 +148,6 @@ function peerGroup(claim: Claim): string {
   return claim.providerSpecialty ?? '-';
 }
 
-/** The duplicate-claim rule hit for an observation, or undefined. */
-export function duplicateReason(obs: AggregateObservation): Reason | undefined {
-  return obs.duplicate ? { code: DUPLICATE_RULE_CODE, contribution: 1, text: 'a claim with the same member, provider, procedure codes and service dates was seen before' } : undefined;
-}
-
 export interface ClaimAggregates {
   /**
    * For each claim in order: reads its aggregates (claims observed before it), then adds it.
@@ -220,51 +214,8 @@ export class OfflineClaimAggregates implements ClaimAggregates {
   }
 }
 
-/**
- * Atomic read-then-add of one claim.
- * KEYS[1]  seen:<eventId> (idempotency: holds the raw result of the first observation)
- * KEYS[2]  dup:<fingerprint> (holds the event id that first had it)
- * KEYS[3 .. 2+E*M]  day buckets (hash n, c): entity e (0 provider, 1 member), k days back, at 3+e*M+k
- * KEYS[3+E*M]  peer group day bucket (hash '#n' = claims, 'p:<npi>' = per provider)
- * ARGV[1] event id, ARGV[2] ttl seconds, ARGV[3] charged cents, ARGV[4] E, ARGV[5] M (longest
- * window, days), ARGV[6] W (windows), ARGV[7 .. 6+W] window lengths, ARGV[7+W] provider NPI.
- * Returns the raw integers joined by commas.
- */
-const OBSERVE_LUA = `
-local prior = redis.call('GET', KEYS[1])
-if prior then return prior end
-local ttl = tonumber(ARGV[2])
-local E = tonumber(ARGV[4]); local M = tonumber(ARGV[5]); local W = tonumber(ARGV[6])
-local out = {}
-local owner = redis.call('GET', KEYS[2])
-if owner and owner ~= ARGV[1] then out[1] = 1 else out[1] = 0 end
-if not owner then redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl) end
-for e = 0, E - 1 do
-  local counts = {}; local sums = {}
-  for k = 0, M - 1 do
-    local v = redis.call('HMGET', KEYS[3 + e * M + k], 'n', 'c')
-    counts[k] = tonumber(v[1]) or 0; sums[k] = tonumber(v[2]) or 0
-  end
-  for w = 1, W do
-    local len = tonumber(ARGV[6 + w]); local n = 0; local c = 0
-    for k = 0, len - 1 do n = n + counts[k]; c = c + sums[k] end
-    out[#out + 1] = string.format('%d', n); out[#out + 1] = string.format('%d', c)
-  end
-end
-local peerKey = KEYS[3 + E * M]
-local pn = tonumber(redis.call('HGET', peerKey, '#n')) or 0
-local pp = redis.call('HLEN', peerKey)
-if pn > 0 then pp = pp - 1 end
-out[#out + 1] = string.format('%d', pn); out[#out + 1] = string.format('%d', pp)
-for e = 0, E - 1 do
-  local key = KEYS[3 + e * M]
-  redis.call('HINCRBY', key, 'n', 1); redis.call('HINCRBY', key, 'c', ARGV[3]); redis.call('EXPIRE', key, ttl)
-end
-redis.call('HINCRBY', peerKey, '#n', 1); redis.call('HINCRBY', peerKey, 'p:' .. ARGV[7 + W], 1); redis.call('EXPIRE', peerKey, ttl)
-local encoded = table.concat(out, ',')
-redis.call('SET', KEYS[1], encoded, 'EX', ttl)
-return encoded
-`;
+/** Atomic read-then-add of one claim; KEYS and ARGV are documented in the script's header. */
+const OBSERVE_LUA = readFileSync(new URL('./aggregates.lua', import.meta.url), 'utf8');
 
 /**
  * Online evaluator in Redis: one EVALSHA per claim, all claims of a batch in one pipeline (one
@@ -327,11 +278,14 @@ export class RedisClaimAggregates implements ClaimAggregates {
 }
 
 /**
- * The aggregate features of `claims` taken as one stream in the given order, point-in-time (each
- * claim sees only the claims before it), exactly as the streaming path computes them in Redis
- * for the same order. For training and offline scoring; event ids are the positions.
+ * The aggregate observations of `claims` taken as one stream in the given order, point-in-time
+ * (each claim sees only the claims before it): the same raw integers, features and duplicate flag
+ * the streaming path gets from Redis for the same order (the Lua script and
+ * {@link OfflineClaimAggregates} implement one spec; tests/integration/aggregates.test.ts). For
+ * training and offline scoring; event ids are the positions, so every claim is a distinct event.
+ * `windows` only shapes the features; the duplicate flag does not depend on it.
  */
-export function offlineAggregateFeatures(claims: readonly Claim[], windows: AggregateWindows = DEFAULT_AGGREGATE_SPEC): number[][] {
+export function offlineObservations(claims: readonly Claim[], windows: AggregateWindows = DEFAULT_AGGREGATE_SPEC): AggregateObservation[] {
   const offline = new OfflineClaimAggregates(windows);
-  return claims.map((claim, i) => offline.observe(`offline:${i}`, claim).features);
+  return claims.map((claim, i) => offline.observe(`offline:${i}`, claim));
 }

@@ -1,7 +1,7 @@
 import { calibrate, type Calibration } from './calibration.ts';
 import type { Forest } from './forest.ts';
 import type { MlpEvaluator } from './mlp-evaluator.ts';
-import { predictMlp } from '../training/mlp.ts';
+import { predictMlp } from './mlp-predict.ts';
 import { normalizeInto, type Normalizer } from './normalizer.ts';
 import type { tf } from './tf.ts';
 

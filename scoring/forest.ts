@@ -1,6 +1,6 @@
 import { RandomForestClassifier } from 'ml-random-forest';
 import { InvalidArgumentError } from '../core/errors.ts';
-import type { ForestModelJson, TreeNodeJson } from '../training/forest-trainer.ts';
+import type { ForestModelJson, TreeNodeJson } from './forest-model.ts';
 
 /**
  * A random forest ready to score: loaded through `RandomForestClassifier.load` (so anything the

@@ -7,7 +7,7 @@ import { ModelLoadError } from './errors.ts';
 import { aggregateFeatureNames, type AggregateWindows } from './aggregates.ts';
 import { FEATURE_NAMES } from './features.ts';
 import { Forest } from './forest.ts';
-import type { ForestModelJson } from '../training/forest-trainer.ts';
+import type { ForestModelJson } from './forest-model.ts';
 import { NormalizerSchema, type Normalizer } from './normalizer.ts';
 import { tf } from './tf.ts';
 import { memoryLoadHandler, memorySaveHandler, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE } from './tfjs-io.ts';

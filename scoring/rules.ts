@@ -8,6 +8,11 @@ import { procedureReference } from '../domain/codes/reference-fees.ts';
  * Hard rules: deterministic checks that force the outcome `flag` whatever the models say. Each
  * has a stable reason code; a hit is reported as a Reason with contribution 1 and listed before
  * the model's feature reasons. Texts carry codes and counts, never dates or member data.
+ *
+ * Every rule lives here, and the Scorer applies all of them on every path (streaming stage,
+ * challenger, offline `scoreInOrder`). Most look at the claim alone; the duplicate rule looks at
+ * the claim's history, which the caller observes (entity aggregates, scoring/aggregates.ts) and
+ * passes in as a {@link ClaimHistory}.
  */
 
 export const RULE_CODES = Object.freeze({
@@ -19,7 +24,21 @@ export const RULE_CODES = Object.freeze({
   outsideAdmission: 'R_OUTSIDE_ADMISSION',
   /** A line with more units than can be delivered on one day (above the per-code maximum). */
   impossibleUnits: 'R_IMPOSSIBLE_UNITS',
+  /**
+   * An identical claim (same member, billing provider, procedure codes and service dates) was
+   * observed before this one, under another event id.
+   */
+  duplicateClaim: 'R_DUPLICATE_CLAIM',
 });
+
+/**
+ * What the rules need to know about the claims observed before this one. An
+ * `AggregateObservation` (scoring/aggregates.ts, Redis or offline) is one.
+ */
+export interface ClaimHistory {
+  /** An identical claim (the duplicate fingerprint) was observed before, under another event id. */
+  duplicate: boolean;
+}
 
 export interface RulesConfig {
   /** Excluded provider NPIs. Default: empty (the rule never fires). */
@@ -31,7 +50,7 @@ export interface RulesConfig {
   maxUnits: (procedureCode: string) => number | undefined;
 }
 
-/** Rules config with defaults; pass `excludedNpis` (e.g. fixtures' EXCLUDED_NPIS for demos). */
+/** Rules config with defaults; pass `excludedNpis` (e.g. read by `loadLeieNpis` from LEIE files). */
 export function createRulesConfig(options: { excludedNpis?: Iterable<string>; maxUnits?: RulesConfig['maxUnits'] } = {}): RulesConfig {
   return Object.freeze({
     excludedNpis: new Set(options.excludedNpis ?? []),
@@ -49,13 +68,14 @@ function codes(list: readonly string[]): string {
 }
 
 /**
- * Every rule the claim breaks, in RULE_CODES order; empty when none. Pure.
+ * Every rule the claim breaks, in RULE_CODES order; empty when none. Pure. `history` is what was
+ * observed of the claims before this one (for the duplicate rule).
  *
  * `facts` (from `extractFeaturesInto` of the same claim) lets the date rules reuse the day
  * arithmetic feature extraction already did; the result is the same with or without them
  * (tests/unit/scoring/rules.test.ts compares both over every fixture pattern).
  */
-export function evaluateRules(claim: Claim, config: RulesConfig, facts?: Pick<ClaimFacts, 'daysAfterDeath' | 'outsideAdmissionCodes'>): Reason[] {
+export function evaluateRules(claim: Claim, config: RulesConfig, history: ClaimHistory, facts?: Pick<ClaimFacts, 'daysAfterDeath' | 'outsideAdmissionCodes'>): Reason[] {
   const hits: Reason[] = [];
   if (config.excludedNpis.has(claim.billingProviderNpi)) {
     hits.push(rule(RULE_CODES.excludedProvider, `billing provider NPI ${claim.billingProviderNpi} is on the exclusion list`));
@@ -75,6 +95,8 @@ export function evaluateRules(claim: Claim, config: RulesConfig, facts?: Pick<Cl
     if (max !== undefined && l.units > max) excessive.push(`${l.units} units of ${l.procedureCode} (maximum ${max})`);
   }
   if (excessive.length > 0) hits.push(rule(RULE_CODES.impossibleUnits, `impossible quantity: ${excessive.slice(0, 3).join('; ')}${excessive.length > 3 ? ` and ${excessive.length - 3} more` : ''}`));
+
+  if (history.duplicate) hits.push(rule(RULE_CODES.duplicateClaim, 'a claim with the same member, provider, procedure codes and service dates was seen before'));
   return hits;
 }
 

@@ -2,13 +2,20 @@ import type { Claim } from '../domain/claim.schema.ts';
 import type { Outcome, Reason } from '../domain/decision.ts';
 import type { Logger } from '../core/logger.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
-import { aggregateReasonCode, describeAggregate, offlineAggregateFeatures, type AggregateWindows } from './aggregates.ts';
+import { aggregateReasonCode, describeAggregate, offlineObservations, type AggregateObservation, type AggregateWindows } from './aggregates.ts';
 import { scoreExplained, type EnsembleModels } from './ensemble.ts';
 import { describeFeature, extractFeaturesInto, FEATURES, type ClaimFacts } from './features.ts';
 import { MlpEvaluator } from './mlp-evaluator.ts';
 import { loadModelBundle, type Manifest } from './model-bundle.ts';
 import { createRulesConfig, evaluateRules, type RulesConfig } from './rules.ts';
 import { initTf } from './tf.ts';
+
+/**
+ * What `Scorer#scoreBatch` needs from the entity aggregates of one claim: its aggregate features
+ * (model input) and whether an identical claim was seen before (duplicate rule). An
+ * {@link AggregateObservation} from the Redis or the offline evaluator is one.
+ */
+export type ClaimObservation = Pick<AggregateObservation, 'features' | 'duplicate'>;
 
 /** Feature reasons below this contribution (score units) are not reported. */
 const MIN_CONTRIBUTION = 0.005;
@@ -60,7 +67,8 @@ export class Scorer {
   readonly #reasonCodes: readonly string[];
   /**
    * Entity aggregate windows the model was trained with; undefined when it uses claim features
-   * only. When set, `scoreBatch` needs each claim's observed aggregate features.
+   * only. When set, the observations given to `scoreBatch` must have been made with these
+   * windows (their features are model input).
    */
   readonly aggregates: AggregateWindows | undefined;
 
@@ -94,24 +102,26 @@ export class Scorer {
   }
 
   /**
-   * Scores a batch (any size; 100-1000 is a good range). Claims must be schema-valid. Results are
-   * in input order. Synchronous.
+   * Scores a batch (any size; 100-1000 is a good range) and applies every rule. Claims must be
+   * schema-valid. Results are in input order. Synchronous.
    *
-   * `aggregateFeatures[i]` are claim i's entity aggregate features (`AggregateObservation.features`
-   * from the Redis or offline evaluator, windows as in `this.aggregates`); required when the model
-   * uses aggregates, ignored otherwise.
-   * @throws InvalidArgumentError when the model needs aggregates and they are missing or the wrong size.
+   * `observations[i]` is what the entity aggregates observed for claim i (Redis in the stage,
+   * {@link offlineObservations} offline), one per claim, always: its `duplicate` flag drives the
+   * duplicate rule for every model, and its `features` (windows as in `this.aggregates`) are model
+   * input when the model uses aggregates (ignored otherwise).
+   * @throws InvalidArgumentError when there is not one observation per claim, or the model uses
+   * aggregates and an observation has the wrong number of features.
    */
-  scoreBatch(claims: readonly Claim[], aggregateFeatures?: ReadonlyArray<readonly number[]>): ScoreResult[] {
+  scoreBatch(claims: readonly Claim[], observations: ReadonlyArray<ClaimObservation>): ScoreResult[] {
     const own = FEATURES.length;
     const width = this.manifest.features.length;
     const rows = claims.length;
+    if (observations.length !== rows) throw new InvalidArgumentError(`${rows} claims but ${observations.length} aggregate observations: pass the observation of each claim (duplicate rule${width > own ? ' and aggregate features' : ''})`);
     const matrix = new Float64Array(rows * width);
     const facts: ClaimFacts[] = claims.map((claim, i) => extractFeaturesInto(claim, matrix, i * width));
     if (width > own) {
-      if (!aggregateFeatures || aggregateFeatures.length !== rows) throw new InvalidArgumentError(`model ${this.modelHash.slice(0, 10)} uses entity aggregates: pass the observed aggregate features of each claim`);
       for (let i = 0; i < rows; i++) {
-        const agg = aggregateFeatures[i] as readonly number[];
+        const agg = (observations[i] as ClaimObservation).features;
         if (agg.length !== width - own) throw new InvalidArgumentError(`claim ${i}: ${agg.length} aggregate features, the model expects ${width - own}`);
         matrix.set(agg, i * width + own);
       }
@@ -123,7 +133,7 @@ export class Scorer {
     return claims.map((claim, i) => {
       const at = i * width;
       const final = score[i] as number;
-      const reasons = evaluateRules(claim, this.#rules, facts[i]);
+      const reasons = evaluateRules(claim, this.#rules, observations[i] as ClaimObservation, facts[i]);
       const ruleHit = reasons.length > 0;
       // Largest contributions first (ties: lower feature index), one per reason code: a partial
       // selection, cheaper than sorting all features for a handful of reasons.
@@ -154,14 +164,15 @@ export class Scorer {
   }
 
   /**
-   * Scores claims taken as one stream in the given order, offline: when the model uses entity
-   * aggregates they are computed point-in-time over `claims` (what the streaming path computes
-   * in Redis for the same order). For evaluation, benchmarks and tests.
+   * Scores claims taken as one stream in the given order, offline: their aggregate observations
+   * are computed point-in-time over `claims` ({@link offlineObservations}, what the streaming
+   * path observes in Redis for the same order), so every rule applies, the duplicate rule
+   * included, and a model with aggregates gets their features. For evaluation, benchmarks and tests.
    */
   scoreInOrder(claims: readonly Claim[], batchSize = 1000): ScoreResult[] {
-    const aggregates = this.aggregates ? offlineAggregateFeatures(claims, this.aggregates) : undefined;
+    const observations = offlineObservations(claims, this.aggregates);
     const out: ScoreResult[] = [];
-    for (let i = 0; i < claims.length; i += batchSize) out.push(...this.scoreBatch(claims.slice(i, i + batchSize), aggregates?.slice(i, i + batchSize)));
+    for (let i = 0; i < claims.length; i += batchSize) out.push(...this.scoreBatch(claims.slice(i, i + batchSize), observations.slice(i, i + batchSize)));
     return out;
   }
 

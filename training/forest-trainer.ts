@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
+import type { ForestModelJson, TreeNodeJson, TreeOptionsJson } from '../scoring/forest-model.ts';
 
 /**
  * Trains a random forest and returns it in the model format of `ml-random-forest`
@@ -39,37 +40,6 @@ export interface ForestTrainOptions {
   seed: number;
   /** Called after each tree with the number of trees done. */
   onTree?: (done: number, total: number) => void;
-}
-
-/** A node as ml-cart serializes it: a leaf carries `distribution`, a split the rest. */
-export type TreeNodeJson =
-  | { distribution: number[][]; numberSamples?: number }
-  | { splitValue: number; splitColumn: number; gain: number; numberSamples: number; left: TreeNodeJson; right: TreeNodeJson };
-
-export interface TreeOptionsJson {
-  gainFunction: 'gini';
-  splitFunction: 'mean';
-  minNumSamples: number;
-  maxDepth: number;
-  gainThreshold: number;
-  kind: 'classifier';
-}
-
-/** `RandomForestClassifier#toJSON()` shape (ml-random-forest 2.x). */
-export interface ForestModelJson {
-  name: 'RFClassifier';
-  baseModel: {
-    indexes: number[][];
-    n: number;
-    replacement: boolean;
-    maxFeatures: number;
-    nEstimators: number;
-    treeOptions: TreeOptionsJson;
-    isClassifier: true;
-    seed: number;
-    estimators: { options: TreeOptionsJson; root: TreeNodeJson; name: 'DTClassifier' }[];
-    useSampleBagging: boolean;
-  };
 }
 
 /**

@@ -77,12 +77,3 @@ export async function trainMlp(x: Float32Array, y: ArrayLike<number>, rows: numb
   }
   return model;
 }
-
-/** Fraud probabilities for `rows` normalised rows, in one forward pass. */
-export function predictMlp(model: tf.LayersModel, x: Float32Array, rows: number, width: number): Float32Array {
-  if (rows === 0) return new Float32Array(0);
-  return tf.tidy(() => {
-    const out = model.predictOnBatch(tf.tensor2d(x, [rows, width])) as tf.Tensor;
-    return out.dataSync() as Float32Array;
-  });
-}

@@ -2,7 +2,7 @@ import type { Claim } from '../domain/claim.schema.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { fitPlatt } from '../scoring/calibration.ts';
-import { DEFAULT_AGGREGATE_SPEC, offlineAggregateFeatures, type AggregateWindows } from '../scoring/aggregates.ts';
+import { DEFAULT_AGGREGATE_SPEC, offlineObservations, type AggregateObservation, type AggregateWindows } from '../scoring/aggregates.ts';
 import { mix, scoreMatrix } from '../scoring/ensemble.ts';
 import { extractFeatures } from '../scoring/features.ts';
 import { Forest } from '../scoring/forest.ts';
@@ -53,7 +53,10 @@ export interface TrainOptions {
   reviewShare?: number;
   forest?: Omit<ForestTrainOptions, 'seed' | 'onTree'>;
   network?: Omit<MlpTrainOptions, 'seed' | 'onEpoch'>;
-  /** When given, metrics also report the full decision (rules forcing flag) on validation. */
+  /**
+   * When given, metrics also report the full decision on validation: every rule (the duplicate
+   * rule included, from the claims' history in stream order) forcing flag, as the Scorer decides.
+   */
   rules?: RulesConfig;
   /**
    * Entity aggregate windows to add to the features (per provider / member counts and sums,
@@ -124,13 +127,15 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   let t = performance.now();
   const aggregates = options.aggregates === null ? undefined : (options.aggregates ?? { windowsDays: DEFAULT_AGGREGATE_SPEC.windowsDays });
   const width = modelFeatureNames(aggregates).length;
-  const aggregateRows = aggregates ? offlineAggregateFeatures(claims, aggregates) : undefined;
+  // Observed point-in-time over the claims in stream order, as in Redis: model features when the
+  // model uses aggregates, and the duplicate rule's history for the with-rules metrics either way.
+  const observations = offlineObservations(claims, aggregates);
   const features: Float64Array[] = [];
   claims.forEach((c, i) => {
     const own = extractFeatures(c);
     const row = new Float64Array(width);
     row.set(own);
-    if (aggregateRows) row.set(aggregateRows[i] as number[], own.length);
+    if (aggregates) row.set((observations[i] as AggregateObservation).features, own.length);
     features.push(row);
     if (i % 2000 === 0) progress('features', i, claims.length);
   });
@@ -196,7 +201,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   let withRules: TrainMetrics['withRules'];
   if (options.rules) {
     const rules = options.rules;
-    const flagged = validation.map((i, r) => evaluateRules(claims[i] as Claim, rules).length > 0 || (final[r] as number) >= thresholds.flag);
+    const flagged = validation.map((i, r) => evaluateRules(claims[i] as Claim, rules, observations[i] as AggregateObservation).length > 0 || (final[r] as number) >= thresholds.flag);
     const reviewOrFlag = validation.map((_, r) => flagged[r] || (final[r] as number) >= thresholds.review);
     const frauds = count1(validY);
     const tpFlag = flagged.filter((f, r) => f && validY[r] === 1).length;

@@ -3,17 +3,18 @@ import path from 'node:path';
 import { type Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
-import { EXCLUDED_NPIS, generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
+import { generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
 import { readLabelsNdjson } from '../../fixtures/io.ts';
 import { readValidClaims } from '../../ingest/claim-sources.ts';
 import { writeEvaluationReport, type EvaluationMetrics } from '../../training/evaluation/evaluation-report.ts';
 import { MODEL_FORMAT } from '../../scoring/model-bundle.ts';
-import { createRulesConfig } from '../../scoring/rules.ts';
 import { Scorer } from '../../scoring/scorer.ts';
 import { loadTableBundle, TABLE_MODEL_FORMAT } from '../../training/tables/table-bundle.ts';
 import { readLabels, readTable } from '../../training/tables/table-reader.ts';
 import { initTf } from '../../scoring/tf.ts';
+import type { Config } from '../../core/config.ts';
 import { commandContext, positiveInt } from '../context.ts';
+import { offlineRulesConfig } from '../exclusion-lists.ts';
 import { seedArg } from './fixtures.command.ts';
 
 interface EvaluateFlags {
@@ -64,7 +65,7 @@ Examples:
       await initTf();
       let metrics: EvaluationMetrics;
       if (format === TABLE_MODEL_FORMAT) metrics = await evaluateTable(bundle, flags, reportDir);
-      else if (format === MODEL_FORMAT) metrics = await evaluateClaims(bundle, flags, reportDir);
+      else if (format === MODEL_FORMAT) metrics = await evaluateClaims(bundle, flags, reportDir, config);
       else throw new InvalidArgumentError(`${bundle}: unknown bundle format ${JSON.stringify(format)}`);
       const e = metrics.components.ensemble;
       process.stdout.write(`${metrics.rows} rows (${metrics.frauds} fraudulent): ROC-AUC ${e?.rocAuc.toFixed(4)}, PR-AUC ${e?.prAuc.toFixed(4)}, best F1 ${e?.bestF1.f1.toFixed(4)}, Brier ${metrics.brier.toFixed(4)}\nreport: ${path.join(reportDir, 'report.md')}\n`);
@@ -94,7 +95,7 @@ async function evaluateTable(bundle: string, flags: EvaluateFlags, reportDir: st
   }
 }
 
-async function evaluateClaims(bundle: string, flags: EvaluateFlags, reportDir: string): Promise<EvaluationMetrics> {
+async function evaluateClaims(bundle: string, flags: EvaluateFlags, reportDir: string, config: Readonly<Config>): Promise<EvaluationMetrics> {
   let claims: Claim[];
   let labels: ClaimLabel[];
   let source: string;
@@ -109,7 +110,8 @@ async function evaluateClaims(bundle: string, flags: EvaluateFlags, reportDir: s
   const byId = new Map(labels.map((l) => [l.claimId, l]));
   const labeled = claims.filter((c) => byId.has(c.claimId));
   if (labeled.length === 0) throw new InvalidArgumentError('no claim has a label');
-  const scorer = await Scorer.load(bundle, { rules: createRulesConfig({ excludedNpis: EXCLUDED_NPIS }) });
+  const { rules } = await offlineRulesConfig(config);
+  const scorer = await Scorer.load(bundle, { rules });
   try {
     // All claims in file order (entity aggregates see every earlier claim), metrics on the labeled.
     const results = scorer.scoreInOrder(claims).filter((_, i) => byId.has((claims[i] as Claim).claimId));

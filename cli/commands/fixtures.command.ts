@@ -51,7 +51,7 @@ export function registerFixturesCommand(program: Command): void {
       'after',
       `
 Fraud patterns (labels only, never inside the claims): ${FRAUD_PATTERNS.join(', ')}.
-The excluded_provider pattern bills with NPIs from the demo exclusion list (fixtures EXCLUDED_NPIS).
+The excluded_provider pattern bills with NPIs from the demo exclusion list (fixtures/samples/exclusions-leie.csv).
 
 Example:
   claimtrail fixtures --count 20000 --seed 7 --out data/claims.ndjson --labels data/labels.ndjson --malformed 50

@@ -3,7 +3,8 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 import { readLabelsNdjson } from '../../fixtures/io.ts';
 import { createKafka } from '../../infra/kafka/kafka.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
-import { compareShadow, formatShadowComparison, ShadowRecordSchema, type ShadowRecord } from '../../scoring/shadow.ts';
+import { ShadowRecordSchema, type ShadowRecord } from '../../scoring/shadow.ts';
+import { compareShadow, formatShadowComparison } from '../../training/evaluation/shadow-report.ts';
 import { commandContext } from '../context.ts';
 
 interface ShadowReportOptions {

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from '../../core/logger.ts';
 import type { Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
+import { SAMPLE_EXCLUSION_LIST } from '../../fixtures/samples.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
@@ -21,7 +22,6 @@ interface StartOptions {
   timeout: number;
 }
 
-const DEMO_EXCLUSION_LIST = 'fixtures/samples/exclusions-leie.csv';
 
 const line = (text = '') => process.stdout.write(`${text}\n`);
 
@@ -72,8 +72,8 @@ export function registerStartCommand(program: Command): void {
       }
       if (!process.env.EXCLUSION_LISTS) {
         // Demo only: the generator's excluded providers, in the real LEIE format.
-        process.env.EXCLUSION_LISTS = DEMO_EXCLUSION_LIST;
-        line(`exclusion list: ${DEMO_EXCLUSION_LIST} (demo; set EXCLUSION_LISTS to OIG LEIE files)`);
+        process.env.EXCLUSION_LISTS = SAMPLE_EXCLUSION_LIST;
+        line(`exclusion list: ${relative(process.cwd(), SAMPLE_EXCLUSION_LIST)} (demo; set EXCLUSION_LISTS to OIG LEIE files)`);
       }
       const { config, log } = commandContext();
       await ensureModel(config, log);

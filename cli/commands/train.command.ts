@@ -6,13 +6,12 @@ import { Presets, SingleBar } from 'cli-progress';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
-import { EXCLUDED_NPIS, generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
+import { generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
 import { readLabelsNdjson } from '../../fixtures/io.ts';
 import { readValidClaims } from '../../ingest/claim-sources.ts';
 import { crossValidate, TABLE_FOREST_CANDIDATES, type CrossValidation, type FinalModel } from '../../training/cross-validate.ts';
 import { writeEvaluationReport } from '../../training/evaluation/evaluation-report.ts';
 import { parseFeatureSpec } from '../../training/tables/feature-spec.ts';
-import { createRulesConfig } from '../../scoring/rules.ts';
 import { saveTableBundle } from '../../training/tables/table-bundle.ts';
 import { readLabels, readTable } from '../../training/tables/table-reader.ts';
 import { trainModel, type TrainMetrics, type TrainPhase } from '../../training/train.ts';
@@ -23,6 +22,7 @@ import { openMemberKeys } from '../../privacy/master-key.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { describeLabels, joinClaimPayloads, readVerdictLabels } from '../../training/labels/verdict-labels.ts';
 import { commandContext, positiveInt } from '../context.ts';
+import { offlineRulesConfig } from '../exclusion-lists.ts';
 import { seedArg } from './fixtures.command.ts';
 
 interface TrainFlags {
@@ -116,6 +116,7 @@ Examples:
       const { config } = commandContext();
       const log = createLogger(flags.verbose ? config.logLevel : 'warn');
       const outDir = flags.out ?? config.modelDir;
+      const { rules } = await offlineRulesConfig(config);
 
       let claims: Claim[];
       let labels: ClaimLabel[];
@@ -154,8 +155,8 @@ Examples:
             forest: { nTrees: flags.trees },
             network: { epochs: flags.epochs },
             ...(flags.aggregates === false ? { aggregates: null } : {}),
-            // Demo exclusion list until a real LEIE loader exists: reported as "with rules".
-            rules: createRulesConfig({ excludedNpis: EXCLUDED_NPIS }),
+            // Reported as "with rules": every rule, as the Scorer applies them.
+            rules,
             onProgress: (phase, done, total) => {
               if (!bar) return;
               if (phase !== current) {

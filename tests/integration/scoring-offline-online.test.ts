@@ -9,11 +9,14 @@ import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import type { Config } from '../../core/config.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
+import { SAMPLE_EXCLUSION_LIST } from '../../fixtures/samples.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
-import { DUPLICATE_RULE_CODE } from '../../scoring/aggregates.ts';
+import { loadLeieNpis } from '../../scoring/exclusion-list.ts';
+import { createRulesConfig, RULE_CODES, type RulesConfig } from '../../scoring/rules.ts';
 import { Scorer } from '../../scoring/scorer.ts';
-import { compareShadow, ShadowRecordSchema } from '../../scoring/shadow.ts';
+import { ShadowRecordSchema } from '../../scoring/shadow.ts';
+import { compareShadow } from '../../training/evaluation/shadow-report.ts';
 import { trainModel } from '../../training/train.ts';
 import { readTopic } from '../faults/invariants.ts';
 import { stopAndDeleteTopics } from '../support/pipeline.ts';
@@ -25,6 +28,11 @@ import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
  * offline (`Scorer#scoreInOrder`: the same features, aggregates computed in memory point-in-time
  * over the claims in log order). One partition, so the log order is one stream.
  *
+ * Every rule is part of the comparison: the duplicate rule (the Scorer applies it to the observed
+ * aggregates, Redis online, in memory offline) and the exclusion rule (the stage and the offline
+ * scorer read the same LEIE file, EXCLUSION_LISTS, with the same loader). The claim set holds
+ * planted duplicates and claims billed by excluded providers, and both rules must fire on them.
+ *
  * The same run has a challenger (CHALLENGER_MODEL_DIR, trained on claim features only, another
  * seed): its shadow records must match its own offline scores, one per decision, and the
  * decisions must be exactly the champion's (a challenger is never acted on).
@@ -33,12 +41,14 @@ const run = promisify(execFile);
 const CLAIMS = 1500;
 const SEED = 9090;
 
-describe('scoring online (Kafka + Redis) == offline, with entity aggregates in the model, and a challenger in shadow', () => {
+describe('scoring online (Kafka + Redis) == offline, every rule included, with entity aggregates in the model, and a challenger in shadow', () => {
   let config: Readonly<Config>;
   let pipeline: RunningPipeline | undefined;
   let dropSchema: () => Promise<void>;
   let modelDir: string;
   let challengerDir: string;
+  /** The rules the stage was started with: EXCLUSION_LISTS read by the serving loader. */
+  let rules: RulesConfig;
 
   beforeAll(async () => {
     modelDir = mkdtempSync(join(tmpdir(), 'claimtrail-model-'));
@@ -46,7 +56,9 @@ describe('scoring online (Kafka + Redis) == offline, with entity aggregates in t
     await trainModel({ claims: training.claims, labels: training.labels, outDir: modelDir, seed: 12, forest: { nTrees: 40 }, network: { epochs: 4 }, log: testLog });
     challengerDir = mkdtempSync(join(tmpdir(), 'claimtrail-challenger-'));
     await trainModel({ claims: training.claims, labels: training.labels, outDir: challengerDir, seed: 13, aggregates: null, forest: { nTrees: 20 }, network: { epochs: 3 }, log: testLog });
-    config = isolatedConfig({ MODEL_DIR: modelDir, CHALLENGER_MODEL_DIR: challengerDir, TOPIC_PARTITIONS: '1', BATCH_MAX_SIZE: '500', BATCH_MAX_AGE_MS: '1000' });
+    config = isolatedConfig({ MODEL_DIR: modelDir, CHALLENGER_MODEL_DIR: challengerDir, EXCLUSION_LISTS: SAMPLE_EXCLUSION_LIST, TOPIC_PARTITIONS: '1', BATCH_MAX_SIZE: '500', BATCH_MAX_AGE_MS: '1000' });
+    rules = createRulesConfig({ excludedNpis: await loadLeieNpis(config.exclusionLists) });
+    expect(rules.excludedNpis.size).toBeGreaterThan(0);
     dropSchema = await migratedSchema(config);
     pipeline = await startPipeline(config, testLog, ['scoring']);
     const producer = new ClaimsProducer(pipeline.kafka);
@@ -62,41 +74,45 @@ describe('scoring online (Kafka + Redis) == offline, with entity aggregates in t
     rmSync(challengerDir, { recursive: true, force: true });
   });
 
-  it('gives identical scores, components, model reasons and outcomes', async () => {
+  it('gives identical scores, components, reasons (rule hits included) and outcomes', async () => {
     const messages = await readTopic(pipeline!.kafka, config.kafka.topics.decisions, CLAIMS, 2_000, 60_000);
     const decisions = messages.map((m) => decodeDecision(m.value!)).sort((a, b) => Number(BigInt(a.input.offset) - BigInt(b.input.offset)));
     expect(decisions).toHaveLength(CLAIMS);
 
-    const byId = new Map(generateClaims({ count: CLAIMS, seed: SEED }).claims.map((c) => [c.claimId, c]));
+    const generated = generateClaims({ count: CLAIMS, seed: SEED });
+    const byId = new Map(generated.claims.map((c) => [c.claimId, c]));
+    const patternOf = new Map(generated.labels.map((l) => [l.claimId, l.pattern]));
     const inLogOrder = decisions.map((d) => byId.get(d.claimId) as Claim);
-    const scorer = await Scorer.load(modelDir);
+    const scorer = await Scorer.load(modelDir, { rules });
     expect(scorer.aggregates).toBeDefined();
     const offline = scorer.scoreInOrder(inLogOrder, 250);
     scorer.dispose();
 
-    let duplicates = 0;
+    const hits = { duplicate: 0, excluded: 0 };
     decisions.forEach((d, i) => {
       const o = offline[i]!;
       expect(d.modelHash).toBe(scorer.modelHash);
       expect(d.score, d.claimId).toBe(o.score);
       expect(d.components).toEqual(o.components);
-      // The stage adds the duplicate rule (same observation) and it forces flag; the rest is the model's.
-      const duplicate = d.reasons.some((r) => r.code === DUPLICATE_RULE_CODE);
-      if (duplicate) duplicates++;
-      expect(d.reasons.filter((r) => r.code !== DUPLICATE_RULE_CODE)).toEqual(o.reasons);
-      expect(d.outcome).toBe(duplicate ? 'flag' : o.outcome);
+      expect(d.reasons, d.claimId).toEqual(o.reasons);
+      expect(d.outcome, d.claimId).toBe(o.outcome);
+      const codes = d.reasons.map((r) => r.code);
+      if (patternOf.get(d.claimId) === 'duplicate' && codes.includes(RULE_CODES.duplicateClaim)) hits.duplicate++;
+      if (patternOf.get(d.claimId) === 'excluded_provider' && codes.includes(RULE_CODES.excludedProvider)) hits.excluded++;
     });
-    // The stream has planted duplicates and the aggregates are not all zero: the check has teeth.
-    expect(duplicates).toBeGreaterThan(0);
+    // Planted duplicates and excluded providers fire their rules (the same on both sides, above),
+    // and the aggregates are not all zero: the check has teeth.
+    expect(hits.duplicate).toBeGreaterThan(0);
+    expect(hits.excluded).toBeGreaterThan(0);
     expect(offline.some((o) => o.reasons.some((r) => ['F_PROVIDER_VOLUME', 'F_MEMBER_FREQUENCY', 'F_PROVIDER_VS_PEERS', 'F_DUPLICATE_SEEN'].includes(r.code)))).toBe(true);
 
     // Champion / challenger: one shadow record per decision, the challenger's own offline scores
-    // (plus the same duplicate rule), the champion's side equal to the decision.
+    // and rule hits (the same observations and exclusion list), the champion's side equal to the decision.
     const shadowMessages = await readTopic(pipeline!.kafka, config.kafka.topics.shadow, CLAIMS, 2_000, 30_000);
     const shadow = new Map(shadowMessages.map((m) => ShadowRecordSchema.parse(JSON.parse(m.value!.toString('utf8')))).map((r) => [r.decisionId, r]));
     expect(shadow.size).toBe(CLAIMS);
     expect(shadowMessages).toHaveLength(CLAIMS);
-    const challenger = await Scorer.load(challengerDir);
+    const challenger = await Scorer.load(challengerDir, { rules });
     expect(challenger.aggregates).toBeUndefined();
     const challengerOffline = challenger.scoreInOrder(inLogOrder, 250);
     challenger.dispose();
@@ -104,21 +120,20 @@ describe('scoring online (Kafka + Redis) == offline, with entity aggregates in t
     decisions.forEach((d, i) => {
       const r = shadow.get(d.decisionId)!;
       const c = challengerOffline[i]!;
-      const duplicate = d.reasons.some((x) => x.code === DUPLICATE_RULE_CODE);
       expect(r.claimId).toBe(d.claimId);
       expect(r.champion).toEqual({ modelHash: d.modelHash, score: d.score, outcome: d.outcome });
       expect(r.challenger.modelHash).toBe(challenger.modelHash);
       expect(r.challenger.score).toBe(c.score);
       expect(r.challenger.components).toEqual(c.components);
-      expect(r.challenger.outcome).toBe(duplicate ? 'flag' : c.outcome);
-      expect(r.challenger.reasonCodes.filter((x) => x !== DUPLICATE_RULE_CODE)).toEqual(c.reasons.map((x) => x.code));
+      expect(r.challenger.outcome).toBe(c.outcome);
+      expect(r.challenger.reasonCodes).toEqual(c.reasons.map((x) => x.code));
       if (r.challenger.outcome !== r.champion.outcome) disagreements++;
     });
     // Two different models disagree somewhere, and the decisions above are still the champion's.
     expect(disagreements).toBeGreaterThan(0);
     expect(pipeline!.scoring?.counters).toMatchObject({ shadowed: CLAIMS, shadowDisagreements: disagreements });
 
-    const labels = new Map(generateClaims({ count: CLAIMS, seed: SEED }).labels.map((l) => [l.claimId, l.fraud]));
+    const labels = new Map(generated.labels.map((l) => [l.claimId, l.fraud]));
     const comparison = compareShadow([...shadow.values()], labels);
     expect(comparison.records).toBe(CLAIMS);
     expect(comparison.outcomeAgreement).toBeCloseTo(1 - disagreements / CLAIMS, 9);

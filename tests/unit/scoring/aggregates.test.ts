@@ -7,8 +7,9 @@ import type { ClaimPayloadRepository } from '../../../privacy/claim-payload.repo
 import type { Claim } from '../../../domain/claim.schema.ts';
 import type { Decision } from '../../../domain/decision.ts';
 import { ScoringStage } from '../../../pipeline/scoring.stage.ts';
-import { aggregateFeatureNames, aggregateFeatures, DUPLICATE_RULE_CODE, OfflineClaimAggregates } from '../../../scoring/aggregates.ts';
-import type { Scorer, ScoreResult } from '../../../scoring/scorer.ts';
+import { aggregateFeatureNames, aggregateFeatures, OfflineClaimAggregates } from '../../../scoring/aggregates.ts';
+import { createRulesConfig, evaluateRules, RULE_CODES } from '../../../scoring/rules.ts';
+import type { ClaimObservation, Scorer, ScoreResult } from '../../../scoring/scorer.ts';
 import { officeClaim } from '../../support/claims.ts';
 
 describe('offline entity aggregates', () => {
@@ -52,7 +53,13 @@ describe('scoring stage with aggregates', () => {
   const kafka = { consumer: () => ({}), producer: () => ({}) } as unknown as Kafka;
   const scorer = {
     modelHash: `0x${'00'.repeat(32)}`,
-    scoreBatch: (claims: readonly Claim[]): ScoreResult[] => claims.map(() => ({ score: 0.1, components: { rf: 0.1, nn: 0.1 }, outcome: 'approve', reasons: [{ code: 'F_TOTAL_CHARGED', contribution: 0.01, text: 'x' }] })),
+    // A fixed model answer; the rules are the real ones, applied as the Scorer does to the
+    // observations the stage hands over.
+    scoreBatch: (claims: readonly Claim[], observations: readonly ClaimObservation[]): ScoreResult[] =>
+      claims.map((claim, i) => {
+        const rules = evaluateRules(claim, createRulesConfig(), observations[i]!);
+        return { score: 0.1, components: { rf: 0.1, nn: 0.1 }, outcome: rules.length > 0 ? 'flag' : 'approve', reasons: [...rules, { code: 'F_TOTAL_CHARGED', contribution: 0.01, text: 'x' }] };
+      }),
   } as unknown as Scorer;
   const payloads = { insertMany: async () => {} } as unknown as ClaimPayloadRepository;
   const message = (claim: Claim, offset: number): KafkaMessage => ({ key: null, value: Buffer.from(JSON.stringify(claim)), offset: String(offset), headers: {}, timestamp: '0', attributes: 0 }) as unknown as KafkaMessage;
@@ -65,7 +72,7 @@ describe('scoring stage with aggregates', () => {
     const decisions = (out: Awaited<ReturnType<ScoringStage['handle']>>): Decision[] => out[0]!.messages.map((m) => decodeDecision(m.value as Buffer));
     const first = decisions(await stage.handle(batch));
     expect(first.map((d) => d.outcome)).toEqual(['approve', 'flag']);
-    expect(first[1]!.reasons.map((r) => r.code)).toEqual([DUPLICATE_RULE_CODE, 'F_TOTAL_CHARGED']);
+    expect(first[1]!.reasons.map((r) => r.code)).toEqual([RULE_CODES.duplicateClaim, 'F_TOTAL_CHARGED']);
     const replay = decisions(await stage.handle(batch));
     expect(replay.map((d) => [d.decisionId, d.outcome, d.reasons.map((r) => r.code)])).toEqual(first.map((d) => [d.decisionId, d.outcome, d.reasons.map((r) => r.code)]));
   });

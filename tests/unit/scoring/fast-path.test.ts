@@ -6,7 +6,8 @@ import { extractFeatures } from '../../../scoring/features.ts';
 import { Forest, libraryProbabilities } from '../../../scoring/forest.ts';
 import { trainForest } from '../../../training/forest-trainer.ts';
 import { MlpEvaluator } from '../../../scoring/mlp-evaluator.ts';
-import { buildMlp, predictMlp, trainMlp } from '../../../training/mlp.ts';
+import { predictMlp } from '../../../scoring/mlp-predict.ts';
+import { buildMlp, trainMlp } from '../../../training/mlp.ts';
 import { fitNormalizer, normalizeInto } from '../../../scoring/normalizer.ts';
 import { initTf, type tf } from '../../../scoring/tf.ts';
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { generateClaims } from '../../../fixtures/generator.ts';
 import { extractFeatures } from '../../../scoring/features.ts';
 import { Forest } from '../../../scoring/forest.ts';
-import { trainForest, TreeGrower, type TreeNodeJson, type TreeOptionsJson } from '../../../training/forest-trainer.ts';
+import type { TreeNodeJson, TreeOptionsJson } from '../../../scoring/forest-model.ts';
+import { trainForest, TreeGrower } from '../../../training/forest-trainer.ts';
 
 const { claims, labels } = generateClaims({ count: 1500, seed: 17, fraudRate: 0.15 });
 const rows = claims.map((c) => extractFeatures(c));

@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { officeClaim } from '../../support/claims.ts';
 import type { Claim } from '../../../domain/claim.schema.ts';
 import { EXCLUDED_NPIS, generateClaims } from '../../../fixtures/generator.ts';
+import { offlineObservations } from '../../../scoring/aggregates.ts';
 import { extractFeaturesInto, FEATURES } from '../../../scoring/features.ts';
 import { createRulesConfig, evaluateRules, RULE_CODES } from '../../../scoring/rules.ts';
 
 const config = createRulesConfig({ excludedNpis: EXCLUDED_NPIS });
-const codes = (c: Claim): string[] => evaluateRules(c, config).map((r) => r.code);
+/** A claim no identical claim came before. */
+const firstSeen = { duplicate: false };
+const codes = (c: Claim): string[] => evaluateRules(c, config, firstSeen).map((r) => r.code);
 
 const claim = officeClaim;
 
@@ -28,9 +31,9 @@ describe('evaluateRules', () => {
     let hits = 0;
     claims.forEach((c) => {
       const facts = extractFeaturesInto(c, row, 0);
-      const reference = evaluateRules(c, config);
+      const reference = evaluateRules(c, config, firstSeen);
       hits += reference.length;
-      expect(evaluateRules(c, config, facts), c.claimId).toEqual(reference);
+      expect(evaluateRules(c, config, firstSeen, facts), c.claimId).toEqual(reference);
     });
     expect(hits).toBeGreaterThan(100);
   });
@@ -62,7 +65,7 @@ describe('evaluateRules', () => {
   });
 
   it('reports hits as reasons with contribution 1 and text free of dates and member ids', () => {
-    const reasons = evaluateRules(claim({ billingProviderNpi: EXCLUDED_NPIS[1], memberDateOfDeath: '2024-01-01', lines: [{ procedureCode: 'J1100', units: 500, chargedAmount: 120, serviceDate: '2024-03-01' }] }), config);
+    const reasons = evaluateRules(claim({ billingProviderNpi: EXCLUDED_NPIS[1], memberDateOfDeath: '2024-01-01', lines: [{ procedureCode: 'J1100', units: 500, chargedAmount: 120, serviceDate: '2024-03-01' }] }), config, firstSeen);
     expect(reasons.map((r) => r.code)).toEqual([RULE_CODES.excludedProvider, RULE_CODES.serviceAfterDeath, RULE_CODES.impossibleUnits]);
     for (const r of reasons) {
       expect(r.contribution).toBe(1);
@@ -72,6 +75,20 @@ describe('evaluateRules', () => {
   });
 
   it('has no exclusion list by default', () => {
-    expect(evaluateRules(claim({ billingProviderNpi: EXCLUDED_NPIS[0] }), createRulesConfig())).toEqual([]);
+    expect(evaluateRules(claim({ billingProviderNpi: EXCLUDED_NPIS[0] }), createRulesConfig(), firstSeen)).toEqual([]);
+  });
+
+  it('flags a claim whose history holds an identical one, after the other rule hits', () => {
+    expect(evaluateRules(claim(), config, { duplicate: true })).toEqual([{ code: RULE_CODES.duplicateClaim, contribution: 1, text: 'a claim with the same member, provider, procedure codes and service dates was seen before' }]);
+    const reasons = evaluateRules(claim({ billingProviderNpi: EXCLUDED_NPIS[0] }), config, { duplicate: true });
+    expect(reasons.map((r) => r.code)).toEqual([RULE_CODES.excludedProvider, RULE_CODES.duplicateClaim]);
+  });
+
+  it('fires the duplicate rule on the generator\'s planted duplicates, with the history observed in stream order', () => {
+    const observed = offlineObservations(claims);
+    const planted = claims.flatMap((_, i) => (patternOf(i) === 'duplicate' ? [i] : []));
+    expect(planted.length).toBeGreaterThan(0);
+    const hit = planted.filter((i) => evaluateRules(claims[i]!, config, observed[i]!).some((r) => r.code === RULE_CODES.duplicateClaim));
+    expect(hit.length / planted.length).toBeGreaterThan(0.9);
   });
 });

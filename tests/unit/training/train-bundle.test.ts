@@ -2,29 +2,34 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXCLUDED_NPIS, generateClaims } from '../../../fixtures/generator.ts';
-import { aggregateFeatureNames, DEFAULT_AGGREGATE_SPEC, offlineAggregateFeatures } from '../../../scoring/aggregates.ts';
+import { generateClaims } from '../../../fixtures/generator.ts';
+import { SAMPLE_EXCLUSION_LIST } from '../../../fixtures/samples.ts';
+import { aggregateFeatureNames, DEFAULT_AGGREGATE_SPEC, offlineObservations } from '../../../scoring/aggregates.ts';
 import { scoreMatrix } from '../../../scoring/ensemble.ts';
 import { ModelLoadError } from '../../../scoring/errors.ts';
+import { loadLeieNpis } from '../../../scoring/exclusion-list.ts';
 import { extractFeatures, FEATURE_NAMES } from '../../../scoring/features.ts';
 import { Forest } from '../../../scoring/forest.ts';
 import { trainForest } from '../../../training/forest-trainer.ts';
 import { trainMlp } from '../../../training/mlp.ts';
 import { BUNDLE_FILES, loadModelBundle, MANIFEST_FILE, saveModelBundle } from '../../../scoring/model-bundle.ts';
 import { fitNormalizer, normalizeInto } from '../../../scoring/normalizer.ts';
-import { createRulesConfig, RULE_CODES } from '../../../scoring/rules.ts';
+import { createRulesConfig, RULE_CODES, type RulesConfig } from '../../../scoring/rules.ts';
 import { Scorer } from '../../../scoring/scorer.ts';
 import { initTf } from '../../../scoring/tf.ts';
 import { trainModel, type TrainResult } from '../../../training/train.ts';
 
 let dir: string;
 let trained: TrainResult;
+/** The demo LEIE list, read by the loader serving uses. */
+let rules: RulesConfig;
 const data = generateClaims({ count: 4000, seed: 2024 });
 const fresh = generateClaims({ count: 600, seed: 77 });
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'claimtrail-model-'));
-  trained = await trainModel({ claims: data.claims, labels: data.labels, outDir: path.join(dir, 'current'), seed: 1, rules: createRulesConfig({ excludedNpis: EXCLUDED_NPIS }) });
+  rules = createRulesConfig({ excludedNpis: await loadLeieNpis([SAMPLE_EXCLUSION_LIST]) });
+  trained = await trainModel({ claims: data.claims, labels: data.labels, outDir: path.join(dir, 'current'), seed: 1, rules });
 }, 60_000);
 
 afterAll(async () => {
@@ -65,8 +70,8 @@ describe('Scorer', () => {
   it('scores a batch: scores in [0, 1], outcomes from thresholds and rules, at most 3 feature reasons', async () => {
     const scorer = await Scorer.load(trained.dir);
     expect(scorer.modelHash).toBe(trained.modelHash);
-    const aggregates = offlineAggregateFeatures(fresh.claims, scorer.aggregates);
-    const results = scorer.scoreBatch(fresh.claims, aggregates);
+    const observations = offlineObservations(fresh.claims, scorer.aggregates);
+    const results = scorer.scoreBatch(fresh.claims, observations);
     expect(results).toHaveLength(fresh.claims.length);
     const { review, flag } = scorer.manifest.thresholds;
     for (const r of results) {
@@ -74,7 +79,7 @@ describe('Scorer', () => {
         expect(p).toBeGreaterThanOrEqual(0);
         expect(p).toBeLessThanOrEqual(1);
       }
-      // Date and quantity rules are on by default; their reasons come first and force flag.
+      // Date, quantity and duplicate rules are on by default; their reasons come first and force flag.
       const rules = r.reasons.filter((x) => x.code.startsWith('R_'));
       const features = r.reasons.slice(rules.length);
       expect(r.reasons.slice(0, rules.length)).toEqual(rules);
@@ -90,13 +95,13 @@ describe('Scorer', () => {
     for (const r of flagged) expect(r.reasons.length).toBeGreaterThan(0);
     expect(scorer.scoreBatch([], [])).toEqual([]);
     // Batching does not change results; scoreInOrder computes the same aggregates offline.
-    expect(scorer.scoreBatch(fresh.claims.slice(100, 110), aggregates.slice(100, 110))).toEqual(results.slice(100, 110));
+    expect(scorer.scoreBatch(fresh.claims.slice(100, 110), observations.slice(100, 110))).toEqual(results.slice(100, 110));
     expect(scorer.scoreInOrder(fresh.claims, 64)).toEqual(results);
     scorer.dispose();
   });
 
   it('puts rule hits first and forces flag', async () => {
-    const scorer = await Scorer.load(trained.dir, { rules: createRulesConfig({ excludedNpis: EXCLUDED_NPIS }) });
+    const scorer = await Scorer.load(trained.dir, { rules });
     const index = fresh.labels.findIndex((l) => l.pattern === 'excluded_provider');
     const [result] = scorer.scoreInOrder([fresh.claims[index]!]);
     expect(result?.outcome).toBe('flag');
@@ -117,8 +122,8 @@ describe('Scorer', () => {
     const scorer = await Scorer.load(trained.dir);
     expect(scorer.aggregates).toEqual({ windowsDays: [...DEFAULT_AGGREGATE_SPEC.windowsDays] });
     expect(scorer.manifest.features).toEqual([...FEATURE_NAMES, ...aggregateFeatureNames(DEFAULT_AGGREGATE_SPEC)]);
-    expect(() => scorer.scoreBatch(fresh.claims.slice(0, 3))).toThrow(/aggregate/);
-    expect(() => scorer.scoreBatch(fresh.claims.slice(0, 1), [[1, 2]])).toThrow(/aggregate features/);
+    expect(() => scorer.scoreBatch(fresh.claims.slice(0, 3), [])).toThrow(/aggregate/);
+    expect(() => scorer.scoreBatch(fresh.claims.slice(0, 1), [{ duplicate: false, features: [1, 2] }])).toThrow(/aggregate features/);
     // Abnormal volume and duplicates are explained by the aggregates (they look ordinary one by one).
     const results = scorer.scoreInOrder(fresh.claims);
     const codesOf = (pattern: string) => results.filter((_, i) => fresh.labels[i]?.pattern === pattern).map((r) => r.reasons.map((x) => x.code));
@@ -135,7 +140,7 @@ describe('Scorer', () => {
     const scorer = await Scorer.load(plain.dir);
     expect(scorer.aggregates).toBeUndefined();
     expect(scorer.manifest.features).toEqual([...FEATURE_NAMES]);
-    expect(scorer.scoreBatch(fresh.claims.slice(0, 5))).toHaveLength(5);
+    expect(scorer.scoreBatch(fresh.claims.slice(0, 5), offlineObservations(fresh.claims.slice(0, 5)))).toHaveLength(5);
     scorer.dispose();
   }, 30_000);
 

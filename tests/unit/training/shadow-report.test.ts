@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../../domain/decision.ts';
-import { compareShadow, formatShadowComparison, SHADOW_FORMAT, ShadowRecordSchema, type ShadowRecord } from '../../../scoring/shadow.ts';
+import { SHADOW_FORMAT, ShadowRecordSchema, type ShadowRecord } from '../../../scoring/shadow.ts';
+import { compareShadow, formatShadowComparison } from '../../../training/evaluation/shadow-report.ts';
 
 const CHAMPION = `0x${'a'.repeat(64)}`;
 const CHALLENGER = `0x${'b'.repeat(64)}`;
