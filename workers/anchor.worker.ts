@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { DecisionIndexRepository } from '../anchoring/decision-index.repository.ts';
 import type { Logger } from '../core/logger.ts';
 import { createAnchorProcessor, type AnchorJobResult, type AnchorProcessorDeps } from './anchor.processor.ts';
 import type { AnchorQueue } from './anchor.queue.ts';
@@ -13,9 +14,9 @@ import type { AnchorJobData } from './anchor.queue.ts';
  */
 export class AnchorWorker {
   readonly #worker: Worker<AnchorJobData, AnchorJobResult>;
-  readonly #deps: AnchorProcessorDeps & { queue: AnchorQueue };
+  readonly #deps: AnchorProcessorDeps & { index: DecisionIndexRepository; queue: AnchorQueue };
 
-  constructor(name: string, connection: Redis, deps: AnchorProcessorDeps & { queue: AnchorQueue; log: Logger }) {
+  constructor(name: string, connection: Redis, deps: AnchorProcessorDeps & { index: DecisionIndexRepository; queue: AnchorQueue; log: Logger }) {
     this.#deps = deps;
     this.#worker = new Worker<AnchorJobData, AnchorJobResult>(name, createAnchorProcessor(deps), { connection, concurrency: 1, autorun: false });
     this.#worker.on('failed', (job, error) => deps.log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: error }, 'anchor job failed'));

@@ -21,6 +21,7 @@ import { openMemberKeys } from '../../privacy/master-key.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { describeLabels, joinClaimPayloads, readVerdictLabels } from '../../training/labels/verdict-labels.ts';
 import { commandContext, positiveInt } from '../context.ts';
+import { devMasterKeySource } from '../dev-sources.ts';
 import { seedArg } from './fixtures.command.ts';
 
 interface TrainFlags {
@@ -121,7 +122,7 @@ Examples:
         const topic = flags.labelsFromTopic ?? loadReviewConfig().verdictsTopic;
         const { labels: verdictLabels, stats } = await readVerdictLabels(createKafka(config, log, '-train'), topic);
         const pool = createPool(config.database.url, config.database.schema, 2);
-        const joined = await openMemberKeys(pool, config, log)
+        const joined = await openMemberKeys(pool, devMasterKeySource(config), log)
           .then((keys) => joinClaimPayloads(new ClaimPayloadRepository(pool, keys), verdictLabels))
           .finally(() => pool.end());
         process.stderr.write(`${describeLabels(topic, stats, joined)}\n`);

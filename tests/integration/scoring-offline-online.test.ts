@@ -11,6 +11,7 @@ import type { Decision } from '../../domain/decision.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { devKeySources } from '../../cli/dev-sources.ts';
 import { DUPLICATE_RULE_CODE } from '../../scoring/aggregates.ts';
 import { Scorer } from '../../scoring/scorer.ts';
 import { compareShadow, ShadowRecordSchema } from '../../scoring/shadow.ts';
@@ -48,7 +49,7 @@ describe('scoring online (Kafka + Redis) == offline, with entity aggregates in t
     await trainModel({ claims: training.claims, labels: training.labels, outDir: challengerDir, seed: 13, aggregates: null, forest: { nTrees: 20 }, network: { epochs: 3 }, log: testLog });
     config = isolatedConfig({ MODEL_DIR: modelDir, CHALLENGER_MODEL_DIR: challengerDir, TOPIC_PARTITIONS: '1', BATCH_MAX_SIZE: '500', BATCH_MAX_AGE_MS: '1000' });
     dropSchema = await migratedSchema(config);
-    pipeline = await startPipeline(config, testLog, ['scoring']);
+    pipeline = await startPipeline(config, testLog, devKeySources(config), ['scoring']);
     const producer = new ClaimsProducer(pipeline.kafka);
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, SEED, 0), { topic: config.kafka.topics.claims });
