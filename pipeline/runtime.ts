@@ -100,6 +100,8 @@ export async function connectAnchoring(
  * Builds and starts the pipeline's stages in this process: database migrations, Kafka topics,
  * then each requested role. `stop()` stops them in reverse order (in-flight work finishes or is
  * left to be re-read: nothing is lost).
+ * @param keys where the signer and PHI master keys come from (chosen by the caller: the runtime
+ *   never reaches for a dev key by itself).
  */
 export async function startPipeline(config: Readonly<Config>, log: Logger, keys: PipelineKeys, roles: readonly PipelineRole[] = ALL_ROLES): Promise<RunningPipeline> {
   const pool = createPool(config.database.url, config.database.schema);
