@@ -3,7 +3,10 @@ import { Interface } from 'ethers';
 import { loadDecisionAnchorArtifact } from '../contracts/artifacts.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { connectAnchorClient } from '../pipeline/runtime.ts';
+import { devSignerSource } from '../cli/dev-sources.ts';
+import { migrate } from '../infra/db/migrate.ts';
+import { createPool } from '../infra/db/pool.ts';
+import { connectAnchoring } from '../pipeline/runtime.ts';
 
 /** Gas of anchorBatch at one batch size. anchorBatch's gas does not depend on leafCount, so per decision = gas / leaves. */
 export interface GasRow {
@@ -13,11 +16,6 @@ export interface GasRow {
   txMs: number;
 }
 
-/**
- * Sends anchorBatch directly (no queue) for each batch size with a real root of that size, and
- * `sequential` more at the first size to get the chain-side ceiling in batches/s (send + mined
- * receipt, anvil automine). Uses the stack's contract and dev signer like the anchor worker.
- */
 /** Gas of ONE anchorBatches call carrying `batches` roots of `leafCount` leaves each (estimateGas, nothing sent). */
 export interface AggregatedGasRow {
   batches: number;
@@ -28,22 +26,37 @@ export interface AggregatedGasRow {
 
 const randomId = () => `0x${randomBytes(32).toString('hex')}`;
 
+/**
+ * Sends anchorBatch directly (no queue) for each batch size with a real root of that size, and
+ * `sequential` more at the first size to get the chain-side ceiling in batches/s (send + confirmed
+ * receipt, anvil automine). Uses the stack's contract and dev signer like the anchor worker, and
+ * sends through the signer's transaction manager (its only sender), polling every 25 ms so the
+ * figure measures the chain rather than the poll interval.
+ */
 export async function anchorCeiling(
   config: Readonly<Config>,
   log: Logger,
   roots: ReadonlyArray<{ leafCount: number; root: string }>,
   sequential: number,
 ): Promise<{ gas: GasRow[]; aggregated: AggregatedGasRow[]; batchesPerSecond: number; chainId: string }> {
-  const client = await connectAnchorClient(config, log);
+  await migrate(config.database.url, config.database.schema, log);
+  const pool = createPool(config.database.url, config.database.schema, 2);
+  const { client, tx } = await connectAnchoring(config, { pool, signer: devSignerSource(config), log }, { pollMs: 25 }).catch(async (error: unknown) => {
+    await pool.end();
+    throw error;
+  });
+  const anchorBatch = async (leafCount: number, root: string) => {
+    const batchId = randomId();
+    return tx.send({ to: client.address, data: client.calldata('anchorBatch', [batchId, root, leafCount]), method: 'anchorBatch', batchIds: [batchId] });
+  };
   try {
     const chainId = (await client.chainId()).toString();
     const gas: GasRow[] = [];
-    let from = '';
+    const from = tx.address;
     for (const { leafCount, root } of roots) {
       const started = performance.now();
-      const receipt = await client.anchorBatch(randomId(), root, leafCount);
+      const receipt = await anchorBatch(leafCount, root);
       gas.push({ leafCount, gasUsed: Number(receipt.gasUsed), gasPerDecision: Number(receipt.gasUsed) / leafCount, txMs: performance.now() - started });
-      from = (await client.provider.getTransaction(receipt.txHash))?.from ?? from;
     }
     // The contract's existing anchorBatches amortises the 21,000 base cost over several roots:
     // estimated from the anchorer's address (role checks pass), nothing is sent.
@@ -57,9 +70,10 @@ export async function anchorCeiling(
     }
     const first = roots[0]!;
     const started = performance.now();
-    for (let i = 0; i < sequential; i++) await client.anchorBatch(randomId(), first.root, first.leafCount);
+    for (let i = 0; i < sequential; i++) await anchorBatch(first.leafCount, first.root);
     return { gas, aggregated, batchesPerSecond: sequential / ((performance.now() - started) / 1000), chainId };
   } finally {
     client.provider.destroy();
+    await pool.end();
   }
 }

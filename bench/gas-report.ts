@@ -1,25 +1,31 @@
 /**
  * Measures DecisionAnchor gas on a private anvil and prints docs/gas.md's table:
  *   node bench/gas-report.ts
- * (needs `hardhat build` first for the artifact). Figures are gasUsed from receipts.
+ * (needs `hardhat build` first for the artifact, and PostgreSQL at DATABASE_URL: transactions go
+ * through the anchor transaction manager, which stores its attempts in a throwaway schema).
+ * Figures are gasUsed from receipts.
  */
-import { Interface, Wallet, id } from 'ethers';
-import { DecisionAnchorClient } from '../anchoring/chain/decision-anchor.client.ts';
+import { Interface, id } from 'ethers';
+import { AnchorTxManager } from '../anchoring/chain/anchor-tx.manager.ts';
+import { AnchorTxRepository } from '../anchoring/chain/anchor-tx.repository.ts';
+import { deployDecisionAnchor } from '../anchoring/chain/deployment.ts';
 import { connectProvider } from '../anchoring/chain/provider.ts';
 import { loadDecisionAnchorArtifact } from '../contracts/artifacts.ts';
+import { createPool } from '../infra/db/pool.ts';
+import { isolatedConfig, migratedSchema, testLog } from '../tests/support/env.ts';
 import { startPrivateAnvil } from '../tests/support/private-anvil.ts';
 
 const anvil = await startPrivateAnvil();
 const provider = await connectProvider(anvil.rpcUrl, 100);
+const config = isolatedConfig();
+const dropSchema = await migratedSchema(config);
+const pool = createPool(config.database.url, config.database.schema, 2);
 try {
-  const { address } = await DecisionAnchorClient.deploy(provider, anvil.signerKey);
-  const wallet = new Wallet(anvil.signerKey, provider);
+  const tx = new AnchorTxManager({ provider, signerKey: anvil.signerKey, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500_000_000_000n, pollMs: 25 });
+  const { address } = await deployDecisionAnchor(tx, provider);
   const abi = new Interface(loadDecisionAnchorArtifact().abi as never);
   let n = 0;
-  const gas = async (method: string, args: unknown[]) => {
-    const tx = await wallet.sendTransaction({ to: address, data: abi.encodeFunctionData(method, args) });
-    return (await tx.wait())!.gasUsed;
-  };
+  const gas = async (method: string, args: unknown[]) => (await tx.send({ to: address, data: abi.encodeFunctionData(method, args), method, batchIds: [] })).gasUsed;
   const rows: Array<[string, bigint]> = [];
   const batch = async (leafCount: number) => gas('anchorBatch', [id(`gas batch ${n++}`), id(`gas root ${n}`), leafCount]);
   rows.push(['anchorBatch (1 batch root)', await batch(1000)]);
@@ -38,5 +44,7 @@ try {
   process.stdout.write(`| gas per decision, 10,000 decisions per batch (anchorBatch) | ${(Number(batchGas10k) / 10000).toFixed(2)} |\n`);
 } finally {
   provider.destroy();
+  await pool.end();
+  await dropSchema();
   await anvil.stop();
 }

@@ -3,6 +3,7 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createKafka, ensureTopics } from '../infra/kafka/kafka.ts';
+import { devKeySources } from '../cli/dev-sources.ts';
 import { type PipelineRole, type RunningPipeline, startPipeline } from '../pipeline/runtime.ts';
 import { type EncodedClaim, openLoop, type OpenLoopResult } from './claims-feed.ts';
 import { summariseProfile, type ProfileSummary } from './profile.ts';
@@ -123,7 +124,7 @@ export async function runPipeline(spec: PipelineRunSpec, log: Logger): Promise<P
   const timeline: TimelinePoint[] = [];
   let ticker: NodeJS.Timeout | undefined;
   try {
-    pipeline = await retryWhileMigrating(spec.label, () => startPipeline(config, log, spec.roles));
+    pipeline = await retryWhileMigrating(spec.label, () => startPipeline(config, log, devKeySources(config), spec.roles));
     await waitStable(admin, [config.kafka.scoringGroupId, config.kafka.batchingGroupId, observerGroup], 60_000);
     // Footprint from here: the pipeline's work, not its start-up (migrations, model load, group joins).
     const activeSampler = new FootprintSampler(1000);

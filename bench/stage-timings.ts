@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
 import { openMemberKeys } from '../privacy/master-key.ts';
 import { CaseOpeningService } from '../review/services/case-opening.service.ts';
+import { devMasterKeySource } from '../cli/dev-sources.ts';
 import { DecisionIndexRepository, type IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
@@ -48,7 +49,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
   const pool = createPool(config.database.url, config.database.schema);
   const producer = kafka.producer({ transactionalId: `${config.kafka.scoringInstanceId}-timings`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  const payloads = new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, log));
+  const payloads = new ClaimPayloadRepository(pool, await openMemberKeys(pool, devMasterKeySource(config), log));
   const index = new DecisionIndexRepository(pool);
   const caseOpener = new CaseOpeningService();
   // The stage observes entity aggregates in the real Redis (a fresh prefix per run), as in the

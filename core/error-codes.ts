@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   // Decision index and batches.
   BATCH_OVERLAP: 'a batch overlaps an offset range already stored',
   BATCH_UNKNOWN: 'no batch with that id is stored',
+  DECISION_UNKNOWN: 'no decision with that id is in the decision index',
   BATCH_ROOT_CONFLICT: 'the chain already holds a different root under this batch id',
   LOG_READ_FAILED: 'the decisions log could not be read back',
   PROOF_UNAVAILABLE: 'no proof can be made for that decision yet (not batched or not anchored)',

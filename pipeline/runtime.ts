@@ -1,18 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { AnchorRootRepository } from '../anchoring/anchor-root.repository.ts';
-import { AnchorTxManager } from '../anchoring/chain/anchor-tx.manager.ts';
+import { AnchorTxManager, type AnchorTxManagerOptions } from '../anchoring/chain/anchor-tx.manager.ts';
 import { connectProvider } from '../anchoring/chain/provider.ts';
 import { AnchorTxRepository } from '../anchoring/chain/anchor-tx.repository.ts';
 import { BatchAnchorer } from '../anchoring/chain/batch-anchorer.ts';
 import { DecisionAnchorClient } from '../anchoring/chain/decision-anchor.client.ts';
 import { ensureDecisionAnchor } from '../anchoring/chain/deployment.ts';
-import { ClaimtrailError, InvalidArgumentError } from '../core/errors.ts';
-import { DEV_CHAIN_ID, ensureDevSigner } from '../stack/dev-signer.ts';
-import { DEV_SIGNER_KEY_FILE } from '../stack/chain.ts';
+import { FlaggedAnchorer } from '../anchoring/chain/flagged-anchorer.ts';
+import type { SignerSource } from '../anchoring/chain/signer-source.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
@@ -21,7 +19,7 @@ import { DecisionIndexRepository } from '../anchoring/decision-index.repository.
 import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
 import { createKafka, ensureTopics, topicSizeProblems } from '../infra/kafka/kafka.ts';
-import { openMemberKeys } from '../privacy/master-key.ts';
+import { openMemberKeys, type MasterKeySource } from '../privacy/master-key.ts';
 import { DEFAULT_AGGREGATE_SPEC, RedisClaimAggregates, type AggregateSpec } from '../scoring/aggregates.ts';
 import { loadLeieNpis } from '../scoring/exclusion-list.ts';
 import { createRulesConfig } from '../scoring/rules.ts';
@@ -48,41 +46,63 @@ export interface RunningPipeline {
   stop(): Promise<void>;
 }
 
-/** Connects the chain side: provider, signer (dev key on a local chain), deployed contract. */
-export async function connectAnchorClient(config: Readonly<Config>, log: Logger): Promise<DecisionAnchorClient> {
-  return (await connectAnchorSigner(config, log)).client;
+/**
+ * Where the pipeline's keys come from. Production passes the config sources
+ * (configSignerSource, configMasterKeySource); the CLI and tests next to the local stack pass the
+ * dev sources (cli/dev-sources.ts), which fall back to the stack's generated keys.
+ */
+export interface PipelineKeys {
+  /** The anchor signer's key (used by the `anchoring` role). */
+  signer: SignerSource;
+  /** The PHI master key (used by the `scoring` role to encrypt claim payloads). */
+  masterKey: MasterKeySource;
 }
 
-/** {@link connectAnchorClient}, plus the signer key for the anchor worker's transaction manager. */
-async function connectAnchorSigner(config: Readonly<Config>, log: Logger): Promise<{ client: DecisionAnchorClient; signerKey: string }> {
-  const provider = await connectProvider(config.chain.rpcUrl);
-  let signerKey = config.chain.signerKey;
-  if (!signerKey) {
-    // Only a local dev chain may fall back to the stack's generated key; anywhere else a missing
-    // key is a configuration error, never a silent default.
-    const chainId = (await provider.getNetwork()).chainId;
-    if (chainId !== BigInt(DEV_CHAIN_ID)) {
-      throw new ClaimtrailError('SIGNER_MISSING', `no signer configured for chain ${chainId}: set SIGNER_PRIVATE_KEY or SIGNER_KEY_FILE`);
-    }
-    const dev = await ensureDevSigner(join(config.stateDir, DEV_SIGNER_KEY_FILE), config.chain.rpcUrl, DEV_CHAIN_ID, log);
-    signerKey = readFileSync(dev.keyFile, 'utf8').trim();
-  }
-  const address = await ensureDecisionAnchor({ provider, signerKey, configuredAddress: config.chain.contractAddress, stateDir: config.stateDir, log });
-  return { client: new DecisionAnchorClient({ provider, address, signerKey, confirmations: config.chain.confirmations }), signerKey };
+/** The chain side of anchoring: a read/encode client of the contract and the signer's only sender. */
+export interface AnchoringConnection {
+  client: DecisionAnchorClient;
+  tx: AnchorTxManager;
 }
+
+/** Fee cap of the anchor signer's transactions, in wei (200 gwei): fee bumping stops here. */
+const ANCHOR_MAX_FEE_CAP_WEI = 200_000_000_000n;
 
 /**
- * Fee cap of the anchor signer's transactions, in wei (200 gwei). Not yet a config variable:
- * see the report of issue 5 (ANCHOR_MAX_FEE_GWEI). Bumping stops here.
+ * Connects the chain side: provider, the signer's transaction manager (attempts stored in `pool`'s
+ * schema, which must be migrated), and the DecisionAnchor (configured, recorded, or deployed now
+ * through the manager). Call `client.provider.destroy()` when done.
+ * @param manager overrides of the manager's options (the fee cap and confirmations come from here).
+ * @throws SignerMissingError (from the signer source) when no key is available for the chain.
  */
-const ANCHOR_MAX_FEE_CAP_WEI = 200_000_000_000n;
+export async function connectAnchoring(
+  config: Readonly<Config>,
+  deps: { pool: Pool; signer: SignerSource; log: Logger },
+  manager: Partial<AnchorTxManagerOptions> = {},
+): Promise<AnchoringConnection> {
+  const { pool, signer, log } = deps;
+  const provider = await connectProvider(config.chain.rpcUrl);
+  try {
+    const signerKey = await signer.signerKey((await provider.getNetwork()).chainId, log);
+    const tx = new AnchorTxManager(
+      { provider, signerKey, repo: new AnchorTxRepository(pool), log: log.child({ component: 'anchor-tx' }) },
+      { maxFeeCapWei: ANCHOR_MAX_FEE_CAP_WEI, confirmations: config.chain.confirmations, pollMs: 250, ...manager },
+    );
+    const address = await ensureDecisionAnchor({ provider, tx, configuredAddress: config.chain.contractAddress, stateDir: config.stateDir, log });
+    return { client: new DecisionAnchorClient({ provider, address }), tx };
+  } catch (error) {
+    provider.destroy();
+    throw error;
+  }
+}
 
 /**
  * Builds and starts the pipeline's stages in this process: database migrations, Kafka topics,
  * then each requested role. `stop()` stops them in reverse order (in-flight work finishes or is
  * left to be re-read: nothing is lost).
+ * @param keys where the signer and PHI master keys come from (chosen by the caller: the runtime
+ *   never reaches for a dev key by itself).
  */
-export async function startPipeline(config: Readonly<Config>, log: Logger, roles: readonly PipelineRole[] = ALL_ROLES): Promise<RunningPipeline> {
+export async function startPipeline(config: Readonly<Config>, log: Logger, keys: PipelineKeys, roles: readonly PipelineRole[] = ALL_ROLES): Promise<RunningPipeline> {
   const pool = createPool(config.database.url, config.database.schema);
   await migrate(config.database.url, config.database.schema, log);
   const kafka = createKafka(config, log);
@@ -109,16 +129,13 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
   };
   try {
     if (roles.includes('anchoring')) {
-      const { client, signerKey } = await connectAnchorSigner(config, log.child({ component: 'chain' }));
+      const { client, tx } = await connectAnchoring(config, { pool, signer: keys.signer, log: log.child({ component: 'chain' }) });
       const workerLog = log.child({ component: 'anchor-worker' });
-      const tx = new AnchorTxManager(
-        { provider: client.provider, signerKey, repo: new AnchorTxRepository(pool), log: workerLog.child({ component: 'anchor-tx' }) },
-        { maxFeeCapWei: ANCHOR_MAX_FEE_CAP_WEI, confirmations: config.chain.confirmations, pollMs: 250 },
-      );
       const roots = new AnchorRootRepository(pool);
-      const anchorer = new BatchAnchorer({ roots, chain: client, tx, log: workerLog });
+      const batches = new BatchAnchorer({ roots, chain: client, tx, log: workerLog });
+      const flagged = new FlaggedAnchorer({ index, chain: client, tx, log: workerLog });
       const workerRedis = createRedis(config.redisUrl);
-      const worker = new AnchorWorker(config.anchor.queue, workerRedis, { index, roots, chain: client, tx, anchorer, queue, log: workerLog });
+      const worker = new AnchorWorker(config.anchor.queue, workerRedis, { index, roots, batches, flagged, tx, queue, log: workerLog });
       await worker.start();
       stoppers.push(async () => {
         await worker.close();
@@ -153,7 +170,7 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, roles
       if (challenger) log.info({ champion: scorer.modelHash, challenger: challenger.modelHash, topic: config.kafka.topics.shadow }, 'challenger scoring in shadow');
       // PHI at rest: payloads encrypted under per-member data keys (docs/privacy.md); rows still
       // in clear (written before encryption existed) are encrypted before scoring starts.
-      const payloads = new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, log.child({ component: 'privacy' })));
+      const payloads = new ClaimPayloadRepository(pool, await openMemberKeys(pool, keys.masterKey, log.child({ component: 'privacy' })));
       const encrypted = await payloads.encryptLegacyRows();
       if (encrypted > 0) log.info({ component: 'privacy', rows: encrypted }, 'encrypted claim payloads stored in clear');
       const scoring = new ScoringStage({ kafka, config, scorer, payloads, log: log.child({ component: 'scoring' }), aggregates, ...(challenger ? { challenger } : {}) });

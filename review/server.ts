@@ -7,10 +7,8 @@ import { DecisionIndexRepository } from '../anchoring/decision-index.repository.
 import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
 import { createKafka } from '../infra/kafka/kafka.ts';
-import { openMemberKeys } from '../privacy/master-key.ts';
+import { openMemberKeys, type MasterKeySource } from '../privacy/master-key.ts';
 import { ProofService } from '../proofs/proof.service.ts';
-import { AnchorQueue } from '../workers/anchor.queue.ts';
-import { createRedis } from '../infra/redis.ts';
 import type { ReviewConfig } from './config.ts';
 import { buildReviewApp } from './http/app.ts';
 import { AttachmentRepository } from './repositories/attachment.repository.ts';
@@ -18,6 +16,7 @@ import { AuditRepository } from './repositories/audit.repository.ts';
 import { AuditSealRepository } from './repositories/audit-seal.repository.ts';
 import { CaseRepository } from './repositories/case.repository.ts';
 import { UserRepository } from './repositories/user.repository.ts';
+import type { AuditSealAnchoring } from './services/audit-seal.anchoring.ts';
 import { AuditSealService } from './services/audit-seal.service.ts';
 import { AuthService } from './services/auth.service.ts';
 import { CaseService } from './services/case.service.ts';
@@ -35,19 +34,31 @@ export interface RunningReviewServer {
   stop(): Promise<void>;
 }
 
+/** What the composition root plugs into the review app. */
+export interface ReviewServerDeps {
+  /** The PHI master key, for the role-checked case view's claim payloads. */
+  masterKey: MasterKeySource;
+  /** Where sealed audit batches go to be anchored (the pipeline's anchor queue); the caller closes it after `stop()`. */
+  anchoring: AuditSealAnchoring;
+}
+
 /**
  * Starts the review app over the shared config (database, Kafka, chain) and the review config:
  * migrations, the verdicts producer (and a sweep of the outbox), the HTTP server.
  * @param port overrides REVIEW_PORT (0 picks a free port).
  */
-export async function startReviewServer(config: Readonly<Config>, review: Readonly<ReviewConfig>, log: Logger, port = review.port): Promise<RunningReviewServer> {
+export async function startReviewServer(
+  config: Readonly<Config>,
+  review: Readonly<ReviewConfig>,
+  log: Logger,
+  deps: ReviewServerDeps,
+  port = review.port,
+): Promise<RunningReviewServer> {
   await migrate(config.database.url, config.database.schema, log);
   const pool = createPool(config.database.url, config.database.schema);
   const provider = await connectProvider(config.chain.rpcUrl);
   const sink = new KafkaVerdictSink(createKafka(config, log, '-review'), review.verdictsTopic);
-  const redis = createRedis(config.redisUrl);
-  const jobs = new AnchorQueue(config.anchor.queue, redis);
-  const stops: Array<() => Promise<unknown> | void> = [() => jobs.close(), () => redis.disconnect(), () => pool.end(), () => provider.destroy()];
+  const stops: Array<() => Promise<unknown> | void> = [() => pool.end(), () => provider.destroy()];
   try {
     await sink.connect();
     stops.unshift(() => sink.disconnect());
@@ -55,7 +66,7 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
     const users = new UserRepository(pool);
     const audit = new AuditRepository(pool);
     // Decrypts claim payloads only inside CaseRepository.claimPayload (the role-checked case view).
-    const cases = new CaseRepository(pool, new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, log.child({ component: 'privacy' }))));
+    const cases = new CaseRepository(pool, new ClaimPayloadRepository(pool, await openMemberKeys(pool, deps.masterKey, log.child({ component: 'privacy' }))));
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
     const auth = new AuthService({ users, audit, sessionHours: review.sessionHours });
     const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), chainHead: async () => BigInt(await provider.getBlockNumber()) });
@@ -64,7 +75,7 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
       pool,
       seals: new AuditSealRepository(pool),
       audit,
-      jobs,
+      jobs: deps.anchoring,
       rootOnChain: async (batchId, contract) => (await new DecisionAnchorClient({ provider, address: contract }).batchOf(batchId))?.root ?? null,
       log: log.child({ component: 'audit-seal' }),
       minAgeSeconds: review.auditSealMinAgeSeconds,

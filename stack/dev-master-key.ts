@@ -6,7 +6,7 @@ import type { Logger } from '../core/logger.ts';
 /**
  * The development PHI master key of the local stack, the counterpart of dev-signer.ts: claimtrail
  * has no default keys (core/config.ts), so `stack up` (and a pipeline on a database of this
- * machine, privacy/master-key.ts) writes a fresh random 32-byte key, hex, to
+ * machine, wired in by cli/dev-sources.ts) writes a fresh random 32-byte key, hex, to
  * `<state>/privacy/dev-master.key` (mode 0600) the first time and reuses it afterwards.
  *
  * WARNING: a development key for development data. Losing the file makes every payload encrypted

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { MAX_FLAGGED_PER_TX } from '../anchoring/chain/flagged-anchorer.ts';
 
 /** Where closed batches and flagged decisions are handed to the anchor workers. */
 export interface AnchorJobSink {
@@ -23,11 +24,8 @@ export interface AnchorFlaggedJob {
   decisionIds: string[];
 }
 
-/**
- * Most flagged leaves per transaction: anchorFlagged costs about 25k gas a leaf, and chains cap
- * one transaction's gas (2^24 under Osaka rules), so 200 leaves stay well inside any limit.
- */
-export const MAX_FLAGGED_PER_JOB = 200;
+/** Most flagged decisions per job: one job's leaves always fit one `anchorFlagged` transaction. */
+export const MAX_FLAGGED_PER_JOB = MAX_FLAGGED_PER_TX;
 
 export type AnchorJobData = AnchorBatchJob | AnchorFlaggedJob;
 

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AnchorRootRepository } from '../anchoring/anchor-root.repository.ts';
+import type { DecisionIndexRepository } from '../anchoring/decision-index.repository.ts';
 import type { Logger } from '../core/logger.ts';
 import { createAnchorProcessor, type AnchorJobResult, type AnchorProcessorDeps } from './anchor.processor.ts';
 import type { AnchorQueue } from './anchor.queue.ts';
@@ -10,6 +11,8 @@ export interface AnchorWorkerDeps extends AnchorProcessorDeps {
   queue: AnchorQueue;
   /** Roots to anchor: decision batches and audit seals. */
   roots: AnchorRootRepository;
+  /** Flagged decisions still waiting for their own anchor. */
+  index: DecisionIndexRepository;
   log: Logger;
 }
 

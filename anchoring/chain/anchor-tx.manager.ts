@@ -29,12 +29,16 @@ export interface AnchorTxManagerOptions {
   timeoutMs?: number;
 }
 
-/** One contract call to send. */
+/** One contract call (or contract creation) to send. */
 export interface AnchorTxRequest {
-  to: string;
-  /** ABI-encoded call data. */
+  /** The contract called, or null to create a contract (then `data` is its init code). */
+  to: string | null;
+  /** ABI-encoded call data (init code + constructor arguments for a creation). */
   data: string;
-  /** Function name, stored with each attempt (`anchorBatch`, `anchorBatches`, `anchorFlagged`). */
+  /**
+   * Function name, stored with each attempt (`anchorBatch`, `anchorBatches`, `anchorFlagged`,
+   * `registerModel`, `grantRole`; `deploy` for a creation).
+   */
   method: string;
   /** Batch ids the call anchors, stored with each attempt (for operators and audits). */
   batchIds: readonly string[];
@@ -70,8 +74,9 @@ export class TxTimeoutError extends ClaimtrailError {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The anchor signer's transaction manager: one signer, one caller at a time (the anchor worker
- * runs with concurrency 1), every attempt persisted before it is broadcast.
+ * The anchor signer's transaction manager and its only sender: deployment, model registration and
+ * every anchor go through it, one caller at a time (the anchor worker runs with concurrency 1),
+ * every attempt persisted before it is broadcast.
  *
  * For each send: pick the nonce (the chain's pending count, or past the highest stored one),
  * price it EIP-1559 style from the node's fee data under the cap, sign, store (`pending`),
@@ -177,7 +182,8 @@ export class AnchorTxManager {
     const outcomes: AnchorTxOutcome[] = [];
     for (const nonce of await this.#repo.openNonces(this.address)) {
       const [first] = await this.#repo.attempts(this.address, nonce);
-      const request = { to: Transaction.from(first!.rawTx).to!, data: Transaction.from(first!.rawTx).data, method: first!.method, batchIds: first!.batchIds };
+      const signed = Transaction.from(first!.rawTx);
+      const request = { to: signed.to, data: signed.data, method: first!.method, batchIds: first!.batchIds };
       try {
         outcomes.push(await this.#settle(nonce, request, Date.now() + this.#timeoutMs));
       } catch (error) {

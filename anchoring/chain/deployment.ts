@@ -1,8 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { JsonRpcProvider } from 'ethers';
+import { ContractFactory, getCreateAddress, type JsonRpcProvider } from 'ethers';
+import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
 import { ClaimtrailError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { AnchorTxManager, AnchorTxOutcome } from './anchor-tx.manager.ts';
 import { DecisionAnchorClient } from './decision-anchor.client.ts';
 
 /** Where a local deployment of DecisionAnchor is recorded, per state folder. */
@@ -24,17 +26,38 @@ export function recordedDecisionAnchor(stateDir: string, chainId: bigint): strin
 }
 
 /**
+ * Deploys a new DecisionAnchor whose admin, anchorer and model registrar is the manager's signer:
+ * the creation and both role grants are sent by the transaction manager, like every other
+ * transaction of the signer (persisted before broadcast, fee-bumped, confirmed).
+ * @returns the contract address and the creation transaction's outcome.
+ * @throws the manager's errors (TX_OPEN when a previous send is unfinished: resume() first).
+ */
+export async function deployDecisionAnchor(tx: AnchorTxManager, provider: JsonRpcProvider): Promise<{ address: string; receipt: AnchorTxOutcome }> {
+  const { abi, bytecode } = loadDecisionAnchorArtifact();
+  const { data } = await new ContractFactory(abi, bytecode).getDeployTransaction(tx.address);
+  const receipt = await tx.send({ to: null, data, method: 'deploy', batchIds: [] });
+  const address = getCreateAddress({ from: tx.address, nonce: receipt.nonce });
+  const client = new DecisionAnchorClient({ provider, address });
+  for (const role of ['ANCHORER_ROLE', 'MODEL_REGISTRAR_ROLE'] as const) {
+    const grant = client.calldata('grantRole', [await client.roleId(role), tx.address]);
+    await tx.send({ to: address, data: grant, method: 'grantRole', batchIds: [] });
+  }
+  return { address, receipt };
+}
+
+/**
  * The DecisionAnchor to use: the configured address when given (it must hold code), else the
- * one this state folder deployed before, else a fresh deployment recorded in the state folder.
+ * one this state folder deployed before, else a fresh deployment (through `tx`) recorded in the
+ * state folder.
  */
 export async function ensureDecisionAnchor(options: {
   provider: JsonRpcProvider;
-  signerKey: string;
+  tx: AnchorTxManager;
   configuredAddress: string | undefined;
   stateDir: string;
   log: Logger;
 }): Promise<string> {
-  const { provider, signerKey, configuredAddress, stateDir, log } = options;
+  const { provider, tx, configuredAddress, stateDir, log } = options;
   const { chainId } = await provider.getNetwork();
   if (configuredAddress) {
     if ((await provider.getCode(configuredAddress)) === '0x') {
@@ -49,7 +72,9 @@ export async function ensureDecisionAnchor(options: {
   } catch {
     // No usable record: deploy below.
   }
-  const { address, receipt } = await DecisionAnchorClient.deploy(provider, signerKey);
+  // Nonces a crash left open are settled first: the manager sends nothing new while one is open.
+  await tx.resume();
+  const { address, receipt } = await deployDecisionAnchor(tx, provider);
   mkdirSync(dirname(recordFile), { recursive: true });
   writeFileSync(recordFile, `${JSON.stringify({ chainId: chainId.toString(), address, txHash: receipt.txHash, blockNumber: receipt.blockNumber.toString() }, null, 2)}\n`);
   log.info({ address, txHash: receipt.txHash }, 'deployed DecisionAnchor');

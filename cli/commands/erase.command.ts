@@ -4,11 +4,11 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 import { migrate } from '../../infra/db/migrate.ts';
 import { createPool } from '../../infra/db/pool.ts';
 import { ErasureService } from '../../privacy/erasure.service.ts';
-import { openKeyWrapper } from '../../privacy/master-key.ts';
 import { MemberKeyService } from '../../privacy/member-key.service.ts';
 import { RedisClaimAggregates } from '../../scoring/aggregates.ts';
 import { createRedis } from '../../infra/redis.ts';
 import { commandContext } from '../context.ts';
+import { devMasterKeySource } from '../dev-sources.ts';
 
 /** Same rule as a claim's memberId (domain/claim.schema.ts). */
 const MEMBER_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -38,7 +38,7 @@ export function registerEraseCommand(program: Command): void {
       await migrate(config.database.url, config.database.schema, log);
       const pool = createPool(config.database.url, config.database.schema, 2);
       try {
-        const wrapper = openKeyWrapper(config, log);
+        const wrapper = devMasterKeySource(config).keyWrapper(log);
         // Checks the master key against the database's keyring before anything is deleted.
         await MemberKeyService.open(pool, wrapper);
         const erased = await new ErasureService({ pool, wrapper }).erase(memberId, `cli:${userInfo().username}`);

@@ -6,6 +6,7 @@ import { createPool } from '../../infra/db/pool.ts';
 import { writeClaimsNdjson, writeLines } from '../../fixtures/io.ts';
 import { createKafka } from '../../infra/kafka/kafka.ts';
 import { openMemberKeys } from '../../privacy/master-key.ts';
+import { createRedis } from '../../infra/redis.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { ROLES, type Role } from '../../review/auth/roles.ts';
 import { ConflictError } from '../../review/errors.ts';
@@ -14,7 +15,9 @@ import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { startReviewServer } from '../../review/server.ts';
 import { AuthService } from '../../review/services/auth.service.ts';
 import { describeLabels, joinClaimPayloads, readVerdictLabels } from '../../training/labels/verdict-labels.ts';
+import { AnchorQueue } from '../../workers/anchor.queue.ts';
 import { commandContext, nonNegativeInt, untilSignal } from '../context.ts';
+import { devMasterKeySource } from '../dev-sources.ts';
 
 function role(value: string): Role {
   if (!ROLES.includes(value as Role)) throw new CommanderArgumentError(`expected one of ${ROLES.join(', ')}.`);
@@ -34,11 +37,19 @@ export function registerReviewCommand(program: Command): void {
       const { config, log } = commandContext();
       const reviewConfig = loadReviewConfig();
       if (opts.port !== undefined && opts.port > 65535) throw new InvalidArgumentError('--port must be at most 65535');
-      const server = await startReviewServer(config, reviewConfig, log, opts.port ?? reviewConfig.port);
-      process.stdout.write(`review app on ${server.url}\n`);
-      const signal = await untilSignal();
-      log.info({ signal }, 'stopping');
-      await server.stop();
+      // Sealed audit batches go to the pipeline's anchor queue; its anchor worker sends them.
+      const redis = createRedis(config.redisUrl);
+      const anchoring = new AnchorQueue(config.anchor.queue, redis);
+      try {
+        const server = await startReviewServer(config, reviewConfig, log, { masterKey: devMasterKeySource(config), anchoring }, opts.port ?? reviewConfig.port);
+        process.stdout.write(`review app on ${server.url}\n`);
+        const signal = await untilSignal();
+        log.info({ signal }, 'stopping');
+        await server.stop();
+      } finally {
+        await anchoring.close();
+        redis.disconnect();
+      }
     });
 
   review
@@ -89,7 +100,7 @@ Example:
       const { labels, stats } = await readVerdictLabels(createKafka(config, log, '-export'), topic);
       await migrate(config.database.url, config.database.schema);
       const pool = createPool(config.database.url, config.database.schema, 2);
-      const joined = await openMemberKeys(pool, config, log)
+      const joined = await openMemberKeys(pool, devMasterKeySource(config), log)
         .then((keys) => joinClaimPayloads(new ClaimPayloadRepository(pool, keys), labels))
         .finally(() => pool.end());
       await writeLines(opts.out, joined.labels.map((l) => JSON.stringify(l)));

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { ALL_ROLES, type PipelineRole, startPipeline } from '../../pipeline/runtime.ts';
 import { commandContext, untilSignal } from '../context.ts';
+import { devKeySources } from '../dev-sources.ts';
 
 function roles(value: string): PipelineRole[] {
   const parts = value.split(',').map((p) => p.trim());
@@ -17,7 +18,8 @@ export function registerRunCommand(program: Command): void {
     .addHelpText('after', '\nScale scoring by starting more processes with --roles scoring (one per claims partition at most).')
     .action(async (opts: { roles: PipelineRole[] }) => {
       const { config, log } = commandContext();
-      const pipeline = await startPipeline(config, log, opts.roles);
+      // Configured keys first; the stack's dev keys only on a dev chain / a database on this machine.
+      const pipeline = await startPipeline(config, log, devKeySources(config), opts.roles);
       log.info({ roles: opts.roles }, 'pipeline running');
       const signal = await untilSignal();
       log.info({ signal }, 'stopping');

@@ -11,6 +11,7 @@ import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { trainModel } from '../../training/train.ts';
 import { stackUp } from '../../stack/stack.ts';
 import { commandContext, nonNegativeInt, positiveInt, untilSignal } from '../context.ts';
+import { devKeySources } from '../dev-sources.ts';
 import { generatedMessages } from './produce.command.ts';
 
 interface StartOptions {
@@ -77,7 +78,7 @@ export function registerStartCommand(program: Command): void {
       }
       const { config, log } = commandContext();
       await ensureModel(config, log);
-      const pipeline = await startPipeline(config, log);
+      const pipeline = await startPipeline(config, log, devKeySources(config));
       try {
         const before = await pipeline.index.counts();
         const seed = opts.seed ?? Math.floor(Date.now() / 1000) % 1_000_000;

@@ -23,6 +23,7 @@ import { loadReviewConfig } from '../../review/config.ts';
 import { describeLabels, joinClaimPayloads, readVerdictLabels } from '../../training/labels/verdict-labels.ts';
 import { commandContext, positiveInt } from '../context.ts';
 import { offlineRulesConfig } from '../exclusion-lists.ts';
+import { devMasterKeySource } from '../dev-sources.ts';
 import { seedArg } from './fixtures.command.ts';
 
 interface TrainFlags {
@@ -124,7 +125,7 @@ Examples:
         const topic = flags.labelsFromTopic ?? loadReviewConfig().verdictsTopic;
         const { labels: verdictLabels, stats } = await readVerdictLabels(createKafka(config, log, '-train'), topic);
         const pool = createPool(config.database.url, config.database.schema, 2);
-        const joined = await openMemberKeys(pool, config, log)
+        const joined = await openMemberKeys(pool, devMasterKeySource(config), log)
           .then((keys) => joinClaimPayloads(new ClaimPayloadRepository(pool, keys), verdictLabels))
           .finally(() => pool.end());
         process.stderr.write(`${describeLabels(topic, stats, joined)}\n`);

@@ -3,7 +3,7 @@ import { batchId as rangeBatchId } from '../../anchoring/core/batch.ts';
 import { makeTree } from '../../anchoring/core/merkle-core.ts';
 import type { Logger } from '../../core/logger.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import type { AnchorJobSink } from '../../workers/anchor.queue.ts';
+import type { AuditSealAnchoring } from './audit-seal.anchoring.ts';
 import { auditLeaf } from '../audit/audit-leaf.ts';
 import type { Actor } from '../auth/roles.ts';
 import { NotFoundError } from '../errors.ts';
@@ -16,7 +16,7 @@ export interface AuditSealOptions {
   seals: AuditSealRepository;
   audit: AuditRepository;
   /** The anchor queue: the pipeline's anchor worker anchors audit batches with the one signer. */
-  jobs: AnchorJobSink;
+  jobs: AuditSealAnchoring;
   /** Root the DecisionAnchor at `contract` stores under a batch id, or null when none. */
   rootOnChain: (batchId: string, contract: string) => Promise<string | null>;
   log: Logger;

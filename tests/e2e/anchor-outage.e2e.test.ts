@@ -7,6 +7,7 @@ import type { Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { devKeySources } from '../../cli/dev-sources.ts';
 import { trainModel } from '../../training/train.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
@@ -47,7 +48,7 @@ describe('anchoring outage: the backlog is caught up in fewer transactions than 
 
   it('anchors every pending batch once the chain side is back, in fewer transactions', async () => {
     // The outage: no anchor worker, so every batch stays pending (its job waits in the queue).
-    processing = await startPipeline(config, testLog, ['scoring', 'batching']);
+    processing = await startPipeline(config, testLog, devKeySources(config), ['scoring', 'batching']);
     const producer = new ClaimsProducer(processing.kafka);
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, 77, 0), { topic: config.kafka.topics.claims });
@@ -65,7 +66,7 @@ describe('anchoring outage: the backlog is caught up in fewer transactions than 
     expect((await processing.index.counts()).anchored).toBe(0);
 
     // The chain side comes back.
-    anchoring = await startPipeline(config, testLog, ['anchoring']);
+    anchoring = await startPipeline(config, testLog, devKeySources(config), ['anchoring']);
     await until('every batch anchored', async () => {
       const c = await processing.index.counts();
       return c.anchored === c.batches && (await processing.index.pendingFlagged(1)).length === 0;

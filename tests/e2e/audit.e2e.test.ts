@@ -10,6 +10,7 @@ import type { Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { devKeySources } from '../../cli/dev-sources.ts';
 import { createAnchorReader } from '../../proofs/anchor-reader.ts';
 import { AuditService } from '../../proofs/audit.service.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
@@ -38,7 +39,7 @@ describe(`audit: ${CLAIMS} claims through the real stack, then the index tampere
     await trainModel({ claims: training.claims, labels: training.labels, outDir: modelDir, seed: 12, log: testLog });
     config = isolatedConfig({ MODEL_DIR: modelDir, BATCH_MAX_SIZE: '70', BATCH_MAX_AGE_MS: '1000' });
     dropSchema = await migratedSchema(config);
-    pipeline = await startPipeline(config, testLog);
+    pipeline = await startPipeline(config, testLog, devKeySources(config));
     const producer = new ClaimsProducer(pipeline.kafka);
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, SEED, 3), { topic: config.kafka.topics.claims });

@@ -15,13 +15,15 @@ import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { createKafka } from '../../infra/kafka/kafka.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { devKeySources } from '../../cli/dev-sources.ts';
 import { ERASURE_MAC_PURPOSE } from '../../privacy/erasure.service.ts';
 import { LocalKeyWrapper } from '../../privacy/key-wrapper.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
-import { startReviewServer, type RunningReviewServer } from '../../review/server.ts';
+import type { RunningReviewServer } from '../../review/server.ts';
+import { startTestReviewServer } from '../support/review.ts';
 import { AuthService } from '../../review/services/auth.service.ts';
 import { trainModel } from '../../training/train.ts';
 import { createRedis } from '../../infra/redis.ts';
@@ -78,7 +80,7 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
       legacyDecisionId, legacy.claimId, legacy.memberId, legacy.billingProviderNpi, Buffer.from(JSON.stringify(legacy)),
     ]);
     await db.end();
-    pipeline = await startPipeline(config, testLog);
+    pipeline = await startPipeline(config, testLog, devKeySources(config));
     payloads = await payloadRepository(pipeline.pool, config);
     const producer = new ClaimsProducer(pipeline.kafka);
     await producer.connect();
@@ -203,7 +205,7 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
     it('shows an erased claim as erased in the review app (200, not 500)', async () => {
       const auth = new AuthService({ users: new UserRepository(pipeline.pool), audit: new AuditRepository(pipeline.pool), sessionHours: 1 });
       const sue = await auth.createUser('sue', 'supervisor', null);
-      review = await startReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0' }), testLog, 0);
+      review = await startTestReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0' }));
       const { rows } = await pipeline.pool.query<{ case_id: string }>('SELECT case_id::text FROM cases WHERE decision_id = ANY($1::text[]) LIMIT 1', [decisionIds]);
       const res = await fetch(`${review.url}/api/cases/${rows[0]!.case_id}`, { headers: { authorization: `Bearer ${sue.token}` } });
       expect(res.status).toBe(200);

@@ -11,6 +11,7 @@ import { generateClaims, generateMalformed } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { DLQ_HEADERS, headerString } from '../../ingest/claim-decoder.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { devKeySources } from '../../cli/dev-sources.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
 import { trainModel } from '../../training/train.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
@@ -60,7 +61,7 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     config = isolatedConfig({ MODEL_DIR: modelDir, BATCH_MAX_SIZE: '700', BATCH_MAX_AGE_MS: '1500' });
     env = { ...process.env, CLAIMS_TOPIC: config.kafka.topics.claims, DECISIONS_TOPIC: config.kafka.topics.decisions, DATABASE_SCHEMA: config.database.schema, LOG_LEVEL: 'warn' };
     dropSchema = await migratedSchema(config);
-    pipeline = await startPipeline(config, testLog);
+    pipeline = await startPipeline(config, testLog, devKeySources(config));
     const producer = new ClaimsProducer(pipeline.kafka);
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, SEED, MALFORMED), { topic: config.kafka.topics.claims });

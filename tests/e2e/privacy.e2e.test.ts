@@ -9,6 +9,7 @@ import type { Claim } from '../../domain/claim.schema.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { devKeySources } from '../../cli/dev-sources.ts';
 import { trainModel } from '../../training/train.ts';
 import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
@@ -137,7 +138,7 @@ describe(`privacy: no claim field on chain after ${CLAIMS} claims through the re
     await trainModel({ claims: training.claims, labels: training.labels, outDir: modelDir, seed: 13, log: testLog });
     config = isolatedConfig({ MODEL_DIR: modelDir, BATCH_MAX_SIZE: '60', BATCH_MAX_AGE_MS: '1000' });
     dropSchema = await migratedSchema(config);
-    pipeline = await startPipeline(config, testLog);
+    pipeline = await startPipeline(config, testLog, devKeySources(config));
     firstBlock = await pipeline.anchor!.client.provider.getBlockNumber();
     const producer = new ClaimsProducer(pipeline.kafka);
     await producer.connect();

@@ -12,11 +12,13 @@ import type { Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { devKeySources } from '../../cli/dev-sources.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import type { Role } from '../../review/auth/roles.ts';
 import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
-import { startReviewServer, type RunningReviewServer } from '../../review/server.ts';
+import type { RunningReviewServer } from '../../review/server.ts';
+import { startTestReviewServer } from '../support/review.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
 import { trainModel } from '../../training/train.ts';
 import { waitUntilSettled } from '../support/pipeline.ts';
@@ -85,7 +87,7 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
     config = isolatedConfig({ MODEL_DIR: modelDir, BATCH_MAX_SIZE: '200', BATCH_MAX_AGE_MS: '1000' });
     verdictsTopic = `${config.database.schema}.verdicts`;
     dropSchema = await migratedSchema(config);
-    pipeline = await startPipeline(config, testLog);
+    pipeline = await startPipeline(config, testLog, devKeySources(config));
     const producer = new ClaimsProducer(pipeline.kafka);
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, SEED, 0), { topic: config.kafka.topics.claims });
@@ -95,7 +97,7 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
     for (const [name, role] of [['ivy', 'investigator'], ['ian', 'investigator'], ['sue', 'supervisor'], ['cora', 'compliance'], ['ada', 'admin']] as const) {
       users[name] = await auth.createUser(name, role, null);
     }
-    server = await startReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic }), testLog, 0);
+    server = await startTestReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic }));
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 600_000);
 

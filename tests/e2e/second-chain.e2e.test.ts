@@ -9,6 +9,7 @@ import type { Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { devKeySources } from '../../cli/dev-sources.ts';
 import { createAnchorReader } from '../../proofs/anchor-reader.ts';
 import { AuditService } from '../../proofs/audit.service.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
@@ -39,7 +40,7 @@ describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => 
     await trainModel({ claims: training.claims, labels: training.labels, outDir: join(tempDir, 'model'), seed: 21, log: testLog });
     config = isolatedConfig({ CHAIN_RPC_URL: node.rpcUrl, STATE_DIR: join(tempDir, 'state'), MODEL_DIR: join(tempDir, 'model'), BATCH_MAX_SIZE: '80', BATCH_MAX_AGE_MS: '800' });
     dropSchema = await migratedSchema(config);
-    pipeline = await startPipeline(config, testLog);
+    pipeline = await startPipeline(config, testLog, devKeySources(config));
     const producer = new ClaimsProducer(pipeline.kafka);
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, 2121, 0), { topic: config.kafka.topics.claims });

@@ -1,12 +1,12 @@
 /**
- * Reproduction of a crash window: the anchor worker killed after broadcasting an
- * attempt but before recording it as `sent`. The database then holds the attempt as `pending`
- * while the chain already mined it. `AnchorTxManager.resume()` on restart must settle it as
- * confirmed. Run: node tests/faults/repro-anchor-pending.ts (private anvil, own schema).
+ * Scenario: the anchor worker killed after broadcasting an attempt but before recording it as
+ * `sent`. The database then holds the attempt as `pending` while the chain already mined it;
+ * `AnchorTxManager.resume()` on restart settles it as confirmed. Exit code 1 when it does not.
+ * Run: node tests/faults/repro-anchor-pending.ts (private anvil, own schema).
  */
 import { Interface, id } from 'ethers';
 import { AnchorTxManager } from '../../anchoring/chain/anchor-tx.manager.ts';
-import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
+import { deployDecisionAnchor } from '../../anchoring/chain/deployment.ts';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
 import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
@@ -22,12 +22,12 @@ const pool = createPool(config.database.url, config.database.schema, 2);
 let exitCode = 0;
 try {
   const repo = new AnchorTxRepository(pool);
-  const contract = (await DecisionAnchorClient.deploy(provider, anvil.signerKey)).address;
+  const options = { maxFeeCapWei: 500_000_000_000n, pollMs: 100, confirmations: 1 };
+  const first = new AnchorTxManager({ provider, signerKey: anvil.signerKey, repo, log: testLog }, options);
+  const contract = (await deployDecisionAnchor(first, provider)).address;
   const abi = new Interface(loadDecisionAnchorArtifact().abi as never);
   const batchId = id('repro batch');
   const request = { to: contract, data: abi.encodeFunctionData('anchorBatch', [batchId, id('repro root'), 7]), method: 'anchorBatch', batchIds: [batchId] };
-  const options = { maxFeeCapWei: 500_000_000_000n, pollMs: 100, confirmations: 1 };
-  const first = new AnchorTxManager({ provider, signerKey: anvil.signerKey, repo, log: testLog }, options);
   const outcome = await first.send(request);
   // What kill -9 between broadcastTransaction() and setState('sent') leaves behind:
   await pool.query(`UPDATE anchor_transactions SET state = 'pending', block_number = NULL, block_hash = NULL WHERE tx_hash = $1`, [outcome.txHash]);

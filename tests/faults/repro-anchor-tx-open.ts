@@ -1,9 +1,9 @@
 /**
- * Reproduction of a chain outage mid-send: the chain node goes away while the anchor worker
+ * Scenario (the fault suite's chain restarts): the chain node goes away while the anchor worker
  * waits for a transaction. The send fails, its nonce stays open in `anchor_transactions`, and
- * every later send throws TX_OPEN ("call resume() first") until something calls `resume()`. The
- * anchor processor calls `resume()` on TX_OPEN and runs the job again; this script shows the
- * state and that `resume()` clears it.
+ * every later send throws TX_OPEN ("call resume() first") until `resume()` settles it; the anchor
+ * processor (workers/anchor.processor.ts) does that on TX_OPEN and runs the job again. This script
+ * shows the state and that `resume()` clears it. Exit code 1 when it does not.
  * Private chain (anvil with --state on its own port), own schema. Run:
  *   node tests/faults/repro-anchor-tx-open.ts
  */
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { id, Interface } from 'ethers';
 import { AnchorTxManager } from '../../anchoring/chain/anchor-tx.manager.ts';
-import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
+import { deployDecisionAnchor } from '../../anchoring/chain/deployment.ts';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
 import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
@@ -34,10 +34,10 @@ let exitCode = 0;
 try {
   const provider = await connectProvider(rpcUrl, 100);
   const repo = new AnchorTxRepository(pool);
-  const contract = (await DecisionAnchorClient.deploy(provider, signerKey)).address;
+  const tx = new AnchorTxManager({ provider, signerKey, repo, log: testLog }, { maxFeeCapWei: 500_000_000_000n, pollMs: 100, confirmations: 1, bumpAfterMs: 2_000, timeoutMs: 60_000 });
+  const contract = (await deployDecisionAnchor(tx, provider)).address;
   const abi = new Interface(loadDecisionAnchorArtifact().abi as never);
   const request = (n: number) => ({ to: contract, data: abi.encodeFunctionData('anchorBatch', [id(`repro batch ${n}`), id(`repro root ${n}`), 7]), method: 'anchorBatch', batchIds: [id(`repro batch ${n}`)] });
-  const tx = new AnchorTxManager({ provider, signerKey, repo, log: testLog }, { maxFeeCapWei: 500_000_000_000n, pollMs: 100, confirmations: 1, bumpAfterMs: 2_000, timeoutMs: 60_000 });
   // Hold the transaction in the pool: the chain goes away while the manager waits for it.
   await rpcCall(rpcUrl, 'evm_setAutomine', [false]);
   const first = tx.send(request(1)).then(() => 'confirmed', (error: unknown) => `failed: ${(error as Error).message.split('\n')[0]}`);

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnchorTxManager, TxRevertedError } from '../../anchoring/chain/anchor-tx.manager.ts';
 import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
+import { deployDecisionAnchor } from '../../anchoring/chain/deployment.ts';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
 import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
@@ -34,7 +35,8 @@ describe('AnchorTxManager on anvil', () => {
     dropSchema = await migratedSchema(config);
     pool = createPool(config.database.url, config.database.schema, 2);
     repo = new AnchorTxRepository(pool);
-    contract = (await DecisionAnchorClient.deploy(provider, anvil.signerKey)).address;
+    const deployer = new AnchorTxManager({ provider, signerKey: anvil.signerKey, repo, log: testLog }, { maxFeeCapWei: 500n * GWEI, pollMs: 100 });
+    contract = (await deployDecisionAnchor(deployer, provider)).address;
     client = new DecisionAnchorClient({ provider, address: contract });
   });
 

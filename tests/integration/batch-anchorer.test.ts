@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchId as computeBatchId } from '../../anchoring/core/batch.ts';
 import { AnchorTxManager } from '../../anchoring/chain/anchor-tx.manager.ts';
 import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
+import { deployDecisionAnchor } from '../../anchoring/chain/deployment.ts';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
 import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
@@ -40,7 +41,7 @@ describe('BatchAnchorer on anvil', () => {
     index = new DecisionIndexRepository(pool);
     roots = new AnchorRootRepository(pool);
     tx = new AnchorTxManager({ provider, signerKey: anvil.signerKey, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500_000_000_000n, pollMs: 100 });
-    const { address } = await DecisionAnchorClient.deploy(provider, anvil.signerKey);
+    const { address } = await deployDecisionAnchor(tx, provider);
     client = new DecisionAnchorClient({ provider, address });
   });
 

@@ -2,7 +2,10 @@ import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Wallet, toQuantity } from 'ethers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
+import { AnchorTxManager } from '../../anchoring/chain/anchor-tx.manager.ts';
+import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
 import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
+import { deployDecisionAnchor } from '../../anchoring/chain/deployment.ts';
 import { createPool } from '../../infra/db/pool.ts';
 import { createKafka, ensureTopics } from '../../infra/kafka/kafka.ts';
 import { createRedis } from '../../infra/redis.ts';
@@ -90,18 +93,26 @@ describe('foundation: the local stack answers', () => {
 
   it('EVM chain: DecisionAnchor deploys and reads back through ethers', async () => {
     // A signer of its own (one signer, one sender: the pipeline's dev signer may be busy), funded
-    // with the dev node's setBalance, and a fresh deployment.
+    // with the dev node's setBalance, its transaction manager over this test's schema, and a
+    // fresh deployment sent through it.
+    const drop = await migratedSchema(config);
+    const pool = createPool(config.database.url, config.database.schema, 2);
     const provider = await connectProvider(config.chain.rpcUrl);
-    cleanups.push(async () => provider.destroy());
+    cleanups.push(async () => {
+      provider.destroy();
+      await pool.end();
+      await drop();
+    });
     const key = Wallet.createRandom().privateKey;
     await provider.send('anvil_setBalance', [new Wallet(key).address, toQuantity(10n ** 21n)]);
-    const { address } = await DecisionAnchorClient.deploy(provider, key);
-    const client = new DecisionAnchorClient({ provider, address, signerKey: key });
+    const tx = new AnchorTxManager({ provider, signerKey: key, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500_000_000_000n, pollMs: 100 });
+    const { address } = await deployDecisionAnchor(tx, provider);
+    const client = new DecisionAnchorClient({ provider, address });
     expect(await client.isDeployed()).toBe(true);
     const batchId = `0x${'11'.repeat(32)}`;
     const root = `0x${'22'.repeat(32)}`;
     expect(await client.batchOf(batchId)).toBeNull();
-    const receipt = await client.anchorBatch(batchId, root, 3);
+    const receipt = await tx.send({ to: address, data: client.calldata('anchorBatch', [batchId, root, 3]), method: 'anchorBatch', batchIds: [batchId] });
     expect(receipt.txHash).toMatch(/^0x[0-9a-f]{64}$/);
     expect(await client.batchOf(batchId)).toMatchObject({ root, leafCount: 3, anchoredBlock: receipt.blockNumber });
   });

@@ -12,7 +12,8 @@ import { createKafka } from '../../infra/kafka/kafka.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
-import { startReviewServer, type RunningReviewServer } from '../../review/server.ts';
+import type { RunningReviewServer } from '../../review/server.ts';
+import { startTestReviewServer } from '../support/review.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
 import { isolatedConfig, migratedSchema, payloadRepository, testLog, uniqueName } from '../support/env.ts';
 import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
@@ -254,7 +255,7 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
     await new DecisionIndexRepository(pool).recordBatch({ batchId: id, ...range, leafCount: tree.leafCount, root: tree.root }, decisions, { hook: new CaseOpeningService() });
     const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [role, name] of Object.entries(ROLE_USERS)) users[name] = await auth.createUser(name, role as keyof typeof ROLE_USERS, null);
-    server = await startReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0' }), testLog, 0);
+    server = await startTestReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0' }));
     // One case assigned to the investigator, so notes, dispositions, snoozes and attachments get past "not yours".
     const taken = await fetch(`${server.url}/api/cases/take-next`, { method: 'POST', headers: { authorization: `Bearer ${users.ivy!.token}`, 'content-type': 'application/json' }, body: '{}' });
     const { rows } = await pool.query<{ case_id: string }>('SELECT case_id FROM cases ORDER BY case_id');

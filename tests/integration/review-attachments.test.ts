@@ -7,7 +7,8 @@ import { createKafka } from '../../infra/kafka/kafka.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
-import { startReviewServer, type RunningReviewServer } from '../../review/server.ts';
+import type { RunningReviewServer } from '../../review/server.ts';
+import { startTestReviewServer } from '../support/review.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
 import { isolatedConfig, migratedSchema, testLog, uniqueName, payloadRepository } from '../support/env.ts';
 import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
@@ -56,7 +57,7 @@ describe('review attachments API', () => {
     await new DecisionIndexRepository(pool).recordBatch({ batchId: decision.batchId, topic: decision.log.topic, partition: 0, firstOffset: '0', lastOffset: '0', leafCount: 1, root: hex('root') }, [decision], { hook: new CaseOpeningService() });
     const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [name, role] of [['ivy', 'investigator'], ['ian', 'investigator'], ['sue', 'supervisor'], ['cora', 'compliance']] as const) users[name] = await auth.createUser(name, role, null);
-    server = await startReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0' }), testLog, 0);
+    server = await startTestReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0' }));
     const taken = (await (await call('ivy', 'POST', '/api/cases/take-next', '{}', 'application/json')).json()) as { case: { caseId: string } };
     caseId = taken.case.caseId;
   }, 120_000);

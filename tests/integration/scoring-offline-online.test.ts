@@ -14,6 +14,7 @@ import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { loadLeieNpis } from '../../scoring/exclusion-list.ts';
 import { createRulesConfig, RULE_CODES, type RulesConfig } from '../../scoring/rules.ts';
+import { devKeySources } from '../../cli/dev-sources.ts';
 import { Scorer } from '../../scoring/scorer.ts';
 import { ShadowRecordSchema } from '../../scoring/shadow.ts';
 import { compareShadow } from '../../training/evaluation/shadow-report.ts';
@@ -60,7 +61,7 @@ describe('scoring online (Kafka + Redis) == offline, every rule included, with e
     rules = createRulesConfig({ excludedNpis: await loadLeieNpis(config.exclusionLists) });
     expect(rules.excludedNpis.size).toBeGreaterThan(0);
     dropSchema = await migratedSchema(config);
-    pipeline = await startPipeline(config, testLog, ['scoring']);
+    pipeline = await startPipeline(config, testLog, devKeySources(config), ['scoring']);
     const producer = new ClaimsProducer(pipeline.kafka);
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, SEED, 0), { topic: config.kafka.topics.claims });

@@ -162,7 +162,7 @@ describe(`upgrade from release ${release.release}`, () => {
       pool,
       seals: new AuditSealRepository(pool),
       audit: new AuditRepository(pool),
-      jobs: { enqueueBatch: async (id) => void enqueued.push(id), enqueueFlagged: async () => undefined },
+      jobs: { enqueueBatch: async (id) => void enqueued.push(id) },
       rootOnChain: async (batchId, contract) => (await new DecisionAnchorClient({ provider, address: contract }).batchOf(batchId))?.root ?? null,
       log: testLog,
     });

@@ -6,14 +6,18 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VerificationCode } from '../../anchoring/core/errors.ts';
 import type { ProofBundle } from '../../anchoring/core/proof-bundle.ts';
+import { AnchorTxManager } from '../../anchoring/chain/anchor-tx.manager.ts';
+import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
 import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
+import { deployDecisionAnchor } from '../../anchoring/chain/deployment.ts';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
+import { createPool } from '../../infra/db/pool.ts';
 import { VERIFY_EXIT_CODES } from '../../cli/commands/verify.command.ts';
 import { DEV_SIGNER_KEY_FILE } from '../../stack/chain.ts';
 import { DEV_CHAIN_ID, ensureDevSigner } from '../../stack/dev-signer.ts';
 import { VECTORS_FILE, type Vector, type VectorFile } from '../vectors/generate.ts';
 import { applyPatch } from '../vectors/patch.ts';
-import { isolatedConfig, testLog } from '../support/env.ts';
+import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
 /**
  * `claimtrail verify --bundle F --rpc URL` on the verifier test vectors, against the real chain:
@@ -35,17 +39,24 @@ describe('claimtrail verify --bundle on the verifier test vectors', () => {
   let dir: string;
   let anchored: (bundle: ProofBundle) => ProofBundle;
   let provider: Awaited<ReturnType<typeof connectProvider>>;
+  let pool: ReturnType<typeof createPool> | undefined;
+  let dropSchema: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'claimtrail-vectors-'));
     provider = await connectProvider(config.chain.rpcUrl);
     const dev = await ensureDevSigner(join(config.stateDir, DEV_SIGNER_KEY_FILE), config.chain.rpcUrl, DEV_CHAIN_ID, testLog);
     const key = config.chain.signerKey ?? readFileSync(dev.keyFile, 'utf8').trim();
+    // Sent through the signer's transaction manager (its attempts in this test's schema).
+    dropSchema = await migratedSchema(config);
+    pool = createPool(config.database.url, config.database.schema, 2);
+    const tx = new AnchorTxManager({ provider, signerKey: key, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500_000_000_000n, pollMs: 100 });
     // A fresh contract: the vectors' batch ids are fixed, and anvil keeps its state across runs.
-    const { address } = await DecisionAnchorClient.deploy(provider, key);
-    const client = new DecisionAnchorClient({ provider, address, signerKey: key });
+    const { address } = await deployDecisionAnchor(tx, provider);
+    const client = new DecisionAnchorClient({ provider, address });
     const main = file.bases.find((b) => b.name === '8-leaf batch, leaf 0')!.bundle;
-    const receipt = await client.anchorBatch(main.batch.batchId, main.batch.root, main.batch.leafCount);
+    const { batchId, root, leafCount } = main.batch;
+    const receipt = await tx.send({ to: address, data: client.calldata('anchorBatch', [batchId, root, leafCount]), method: 'anchorBatch', batchIds: [batchId] });
     const anchor = {
       chainId: Number((await provider.getNetwork()).chainId),
       contract: address,
@@ -57,8 +68,10 @@ describe('claimtrail verify --bundle on the verifier test vectors', () => {
     anchored = (bundle) => ({ ...bundle, anchor });
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     provider?.destroy();
+    await pool?.end();
+    await dropSchema?.();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

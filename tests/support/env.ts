@@ -5,6 +5,7 @@ import { createLogger } from '../../core/logger.ts';
 import { ClaimPayloadRepository } from '../../privacy/claim-payload.repository.ts';
 import { migrate } from '../../infra/db/migrate.ts';
 import { openMemberKeys } from '../../privacy/master-key.ts';
+import { devMasterKeySource } from '../../cli/dev-sources.ts';
 
 /** A short random suffix for per-test topic, queue, group and schema names. */
 export function uniqueName(prefix: string): string {
@@ -33,7 +34,7 @@ export function isolatedConfig(overrides: Record<string, string> = {}): Readonly
 
 /** The encrypted claim payload store of a test's schema, under the config's master key. */
 export async function payloadRepository(pool: Pool, config: Readonly<Config>): Promise<ClaimPayloadRepository> {
-  return new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, testLog));
+  return new ClaimPayloadRepository(pool, await openMemberKeys(pool, devMasterKeySource(config), testLog));
 }
 
 /** Creates the config's schema with all migrations; returns a function that drops it. */

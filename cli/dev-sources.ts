@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { configSignerSource, type SignerSource } from '../anchoring/chain/signer-source.ts';
+import { decodeMasterKey, type Config } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
+import { LocalKeyWrapper } from '../privacy/key-wrapper.ts';
+import { configMasterKeySource, type MasterKeySource } from '../privacy/master-key.ts';
+import { DEV_SIGNER_KEY_FILE } from '../stack/chain.ts';
+import { DEV_MASTER_KEY_FILE, ensureDevMasterKey, isLocalDatabase } from '../stack/dev-master-key.ts';
+import { DEV_CHAIN_ID, ensureDevSigner } from '../stack/dev-signer.ts';
+import { resolveStateDir } from '../stack/paths.ts';
+
+/**
+ * The key sources of commands run next to the local stack. Each is the production source
+ * (anchoring/chain/signer-source.ts, privacy/master-key.ts) with one fallback for when nothing is
+ * configured: the stack's generated dev key, and only where that key can belong, a dev chain or
+ * a database on this machine. Anywhere else the production error stands, so a command pointed at
+ * real services without keys fails exactly as a production process would.
+ */
+
+/**
+ * SIGNER_PRIVATE_KEY / SIGNER_KEY_FILE when set; otherwise, on the dev chain (id 31337) only, the
+ * stack's dev signer (`<state>/chain/dev-signer.key`, created and funded when needed).
+ */
+export function devSignerSource(config: Readonly<Config>): SignerSource {
+  const configured = configSignerSource(config);
+  return {
+    async signerKey(chainId, log) {
+      if (config.chain.signerKey || chainId !== BigInt(DEV_CHAIN_ID)) return configured.signerKey(chainId, log);
+      const dev = await ensureDevSigner(join(config.stateDir, DEV_SIGNER_KEY_FILE), config.chain.rpcUrl, DEV_CHAIN_ID, log);
+      return readFileSync(dev.keyFile, 'utf8').trim();
+    },
+  };
+}
+
+/**
+ * PHI_MASTER_KEY / PHI_MASTER_KEY_FILE when set; otherwise, with a database on this machine only,
+ * the stack's dev key (`<state>/privacy/dev-master.key`, created when missing).
+ *
+ * WARNING: "a database on this machine" is the whole test for dev mode. A production database
+ * reached through a local proxy (pgbouncer on 127.0.0.1) must set PHI_MASTER_KEY_FILE; the
+ * `phi_keyring` check (MemberKeyService.open) then refuses any other key, dev key included.
+ */
+export function devMasterKeySource(config: Readonly<Config>): MasterKeySource {
+  const configured = configMasterKeySource(config);
+  return {
+    keyWrapper(log) {
+      if (config.privacy.masterKeyHex || !isLocalDatabase(config.database.url)) return configured.keyWrapper(log);
+      const keyFile = ensureDevMasterKey(join(resolveStateDir(config.stateDir), DEV_MASTER_KEY_FILE), log);
+      const key = decodeMasterKey(readFileSync(keyFile, 'utf8'));
+      if (!key) throw new ConfigError([`PHI_MASTER_KEY_FILE: the dev key ${keyFile} does not hold 64 hex digits; delete it only if no data was encrypted with it`]);
+      const wrapper = new LocalKeyWrapper(key);
+      log.warn({ keyFile, masterKeyId: wrapper.masterKeyId }, 'no PHI master key configured: using the local stack dev key (development only)');
+      return wrapper;
+    },
+  };
+}
+
+/** Both dev sources, in the shape the pipeline runtime and the review server take. */
+export function devKeySources(config: Readonly<Config>): { signer: SignerSource; masterKey: MasterKeySource } {
+  return { signer: devSignerSource(config), masterKey: devMasterKeySource(config) };
+}
