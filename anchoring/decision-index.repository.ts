@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { ClaimtrailError } from '../core/errors.ts';
+import { withTransaction } from '../infra/db/transaction.ts';
 import type { Decision, LogPosition, Outcome, Reason } from '../domain/decision.ts';
 
 /** A new batch's offset range overlaps a stored one of the same partition. */
@@ -171,9 +172,7 @@ export class DecisionIndexRepository {
    *   second batcher, or a stale view of the log): the caller must resync from the index.
    */
   async recordBatch(batch: BatchRecord, decisions: readonly IndexedDecision[], options: RecordBatchOptions = {}): Promise<void> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.#pool, async (client) => {
       // Serialise writers of one partition, then refuse overlapping ranges: two batches must
       // never share a log position (PostgreSQL has no portable range-exclusion without btree_gist).
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1), $2)', [batch.topic, batch.partition]);
@@ -224,13 +223,7 @@ export class DecisionIndexRepository {
         );
         await options.hook?.decisionsRecorded(client, decisions);
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Highest decisions-topic offset already in a batch for this partition, or null. */
