@@ -4,9 +4,9 @@ import type { InterfaceAbi } from 'ethers';
 import { ClaimtrailError } from '../core/errors.ts';
 
 /**
- * Runtime access to the compiled DecisionAnchor contract, for the app (deployment by the local
- * stack, the anchor workers, `claimtrail verify`). Reads the Hardhat artifact from disk; never
- * imports Hardhat, so it runs on plain Node.
+ * Runtime access to the compiled DecisionAnchor (v1) and DecisionAnchorV2 contracts, for the app
+ * (deployment by the local stack, the anchor workers, `claimtrail verify`). Reads the Hardhat
+ * artifacts from disk; never imports Hardhat, so it runs on plain Node.
  */
 
 /** The parts of a compiled contract the app needs to deploy it or talk to it. */
@@ -17,11 +17,14 @@ export interface ContractArtifact {
   bytecode: string;
 }
 
-/** Where `npm run build:contracts` (`hardhat build`) writes the artifact. */
+/** Where `npm run build:contracts` (`hardhat build`) writes the v1 artifact. */
 const DECISION_ANCHOR_ARTIFACT = new URL('../artifacts/contracts/DecisionAnchor.sol/DecisionAnchor.json', import.meta.url);
 
+/** Where `npm run build:contracts` (`hardhat build`) writes the v2 artifact (docs/proof-format-v2.md). */
+const DECISION_ANCHOR_V2_ARTIFACT = new URL('../artifacts/contracts/DecisionAnchorV2.sol/DecisionAnchorV2.json', import.meta.url);
+
 /**
- * Loads DecisionAnchor's ABI and creation bytecode from `artifacts/`.
+ * Loads DecisionAnchor's (v1) ABI and creation bytecode from `artifacts/`.
  *
  * @returns A fresh object on every call (callers may mutate it).
  * @throws ClaimtrailError `CONTRACT_ARTIFACTS_MISSING` when the artifact file does not exist
@@ -30,27 +33,44 @@ const DECISION_ANCHOR_ARTIFACT = new URL('../artifacts/contracts/DecisionAnchor.
  *   artifact with an ABI array and non-empty bytecode (interrupted or foreign build).
  */
 export function loadDecisionAnchorArtifact(): ContractArtifact {
+  return loadArtifact(DECISION_ANCHOR_ARTIFACT);
+}
+
+/**
+ * Loads DecisionAnchorV2's ABI and creation bytecode from `artifacts/`.
+ *
+ * @returns A fresh object on every call (callers may mutate it).
+ * @throws ClaimtrailError `CONTRACT_ARTIFACTS_MISSING` when the artifact file does not exist
+ *   (contracts not built yet; the message says to run `npm run build:contracts`).
+ * @throws ClaimtrailError `CONTRACT_ARTIFACTS_INVALID` when the file exists but is not a Hardhat
+ *   artifact with an ABI array and non-empty bytecode (interrupted or foreign build).
+ */
+export function loadDecisionAnchorV2Artifact(): ContractArtifact {
+  return loadArtifact(DECISION_ANCHOR_V2_ARTIFACT);
+}
+
+function loadArtifact(url: URL): ContractArtifact {
   let text: string;
   try {
-    text = readFileSync(DECISION_ANCHOR_ARTIFACT, 'utf8');
+    text = readFileSync(url, 'utf8');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ClaimtrailError(
         'CONTRACT_ARTIFACTS_MISSING',
-        `contract artifacts missing: run \`npm run build:contracts\` (looked for ${fileURLToPath(DECISION_ANCHOR_ARTIFACT)})`,
+        `contract artifacts missing: run \`npm run build:contracts\` (looked for ${fileURLToPath(url)})`,
         { cause },
       );
     }
     throw cause;
   }
-  return parseArtifact(text);
+  return parseArtifact(url, text);
 }
 
-function parseArtifact(text: string): ContractArtifact {
+function parseArtifact(url: URL, text: string): ContractArtifact {
   const invalid = (why: string, cause?: unknown) =>
     new ClaimtrailError(
       'CONTRACT_ARTIFACTS_INVALID',
-      `contract artifact ${fileURLToPath(DECISION_ANCHOR_ARTIFACT)} is invalid (${why}): run \`npm run build:contracts\``,
+      `contract artifact ${fileURLToPath(url)} is invalid (${why}): run \`npm run build:contracts\``,
       cause === undefined ? {} : { cause },
     );
   let parsed: unknown;
