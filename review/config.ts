@@ -17,6 +17,8 @@ export interface ReviewConfig {
    * loopback address, where browsers talk plain HTTP to it.
    */
   cookieSecure: boolean;
+  /** Send Strict-Transport-Security: true unless the app binds a loopback address (local http). */
+  hsts: boolean;
   /** Kafka topic the verdicts of dispositions go to. Default `verdicts`. */
   verdictsTopic: string;
   /** Seconds between audit seals (Merkle batch + anchor job). Default 60; 0 disables sealing. */
@@ -47,6 +49,7 @@ export function loadReviewConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     port: e.REVIEW_PORT,
     sessionHours: e.REVIEW_SESSION_HOURS,
     cookieSecure: e.REVIEW_COOKIE_SECURE === undefined ? !LOOPBACK.has(e.REVIEW_HOST) : e.REVIEW_COOKIE_SECURE === 'true',
+    hsts: !LOOPBACK.has(e.REVIEW_HOST),
     verdictsTopic: e.VERDICTS_TOPIC,
     auditSealSeconds: e.REVIEW_AUDIT_SEAL_SECONDS,
     auditSealMinAgeSeconds: e.REVIEW_AUDIT_SEAL_MIN_AGE_SECONDS,

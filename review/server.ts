@@ -70,7 +70,7 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
       log: log.child({ component: 'audit-seal' }),
       minAgeSeconds: review.auditSealMinAgeSeconds,
     });
-    const { app } = await buildReviewApp({ auth, cases: caseService, compliance, audit, seals, log, cookieSecure: review.cookieSecure });
+    const { app } = await buildReviewApp({ auth, cases: caseService, compliance, audit, seals, log, cookieSecure: review.cookieSecure, hsts: review.hsts });
     publisher.flushInBackground();
     const sweep = setInterval(() => publisher.flushInBackground(), OUTBOX_SWEEP_MS);
     stops.unshift(() => clearInterval(sweep), () => app.close());

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -12,7 +13,7 @@ import type { AuthService } from '../services/auth.service.ts';
 import type { CaseService } from '../services/case.service.ts';
 import type { ComplianceService } from '../services/compliance.service.ts';
 import { LoginThrottle } from '../services/login-throttle.ts';
-import { authHook } from './auth.hook.ts';
+import { authHook, sessionCookieName } from './auth.hook.ts';
 import { errorHandler } from './error-handler.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
 import { attachmentRoutes } from './routes/attachment.routes.ts';
@@ -30,7 +31,10 @@ export interface ReviewAppDeps {
   audit: AuditRepository;
   seals: AuditSealService;
   log: Logger;
+  /** The app is served over https (behind a TLS proxy): `Secure` session cookie named `__Host-ctr_session`. */
   cookieSecure: boolean;
+  /** Send Strict-Transport-Security. Default false; true when not bound to loopback (review/config.ts). */
+  hsts?: boolean;
   /** Failed-login limiter; default 10 failures per user name and address per 15 minutes. */
   loginThrottle?: LoginThrottle;
 }
@@ -73,7 +77,7 @@ export async function buildReviewApp(deps: ReviewAppDeps): Promise<{ app: Fastif
     openapi: {
       openapi: '3.1.0',
       info: { title: 'claimtrail review API', version: '1.0.0', description: 'Investigator queues, cases and dispositions; audit; compliance proofs. Auth: session cookie from POST /api/auth/login, or `Authorization: Bearer <API token>`.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'ctr_session' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(deps.cookieSecure) } } },
       security: [{ bearer: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
@@ -83,14 +87,19 @@ export async function buildReviewApp(deps: ReviewAppDeps): Promise<{ app: Fastif
     // names in paths and query strings stay out of the logs. Unmatched routes log `route: null`.
     request.log.info({ method: request.method, route: request.routeOptions.url ?? null, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
   });
+  // Security headers: a strict CSP for the UI (no inline script or style), nosniff, no referrer,
+  // no framing. No `upgrade-insecure-requests`, which would break local http development; HSTS
+  // only when served off loopback (a browser pinning https on 127.0.0.1 breaks every local app).
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'"], scriptSrc: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'self'"], objectSrc: ["'none'"] } },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: deps.hsts ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+  });
   // onRequest, before body parsing and validation: a caller without access learns nothing more.
-  app.addHook('onRequest', authHook(deps.auth));
+  app.addHook('onRequest', authHook(deps.auth, sessionCookieName(deps.cookieSecure)));
   app.addHook('onSend', async (_request, reply, payload) => {
-    // API answers can hold PHI: never cache them; the UI gets a strict CSP (no inline script).
+    // API answers can hold PHI: never cache them.
     reply.header('cache-control', 'no-store');
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'");
     return payload;
   });
 

@@ -4,7 +4,7 @@ import { ROLES } from '../../auth/roles.ts';
 import { UnauthenticatedError } from '../../errors.ts';
 import type { AuthService } from '../../services/auth.service.ts';
 import { LoginThrottle } from '../../services/login-throttle.ts';
-import { actorOf, SESSION_COOKIE } from '../auth.hook.ts';
+import { actorOf, sessionCookieName } from '../auth.hook.ts';
 import { ErrorBody, LoginBody, Principal } from '../schemas.ts';
 
 export interface AuthRoutesOptions {
@@ -15,6 +15,7 @@ export interface AuthRoutesOptions {
 
 /** Sign in (session cookie), sign out, who am I. */
 export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, cookieSecure, throttle }) => {
+  const cookieName = sessionCookieName(cookieSecure);
   app.post('/api/auth/login', {
     config: { access: 'public' },
     schema: { tags: ['auth'], summary: 'Sign in with name and password; sets an HttpOnly session cookie. Too many failures for one name from one address: 429 with Retry-After', body: LoginBody, response: { 200: Principal, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody } },
@@ -26,7 +27,8 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
       throw error;
     });
     throttle.succeed(key);
-    reply.setCookie(SESSION_COOKIE, session, { httpOnly: true, sameSite: 'strict', secure: cookieSecure, path: '/', expires: expiresAt });
+    // No Domain attribute: host-only (and required for the __Host- prefix).
+    reply.setCookie(cookieName, session, { httpOnly: true, sameSite: 'strict', secure: cookieSecure, path: '/', expires: expiresAt });
     return principal;
   });
 
@@ -34,9 +36,9 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     config: { access: ROLES },
     schema: { tags: ['auth'], summary: 'End the session', response: { 204: z.null(), 401: ErrorBody } },
   }, async (request, reply) => {
-    const session = request.cookies[SESSION_COOKIE];
+    const session = request.cookies[cookieName];
     if (session) await auth.logout(session, actorOf(request));
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    reply.clearCookie(cookieName, { path: '/', secure: cookieSecure, httpOnly: true, sameSite: 'strict' });
     return reply.status(204).send(null);
   });
 
