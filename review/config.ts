@@ -19,6 +19,10 @@ export interface ReviewConfig {
   cookieSecure: boolean;
   /** Send Strict-Transport-Security: true unless the app binds a loopback address (local http). */
   hsts: boolean;
+  /** Lifetime of an API token minted without one, in days. Default 30. */
+  tokenDefaultDays: number;
+  /** Longest lifetime an API token may be minted with, in days. Default 90. */
+  tokenMaxDays: number;
   /** Kafka topic the verdicts of dispositions go to. Default `verdicts`. */
   verdictsTopic: string;
   /** Seconds between audit seals (Merkle batch + anchor job). Default 60; 0 disables sealing. */
@@ -34,6 +38,8 @@ const ReviewEnvSchema = z.object({
   REVIEW_COOKIE_SECURE: z.enum(['true', 'false']).optional(),
   REVIEW_AUDIT_SEAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   REVIEW_AUDIT_SEAL_MIN_AGE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  REVIEW_TOKEN_DEFAULT_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  REVIEW_TOKEN_MAX_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   VERDICTS_TOPIC: z.string().min(1).max(249).regex(/^[A-Za-z0-9._-]+$/, 'Kafka topic name').default('verdicts'),
 });
 
@@ -44,12 +50,15 @@ export function loadReviewConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   const parsed = ReviewEnvSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const e = parsed.data;
+  if (e.REVIEW_TOKEN_DEFAULT_DAYS > e.REVIEW_TOKEN_MAX_DAYS) throw new ConfigError([`REVIEW_TOKEN_DEFAULT_DAYS: ${e.REVIEW_TOKEN_DEFAULT_DAYS} exceeds REVIEW_TOKEN_MAX_DAYS (${e.REVIEW_TOKEN_MAX_DAYS})`]);
   return Object.freeze({
     host: e.REVIEW_HOST,
     port: e.REVIEW_PORT,
     sessionHours: e.REVIEW_SESSION_HOURS,
     cookieSecure: e.REVIEW_COOKIE_SECURE === undefined ? !LOOPBACK.has(e.REVIEW_HOST) : e.REVIEW_COOKIE_SECURE === 'true',
     hsts: !LOOPBACK.has(e.REVIEW_HOST),
+    tokenDefaultDays: e.REVIEW_TOKEN_DEFAULT_DAYS,
+    tokenMaxDays: e.REVIEW_TOKEN_MAX_DAYS,
     verdictsTopic: e.VERDICTS_TOPIC,
     auditSealSeconds: e.REVIEW_AUDIT_SEAL_SECONDS,
     auditSealMinAgeSeconds: e.REVIEW_AUDIT_SEAL_MIN_AGE_SECONDS,

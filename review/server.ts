@@ -57,7 +57,7 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
     // Decrypts claim payloads only inside CaseRepository.claimPayload (the role-checked case view).
     const cases = new CaseRepository(pool, new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, log.child({ component: 'privacy' }))));
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
-    const auth = new AuthService({ users, audit, sessionHours: review.sessionHours });
+    const auth = new AuthService({ users, audit, sessionHours: review.sessionHours, tokenDefaultDays: review.tokenDefaultDays, tokenMaxDays: review.tokenMaxDays });
     const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), chainHead: async () => BigInt(await provider.getBlockNumber()) });
     const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations });
     const seals = new AuditSealService({

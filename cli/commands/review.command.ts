@@ -45,7 +45,7 @@ export function registerReviewCommand(program: Command): void {
     .command('user')
     .description('Manage review app users.')
     .command('create')
-    .description('Create a user with a generated password and an API token, printed once (only their hashes are stored).')
+    .description('Create a user with a generated password and an API token (expiring after REVIEW_TOKEN_DEFAULT_DAYS), printed once (only their hashes are stored).')
     .requiredOption('--name <name>', 'user name: 2-64 characters, a-z 0-9 . _ -')
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, role)
     .option('--json', 'print one JSON object', false)
@@ -54,7 +54,8 @@ export function registerReviewCommand(program: Command): void {
       await migrate(config.database.url, config.database.schema);
       const pool = createPool(config.database.url, config.database.schema, 2);
       try {
-        const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: loadReviewConfig().sessionHours });
+        const reviewConfig = loadReviewConfig();
+        const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: reviewConfig.sessionHours, tokenDefaultDays: reviewConfig.tokenDefaultDays, tokenMaxDays: reviewConfig.tokenMaxDays });
         const created = await auth.createUser(opts.name, opts.role, null).catch((error: unknown) => {
           throw error instanceof ConflictError ? new InvalidArgumentError(error.message) : error;
         });

@@ -198,12 +198,27 @@ export const VerifyResult = z.object({
   computed: z.string().optional(),
 });
 
-export const CreateUserBody = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, '2-64 characters: a-z 0-9 . _ -'), role: z.enum(ROLES) });
-export const CreatedUser = z.object({ user: Principal, password: z.string().describe('shown once'), token: z.string().describe('API token, shown once') });
+export const UserInfo = Principal.extend({ disabled: z.boolean(), service: z.boolean().describe('token-only account for automation') });
+export const CreateUserBody = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, '2-64 characters: a-z 0-9 . _ -'),
+  role: z.enum(ROLES),
+  service: z.boolean().default(false).describe('a token-only service user (no password); admins may mint its tokens'),
+});
+export const CreatedUser = z.object({
+  user: UserInfo,
+  password: z.string().nullable().describe('shown once; null for a service user'),
+  token: z.string().nullable().describe('API token, shown once: only for a service user (an admin never gets a token for a person)'),
+});
 export const UserParams = z.object({ userId: Id });
-export const CreateTokenBody = z.object({ label: z.string().trim().min(1).max(64).refine(storableText, STORABLE) });
-export const CreatedToken = z.object({ token: z.string().describe('shown once') });
-export const UserList = z.object({ users: z.array(Principal) });
+export const TokenParams = z.object({ tokenId: Id });
+export const CreateTokenBody = z.object({
+  label: z.string().trim().min(1).max(64).refine(storableText, STORABLE),
+  expiresInDays: z.number().int().min(1).max(3650).optional().describe('lifetime in days: default 30 (REVIEW_TOKEN_DEFAULT_DAYS), at most REVIEW_TOKEN_MAX_DAYS (90)'),
+});
+export const CreatedToken = z.object({ token: z.string().describe('shown once'), tokenId: z.string(), expiresAt: z.string() });
+export const TokenInfo = z.object({ tokenId: z.string(), userId: z.string(), label: z.string(), createdAt: z.string(), expiresAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() });
+export const TokenList = z.object({ tokens: z.array(TokenInfo) });
+export const UserList = z.object({ users: z.array(UserInfo) });
 
 export const AuditBatchParams = z.object({ batchId: z.string().regex(/^0x[0-9a-f]{64}$/, 'expected a 0x-prefixed 32-byte batch id') });
 export const AuditBatchList = z.object({

@@ -52,7 +52,7 @@ describe('review sign-in limits (real PostgreSQL, real scrypt)', () => {
   it('answers a 200-login burst of random names from one address with 429s, while a real user from another address signs in', async () => {
     const started = performance.now();
     const burst = Array.from({ length: 200 }, () => login(`u${randomBytes(6).toString('hex')}`, 'guess', '203.0.113.9'));
-    const real = login('ivy', ivy.password, '198.51.100.7');
+    const real = login('ivy', ivy.password!, '198.51.100.7');
     const [answers, mine] = await Promise.all([Promise.all(burst), real]);
     const statuses = answers.map((a) => a.statusCode);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(150);

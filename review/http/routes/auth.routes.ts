@@ -5,7 +5,7 @@ import { UnauthenticatedError } from '../../errors.ts';
 import type { AuthService } from '../../services/auth.service.ts';
 import { LoginThrottle } from '../../services/login-throttle.ts';
 import { actorOf, sessionCookieName } from '../auth.hook.ts';
-import { ErrorBody, LoginBody, Principal } from '../schemas.ts';
+import { CreatedToken, CreateTokenBody, ErrorBody, LoginBody, Principal, TokenInfo, TokenList, TokenParams } from '../schemas.ts';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
@@ -13,7 +13,7 @@ export interface AuthRoutesOptions {
   throttle: LoginThrottle;
 }
 
-/** Sign in (session cookie), sign out, who am I. */
+/** Sign in (session cookie), sign out, who am I, and one's own API tokens. */
 export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, cookieSecure, throttle }) => {
   const cookieName = sessionCookieName(cookieSecure);
   app.post('/api/auth/login', {
@@ -46,4 +46,26 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     config: { access: ROLES },
     schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: Principal, 401: ErrorBody } },
   }, async (request) => actorOf(request));
+
+  const tokenErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+  app.post('/api/me/tokens', {
+    config: { access: ROLES },
+    schema: { tags: ['auth'], summary: 'Mint an API token for yourself (returned once; default 30 days)', body: CreateTokenBody, response: { 201: CreatedToken, ...tokenErrors } },
+  }, async (request, reply) => {
+    const actor = actorOf(request);
+    return reply.status(201).send(await auth.createToken(actor, actor.userId, request.body.label, request.body.expiresInDays));
+  });
+
+  app.get('/api/me/tokens', {
+    config: { access: ROLES },
+    schema: { tags: ['auth'], summary: 'Your API tokens (never the secrets)', response: { 200: TokenList, ...tokenErrors } },
+  }, async (request) => ({ tokens: await auth.tokens(actorOf(request).userId) }));
+
+  app.post('/api/me/tokens/:tokenId/revoke', {
+    config: { access: ROLES },
+    schema: { tags: ['auth'], summary: 'Revoke one of your API tokens by id', params: TokenParams, response: { 200: TokenInfo, ...tokenErrors } },
+  }, async (request) => {
+    const actor = actorOf(request);
+    return auth.revokeToken(actor, request.params.tokenId, actor.userId);
+  });
 };
