@@ -19,6 +19,7 @@ import { AuditSealRepository } from './repositories/audit-seal.repository.ts';
 import { CaseRepository } from './repositories/case.repository.ts';
 import { UserRepository } from './repositories/user.repository.ts';
 import { AuditSealService } from './services/audit-seal.service.ts';
+import { ConcurrencyGate } from './auth/concurrency-gate.ts';
 import { AuthService } from './services/auth.service.ts';
 import { CaseService } from './services/case.service.ts';
 import { ComplianceService } from './services/compliance.service.ts';
@@ -57,7 +58,7 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
     // Decrypts claim payloads only inside CaseRepository.claimPayload (the role-checked case view).
     const cases = new CaseRepository(pool, new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, log.child({ component: 'privacy' }))));
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
-    const auth = new AuthService({ users, audit, sessionHours: review.sessionHours, tokenDefaultDays: review.tokenDefaultDays, tokenMaxDays: review.tokenMaxDays });
+    const auth = new AuthService({ users, audit, sessionHours: review.sessionHours, tokenDefaultDays: review.tokenDefaultDays, tokenMaxDays: review.tokenMaxDays, scryptGate: new ConcurrencyGate({ concurrency: review.loginConcurrency, maxQueued: 16 * review.loginConcurrency }) });
     const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), chainHead: async () => BigInt(await provider.getBlockNumber()) });
     const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations });
     const seals = new AuditSealService({
@@ -70,7 +71,7 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
       log: log.child({ component: 'audit-seal' }),
       minAgeSeconds: review.auditSealMinAgeSeconds,
     });
-    const { app } = await buildReviewApp({ auth, cases: caseService, compliance, audit, seals, log, cookieSecure: review.cookieSecure, hsts: review.hsts });
+    const { app } = await buildReviewApp({ auth, cases: caseService, compliance, audit, seals, log, cookieSecure: review.cookieSecure, hsts: review.hsts, trustProxy: review.trustProxy, loginLimits: { perIpPerMinute: review.loginPerIpPerMinute, globalPerMinute: review.loginGlobalPerMinute } });
     publisher.flushInBackground();
     const sweep = setInterval(() => publisher.flushInBackground(), OUTBOX_SWEEP_MS);
     stops.unshift(() => clearInterval(sweep), () => app.close());

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -18,7 +19,7 @@ import { errorHandler } from './error-handler.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
 import { attachmentRoutes } from './routes/attachment.routes.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
-import { authRoutes } from './routes/auth.routes.ts';
+import { authRoutes, type LoginLimits } from './routes/auth.routes.ts';
 import { caseRoutes } from './routes/case.routes.ts';
 import { complianceRoutes } from './routes/compliance.routes.ts';
 
@@ -37,6 +38,10 @@ export interface ReviewAppDeps {
   hsts?: boolean;
   /** Failed-login limiter; default 10 failures per user name and address per 15 minutes. */
   loginThrottle?: LoginThrottle;
+  /** Sign-in attempts per minute, per client address and over all; default 20 and 300. */
+  loginLimits?: LoginLimits;
+  /** fastify `trustProxy`: whose X-Forwarded-* headers to believe (review/config.ts). Default false. */
+  trustProxy?: boolean | number | string[];
 }
 
 /** One registered API route and who may call it (for the role matrix test and the docs). */
@@ -58,6 +63,8 @@ export async function buildReviewApp(deps: ReviewAppDeps): Promise<{ app: Fastif
     // attachment names): they are off, and the onResponse hook below logs the route template.
     disableRequestLogging: true,
     bodyLimit: 256 * 1024,
+    // A hop count n trusts the n closest proxies (as fastify documents for a number; its types lack it).
+    trustProxy: typeof deps.trustProxy === 'number' ? trustHops(deps.trustProxy) : (deps.trustProxy ?? false),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -73,6 +80,8 @@ export async function buildReviewApp(deps: ReviewAppDeps): Promise<{ app: Fastif
   });
 
   await app.register(fastifyCookie);
+  // Only routes that ask for it are limited (the sign-in route); in memory, per process.
+  await app.register(fastifyRateLimit, { global: false });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -103,7 +112,7 @@ export async function buildReviewApp(deps: ReviewAppDeps): Promise<{ app: Fastif
     return payload;
   });
 
-  await app.register(authRoutes, { auth: deps.auth, cookieSecure: deps.cookieSecure, throttle: deps.loginThrottle ?? new LoginThrottle() });
+  await app.register(authRoutes, { auth: deps.auth, cookieSecure: deps.cookieSecure, throttle: deps.loginThrottle ?? new LoginThrottle(), limits: deps.loginLimits ?? { perIpPerMinute: 20, globalPerMinute: 300 } });
   await app.register(caseRoutes, { cases: deps.cases, auth: deps.auth });
   await app.register(attachmentRoutes, { cases: deps.cases });
   await app.register(auditRoutes, { audit: deps.audit, seals: deps.seals });
@@ -114,4 +123,9 @@ export async function buildReviewApp(deps: ReviewAppDeps): Promise<{ app: Fastif
   await app.register(fastifyStatic, { root: WEB_ROOT, prefix: '/', index: ['index.html'] });
   app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
   return { app, routes };
+}
+
+/** proxy-addr's trust function for "the `hops` closest proxies". */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }

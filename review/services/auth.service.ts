@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { ConcurrencyGate } from '../auth/concurrency-gate.ts';
 import { hashPassword, newPassword, newSecret, secretHash, verifyPassword } from '../auth/credentials.ts';
 import { ROLES, type Actor, type Principal, type Role } from '../auth/roles.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.ts';
@@ -14,6 +15,8 @@ export interface AuthServiceOptions {
   tokenDefaultDays?: number;
   /** Longest lifetime a token may be minted with, in days. Default 90. */
   tokenMaxDays?: number;
+  /** Cap on concurrent password checks during sign-in (scrypt is CPU and memory heavy). Default: 4 at once, 64 waiting. */
+  scryptGate?: ConcurrencyGate;
 }
 
 /** A user as the admin sees it: who, and whether the account is disabled or a service account. */
@@ -47,12 +50,14 @@ export class AuthService {
   readonly #o: AuthServiceOptions;
   readonly #tokenDefaultDays: number;
   readonly #tokenMaxDays: number;
+  readonly #scryptGate: ConcurrencyGate;
   constructor(options: AuthServiceOptions) {
     if (!(options.sessionHours > 0)) throw new InvalidArgumentError(`sessionHours must be > 0, got ${options.sessionHours}`);
     this.#tokenDefaultDays = options.tokenDefaultDays ?? 30;
     this.#tokenMaxDays = options.tokenMaxDays ?? 90;
     if (!(this.#tokenMaxDays >= 1)) throw new InvalidArgumentError(`tokenMaxDays must be >= 1, got ${this.#tokenMaxDays}`);
     if (!(this.#tokenDefaultDays >= 1 && this.#tokenDefaultDays <= this.#tokenMaxDays)) throw new InvalidArgumentError(`tokenDefaultDays must be between 1 and tokenMaxDays (${this.#tokenMaxDays}), got ${this.#tokenDefaultDays}`);
+    this.#scryptGate = options.scryptGate ?? new ConcurrencyGate();
     this.#o = options;
   }
 
@@ -60,12 +65,14 @@ export class AuthService {
    * Checks a name and password and opens a session.
    * @returns the session secret (for the cookie) and the principal.
    * @throws UnauthenticatedError for an unknown user, a wrong password or a disabled account
-   *   (one message for all, so names cannot be probed).
+   *   (one message for all, so names cannot be probed); RateLimitedError when too many password
+   *   checks are already running or waiting (the scrypt gate).
    */
   async login(name: string, password: string, ip: string | null): Promise<{ session: string; expiresAt: Date; principal: Principal }> {
     const user = await this.#o.users.findByName(name);
     // Hash even for an unknown user so response time does not reveal which names exist.
-    const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : (await hashPassword(password), false);
+    const hash = user?.passwordHash;
+    const ok = await this.#scryptGate.run(async () => (hash ? verifyPassword(password, hash) : (await hashPassword(password), false)));
     if (!user || !ok || user.disabled) throw new UnauthenticatedError('wrong user name or password');
     const session = newSecret('ctr_ses_');
     const expiresAt = new Date(Date.now() + this.#o.sessionHours * 3_600_000);

@@ -1,24 +1,48 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ROLES } from '../../auth/roles.ts';
-import { UnauthenticatedError } from '../../errors.ts';
+import { RateLimitedError, UnauthenticatedError } from '../../errors.ts';
 import type { AuthService } from '../../services/auth.service.ts';
 import { LoginThrottle } from '../../services/login-throttle.ts';
 import { actorOf, sessionCookieName } from '../auth.hook.ts';
 import { CreatedToken, CreateTokenBody, ErrorBody, LoginBody, Principal, TokenInfo, TokenList, TokenParams } from '../schemas.ts';
 
+/** Sign-in attempts allowed per minute (fixed one-minute windows, @fastify/rate-limit's in-memory store). */
+export interface LoginLimits {
+  /** Per client address (request.ip, proxy-aware through trustProxy). */
+  perIpPerMinute: number;
+  /** Over all addresses: a ceiling on scrypt work a distributed burst can cause. */
+  globalPerMinute: number;
+}
+
 export interface AuthRoutesOptions {
   auth: AuthService;
   cookieSecure: boolean;
   throttle: LoginThrottle;
+  limits: LoginLimits;
 }
 
 /** Sign in (session cookie), sign out, who am I, and one's own API tokens. */
-export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, cookieSecure, throttle }) => {
+export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, cookieSecure, throttle, limits }) => {
   const cookieName = sessionCookieName(cookieSecure);
+  const perIp = app.createRateLimit({ max: limits.perIpPerMinute, timeWindow: 60_000 });
+  const overall = app.createRateLimit({ max: limits.globalPerMinute, timeWindow: 60_000, keyGenerator: () => 'login:all' });
   app.post('/api/auth/login', {
     config: { access: 'public' },
-    schema: { tags: ['auth'], summary: 'Sign in with name and password; sets an HttpOnly session cookie. Too many failures for one name from one address: 429 with Retry-After', body: LoginBody, response: { 200: Principal, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody } },
+    // Before the body is parsed and long before scrypt: a burst is refused for the price of a map lookup.
+    // The address limit goes first, so one address's refused attempts do not use up everyone's quota.
+    onRequest: async (request) => {
+      for (const [limit, scope] of [[perIp, 'this address'], [overall, 'all addresses']] as const) {
+        const state = await limit(request);
+        if (!state.isAllowed && state.isExceeded) throw new RateLimitedError(`too many sign-in attempts from ${scope}; try again later`, Math.max(1, state.ttlInSeconds));
+      }
+    },
+    schema: {
+      tags: ['auth'],
+      summary: 'Sign in with name and password; sets an HttpOnly session cookie. 429 with Retry-After: too many attempts from one address or overall per minute, too many failures for one name from one address, or too many password checks already running',
+      body: LoginBody,
+      response: { 200: Principal, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody },
+    },
   }, async (request, reply) => {
     const key = LoginThrottle.key(request.body.name, request.ip);
     throttle.check(key);
