@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { readFileSync } from 'node:fs';
+import { decodeMasterKey } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 
 /**
@@ -33,6 +35,12 @@ export interface ReviewConfig {
   loginGlobalPerMinute: number;
   /** Password checks (scrypt) running at once; 16x as many may wait, more get 429. Default 4. */
   loginConcurrency: number;
+  /**
+   * Key of the case identifier index (HMAC of member ids and NPIs) as 64 hex digits, from
+   * REVIEW_INDEX_KEY or REVIEW_INDEX_KEY_FILE; absent when neither is set (only the local stack
+   * may then use its dev key, review/identifier-key.ts). A secret: never log it.
+   */
+  indexKeyHex: string | undefined;
   /** Lifetime of an API token minted without one, in days. Default 30. */
   tokenDefaultDays: number;
   /** Longest lifetime an API token may be minted with, in days. Default 90. */
@@ -59,6 +67,8 @@ const ReviewEnvSchema = z.object({
   REVIEW_LOGIN_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
   REVIEW_LOGIN_GLOBAL_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
   REVIEW_LOGIN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  REVIEW_INDEX_KEY: z.string().refine((s) => decodeMasterKey(s) !== null, 'expected 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)').optional(),
+  REVIEW_INDEX_KEY_FILE: z.string().min(1).optional(),
   REVIEW_TOKEN_DEFAULT_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   REVIEW_TOKEN_MAX_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   VERDICTS_TOPIC: z.string().min(1).max(249).regex(/^[A-Za-z0-9._-]+$/, 'Kafka topic name').default('verdicts'),
@@ -71,7 +81,20 @@ export function loadReviewConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   const parsed = ReviewEnvSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const e = parsed.data;
-  if (e.REVIEW_TOKEN_DEFAULT_DAYS > e.REVIEW_TOKEN_MAX_DAYS) throw new ConfigError([`REVIEW_TOKEN_DEFAULT_DAYS: ${e.REVIEW_TOKEN_DEFAULT_DAYS} exceeds REVIEW_TOKEN_MAX_DAYS (${e.REVIEW_TOKEN_MAX_DAYS})`]);
+  const issues: string[] = [];
+  if (e.REVIEW_TOKEN_DEFAULT_DAYS > e.REVIEW_TOKEN_MAX_DAYS) issues.push(`REVIEW_TOKEN_DEFAULT_DAYS: ${e.REVIEW_TOKEN_DEFAULT_DAYS} exceeds REVIEW_TOKEN_MAX_DAYS (${e.REVIEW_TOKEN_MAX_DAYS})`);
+  let indexKey = e.REVIEW_INDEX_KEY === undefined ? undefined : (decodeMasterKey(e.REVIEW_INDEX_KEY) ?? undefined);
+  if (e.REVIEW_INDEX_KEY !== undefined && e.REVIEW_INDEX_KEY_FILE) {
+    issues.push('REVIEW_INDEX_KEY_FILE: set REVIEW_INDEX_KEY or REVIEW_INDEX_KEY_FILE, not both');
+  } else if (e.REVIEW_INDEX_KEY_FILE) {
+    try {
+      indexKey = decodeMasterKey(readFileSync(e.REVIEW_INDEX_KEY_FILE, 'utf8')) ?? undefined;
+      if (!indexKey) issues.push(`REVIEW_INDEX_KEY_FILE: ${e.REVIEW_INDEX_KEY_FILE} does not hold 32 bytes as 64 hex digits or base64`);
+    } catch (error) {
+      issues.push(`REVIEW_INDEX_KEY_FILE: cannot read ${e.REVIEW_INDEX_KEY_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze({
     host: e.REVIEW_HOST,
     port: e.REVIEW_PORT,
@@ -82,6 +105,7 @@ export function loadReviewConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     loginPerIpPerMinute: e.REVIEW_LOGIN_PER_IP_PER_MINUTE,
     loginGlobalPerMinute: e.REVIEW_LOGIN_GLOBAL_PER_MINUTE,
     loginConcurrency: e.REVIEW_LOGIN_CONCURRENCY,
+    indexKeyHex: indexKey?.toString('hex'),
     tokenDefaultDays: e.REVIEW_TOKEN_DEFAULT_DAYS,
     tokenMaxDays: e.REVIEW_TOKEN_MAX_DAYS,
     verdictsTopic: e.VERDICTS_TOPIC,

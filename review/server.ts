@@ -13,14 +13,17 @@ import { AnchorQueue } from '../workers/anchor.queue.ts';
 import { createRedis } from '../infra/redis.ts';
 import type { ReviewConfig } from './config.ts';
 import { buildReviewApp } from './http/app.ts';
+import { openIndexKey } from './identifier-key.ts';
 import { AttachmentRepository } from './repositories/attachment.repository.ts';
 import { AuditRepository } from './repositories/audit.repository.ts';
 import { AuditSealRepository } from './repositories/audit-seal.repository.ts';
+import { CaseIndexRepository } from './repositories/case-index.repository.ts';
 import { CaseRepository } from './repositories/case.repository.ts';
 import { UserRepository } from './repositories/user.repository.ts';
 import { AuditSealService } from './services/audit-seal.service.ts';
 import { ConcurrencyGate } from './auth/concurrency-gate.ts';
 import { AuthService } from './services/auth.service.ts';
+import { CaseIdentifierIndex } from './services/case-identifier-index.ts';
 import { CaseService } from './services/case.service.ts';
 import { ComplianceService } from './services/compliance.service.ts';
 import { KafkaVerdictSink, VerdictPublisher } from './services/verdict.publisher.ts';
@@ -59,7 +62,11 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
     const cases = new CaseRepository(pool, new ClaimPayloadRepository(pool, await openMemberKeys(pool, config, log.child({ component: 'privacy' }))));
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
     const auth = new AuthService({ users, audit, sessionHours: review.sessionHours, tokenDefaultDays: review.tokenDefaultDays, tokenMaxDays: review.tokenMaxDays, scryptGate: new ConcurrencyGate({ concurrency: review.loginConcurrency, maxQueued: 16 * review.loginConcurrency }) });
-    const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), chainHead: async () => BigInt(await provider.getBlockNumber()) });
+    const identifiers = new CaseIdentifierIndex(openIndexKey(config, review, log), new CaseIndexRepository(pool));
+    // Cases opened while the server was down (or hashed under an earlier key) get their hashes now.
+    const hashed = await identifiers.fill({ rehash: true });
+    log.info({ cases: hashed, keyId: identifiers.keyId }, 'case identifier index up to date');
+    const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), identifiers, chainHead: async () => BigInt(await provider.getBlockNumber()) });
     const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations });
     const seals = new AuditSealService({
       pool,

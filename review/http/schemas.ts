@@ -45,11 +45,11 @@ export const CaseSummary = z.object({
   queue: z.string(),
   outcome: z.enum(['review', 'flag']),
   score: z.number(),
-  amount: z.number().nullable().describe('totalCharged, USD'),
-  priority: z.number().describe('score x amount'),
+  amount: z.number().nullable().describe('totalCharged, USD; null when masked'),
+  priority: z.number().nullable().describe('score x amount; null when masked'),
   lineOfBusiness: z.string().nullable(),
-  memberId: z.string().nullable(),
-  providerNpi: z.string().nullable(),
+  memberId: z.string().nullable().describe('null when masked'),
+  providerNpi: z.string().nullable().describe('billing NPI; null when masked'),
   ruleCodes: z.array(z.string()),
   status: z.enum(CASE_STATUSES),
   assigneeId: z.string().nullable(),
@@ -59,6 +59,7 @@ export const CaseSummary = z.object({
   dueAt: z.string().describe('SLA deadline'),
   closedAt: z.string().nullable(),
   breached: z.boolean().describe('past the SLA deadline'),
+  masked: z.boolean().describe('member id, NPI, amount and priority withheld: the viewer is an investigator and the case is not assigned to them'),
 });
 
 const isoInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
@@ -66,8 +67,8 @@ const isoInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s)
 export const CaseQuery = Page.extend({
   queue: text(1, 64).optional(),
   status: z.enum(CASE_STATUSES).optional(),
-  provider: z.string().regex(/^\d{10}$/, 'NPI is 10 digits').optional(),
-  member: text(1, 64).optional(),
+  provider: z.string().regex(/^\d{10}$/, 'NPI is 10 digits').optional().describe('billing NPI, matched by keyed hash; for an investigator only among their own cases'),
+  member: text(1, 64).optional().describe('member id, matched by keyed hash; for an investigator only among their own cases'),
   rule: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/, 'reason code like R_EXCLUDED_PROVIDER').optional(),
   from: isoInstant.optional().describe('created at or after (ISO-8601)'),
   to: isoInstant.optional().describe('created before (ISO-8601)'),

@@ -430,7 +430,7 @@ async function casePage(caseId) {
         'section',
         { class: 'card', 'aria-labelledby': 'h-score' },
         h('h2', { id: 'h-score' }, 'Score'),
-        h('dl', { class: 'kv' }, h('dt', {}, 'Ensemble'), h('dd', {}, h('b', {}, fmt.score(d.decision.score))), h('dt', {}, 'Random forest'), h('dd', {}, fmt.score(d.decision.components.rf)), h('dt', {}, 'Neural network'), h('dd', {}, fmt.score(d.decision.components.nn)), h('dt', {}, 'Priority'), h('dd', {}, c.priority.toFixed(1)), h('dt', {}, 'Model'), h('dd', { class: 'mono' }, d.decision.modelHash.slice(0, 18) + '…'), h('dt', {}, 'Decided'), h('dd', {}, fmt.time(d.decision.decidedAt))),
+        h('dl', { class: 'kv' }, h('dt', {}, 'Ensemble'), h('dd', {}, h('b', {}, fmt.score(d.decision.score))), h('dt', {}, 'Random forest'), h('dd', {}, fmt.score(d.decision.components.rf)), h('dt', {}, 'Neural network'), h('dd', {}, fmt.score(d.decision.components.nn)), h('dt', {}, 'Priority'), h('dd', {}, c.priority === null ? '—' : c.priority.toFixed(1)), h('dt', {}, 'Model'), h('dd', { class: 'mono' }, d.decision.modelHash.slice(0, 18) + '…'), h('dt', {}, 'Decided'), h('dd', {}, fmt.time(d.decision.decidedAt))),
         d.ruleHits.length ? h('p', {}, h('b', {}, 'Rule hits: '), d.ruleHits.map((r) => r.code).join(', ')) : null,
       ),
       h(

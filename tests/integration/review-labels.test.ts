@@ -13,7 +13,9 @@ import { createKafka } from '../../infra/kafka/kafka.ts';
 import type { Actor } from '../../review/auth/roles.ts';
 import { AttachmentRepository } from '../../review/repositories/attachment.repository.ts';
 import { AuditRepository } from '../../review/repositories/audit.repository.ts';
+import { CaseIndexRepository } from '../../review/repositories/case-index.repository.ts';
 import { CaseRepository } from '../../review/repositories/case.repository.ts';
+import { CaseIdentifierIndex } from '../../review/services/case-identifier-index.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { AuthService } from '../../review/services/auth.service.ts';
 import { CaseService } from '../../review/services/case.service.ts';
@@ -89,7 +91,7 @@ describe('review feedback loop: dispositions -> verdicts -> labels -> model', ()
     sink = new KafkaVerdictSink(createKafka(config, testLog, '-labels-test'), overrides.VERDICTS_TOPIC);
     await sink.connect();
     const publisher = new VerdictPublisher(cases, sink, testLog);
-    const service = new CaseService({ pool, cases, users, audit, index: new DecisionIndexRepository(pool), verdicts: publisher, attachments: new AttachmentRepository(pool), chainHead: async () => 0n });
+    const service = new CaseService({ pool, cases, users, audit, index: new DecisionIndexRepository(pool), verdicts: publisher, attachments: new AttachmentRepository(pool), identifiers: new CaseIdentifierIndex(randomBytes(32), new CaseIndexRepository(pool)), chainHead: async () => 0n });
 
     // Work the whole queue: confirmed fraud / false positive by ground truth, except one claim
     // escalated and then judged by the supervisor (latest wins) and one left needing information.
