@@ -5,6 +5,8 @@ import { decodeMasterKey, type Config } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { LocalKeyWrapper } from '../privacy/key-wrapper.ts';
 import { configMasterKeySource, type MasterKeySource } from '../privacy/master-key.ts';
+import type { ReviewConfig } from '../review/config.ts';
+import { configIndexKeySource, type IndexKeySource } from '../review/identifier-key.ts';
 import { DEV_SIGNER_KEY_FILE } from '../stack/chain.ts';
 import { DEV_MASTER_KEY_FILE, ensureDevMasterKey, isLocalDatabase } from '../stack/dev-master-key.ts';
 import { DEV_CHAIN_ID, ensureDevSigner } from '../stack/dev-signer.ts';
@@ -52,6 +54,28 @@ export function devMasterKeySource(config: Readonly<Config>): MasterKeySource {
       const wrapper = new LocalKeyWrapper(key);
       log.warn({ keyFile, masterKeyId: wrapper.masterKeyId }, 'no PHI master key configured: using the local stack dev key (development only)');
       return wrapper;
+    },
+  };
+}
+
+/** Dev key file of the review app's case identifier index, relative to the state folder. */
+export const DEV_INDEX_KEY_FILE = join('review', 'dev-index.key');
+
+/**
+ * REVIEW_INDEX_KEY / REVIEW_INDEX_KEY_FILE when set; otherwise, with a database on this machine
+ * only, a generated dev key (`<state>/review/dev-index.key`, 0600, created when missing). Same
+ * WARNING as {@link devMasterKeySource}.
+ */
+export function devIndexKeySource(config: Readonly<Config>, review: Readonly<ReviewConfig>): IndexKeySource {
+  const configured = configIndexKeySource(review);
+  return {
+    indexKey(log) {
+      if (review.indexKeyHex || !isLocalDatabase(config.database.url)) return configured.indexKey(log);
+      const keyFile = ensureDevMasterKey(join(resolveStateDir(config.stateDir), DEV_INDEX_KEY_FILE), log);
+      const key = decodeMasterKey(readFileSync(keyFile, 'utf8'));
+      if (!key) throw new ConfigError([`REVIEW_INDEX_KEY_FILE: the dev key ${keyFile} does not hold 64 hex digits; delete it (the index is rebuilt at the next start)`]);
+      log.warn({ keyFile }, 'no case index key configured: using the local stack dev key (development only)');
+      return key;
     },
   };
 }

@@ -11,14 +11,18 @@ import { openMemberKeys, type MasterKeySource } from '../privacy/master-key.ts';
 import { ProofService } from '../proofs/proof.service.ts';
 import type { ReviewConfig } from './config.ts';
 import { buildReviewApp } from './http/app.ts';
+import type { IndexKeySource } from './identifier-key.ts';
 import { AttachmentRepository } from './repositories/attachment.repository.ts';
 import { AuditRepository } from './repositories/audit.repository.ts';
 import { AuditSealRepository } from './repositories/audit-seal.repository.ts';
+import { CaseIndexRepository } from './repositories/case-index.repository.ts';
 import { CaseRepository } from './repositories/case.repository.ts';
 import { UserRepository } from './repositories/user.repository.ts';
 import type { AuditSealAnchoring } from './services/audit-seal.anchoring.ts';
 import { AuditSealService } from './services/audit-seal.service.ts';
+import { ConcurrencyGate } from './auth/concurrency-gate.ts';
 import { AuthService } from './services/auth.service.ts';
+import { CaseIdentifierIndex } from './services/case-identifier-index.ts';
 import { CaseService } from './services/case.service.ts';
 import { ComplianceService } from './services/compliance.service.ts';
 import { KafkaVerdictSink, VerdictPublisher } from './services/verdict.publisher.ts';
@@ -40,6 +44,8 @@ export interface ReviewServerDeps {
   masterKey: MasterKeySource;
   /** Where sealed audit batches go to be anchored (the pipeline's anchor queue); the caller closes it after `stop()`. */
   anchoring: AuditSealAnchoring;
+  /** The HMAC key of the case identifier index (member / NPI search). */
+  indexKey: IndexKeySource;
 }
 
 /**
@@ -68,8 +74,12 @@ export async function startReviewServer(
     // Decrypts claim payloads only inside CaseRepository.claimPayload (the role-checked case view).
     const cases = new CaseRepository(pool, new ClaimPayloadRepository(pool, await openMemberKeys(pool, deps.masterKey, log.child({ component: 'privacy' }))));
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
-    const auth = new AuthService({ users, audit, sessionHours: review.sessionHours });
-    const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), chainHead: async () => BigInt(await provider.getBlockNumber()) });
+    const auth = new AuthService({ users, audit, sessionHours: review.sessionHours, tokenDefaultDays: review.tokenDefaultDays, tokenMaxDays: review.tokenMaxDays, scryptGate: new ConcurrencyGate({ concurrency: review.loginConcurrency, maxQueued: 16 * review.loginConcurrency }) });
+    const identifiers = new CaseIdentifierIndex(deps.indexKey.indexKey(log), new CaseIndexRepository(pool));
+    // Cases opened while the server was down (or hashed under an earlier key) get their hashes now.
+    const hashed = await identifiers.fill({ rehash: true });
+    log.info({ cases: hashed, keyId: identifiers.keyId }, 'case identifier index up to date');
+    const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), identifiers, chainHead: async () => BigInt(await provider.getBlockNumber()) });
     const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations });
     const seals = new AuditSealService({
       pool,
@@ -80,7 +90,7 @@ export async function startReviewServer(
       log: log.child({ component: 'audit-seal' }),
       minAgeSeconds: review.auditSealMinAgeSeconds,
     });
-    const { app } = await buildReviewApp({ auth, cases: caseService, compliance, audit, seals, log, cookieSecure: review.cookieSecure });
+    const { app } = await buildReviewApp({ auth, cases: caseService, compliance, audit, seals, log, cookieSecure: review.cookieSecure, hsts: review.hsts, trustProxy: review.trustProxy, loginLimits: { perIpPerMinute: review.loginPerIpPerMinute, globalPerMinute: review.loginGlobalPerMinute } });
     publisher.flushInBackground();
     const sweep = setInterval(() => publisher.flushInBackground(), OUTBOX_SWEEP_MS);
     stops.unshift(() => clearInterval(sweep), () => app.close());

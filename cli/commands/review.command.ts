@@ -1,3 +1,6 @@
+import { mkdir, open } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { userInfo } from 'node:os';
 import { type Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { ClaimPayloadRepository } from '../../privacy/claim-payload.repository.ts';
@@ -10,14 +13,14 @@ import { createRedis } from '../../infra/redis.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { ROLES, type Role } from '../../review/auth/roles.ts';
 import { ConflictError } from '../../review/errors.ts';
-import { AuditRepository } from '../../review/repositories/audit.repository.ts';
+import { AuditRepository, type AuditActor } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { startReviewServer } from '../../review/server.ts';
 import { AuthService } from '../../review/services/auth.service.ts';
 import { describeLabels, joinClaimPayloads, readVerdictLabels } from '../../training/labels/verdict-labels.ts';
 import { AnchorQueue } from '../../workers/anchor.queue.ts';
 import { commandContext, nonNegativeInt, untilSignal } from '../context.ts';
-import { devMasterKeySource } from '../dev-sources.ts';
+import { devIndexKeySource, devMasterKeySource } from '../dev-sources.ts';
 
 function role(value: string): Role {
   if (!ROLES.includes(value as Role)) throw new CommanderArgumentError(`expected one of ${ROLES.join(', ')}.`);
@@ -41,7 +44,7 @@ export function registerReviewCommand(program: Command): void {
       const redis = createRedis(config.redisUrl);
       const anchoring = new AnchorQueue(config.anchor.queue, redis);
       try {
-        const server = await startReviewServer(config, reviewConfig, log, { masterKey: devMasterKeySource(config), anchoring }, opts.port ?? reviewConfig.port);
+        const server = await startReviewServer(config, reviewConfig, log, { masterKey: devMasterKeySource(config), anchoring, indexKey: devIndexKeySource(config, reviewConfig) }, opts.port ?? reviewConfig.port);
         process.stdout.write(`review app on ${server.url}\n`);
         const signal = await untilSignal();
         log.info({ signal }, 'stopping');
@@ -56,7 +59,7 @@ export function registerReviewCommand(program: Command): void {
     .command('user')
     .description('Manage review app users.')
     .command('create')
-    .description('Create a user with a generated password and an API token, printed once (only their hashes are stored).')
+    .description('Create a user with a generated password and an API token (expiring after REVIEW_TOKEN_DEFAULT_DAYS), printed once (only their hashes are stored).')
     .requiredOption('--name <name>', 'user name: 2-64 characters, a-z 0-9 . _ -')
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, role)
     .option('--json', 'print one JSON object', false)
@@ -65,7 +68,8 @@ export function registerReviewCommand(program: Command): void {
       await migrate(config.database.url, config.database.schema);
       const pool = createPool(config.database.url, config.database.schema, 2);
       try {
-        const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: loadReviewConfig().sessionHours });
+        const reviewConfig = loadReviewConfig();
+        const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: reviewConfig.sessionHours, tokenDefaultDays: reviewConfig.tokenDefaultDays, tokenMaxDays: reviewConfig.tokenMaxDays });
         const created = await auth.createUser(opts.name, opts.role, null).catch((error: unknown) => {
           throw error instanceof ConflictError ? new InvalidArgumentError(error.message) : error;
         });
@@ -100,11 +104,47 @@ Example:
       const { labels, stats } = await readVerdictLabels(createKafka(config, log, '-export'), topic);
       await migrate(config.database.url, config.database.schema);
       const pool = createPool(config.database.url, config.database.schema, 2);
-      const joined = await openMemberKeys(pool, devMasterKeySource(config), log)
-        .then((keys) => joinClaimPayloads(new ClaimPayloadRepository(pool, keys), labels))
-        .finally(() => pool.end());
-      await writeLines(opts.out, joined.labels.map((l) => JSON.stringify(l)));
-      if (opts.claims) await writeClaimsNdjson(opts.claims, joined.claims);
-      process.stdout.write(`${describeLabels(topic, stats, joined)}\nwrote ${joined.labels.length} labels to ${opts.out}${opts.claims ? ` and their claims to ${opts.claims}` : ''}\n`);
+      try {
+        const joined = await joinClaimPayloads(new ClaimPayloadRepository(pool, await openMemberKeys(pool, devMasterKeySource(config), log)), labels);
+        // Decrypted claims (PHI) and labels: owner-only files, whatever the umask.
+        await createPrivateFile(opts.out);
+        await writeLines(opts.out, joined.labels.map((l) => JSON.stringify(l)));
+        if (opts.claims) {
+          await createPrivateFile(opts.claims);
+          await writeClaimsNdjson(opts.claims, joined.claims);
+        }
+        // Who exported how much, never what: counts only, no claim ids or file names.
+        await new AuditRepository(pool).append(cliOperator(), 'labels.export', null, { topic, labels: joined.labels.length, claims: opts.claims ? joined.claims.length : null });
+        process.stdout.write(`${describeLabels(topic, stats, joined)}\nwrote ${joined.labels.length} labels to ${opts.out}${opts.claims ? ` and their claims to ${opts.claims}` : ''}\n`);
+      } finally {
+        await pool.end();
+      }
     });
+}
+
+/**
+ * Creates (or truncates) `file` readable and writable by its owner only (0600) before anything is
+ * written to it; the writer then reopens it with flag `w`, which keeps the mode.
+ */
+async function createPrivateFile(file: string): Promise<void> {
+  await mkdir(dirname(resolve(file)), { recursive: true });
+  const handle = await open(file, 'w', 0o600);
+  try {
+    // An existing file keeps its old mode on open: set it explicitly.
+    await handle.chmod(0o600);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The CLI operator as a system actor of the audit log: `cli:<OS user>`, no review user id. */
+function cliOperator(): AuditActor {
+  let name: string;
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers): fall back to the environment.
+    name = process.env.USER ?? `uid-${process.getuid?.() ?? 'unknown'}`;
+  }
+  return { userId: null, name: `cli:${name}`, role: 'admin', ip: null };
 }

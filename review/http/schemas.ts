@@ -45,11 +45,11 @@ export const CaseSummary = z.object({
   queue: z.string(),
   outcome: z.enum(['review', 'flag']),
   score: z.number(),
-  amount: z.number().nullable().describe('totalCharged, USD'),
-  priority: z.number().describe('score x amount'),
+  amount: z.number().nullable().describe('totalCharged, USD; null when masked'),
+  priority: z.number().nullable().describe('score x amount; null when masked'),
   lineOfBusiness: z.string().nullable(),
-  memberId: z.string().nullable(),
-  providerNpi: z.string().nullable(),
+  memberId: z.string().nullable().describe('null when masked'),
+  providerNpi: z.string().nullable().describe('billing NPI; null when masked'),
   ruleCodes: z.array(z.string()),
   status: z.enum(CASE_STATUSES),
   assigneeId: z.string().nullable(),
@@ -59,6 +59,7 @@ export const CaseSummary = z.object({
   dueAt: z.string().describe('SLA deadline'),
   closedAt: z.string().nullable(),
   breached: z.boolean().describe('past the SLA deadline'),
+  masked: z.boolean().describe('member id, NPI, amount and priority withheld: the viewer is an investigator and the case is not assigned to them'),
 });
 
 const isoInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
@@ -66,8 +67,8 @@ const isoInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s)
 export const CaseQuery = Page.extend({
   queue: text(1, 64).optional(),
   status: z.enum(CASE_STATUSES).optional(),
-  provider: z.string().regex(/^\d{10}$/, 'NPI is 10 digits').optional(),
-  member: text(1, 64).optional(),
+  provider: z.string().regex(/^\d{10}$/, 'NPI is 10 digits').optional().describe('billing NPI, matched by keyed hash; for an investigator only among their own cases'),
+  member: text(1, 64).optional().describe('member id, matched by keyed hash; for an investigator only among their own cases'),
   rule: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/, 'reason code like R_EXCLUDED_PROVIDER').optional(),
   from: isoInstant.optional().describe('created at or after (ISO-8601)'),
   to: isoInstant.optional().describe('created before (ISO-8601)'),
@@ -198,12 +199,27 @@ export const VerifyResult = z.object({
   computed: z.string().optional(),
 });
 
-export const CreateUserBody = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, '2-64 characters: a-z 0-9 . _ -'), role: z.enum(ROLES) });
-export const CreatedUser = z.object({ user: Principal, password: z.string().describe('shown once'), token: z.string().describe('API token, shown once') });
+export const UserInfo = Principal.extend({ disabled: z.boolean(), service: z.boolean().describe('token-only account for automation') });
+export const CreateUserBody = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, '2-64 characters: a-z 0-9 . _ -'),
+  role: z.enum(ROLES),
+  service: z.boolean().default(false).describe('a token-only service user (no password); admins may mint its tokens'),
+});
+export const CreatedUser = z.object({
+  user: UserInfo,
+  password: z.string().nullable().describe('shown once; null for a service user'),
+  token: z.string().nullable().describe('API token, shown once: only for a service user (an admin never gets a token for a person)'),
+});
 export const UserParams = z.object({ userId: Id });
-export const CreateTokenBody = z.object({ label: z.string().trim().min(1).max(64).refine(storableText, STORABLE) });
-export const CreatedToken = z.object({ token: z.string().describe('shown once') });
-export const UserList = z.object({ users: z.array(Principal) });
+export const TokenParams = z.object({ tokenId: Id });
+export const CreateTokenBody = z.object({
+  label: z.string().trim().min(1).max(64).refine(storableText, STORABLE),
+  expiresInDays: z.number().int().min(1).max(3650).optional().describe('lifetime in days: default 30 (REVIEW_TOKEN_DEFAULT_DAYS), at most REVIEW_TOKEN_MAX_DAYS (90)'),
+});
+export const CreatedToken = z.object({ token: z.string().describe('shown once'), tokenId: z.string(), expiresAt: z.string() });
+export const TokenInfo = z.object({ tokenId: z.string(), userId: z.string(), label: z.string(), createdAt: z.string(), expiresAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() });
+export const TokenList = z.object({ tokens: z.array(TokenInfo) });
+export const UserList = z.object({ users: z.array(UserInfo) });
 
 export const AuditBatchParams = z.object({ batchId: z.string().regex(/^0x[0-9a-f]{64}$/, 'expected a 0x-prefixed 32-byte batch id') });
 export const AuditBatchList = z.object({

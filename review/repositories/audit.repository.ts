@@ -22,6 +22,12 @@ export interface AuditFilter {
   targetId?: string;
 }
 
+/**
+ * Who an audit entry is about: a signed-in user (Actor), or a system actor such as the CLI
+ * operator (`cli:<os user>`), who has no review user id.
+ */
+export type AuditActor = Omit<Actor, 'userId'> & { userId: string | null };
+
 interface AuditRow {
   audit_id: string;
   at: Date;
@@ -45,7 +51,7 @@ export class AuditRepository {
     this.#pool = pool;
   }
 
-  async append(actor: Actor, action: string, target: { type: string; id: string } | null, details: Record<string, unknown> = {}, db: Queryable = this.#pool): Promise<void> {
+  async append(actor: AuditActor, action: string, target: { type: string; id: string } | null, details: Record<string, unknown> = {}, db: Queryable = this.#pool): Promise<void> {
     await db.query(
       `INSERT INTO audit_log (user_id, user_name, role, action, target_type, target_id, ip, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [actor.userId, actor.name, actor.role, action, target?.type ?? null, target?.id ?? null, actor.ip, JSON.stringify(details)],

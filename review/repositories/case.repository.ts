@@ -8,7 +8,11 @@ export type CaseStatus = (typeof CASE_STATUSES)[number];
 export const DISPOSITIONS = ['confirmed_fraud', 'false_positive', 'needs_information', 'escalated'] as const;
 export type Disposition = (typeof DISPOSITIONS)[number];
 
-/** One case as listed in a queue (no claim payload). */
+/**
+ * One case as listed in a queue (no claim payload). `masked`: member id, NPI, amount and
+ * priority (score x amount, from which the amount follows) are withheld (null) because the viewer
+ * is an investigator and the case is not assigned to them (CaseService).
+ */
 export interface CaseSummary {
   caseId: string;
   decisionId: string;
@@ -17,7 +21,7 @@ export interface CaseSummary {
   outcome: 'review' | 'flag';
   score: number;
   amount: number | null;
-  priority: number;
+  priority: number | null;
   lineOfBusiness: string | null;
   memberId: string | null;
   providerNpi: string | null;
@@ -31,13 +35,16 @@ export interface CaseSummary {
   closedAt: string | null;
   /** Past its SLA deadline and still not closed (or closed after it). */
   breached: boolean;
+  masked: boolean;
 }
 
 export interface CaseFilter {
   queue?: string;
   status?: CaseStatus;
-  providerNpi?: string;
-  memberId?: string;
+  /** Keyed hash of the billing NPI (CaseIdentifierIndex.providerHash), never the NPI itself. */
+  providerHmac?: string;
+  /** Keyed hash of the member id (CaseIdentifierIndex.memberHash), never the id itself. */
+  memberHmac?: string;
   rule?: string;
   /** Cases created at or after / before these instants. */
   from?: Date;
@@ -138,6 +145,7 @@ function toCase(r: CaseRow): CaseSummary {
     dueAt: r.due_at.toISOString(),
     closedAt: r.closed_at?.toISOString() ?? null,
     breached: r.breached,
+    masked: false,
   };
 }
 
@@ -154,12 +162,12 @@ export class CaseRepository {
   /** Highest priority first, then oldest. */
   async list(filter: CaseFilter, page: { limit: number; offset: number }): Promise<{ total: number; items: CaseSummary[] }> {
     const where = `($1::text IS NULL OR c.queue = $1) AND ($2::text IS NULL OR c.status = $2)
-      AND ($3::text IS NULL OR c.provider_npi = $3) AND ($4::text IS NULL OR c.member_id = $4)
+      AND ($3::text IS NULL OR c.provider_hmac = $3) AND ($4::text IS NULL OR c.member_hmac = $4)
       AND ($5::text IS NULL OR $5 = ANY (c.rule_codes) OR EXISTS (SELECT 1 FROM decisions d, jsonb_array_elements(d.reasons) r WHERE d.decision_id = c.decision_id AND r ->> 'code' = $5))
       AND ($6::timestamptz IS NULL OR c.created_at >= $6) AND ($7::timestamptz IS NULL OR c.created_at < $7)
       AND ($8::bigint IS NULL OR c.assignee_id = $8)
       AND ($9::boolean IS NULL OR (coalesce(c.closed_at, now()) > c.due_at) = $9)`;
-    const args = [filter.queue ?? null, filter.status ?? null, filter.providerNpi ?? null, filter.memberId ?? null, filter.rule ?? null, filter.from ?? null, filter.to ?? null, filter.assigneeId ?? null, filter.breached ?? null];
+    const args = [filter.queue ?? null, filter.status ?? null, filter.providerHmac ?? null, filter.memberHmac ?? null, filter.rule ?? null, filter.from ?? null, filter.to ?? null, filter.assigneeId ?? null, filter.breached ?? null];
     const [count, rows] = await Promise.all([
       this.#pool.query<{ n: string }>(`SELECT count(*) AS n FROM cases c WHERE ${where}`, args),
       this.#pool.query<CaseRow>(`SELECT ${CASE_COLUMNS} FROM ${FROM_CASES} WHERE ${where} ORDER BY c.priority DESC, c.created_at, c.case_id LIMIT $10 OFFSET $11`, [...args, page.limit, page.offset]),

@@ -9,6 +9,7 @@ import type { CaseFilter, CaseNote, CaseRepository, CaseSummary, Disposition, Di
 import { withTransaction } from '../repositories/db.ts';
 import type { UserRepository } from '../repositories/user.repository.ts';
 import { checkAttachment } from './attachment-policy.ts';
+import type { CaseIdentifierIndex } from './case-identifier-index.ts';
 import type { VerdictPublisher } from './verdict.publisher.ts';
 
 /** Where the decision behind a case stands on chain. */
@@ -45,11 +46,16 @@ export interface CaseServiceDeps {
   index: DecisionIndexRepository;
   verdicts: VerdictPublisher;
   attachments: AttachmentRepository;
+  /** Keyed-hash index the member / NPI filters go through. */
+  identifiers: CaseIdentifierIndex;
   /** Chain head block number, for confirmations; may throw when the chain is down. */
   chainHead: () => Promise<bigint>;
 }
 
 const WORKERS = new Set(['investigator', 'supervisor']);
+
+/** The case filter as callers give it: clear member id / NPI, hashed here before any query. */
+export type CaseQuery = Omit<CaseFilter, 'memberHmac' | 'providerHmac'> & { memberId?: string; providerNpi?: string };
 
 /**
  * Queues and cases: listing, atomic take-next, the case view, notes, dispositions, snooze,
@@ -68,11 +74,26 @@ export class CaseService {
     return queues;
   }
 
-  async list(actor: Actor, filter: CaseFilter, page: { limit: number; offset: number }): Promise<{ total: number; items: CaseSummary[] }> {
-    if (filter.queue && !(await this.#d.cases.queueExists(filter.queue))) throw new NotFoundError(`no queue ${filter.queue}`);
+  /**
+   * Cases by priority, filtered. Member id and NPI are looked up through their keyed hashes (the
+   * index is brought up to date first), and for an investigator only among the cases assigned to
+   * them: otherwise the filter would answer "is member X under investigation?". Investigators
+   * see identifiers only on their own cases (see {@link CaseSummary}'s `masked`). The audit entry
+   * records the hashes searched for, never the identifiers.
+   */
+  async list(actor: Actor, query: CaseQuery, page: { limit: number; offset: number }): Promise<{ total: number; items: CaseSummary[] }> {
+    const { memberId, providerNpi, ...rest } = query;
+    if (rest.queue && !(await this.#d.cases.queueExists(rest.queue))) throw new NotFoundError(`no queue ${rest.queue}`);
+    const filter: CaseFilter = { ...rest };
+    if (memberId !== undefined || providerNpi !== undefined) {
+      await this.#d.identifiers.fill();
+      if (memberId !== undefined) filter.memberHmac = this.#d.identifiers.memberHash(memberId);
+      if (providerNpi !== undefined) filter.providerHmac = this.#d.identifiers.providerHash(providerNpi);
+      if (actor.role !== 'supervisor') filter.assigneeId = actor.userId;
+    }
     const result = await this.#d.cases.list(filter, page);
     await this.#d.audit.append(actor, 'cases.list', null, { filter: { ...filter, from: filter.from?.toISOString(), to: filter.to?.toISOString() }, ...page, returned: result.items.map((c) => c.caseId) });
-    return result;
+    return { total: result.total, items: result.items.map((c) => this.#present(actor, c)) };
   }
 
   /** Assigns the next case to the actor; null when the queue is empty. */
@@ -82,7 +103,8 @@ export class CaseService {
       const caseId = await this.#d.cases.takeNext(actor.userId, queue, db);
       if (!caseId) return null;
       await this.#d.audit.append(actor, 'case.take', { type: 'case', id: caseId }, { queue: queue ?? null }, db);
-      return this.#d.cases.get(caseId, db);
+      const taken = await this.#d.cases.get(caseId, db);
+      return taken && this.#present(actor, taken);
     });
   }
 
@@ -137,7 +159,7 @@ export class CaseService {
       const dispositionId = await this.#d.cases.addDisposition(c, actor.userId, disposition, text, db);
       await this.#d.cases.setStatus(caseId, disposition === 'escalated' ? { status: 'escalated', assigneeId: null } : { status: 'closed', assigneeId: c.assigneeId ?? actor.userId }, db);
       await this.#d.audit.append(actor, 'case.dispose', { type: 'case', id: caseId }, { dispositionId, disposition, claimId: c.claimId }, db);
-      return (await this.#d.cases.get(caseId, db))!;
+      return this.#present(actor, (await this.#d.cases.get(caseId, db))!);
     });
     this.#d.verdicts.flushInBackground();
     return updated;
@@ -151,7 +173,7 @@ export class CaseService {
       const c = await this.#lockForAction(actor, caseId, db);
       await this.#d.cases.setStatus(caseId, { status: 'snoozed', assigneeId: null, snoozedUntil: until }, db);
       await this.#d.audit.append(actor, 'case.snooze', { type: 'case', id: caseId }, { until: until.toISOString(), previousAssignee: c.assigneeId }, db);
-      return (await this.#d.cases.get(caseId, db))!;
+      return this.#present(actor, (await this.#d.cases.get(caseId, db))!);
     });
   }
 
@@ -197,6 +219,15 @@ export class CaseService {
       await this.#d.audit.append(actor, 'case.reassign', { type: 'case', id: caseId }, { from: c.assigneeId, to: assigneeId }, db);
       return (await this.#d.cases.get(caseId, db))!;
     });
+  }
+
+  /**
+   * The case as `actor` may see it: everything for a supervisor or the assignee; for an
+   * investigator on a case not assigned to them, member id, NPI, amount and priority withheld.
+   */
+  #present(actor: Actor, c: CaseSummary): CaseSummary {
+    if (actor.role === 'supervisor' || c.assigneeId === actor.userId) return c;
+    return { ...c, memberId: null, providerNpi: null, amount: null, priority: null, masked: true };
   }
 
   async #require(caseId: string, db?: Parameters<CaseRepository['get']>[1]): Promise<CaseSummary> {

@@ -430,7 +430,7 @@ async function casePage(caseId) {
         'section',
         { class: 'card', 'aria-labelledby': 'h-score' },
         h('h2', { id: 'h-score' }, 'Score'),
-        h('dl', { class: 'kv' }, h('dt', {}, 'Ensemble'), h('dd', {}, h('b', {}, fmt.score(d.decision.score))), h('dt', {}, 'Random forest'), h('dd', {}, fmt.score(d.decision.components.rf)), h('dt', {}, 'Neural network'), h('dd', {}, fmt.score(d.decision.components.nn)), h('dt', {}, 'Priority'), h('dd', {}, c.priority.toFixed(1)), h('dt', {}, 'Model'), h('dd', { class: 'mono' }, d.decision.modelHash.slice(0, 18) + '…'), h('dt', {}, 'Decided'), h('dd', {}, fmt.time(d.decision.decidedAt))),
+        h('dl', { class: 'kv' }, h('dt', {}, 'Ensemble'), h('dd', {}, h('b', {}, fmt.score(d.decision.score))), h('dt', {}, 'Random forest'), h('dd', {}, fmt.score(d.decision.components.rf)), h('dt', {}, 'Neural network'), h('dd', {}, fmt.score(d.decision.components.nn)), h('dt', {}, 'Priority'), h('dd', {}, c.priority === null ? '—' : c.priority.toFixed(1)), h('dt', {}, 'Model'), h('dd', { class: 'mono' }, d.decision.modelHash.slice(0, 18) + '…'), h('dt', {}, 'Decided'), h('dd', {}, fmt.time(d.decision.decidedAt))),
         d.ruleHits.length ? h('p', {}, h('b', {}, 'Rule hits: '), d.ruleHits.map((r) => r.code).join(', ')) : null,
       ),
       h(
@@ -556,8 +556,17 @@ async function adminPage() {
         event.preventDefault();
         const data = new window.FormData(form);
         try {
-          const created = await api('POST', '/api/admin/users', { name: data.get('name'), role: data.get('role') });
-          secret.replaceChildren(h('div', { class: 'secret' }, h('p', {}, `Created ${created.user.role} ${created.user.name}. Shown only now:`), h('p', {}, 'Password ', h('code', { class: 'mono', id: 'new-password' }, created.password)), h('p', {}, 'API token ', h('code', { class: 'mono', id: 'new-token' }, created.token))));
+          const created = await api('POST', '/api/admin/users', { name: data.get('name'), role: data.get('role'), service: data.get('service') === 'on' });
+          // A person gets a password to hand over; only a service user gets a token (an admin never holds a person's token).
+          secret.replaceChildren(
+            h(
+              'div',
+              { class: 'secret' },
+              h('p', {}, `Created ${created.user.service ? 'service user' : created.user.role} ${created.user.name}. Shown only now:`),
+              created.password ? h('p', {}, 'Password ', h('code', { class: 'mono', id: 'new-password' }, created.password)) : null,
+              created.token ? h('p', {}, 'API token ', h('code', { class: 'mono', id: 'new-token' }, created.token)) : null,
+            ),
+          );
         } catch (e) {
           flash(e.message, 'error');
         }
@@ -565,9 +574,28 @@ async function adminPage() {
     },
     h('div', {}, h('label', { for: 'new-name' }, 'Name'), h('input', { id: 'new-name', name: 'name', required: true })),
     h('div', {}, h('label', { for: 'new-role' }, 'Role'), h('select', { id: 'new-role', name: 'role' }, ['investigator', 'supervisor', 'compliance', 'admin'].map((r) => h('option', { value: r }, r)))),
+    h('div', {}, h('label', { for: 'new-service' }, 'Service user (token only)'), h('input', { id: 'new-service', name: 'service', type: 'checkbox' })),
     h('button', { class: 'primary', type: 'submit' }, 'Create user'),
   );
-  page('Users', h('div', { class: 'card' }, h('h2', {}, 'New user'), form, secret), h('div', { class: 'card' }, table(['Id', 'Name', 'Role'], users.map((u) => h('tr', {}, h('td', {}, u.userId), h('td', {}, u.name), h('td', {}, u.role))))));
+  const toggle = (u) =>
+    u.userId === state.me.userId
+      ? '—'
+      : h('button', {
+          type: 'button',
+          onclick: async () => {
+            try {
+              await api('POST', `/api/admin/users/${u.userId}/${u.disabled ? 'enable' : 'disable'}`);
+              await adminPage();
+            } catch (e) {
+              flash(e.message, 'error');
+            }
+          },
+        }, u.disabled ? `Enable ${u.name}` : `Disable ${u.name}`);
+  page(
+    'Users',
+    h('div', { class: 'card' }, h('h2', {}, 'New user'), form, secret),
+    h('div', { class: 'card' }, table(['Id', 'Name', 'Role', 'Kind', 'State', ''], users.map((u) => h('tr', {}, h('td', {}, u.userId), h('td', {}, u.name), h('td', {}, u.role), h('td', {}, u.service ? 'service' : 'person'), h('td', {}, u.disabled ? pill('disabled', 'warn') : 'active'), h('td', {}, toggle(u)))))),
+  );
 }
 
 // ---- router --------------------------------------------------------------------------------

@@ -181,6 +181,7 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
   const verdictsTopic = uniqueName('verdicts');
   const users: Record<string, CreatedUser> = {};
   let routes: Route[] = [];
+  let auth: AuthService;
   const valid = { caseIds: [] as string[], decisionIds: [] as string[], userIds: [] as string[], batchIds: [] as string[] };
 
   function headersFor(who: Who): Record<string, string> {
@@ -202,6 +203,19 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
       ...(r.body ? { body: r.body.text } : {}),
     });
     return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+  }
+
+  /**
+   * The admin routes may disable the role users or revoke their tokens (token ids overlap the
+   * case ids the fuzzer uses): after such a request, enable them again and mint fresh tokens where
+   * theirs no longer work, so later requests still get past the auth hook.
+   */
+  async function restoreCredentials(): Promise<void> {
+    for (const name of Object.values(ROLE_USERS)) {
+      const u = users[name]!;
+      await pool.query('UPDATE review_users SET disabled = false WHERE user_id = $1', [u.user.userId]);
+      if (!(await auth.authenticate({ bearer: u.token! }))) u.token = (await auth.createToken({ ...u.user, ip: null }, u.user.userId, 'fuzz')).token;
+    }
   }
 
   /** The contract every answer must keep; returns what is wrong, or null. */
@@ -253,7 +267,7 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
     const tree = buildBatchTree(decisions.map((d) => leafValues(d)));
     await (await payloadRepository(pool, config)).insertMany(decisions.map((d, i) => ({ decisionId: d.decisionId, claimId: d.claimId, memberId: claims[i]!.memberId, providerNpi: claims[i]!.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claims[i])), claimType: claims[i]!.claimType, totalCharged: claims[i]!.totalCharged })));
     await new DecisionIndexRepository(pool).recordBatch({ batchId: id, ...range, leafCount: tree.leafCount, root: tree.root }, decisions, { hook: new CaseOpeningService() });
-    const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
+    auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [role, name] of Object.entries(ROLE_USERS)) users[name] = await auth.createUser(name, role as keyof typeof ROLE_USERS, null);
     server = await startTestReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0' }));
     // One case assigned to the investigator, so notes, dispositions, snoozes and attachments get past "not yours".
@@ -289,6 +303,7 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
     await fc.assert(
       fc.asyncProperty(requestArbitrary(routes, valid), async (r) => {
         const res = await send(r);
+        if (/\/(disable|revoke)$/.test(r.route.path)) await restoreCredentials();
         const key = `${r.route.method} ${r.route.path} ${res.status}`;
         seen.set(key, (seen.get(key) ?? 0) + 1);
         const wrong = problem(res);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +13,9 @@ import { createKafka } from '../../infra/kafka/kafka.ts';
 import type { Actor } from '../../review/auth/roles.ts';
 import { AttachmentRepository } from '../../review/repositories/attachment.repository.ts';
 import { AuditRepository } from '../../review/repositories/audit.repository.ts';
+import { CaseIndexRepository } from '../../review/repositories/case-index.repository.ts';
 import { CaseRepository } from '../../review/repositories/case.repository.ts';
+import { CaseIdentifierIndex } from '../../review/services/case-identifier-index.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { AuthService } from '../../review/services/auth.service.ts';
 import { CaseService } from '../../review/services/case.service.ts';
@@ -89,7 +91,7 @@ describe('review feedback loop: dispositions -> verdicts -> labels -> model', ()
     sink = new KafkaVerdictSink(createKafka(config, testLog, '-labels-test'), overrides.VERDICTS_TOPIC);
     await sink.connect();
     const publisher = new VerdictPublisher(cases, sink, testLog);
-    const service = new CaseService({ pool, cases, users, audit, index: new DecisionIndexRepository(pool), verdicts: publisher, attachments: new AttachmentRepository(pool), chainHead: async () => 0n });
+    const service = new CaseService({ pool, cases, users, audit, index: new DecisionIndexRepository(pool), verdicts: publisher, attachments: new AttachmentRepository(pool), identifiers: new CaseIdentifierIndex(randomBytes(32), new CaseIndexRepository(pool)), chainHead: async () => 0n });
 
     // Work the whole queue: confirmed fraud / false positive by ground truth, except one claim
     // escalated and then judged by the supervisor (latest wins) and one left needing information.
@@ -144,6 +146,23 @@ describe('review feedback loop: dispositions -> verdicts -> labels -> model', ()
     expect(lines.some((l) => l.claimId === unsettled)).toBe(false);
     const claims = readFileSync(claimsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Claim);
     expect(claims.map((c) => c.claimId).sort()).toEqual(lines.map((l) => l.claimId).sort());
+  }, 120_000);
+
+  it('review export-labels writes its files owner-only (0600) and audits the export as the CLI operator, with counts and no identifiers', async () => {
+    const labelsFile = join(dir, 'labels-private.ndjson');
+    const claimsFile = join(dir, 'claims-private.ndjson');
+    await run(process.execPath, ['cli/main.ts', 'review', 'export-labels', '--out', labelsFile, '--claims', claimsFile], { env });
+    expect(statSync(labelsFile).mode & 0o777).toBe(0o600);
+    expect(statSync(claimsFile).mode & 0o777).toBe(0o600);
+    const { rows } = await pool.query<{ user_id: string | null; user_name: string; action: string; details: Record<string, unknown> }>(
+      `SELECT user_id::text, user_name, action, details FROM audit_log WHERE action = 'labels.export' ORDER BY audit_id DESC LIMIT 1`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.user_id).toBeNull();
+    expect(rows[0]!.user_name).toMatch(/^cli:/);
+    expect(rows[0]!.details).toMatchObject({ labels: 59, claims: 59 });
+    const details = JSON.stringify(rows[0]!.details);
+    for (const claimId of expected.keys()) expect(details).not.toContain(claimId);
   }, 120_000);
 
   it('train --labels-from-topic trains a model bundle on the labelled claims', async () => {

@@ -4,7 +4,7 @@ import { createRedis } from '../../infra/redis.ts';
 import type { ReviewConfig } from '../../review/config.ts';
 import { startReviewServer, type RunningReviewServer } from '../../review/server.ts';
 import { AnchorQueue } from '../../workers/anchor.queue.ts';
-import { devMasterKeySource } from '../../cli/dev-sources.ts';
+import { devIndexKeySource, devMasterKeySource } from '../../cli/dev-sources.ts';
 import { testLog } from './env.ts';
 
 /**
@@ -20,7 +20,7 @@ export async function startTestReviewServer(config: Readonly<Config>, review: Re
     redis.disconnect();
   };
   try {
-    const server = await startReviewServer(config, review, log, { masterKey: devMasterKeySource(config), anchoring }, port);
+    const server = await startReviewServer(config, review, log, { masterKey: devMasterKeySource(config), anchoring, indexKey: devIndexKeySource(config, review) }, port);
     return {
       ...server,
       async stop() {

@@ -1,15 +1,29 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../core/logger.ts';
+import { createLogger, type Logger } from '../../../core/logger.ts';
 import type { Principal } from '../../../review/auth/roles.ts';
 import { buildReviewApp, type ReviewAppDeps } from '../../../review/http/app.ts';
 import type { AuthService } from '../../../review/services/auth.service.ts';
 import type { CaseService } from '../../../review/services/case.service.ts';
 
 /** The HTTP edge alone: fake services, no database. */
-async function appWith(principal: Principal | null, cases: Partial<CaseService> = {}) {
-  const auth = { authenticate: async () => principal } as unknown as AuthService;
-  const deps = { auth, cases: cases as CaseService, compliance: {}, audit: {}, seals: {}, log: createLogger('silent'), cookieSecure: true } as unknown as ReviewAppDeps;
+async function appWith(principal: Principal | null, cases: Partial<CaseService> = {}, options: Partial<ReviewAppDeps> & { authExtra?: Partial<AuthService> } = {}) {
+  const { authExtra, ...rest } = options;
+  const auth = { authenticate: async () => principal, ...authExtra } as unknown as AuthService;
+  const deps = { auth, cases: cases as CaseService, compliance: {}, audit: {}, seals: {}, log: createLogger('silent'), cookieSecure: true, ...rest } as unknown as ReviewAppDeps;
   return buildReviewApp(deps);
+}
+
+/** A logger whose JSON lines land in `lines`. */
+function capturingLogger(lines: string[]): Logger {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return pino({ level: 'info' }, sink);
 }
 
 const investigator: Principal = { userId: '7', name: 'ivy', role: 'investigator' };
@@ -96,5 +110,83 @@ describe('review HTTP edge: attachments', () => {
     expect(res.headers['content-disposition']).toBe(`attachment; filename="R_ntgen _1_.png"; filename*=UTF-8''${encodeURIComponent('Röntgen "1".png')}`);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.rawPayload.equals(content)).toBe(true);
+  });
+});
+
+describe('review HTTP edge: request logs', () => {
+  it('logs the route template, method and status of each request, never the raw URL or its query string', async () => {
+    const lines: string[] = [];
+    const saved = { attachmentId: '3', caseId: '1', fileName: 'x.txt', contentType: 'text/plain', sizeBytes: 2, sha256: 'ab'.repeat(32), uploadedBy: 'ivy', createdAt: '2026-11-24T00:00:00.000Z' };
+    const { app } = await appWith(investigator, { list: async () => ({ total: 0, items: [] }), addAttachment: async () => saved }, { log: capturingLogger(lines) });
+    const auth = { authorization: 'Bearer t' };
+    expect((await app.inject({ method: 'GET', url: '/api/cases?member=M0012345&provider=1234567890', headers: auth })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/api/cases/42/attachments?name=letter-for-jane-doe.txt', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'hi' })).statusCode).toBe(201);
+    expect((await app.inject({ method: 'GET', url: '/api/no/such/M0012345?member=M0012345', headers: auth })).statusCode).toBe(404);
+    const text = lines.join('\n');
+    expect(text).not.toContain('M0012345');
+    expect(text).not.toContain('1234567890');
+    expect(text).not.toContain('jane-doe');
+    expect(text).not.toContain('/api/cases/42');
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.statusCode !== undefined);
+    expect(entries).toEqual([
+      expect.objectContaining({ method: 'GET', route: '/api/cases', statusCode: 200 }),
+      expect.objectContaining({ method: 'POST', route: '/api/cases/:caseId/attachments', statusCode: 201 }),
+      expect.objectContaining({ method: 'GET', route: null, statusCode: 404 }),
+    ]);
+  });
+});
+
+describe('review HTTP edge: cross-site writes, cookies, HSTS', () => {
+  const noted = { addNote: async () => [] };
+
+  it('refuses a cookie-authenticated write from another site or without Origin / Sec-Fetch-Site, and lets same-origin and bearer writes through', async () => {
+    const { app } = await appWith(investigator, noted, { cookieSecure: false });
+    const post = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/api/cases/1/notes', headers: { 'content-type': 'application/json', ...headers }, payload: { body: 'hello' } });
+    const cookie = { cookie: 'ctr_session=ctr_ses_x' };
+    const refused = [
+      await post({ ...cookie, origin: 'https://evil.example' }),
+      await post({ ...cookie, 'sec-fetch-site': 'cross-site' }),
+      await post({ ...cookie, 'sec-fetch-site': 'same-site', origin: 'http://localhost' }),
+      await post({ ...cookie }),
+    ];
+    for (const res of refused) {
+      expect(res.statusCode, res.body).toBe(403);
+      expect(res.json().error).toBe('FORBIDDEN');
+    }
+    expect((await post({ ...cookie, 'sec-fetch-site': 'same-origin', origin: 'http://localhost' })).statusCode).toBe(200);
+    expect((await post({ ...cookie, origin: 'http://localhost' })).statusCode).toBe(200);
+    // API clients with a token are not exposed to CSRF (a browser never adds the header by itself).
+    expect((await post({ authorization: 'Bearer t', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' })).statusCode).toBe(200);
+    // Safe methods stay open to cookies from anywhere the browser sends them.
+    const list = await appWith(investigator, { list: async () => ({ total: 0, items: [] }) }, { cookieSecure: false });
+    expect((await list.app.inject({ method: 'GET', url: '/api/cases', headers: { cookie: 'ctr_session=ctr_ses_x', 'sec-fetch-site': 'cross-site' } })).statusCode).toBe(200);
+  });
+
+  const login = { login: async () => ({ session: 'ctr_ses_abc', expiresAt: new Date(Date.now() + 3_600_000), principal: investigator }) };
+
+  it('names the session cookie __Host-ctr_session (Secure, Path=/, no Domain) over https and reads it back', async () => {
+    const { app } = await appWith(investigator, noted, { cookieSecure: true, authExtra: login });
+    const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { name: 'ivy', password: 'pw' } });
+    expect(res.statusCode).toBe(200);
+    const setCookie = String(res.headers['set-cookie']);
+    expect(setCookie).toMatch(/^__Host-ctr_session=ctr_ses_abc;/);
+    expect(setCookie).toMatch(/; Secure/);
+    expect(setCookie).toMatch(/; Path=\//);
+    expect(setCookie).not.toMatch(/Domain=/i);
+    const write = await app.inject({ method: 'POST', url: '/api/cases/1/notes', headers: { cookie: '__Host-ctr_session=ctr_ses_abc', 'sec-fetch-site': 'same-origin' }, payload: { body: 'x' } });
+    expect(write.statusCode).toBe(200);
+  });
+
+  it('keeps plain ctr_session without Secure for local http, and sends HSTS only off loopback', async () => {
+    const local = await appWith(investigator, noted, { cookieSecure: false, hsts: false, authExtra: login });
+    const res = await local.app.inject({ method: 'POST', url: '/api/auth/login', payload: { name: 'ivy', password: 'pw' } });
+    expect(String(res.headers['set-cookie'])).toMatch(/^ctr_session=ctr_ses_abc;/);
+    expect(String(res.headers['set-cookie'])).not.toMatch(/Secure/);
+    expect(res.headers['strict-transport-security']).toBeUndefined();
+    const served = await appWith(investigator, noted, { cookieSecure: true, hsts: true, authExtra: login });
+    const me = await served.app.inject({ method: 'GET', url: '/api/openapi.json' });
+    expect(me.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(me.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(me.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
   });
 });
