@@ -8,6 +8,7 @@ import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
 import { createKafka } from '../infra/kafka/kafka.ts';
 import { openMemberKeys } from '../privacy/master-key.ts';
+import { configuredTrustAnchor } from '../proofs/configured-trust.ts';
 import { ProofService } from '../proofs/proof.service.ts';
 import { AnchorQueue } from '../workers/anchor.queue.ts';
 import { createRedis } from '../infra/redis.ts';
@@ -59,7 +60,7 @@ export async function startReviewServer(config: Readonly<Config>, review: Readon
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
     const auth = new AuthService({ users, audit, sessionHours: review.sessionHours });
     const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), chainHead: async () => BigInt(await provider.getBlockNumber()) });
-    const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations });
+    const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations, trust: await configuredTrustAnchor(config, provider) });
     const seals = new AuditSealService({
       pool,
       seals: new AuditSealRepository(pool),

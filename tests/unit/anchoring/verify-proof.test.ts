@@ -262,7 +262,7 @@ describe('verifyAgainstChain', () => {
     expect(await verifyAgainstChain(foreign, connect, { minConfirmations: 1, trust: TRUST })).toMatchObject({
       ok: false,
       code: 'CONTRACT_NOT_TRUSTED',
-      computed: foreign.anchor.contract.toLowerCase(),
+      computed: `31337:${foreign.anchor.contract.toLowerCase()}`,
       expected: `31337:${SAMPLE_ANCHOR.contract.toLowerCase()}`,
     });
     const otherChain = plain(bundle);
