@@ -5,7 +5,7 @@ import { loadProofBundle, type ProofBundle } from '../../anchoring/core/proof-bu
 import { loadTrustFile, pinnedTrust, type TrustAnchor } from '../../anchoring/core/trust.ts';
 import { verifyAgainstChain, verifyProofBundle } from '../../anchoring/core/verify-proof.ts';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
-import { InvalidArgumentError } from '../../core/errors.ts';
+import { InvalidArgumentError, InvariantError } from '../../core/errors.ts';
 import { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
 import { createPool } from '../../infra/db/pool.ts';
 import { configuredTrustAnchor } from '../../proofs/configured-trust.ts';
@@ -92,7 +92,7 @@ function report(result: { ok: boolean; code?: string; message?: string; [k: stri
   const word = result.ok ? 'PASS' : result.code === 'UNPINNED' ? 'UNPINNED' : 'FAIL';
   if (json) process.stdout.write(`${JSON.stringify({ result: word, ...result })}\n`);
   else if (result.ok) process.stdout.write(`PASS  decision ${String(result.decisionId)} of claim ${String(result.claimId)} is in batch ${String(result.batchId)}, anchored on chain ${String(result.chainId)} at contract ${String(result.contract)} in tx ${String(result.txHash)} (${String(result.confirmations)} confirmations)\n`);
-  else process.stdout.write(`${word}  ${result.code}: ${result.message}\n`);
+  else process.stdout.write(`${word}  ${word === result.code ? '' : `${result.code}: `}${result.message}\n`);
   // The FAIL line is the message; the exit code says which check failed. Set here rather than
   // thrown: cli/main.ts maps errors to the general codes only (1 for any failed check).
   if (!result.ok) process.exitCode = VERIFY_EXIT_CODES[result.code as VerificationCode] ?? 1;
@@ -121,9 +121,9 @@ function trustAnchorOf(opts: VerifyOptions): TrustAnchor | null {
   return loadTrustFile(text);
 }
 
-/** `connect` for an unpinned verification: the chain is never asked then. */
+/** `connect` for an unpinned verification: verifyAgainstChain never asks the chain then. */
 function noChain(): never {
-  throw new InvalidArgumentError('internal: an unpinned verification asked the chain');
+  throw new InvariantError('an unpinned verification asked the chain');
 }
 
 export function registerVerifyCommand(program: Command): void {
