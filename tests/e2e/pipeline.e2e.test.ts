@@ -135,7 +135,7 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     expect(result).toMatchObject({ ok: false, code: 'PROOF_INVALID' });
   });
 
-  it('exports a bundle with `claimtrail proof` that the CLI verifies with only an RPC URL, and rejects a one-byte edit', async () => {
+  it('exports a bundle with `claimtrail proof` that the CLI verifies with an RPC URL and the pinned contract, and rejects a one-byte edit', async () => {
     const { rows } = await pipeline.pool.query<{ claim_id: string }>(`SELECT claim_id FROM decisions WHERE outcome <> 'flag' LIMIT 1`);
     const claimId = rows[0]!.claim_id;
     const { stdout } = await run(process.execPath, ['cli/main.ts', 'proof', claimId], { env });

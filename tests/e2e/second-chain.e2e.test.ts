@@ -77,7 +77,7 @@ describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => 
     expect(report.logDecisions).toBe(CLAIMS);
   });
 
-  it('exports a bundle that the CLI verifies against EDR with only its RPC URL', async () => {
+  it('exports a bundle that the CLI verifies against EDR with its RPC URL and the pinned contract', async () => {
     const decision = (await pipeline.index.sampleDecision((await pipeline.index.listBatches())[0]!.batchId, 'flag'))!;
     const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
     const file = join(tempDir, 'proof.json');
