@@ -58,6 +58,8 @@ const EnvSchema = z.object({
   SIGNER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 64 hex digits').optional(),
   SIGNER_KEY_FILE: z.string().min(1).optional(),
   DECISION_ANCHOR_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address').optional(),
+  /** A claimtrail-trust-v1 file: the deployments `claimtrail verify --bundle` trusts (docs/proof-bundle.md#trust). */
+  TRUST_FILE: z.string().min(1).optional(),
   CONFIRMATIONS: intFromEnv(1, 1000).default(1),
   ANCHOR_QUEUE: z.string().min(1).default('claimtrail-anchor'),
   BATCH_MAX_SIZE: intFromEnv(1, 1_000_000).default(1000),
@@ -96,6 +98,8 @@ export interface Config {
     signerKey: string | undefined;
     contractAddress: string | undefined;
     confirmations: number;
+    /** claimtrail-trust-v1 file `verify --bundle` pins to when no --contract / --trust is given. */
+    trustFile: string | undefined;
   };
   anchor: { queue: string; batchMaxSize: number; batchMaxAgeMs: number };
   modelDir: string;
@@ -162,7 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     redisUrl: e.REDIS_URL,
     database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA },
-    chain: { rpcUrl: e.CHAIN_RPC_URL, signerKey, contractAddress: e.DECISION_ANCHOR_ADDRESS, confirmations: e.CONFIRMATIONS },
+    chain: { rpcUrl: e.CHAIN_RPC_URL, signerKey, contractAddress: e.DECISION_ANCHOR_ADDRESS, confirmations: e.CONFIRMATIONS, trustFile: e.TRUST_FILE },
     anchor: { queue: e.ANCHOR_QUEUE, batchMaxSize: e.BATCH_MAX_SIZE, batchMaxAgeMs: e.BATCH_MAX_AGE_MS },
     modelDir: e.MODEL_DIR,
     challengerModelDir: e.CHALLENGER_MODEL_DIR,

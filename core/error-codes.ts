@@ -65,6 +65,8 @@ export const ERROR_CODES = {
   NOT_CONFIRMED: 'the anchor does not have the required confirmations yet',
   SALT_MISSING: 'the claim check needs the salt, which the bundle does not carry',
   COMMITMENT_MISMATCH: 'the claim bytes and salt do not give the bundle commitment',
+  CONTRACT_NOT_TRUSTED: 'the bundle names a chain, contract or anchorer the verifier does not trust',
+  UNPINNED: 'no trust anchor was given: only the bundle itself was checked, not the chain (never a PASS)',
 } as const satisfies Record<string, string>;
 
 /** A registered error code. */

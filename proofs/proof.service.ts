@@ -3,6 +3,7 @@ import { getProof, leafTreeIndex, makeTree } from '../anchoring/core/merkle-core
 import { makeProofBundle, type ProofBundle } from '../anchoring/core/proof-bundle.ts';
 import { type ChainVerifyResult, type VerifyFailure, verifyAgainstChain } from '../anchoring/core/verify-proof.ts';
 import { VerificationError } from '../anchoring/core/errors.ts';
+import type { TrustAnchor } from '../anchoring/core/trust.ts';
 import { ClaimtrailError } from '../core/errors.ts';
 import type { DecisionIndexRepository, IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import { createAnchorReader } from './anchor-reader.ts';
@@ -14,9 +15,9 @@ export class ProofUnavailableError extends ClaimtrailError {
   }
 }
 
-/** What `verify` reports for one decision. */
+/** What `verify` reports for one decision; on PASS, the chain id and the trusted contract asked. */
 export type DecisionVerification = (
-  | { ok: true; confirmations: string }
+  | { ok: true; confirmations: string; chainId: string; contract: string }
   | Omit<VerifyFailure, 'ok'> & { ok: false }
 ) & { claimId: string; decisionId: string; batchId: string; txHash: string | null };
 
@@ -81,8 +82,13 @@ export class ProofService {
     });
   }
 
-  /** Verifies a decision end to end: stored row -> leaf -> proof -> root on chain, confirmed. */
-  async verify(decision: IndexedDecision, minConfirmations: number): Promise<DecisionVerification> {
+  /**
+   * Verifies a decision end to end: stored row -> leaf -> proof -> root on the TRUSTED contract,
+   * confirmed. The contract the batch row names must be a trusted one (else CONTRACT_NOT_TRUSTED):
+   * rows are not a trust anchor.
+   * @param options.trust the configured deployment (`configuredTrustAnchor`), never a stored value.
+   */
+  async verify(decision: IndexedDecision, options: { minConfirmations: number; trust: TrustAnchor }): Promise<DecisionVerification> {
     const batch = await this.#deps.index.getBatch(decision.batchId);
     const base = { claimId: decision.claimId, decisionId: decision.decisionId, batchId: decision.batchId, txHash: batch?.anchor?.txHash ?? null };
     let bundle: ProofBundle;
@@ -95,16 +101,19 @@ export class ProofService {
       }
       throw error;
     }
-    return { ...base, ...toReport(await verifyBundleOnChain(bundle, this.#deps.provider, minConfirmations)) };
+    return { ...base, ...toReport(await verifyBundleOnChain(bundle, this.#deps.provider, options)) };
   }
 }
 
-/** Verifies a bundle against the contract it names, through `provider`. */
-export function verifyBundleOnChain(bundle: ProofBundle, provider: JsonRpcProvider, minConfirmations: number): Promise<ChainVerifyResult> {
-  const reader = createAnchorReader(provider, bundle.anchor?.contract ?? '0x0000000000000000000000000000000000000000');
-  return verifyAgainstChain(bundle, reader, { minConfirmations });
+/**
+ * Verifies a bundle through `provider` against the contract `trust` names (never the bundle's);
+ * `trust: null` checks the bundle alone and answers UNPINNED at best.
+ */
+export function verifyBundleOnChain(bundle: ProofBundle, provider: JsonRpcProvider, options: { minConfirmations: number; trust: TrustAnchor | null }): Promise<ChainVerifyResult> {
+  return verifyAgainstChain(bundle, (contract) => createAnchorReader(provider, contract), options);
 }
 
-function toReport(result: ChainVerifyResult): { ok: true; confirmations: string } | (Omit<VerifyFailure, 'ok'> & { ok: false }) {
-  return result.ok ? { ok: true, confirmations: result.confirmations.toString() } : result;
+/** The chain result with bigints as decimal strings (JSON, HTTP and CLI output). */
+export function toReport(result: ChainVerifyResult): { ok: true; confirmations: string; chainId: string; contract: string } | (Omit<VerifyFailure, 'ok'> & { ok: false }) {
+  return result.ok ? { ok: true, confirmations: result.confirmations.toString(), chainId: result.chainId.toString(), contract: result.contract } : result;
 }

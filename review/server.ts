@@ -8,6 +8,7 @@ import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
 import { createKafka } from '../infra/kafka/kafka.ts';
 import { openMemberKeys, type MasterKeySource } from '../privacy/master-key.ts';
+import { configuredTrustAnchor } from '../proofs/configured-trust.ts';
 import { ProofService } from '../proofs/proof.service.ts';
 import type { ReviewConfig } from './config.ts';
 import { buildReviewApp } from './http/app.ts';
@@ -80,7 +81,7 @@ export async function startReviewServer(
     const hashed = await identifiers.fill({ rehash: true });
     log.info({ cases: hashed, keyId: identifiers.keyId }, 'case identifier index up to date');
     const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), identifiers, chainHead: async () => BigInt(await provider.getBlockNumber()) });
-    const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations });
+    const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations, trust: await configuredTrustAnchor(config, provider) });
     const seals = new AuditSealService({
       pool,
       seals: new AuditSealRepository(pool),

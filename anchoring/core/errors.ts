@@ -63,6 +63,11 @@ export const VERIFICATION_CODES = [
   // Claim holder's check (verify-proof.ts `verifyClaimBytes`).
   'SALT_MISSING',
   'COMMITMENT_MISMATCH',
+  // Trust (trust.ts `checkTrust`, verify-proof.ts `verifyAgainstChain`): the bundle names a
+  // deployment the verifier does not trust; or the verifier gave no trust anchor at all, so only
+  // the bundle's internal consistency was checked (never a PASS).
+  'CONTRACT_NOT_TRUSTED',
+  'UNPINNED',
 ] as const;
 export type VerificationCode = (typeof VERIFICATION_CODES)[number];
 

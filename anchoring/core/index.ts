@@ -1,6 +1,6 @@
 /**
- * The anchoring package's public API: leaf encoding, batches, Merkle trees, proof bundles and
- * their verification. Pure: no I/O, nothing imported from the rest of the repo (see errors.ts).
+ * The anchoring package's public API: leaf encoding, batches, Merkle trees, proof bundles, trust
+ * anchors and verification. Pure: no I/O, nothing imported from the rest of the repo (see errors.ts).
  */
 export * from './errors.ts';
 export { canonicalBytes, canonicalJson } from './canonical-json.ts';
@@ -37,6 +37,18 @@ export {
   type ProofBundleBatch,
   type ProofBundleDecision,
 } from './proof-bundle.ts';
+export {
+  TRUST_FILE_FORMAT,
+  TrustFileError,
+  checkTrust,
+  loadTrustFile,
+  pinnedTrust,
+  type BundleAnchorRef,
+  type TrustAnchor,
+  type TrustFile,
+  type TrustFileDeployment,
+  type TrustedDeployment,
+} from './trust.ts';
 export {
   assertProofBundle,
   verifyAgainstChain,

@@ -3,9 +3,10 @@
  *
  * {@link verifyProofBundle} is pure: it proves the decision is a leaf of the batch root the
  * bundle states, and that the batch is the log range it claims. {@link verifyAgainstChain} adds
- * the chain: the root is the one the DecisionAnchor contract recorded for that batch id, in the
- * block the bundle names, with enough confirmations. The chain is reached only through the
- * {@link AnchorReader} the caller passes in; this file does no I/O of its own.
+ * the chain: the bundle names a deployment the caller trusts (trust.ts), and the root is the one
+ * that TRUSTED DecisionAnchor recorded for the batch id, in the block the bundle names, with
+ * enough confirmations. The chain is reached only through the {@link AnchorReader} the caller's
+ * `connect` returns for the trusted address; this file does no I/O of its own.
  *
  * Results are values, not exceptions: a bundle that does not verify is an answer, not a failure.
  * {@link assertProofBundle} is the throwing form for code that wants typed errors instead.
@@ -14,6 +15,7 @@ import { BundleFormatError, InvalidArgumentError, VerificationError, type Verifi
 import { claimCommitment } from './commitment.ts';
 import { loadProofBundle, type ProofBundle } from './proof-bundle.ts';
 import { checkBundle } from './proof-checks.ts';
+import { checkTrust, type TrustAnchor } from './trust.ts';
 import { bytes32 } from './validate.ts';
 
 /** Why a bundle did not verify. */
@@ -30,12 +32,16 @@ export interface VerifyFailure {
 /** Outcome of {@link verifyProofBundle}. */
 export type VerifyResult = { ok: true } | VerifyFailure;
 
-/** Outcome of {@link verifyAgainstChain}; `confirmations` counts the anchoring block itself. */
-export type ChainVerifyResult = { ok: true; confirmations: bigint } | VerifyFailure;
+/**
+ * Outcome of {@link verifyAgainstChain}. On PASS: `confirmations` counts the anchoring block
+ * itself; `chainId` and `contract` are the trusted deployment that was asked (print them: a PASS
+ * means "anchored on THIS contract").
+ */
+export type ChainVerifyResult = { ok: true; confirmations: bigint; chainId: bigint; contract: string } | VerifyFailure;
 
 /**
- * Read access to the chain, bound to ONE DecisionAnchor contract (the one `bundle.anchor.contract`
- * names; building it is the caller's job, e.g. the CLI from an RPC URL).
+ * Read access to the chain, bound to ONE DecisionAnchor contract: the trusted one
+ * {@link verifyAgainstChain} passes to the caller's `connect`.
  */
 export interface AnchorReader {
   /** `DecisionAnchor.batchOf(batchId)`, or null when the contract has no such batch. */
@@ -55,6 +61,12 @@ export interface VerifyAgainstChainOptions {
    * is trusted (1 = included). Integer >= 1. Pick it for the chain's reorg depth.
    */
   minConfirmations: number;
+  /**
+   * The deployments the caller trusts (a pin, a trust file, the configured deployment). Never
+   * derive it from the bundle. `null`: no trust anchor, so the chain is not asked and the result
+   * is at best UNPINNED (the bundle is internally consistent), never a PASS.
+   */
+  trust: TrustAnchor | null;
 }
 
 /**
@@ -88,22 +100,26 @@ export function assertProofBundle(input: unknown): ProofBundle {
  *
  * 1. everything {@link verifyProofBundle} checks;
  * 2. NOT_ANCHORED: the bundle has an anchor;
- * 3. CHAIN_ID_MISMATCH: the reader's chain is the bundle's chain;
- * 4. ROOT_NOT_ON_CHAIN: the contract has the batch id;
- * 5. ROOT_DIFFERS_ON_CHAIN: the contract recorded the bundle's root and leaf count for it;
- * 6. BLOCK_HASH_MISMATCH: the bundle's (blockNumber, blockHash) is the canonical block in which
+ * 3. UNPINNED when `opts.trust` is null (nothing below runs); CONTRACT_NOT_TRUSTED when the
+ *    bundle's chain id / contract / anchorer is not a trusted deployment (`checkTrust`);
+ *    then `connect(trusted.contract)` gives the reader: the bundle's own address is never asked;
+ * 4. CHAIN_ID_MISMATCH: the reader's chain is the bundle's chain;
+ * 5. ROOT_NOT_ON_CHAIN: the trusted contract has the batch id;
+ * 6. ROOT_DIFFERS_ON_CHAIN: it recorded the bundle's root and leaf count for it;
+ * 7. BLOCK_HASH_MISMATCH: the bundle's (blockNumber, blockHash) is the canonical block in which
  *    the contract recorded the batch (fails after a reorg moved or dropped the anchoring tx);
- * 7. NOT_CONFIRMED: head - anchoredBlock + 1 >= minConfirmations. This one may pass later.
+ * 8. NOT_CONFIRMED: head - anchoredBlock + 1 >= minConfirmations. This one may pass later.
  *
- * WARNING: `reader` must be bound to `bundle.anchor.contract` on a node you trust to follow the
- * canonical chain; this function cannot check either. `txHash` is informational and not checked:
- * the contract's state and the block hash are what prove the anchor.
+ * WARNING: `connect` must return a reader bound to the address it is given, on a node you trust
+ * to follow the canonical chain; this function cannot check either. `txHash` is informational and
+ * not checked: the contract's state and the block hash are what prove the anchor.
+ * @param connect builds the reader for the trusted contract address (called at most once).
  * @throws InvalidArgumentError when `minConfirmations` is not an integer >= 1 or the reader
  *   returns a malformed root; reader errors (RPC failures) propagate unchanged.
  */
 export async function verifyAgainstChain(
   input: unknown,
-  reader: AnchorReader,
+  connect: (contract: string) => AnchorReader,
   opts: VerifyAgainstChainOptions,
 ): Promise<ChainVerifyResult> {
   const min = opts?.minConfirmations;
@@ -120,6 +136,18 @@ export async function verifyAgainstChain(
     return fail('NOT_ANCHORED', `batch ${batch.batchId} has no anchor in this bundle (exported before anchoring)`);
   }
 
+  if (opts.trust === null) {
+    return fail('UNPINNED', `bundle is internally consistent, but no trusted contract was given: it says ${anchor.contract} on chain ${anchor.chainId}, which anyone can deploy; the chain was not asked`);
+  }
+  let trusted: { contract: string };
+  try {
+    trusted = checkTrust(anchor, opts.trust);
+  } catch (error) {
+    if (error instanceof VerificationError) return failure(error);
+    throw error;
+  }
+  const reader = connect(trusted.contract);
+
   const chainId = await reader.chainId();
   if (chainId !== BigInt(anchor.chainId)) {
     return fail('CHAIN_ID_MISMATCH', `reader is on chain ${chainId}, bundle was anchored on chain ${anchor.chainId}`, {
@@ -130,7 +158,7 @@ export async function verifyAgainstChain(
 
   const onChain = await reader.batchOf(batch.batchId);
   if (onChain === null) {
-    return fail('ROOT_NOT_ON_CHAIN', `contract ${anchor.contract} has no batch ${batch.batchId}`, { expected: batch.root });
+    return fail('ROOT_NOT_ON_CHAIN', `contract ${trusted.contract} has no batch ${batch.batchId}`, { expected: batch.root });
   }
   const chainRoot = bytes32(onChain.root, 'reader.batchOf().root');
   if (chainRoot !== batch.root.toLowerCase()) {
@@ -172,7 +200,7 @@ export async function verifyAgainstChain(
       computed: String(confirmations),
     });
   }
-  return { ok: true, confirmations };
+  return { ok: true, confirmations, chainId, contract: trusted.contract };
 }
 
 /**

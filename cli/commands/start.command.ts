@@ -6,6 +6,7 @@ import type { Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { SAMPLE_EXCLUSION_LIST } from '../../fixtures/samples.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
+import { pinnedTrust } from '../../anchoring/core/trust.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { trainModel } from '../../training/train.ts';
@@ -110,12 +111,15 @@ export function registerStartCommand(program: Command): void {
         if (sample) {
           // One decision of this run, flagged if any: the verification a compliance team would run.
           const decision = (await pipeline.index.sampleDecision(sample.batchId, 'flag'))!;
-          const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
-          const result = await proofs.verify(decision, config.chain.confirmations);
+          const { client } = pipeline.anchor!;
+          const proofs = new ProofService({ index: pipeline.index, provider: client.provider });
+          // Pinned to the contract this run anchored to (the runtime's own deployment).
+          const trust = pinnedTrust({ contract: client.address, chainId: Number(await client.chainId()) });
+          const result = await proofs.verify(decision, { minConfirmations: config.chain.confirmations, trust });
           line('');
           line(`verify: ${result.ok ? 'PASS' : `FAIL ${result.code}`}  claim ${decision.claimId} (${decision.outcome}, score ${decision.score.toFixed(3)})`);
           line(`  npx claimtrail verify ${decision.claimId}`);
-          line(`  npx claimtrail proof ${decision.claimId} > proof.json && npx claimtrail verify --bundle proof.json --rpc ${config.chain.rpcUrl}`);
+          line(`  npx claimtrail proof ${decision.claimId} > proof.json && npx claimtrail verify --bundle proof.json --rpc ${config.chain.rpcUrl} --contract ${client.address}`);
           if (!result.ok) process.exitCode = 1;
         }
         if (opts.keepRunning) {

@@ -2,18 +2,21 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BundleFormatError, type VerificationCode } from '../../anchoring/core/errors.ts';
 import { loadProofBundle, type ProofBundle } from '../../anchoring/core/proof-bundle.ts';
-import { verifyProofBundle } from '../../anchoring/core/verify-proof.ts';
+import { loadTrustFile, pinnedTrust, type TrustAnchor } from '../../anchoring/core/trust.ts';
+import { verifyAgainstChain, verifyProofBundle } from '../../anchoring/core/verify-proof.ts';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
-import { InvalidArgumentError } from '../../core/errors.ts';
+import { InvalidArgumentError, InvariantError } from '../../core/errors.ts';
 import { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
 import { createPool } from '../../infra/db/pool.ts';
-import { ProofService, ProofUnavailableError, verifyBundleOnChain } from '../../proofs/proof.service.ts';
+import { configuredTrustAnchor } from '../../proofs/configured-trust.ts';
+import { ProofService, ProofUnavailableError, toReport, verifyBundleOnChain } from '../../proofs/proof.service.ts';
 import { commandContext, positiveInt } from '../context.ts';
 
 /**
  * Exit code of `claimtrail verify` for each way a decision can fail to verify: one code per
  * failure, so a script can tell "tampered" (11-14) from "not on chain / wrong chain" (15-19)
- * from "try again later" (20) without parsing text. The range 10-22 stays clear of the CLI's
+ * from "try again later" (20) from "not the trusted contract" (23) from "nothing to pin to" (24)
+ * without parsing text. The range 10-24 stays clear of the CLI's
  * general codes (0 ok, 1 check failed, 2 bad input, 3 service unavailable, 70 internal error).
  * Fixed once published: never renumber, only append.
  */
@@ -31,6 +34,8 @@ export const VERIFY_EXIT_CODES: Readonly<Record<VerificationCode, number>> = Obj
   NOT_CONFIRMED: 20,
   SALT_MISSING: 21,
   COMMITMENT_MISMATCH: 22,
+  CONTRACT_NOT_TRUSTED: 23,
+  UNPINNED: 24,
 });
 
 /** One line per failure for `verify --help` (and the README): code, exit code, meaning. */
@@ -48,6 +53,8 @@ const FAILURE_MEANINGS: Readonly<Record<VerificationCode, string>> = {
   NOT_CONFIRMED: 'fewer confirmations than required; may pass later',
   SALT_MISSING: 'bundle carries no salt (claim-bytes check only)',
   COMMITMENT_MISMATCH: 'claim bytes and salt do not match the commitment (claim-bytes check only)',
+  CONTRACT_NOT_TRUSTED: 'bundle names a chain or contract other than the trusted one (--contract/--trust)',
+  UNPINNED: 'no trust anchor given: bundle consistent, chain NOT checked (never PASS)',
 };
 
 /** The exit-code table as `verify --help` prints it. */
@@ -55,12 +62,15 @@ export function verifyExitCodeTable(): string {
   const rows = (Object.keys(VERIFY_EXIT_CODES) as VerificationCode[]).map(
     (code) => `  ${String(VERIFY_EXIT_CODES[code]).padStart(2)}  ${code.padEnd(22)} ${FAILURE_MEANINGS[code]}`,
   );
-  return ['Exit codes:', '   0  PASS', ...rows, '   2  bad input (unreadable file, missing --rpc)', '   3  RPC node or database unreachable', '  70  internal error'].join('\n');
+  return ['Exit codes:', '   0  PASS (prints the chain id and the trusted contract asked)', ...rows, '   2  bad input (unreadable bundle or trust file, missing --rpc, conflicting flags)', '   3  RPC node or database unreachable', '  70  internal error'].join('\n');
 }
 
 interface VerifyOptions {
   bundle?: string;
   rpc?: string;
+  contract?: string;
+  chainId?: number;
+  trust?: string;
   decisionId?: string;
   confirmations?: number;
   json: boolean;
@@ -78,29 +88,63 @@ function readBundle(path: string): ProofBundle {
 }
 
 function report(result: { ok: boolean; code?: string; message?: string; [k: string]: unknown }, json: boolean): void {
-  if (json) process.stdout.write(`${JSON.stringify({ result: result.ok ? 'PASS' : 'FAIL', ...result })}\n`);
-  else if (result.ok) process.stdout.write(`PASS  decision ${String(result.decisionId)} of claim ${String(result.claimId)} is in batch ${String(result.batchId)}, anchored in tx ${String(result.txHash)} (${String(result.confirmations)} confirmations)\n`);
-  else process.stdout.write(`FAIL  ${result.code}: ${result.message}\n`);
+  // UNPINNED is not a failure of the bundle but not a PASS either: it gets its own word.
+  const word = result.ok ? 'PASS' : result.code === 'UNPINNED' ? 'UNPINNED' : 'FAIL';
+  if (json) process.stdout.write(`${JSON.stringify({ result: word, ...result })}\n`);
+  else if (result.ok) process.stdout.write(`PASS  decision ${String(result.decisionId)} of claim ${String(result.claimId)} is in batch ${String(result.batchId)}, anchored on chain ${String(result.chainId)} at contract ${String(result.contract)} in tx ${String(result.txHash)} (${String(result.confirmations)} confirmations)\n`);
+  else process.stdout.write(`${word}  ${word === result.code ? '' : `${result.code}: `}${result.message}\n`);
   // The FAIL line is the message; the exit code says which check failed. Set here rather than
   // thrown: cli/main.ts maps errors to the general codes only (1 for any failed check).
   if (!result.ok) process.exitCode = VERIFY_EXIT_CODES[result.code as VerificationCode] ?? 1;
 }
 
+/**
+ * The trust anchor of `verify --bundle`: `--contract [--chain-id]`, else `--trust FILE`, else the
+ * TRUST_FILE environment variable; null when none is given. Read from the caller only: the
+ * bundle's own `anchor.contract` is what is being checked, so it can never be the anchor.
+ * @throws InvalidArgumentError for conflicting flags or an unreadable / invalid trust file (exit 2).
+ */
+function trustAnchorOf(opts: VerifyOptions): TrustAnchor | null {
+  if (opts.contract && opts.trust) throw new InvalidArgumentError('give --contract or --trust, not both');
+  if (opts.chainId !== undefined && !opts.contract) throw new InvalidArgumentError('--chain-id pins the chain of --contract: give --contract too');
+  if (opts.contract) return pinnedTrust({ contract: opts.contract, chainId: opts.chainId });
+  // Like CHAIN_RPC_URL, read straight from the environment: bundle mode runs on a third party's
+  // machine without claimtrail's config (core/config.ts documents and validates TRUST_FILE).
+  const file = opts.trust ?? process.env.TRUST_FILE;
+  if (!file) return null;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot read trust file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return loadTrustFile(text);
+}
+
+/** `connect` for an unpinned verification: verifyAgainstChain never asks the chain then. */
+function noChain(): never {
+  throw new InvariantError('an unpinned verification asked the chain');
+}
+
 export function registerVerifyCommand(program: Command): void {
   program
     .command('verify')
-    .description('Verify a decision: leaf recomputation, Merkle proof, root on chain under its batch id, block inclusion and confirmations. Prints PASS or FAIL with the reason; exit 0 on PASS, one distinct exit code per failure (table below).')
+    .description('Verify a decision: leaf recomputation, Merkle proof, root on the TRUSTED contract under its batch id, block inclusion and confirmations. A claim id is checked against the configured deployment; a bundle against --contract / --trust / TRUST_FILE, never against the contract it names. Prints PASS (with chain id and contract), FAIL with the reason, or UNPINNED; exit 0 on PASS, one distinct exit code per failure (table below).')
     .argument('[claim-id]', 'verify the newest decision about this claim, from PostgreSQL and the chain')
     .option('--decision-id <id>', 'verify this decision instead of the newest for the claim')
-    .option('--bundle <file>', 'verify a proof bundle file (exported by `claimtrail proof`); needs only --rpc')
+    .option('--bundle <file>', 'verify a proof bundle file (exported by `claimtrail proof`); needs --rpc and a trust anchor')
     .option('--rpc <url>', 'EVM JSON-RPC URL (default: CHAIN_RPC_URL)')
+    .option('--contract <address>', 'with --bundle: the DecisionAnchor you trust; the chain is asked there, and a bundle naming another fails CONTRACT_NOT_TRUSTED')
+    .option('--chain-id <n>', 'with --contract: the chain it is on (default: the RPC node\'s chain)', positiveInt)
+    .option('--trust <file>', 'with --bundle: the insurer\'s claimtrail-trust-v1 file (default: TRUST_FILE); see docs/proof-bundle.md#trust')
     .option('--confirmations <n>', 'confirmations required (default: CONFIRMATIONS)', positiveInt)
     .option('--json', 'print one JSON object', false)
-    .addHelpText('after', `\n${verifyExitCodeTable()}\n\nExamples:\n  claimtrail verify CLM-000123\n  claimtrail proof CLM-000123 > proof.json && claimtrail verify --bundle proof.json --rpc http://127.0.0.1:8545`)
+    .addHelpText('after', `\n${verifyExitCodeTable()}\n\nExamples:\n  claimtrail verify CLM-000123\n  claimtrail proof CLM-000123 > proof.json && claimtrail verify --bundle proof.json --rpc http://127.0.0.1:8545 --contract 0x5FbDB2315678afecb367f032d93F642f64180aa3\n  claimtrail verify --bundle proof.json --rpc https://rpc.example --trust insurer-trust.json\n\nWithout --contract, --trust or TRUST_FILE, verify --bundle checks the bundle alone and prints UNPINNED (exit 24): a bundle names its own contract, and anyone can deploy one.`)
     .action(async (claimId: string | undefined, opts: VerifyOptions) => {
       if (Boolean(claimId) === Boolean(opts.bundle) && !opts.decisionId) throw new InvalidArgumentError('give a claim id, --decision-id or --bundle (one of them)');
       if (opts.bundle) {
-        // Bundle mode: nothing but the file and an RPC URL; no database, no claimtrail config needed.
+        // Bundle mode: the file, an RPC URL and a trust anchor; no database, no claimtrail config.
+        const trust = trustAnchorOf(opts);
         let bundle: ProofBundle;
         try {
           bundle = readBundle(opts.bundle);
@@ -108,15 +152,19 @@ export function registerVerifyCommand(program: Command): void {
           if (error instanceof BundleFormatError) return report({ ok: false, code: 'FORMAT_INVALID', message: error.message }, opts.json);
           throw error;
         }
+        const ids = { claimId: bundle.decision.claimId, decisionId: bundle.decision.decisionId, batchId: bundle.batch.batchId, txHash: bundle.anchor?.txHash ?? null };
+        const confirmations = { minConfirmations: opts.confirmations ?? 1 };
+        if (trust === null) {
+          // Nothing to pin to: the bundle alone, no chain (asking the bundle's contract proves nothing).
+          return report({ ...ids, ...toReport(await verifyAgainstChain(bundle, noChain, { ...confirmations, trust: null })) }, opts.json);
+        }
         const rpc = opts.rpc ?? process.env.CHAIN_RPC_URL;
         if (!rpc) throw new InvalidArgumentError('--rpc <url> is required with --bundle (or set CHAIN_RPC_URL)');
         const pure = verifyProofBundle(bundle);
-        const ids = { claimId: bundle.decision.claimId, decisionId: bundle.decision.decisionId, batchId: bundle.batch.batchId, txHash: bundle.anchor?.txHash ?? null };
         if (!pure.ok) return report({ ...ids, ...pure }, opts.json);
         const provider = await connectProvider(rpc);
         try {
-          const result = await verifyBundleOnChain(bundle, provider, opts.confirmations ?? 1);
-          return report({ ...ids, ...(result.ok ? { ok: true, confirmations: result.confirmations.toString() } : result) }, opts.json);
+          return report({ ...ids, ...toReport(await verifyBundleOnChain(bundle, provider, { ...confirmations, trust })) }, opts.json);
         } finally {
           provider.destroy();
         }
@@ -125,9 +173,12 @@ export function registerVerifyCommand(program: Command): void {
       const pool = createPool(config.database.url, config.database.schema, 2);
       const provider = await connectProvider(opts.rpc ?? config.chain.rpcUrl);
       try {
+        if (opts.contract || opts.trust) throw new InvalidArgumentError('--contract and --trust are for --bundle; a claim id is verified against the configured deployment (DECISION_ANCHOR_ADDRESS)');
+        // Pinned to this installation's deployment, never to the contract a stored row names.
+        const trust = await configuredTrustAnchor(config, provider);
         const service = new ProofService({ index: new DecisionIndexRepository(pool), provider });
         const decision = await findDecision(service, claimId, opts.decisionId);
-        report(await service.verify(decision, opts.confirmations ?? config.chain.confirmations), opts.json);
+        report(await service.verify(decision, { minConfirmations: opts.confirmations ?? config.chain.confirmations, trust }), opts.json);
       } finally {
         provider.destroy();
         await pool.end();

@@ -193,6 +193,8 @@ export const VerifyResult = z.object({
   batchId: z.string(),
   txHash: z.string().nullable(),
   confirmations: z.string().optional(),
+  chainId: z.string().optional().describe('on PASS: the chain id of the configured deployment asked'),
+  contract: z.string().optional().describe('on PASS: the configured DecisionAnchor asked (never the one a stored row names)'),
   code: z.string().optional().describe('why verification failed'),
   message: z.string().optional(),
   expected: z.string().optional(),

@@ -1,4 +1,5 @@
 import type { ProofBundle } from '../../anchoring/core/proof-bundle.ts';
+import type { TrustAnchor } from '../../anchoring/core/trust.ts';
 import type { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
 import type { DecisionVerification, ProofService } from '../../proofs/proof.service.ts';
 import type { Actor } from '../auth/roles.ts';
@@ -25,11 +26,18 @@ export interface ComplianceServiceDeps {
   audit: AuditRepository;
   /** Confirmations a verification requires (CONFIRMATIONS). */
   minConfirmations: number;
+  /**
+   * The configured deployment (`configuredTrustAnchor`: DECISION_ANCHOR_ADDRESS or the recorded
+   * local one). Verification asks this contract; a batch row naming another fails
+   * CONTRACT_NOT_TRUSTED. Never taken from the stored rows or a bundle.
+   */
+  trust: TrustAnchor;
 }
 
 /**
- * Compliance's view: find the decisions about a claim, verify one against the chain with the
- * same verifier as `claimtrail verify`, export its proof bundle (without the salt: the salt
+ * Compliance's view: find the decisions about a claim, verify one against the configured
+ * contract with the same verifier as `claimtrail verify` (reporting the chain id and contract
+ * asked), export its proof bundle (without the salt: the salt
  * would let the holder test guesses of the claim). Every call is audited.
  */
 export class ComplianceService {
@@ -62,8 +70,8 @@ export class ComplianceService {
 
   async verify(actor: Actor, decisionId: string): Promise<DecisionVerification> {
     const decision = await this.#decision(decisionId);
-    const result = await this.#d.proofs.verify(decision, this.#d.minConfirmations);
-    await this.#d.audit.append(actor, 'decision.verify', { type: 'decision', id: decisionId }, { ok: result.ok, ...(result.ok ? {} : { code: result.code }) });
+    const result = await this.#d.proofs.verify(decision, { minConfirmations: this.#d.minConfirmations, trust: this.#d.trust });
+    await this.#d.audit.append(actor, 'decision.verify', { type: 'decision', id: decisionId }, { ok: result.ok, ...(result.ok ? { chainId: result.chainId, contract: result.contract } : { code: result.code }) });
     return result;
   }
 

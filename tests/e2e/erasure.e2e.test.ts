@@ -28,7 +28,7 @@ import { AuthService } from '../../review/services/auth.service.ts';
 import { trainModel } from '../../training/train.ts';
 import { createRedis } from '../../infra/redis.ts';
 import { isolatedConfig, migratedSchema, payloadRepository, testLog, uniqueName } from '../support/env.ts';
-import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
+import { runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 
 const run = promisify(execFile);
 const CLAIMS = 300;
@@ -192,7 +192,7 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
       let flagged = 0;
       for (const id of decisionIds) {
         const decision = (await pipeline.index.getDecision(id))!;
-        expect(await proofs.verify(decision, 1), `decision ${id}`).toMatchObject({ ok: true });
+        expect(await proofs.verify(decision, { minConfirmations: 1, trust: runtimeTrust(pipeline) }), `decision ${id}`).toMatchObject({ ok: true });
         if (decision.outcome === 'flag') {
           flagged++;
           const { rows } = await pipeline.pool.query<{ leaf: string }>('SELECT leaf FROM decisions WHERE decision_id = $1', [id]);

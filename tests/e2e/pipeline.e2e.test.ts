@@ -15,7 +15,7 @@ import { devKeySources } from '../../cli/dev-sources.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
 import { trainModel } from '../../training/train.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
-import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
+import { runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
 const run = promisify(execFile);
@@ -122,7 +122,7 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     const { rows } = await pipeline.pool.query<{ decision_id: string }>('SELECT decision_id FROM decisions ORDER BY random() LIMIT 100');
     for (const { decision_id } of rows) {
       const decision = (await pipeline.index.getDecision(decision_id))!;
-      const result = await proofs.verify(decision, 1);
+      const result = await proofs.verify(decision, { minConfirmations: 1, trust: runtimeTrust(pipeline) });
       expect(result, `decision ${decision_id}`).toMatchObject({ ok: true });
     }
   });
@@ -132,11 +132,11 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     const { rows } = await pipeline.pool.query<{ decision_id: string }>(`SELECT decision_id FROM decisions WHERE outcome = 'flag' LIMIT 1`);
     const id = rows[0]!.decision_id;
     await pipeline.pool.query(`UPDATE decisions SET outcome = 'approve', score = 0.01 WHERE decision_id = $1`, [id]);
-    const result = await proofs.verify((await pipeline.index.getDecision(id))!, 1);
+    const result = await proofs.verify((await pipeline.index.getDecision(id))!, { minConfirmations: 1, trust: runtimeTrust(pipeline) });
     expect(result).toMatchObject({ ok: false, code: 'PROOF_INVALID' });
   });
 
-  it('exports a bundle with `claimtrail proof` that the CLI verifies with only an RPC URL, and rejects a one-byte edit', async () => {
+  it('exports a bundle with `claimtrail proof` that the CLI verifies with an RPC URL and the pinned contract, and rejects a one-byte edit', async () => {
     const { rows } = await pipeline.pool.query<{ claim_id: string }>(`SELECT claim_id FROM decisions WHERE outcome <> 'flag' LIMIT 1`);
     const claimId = rows[0]!.claim_id;
     const { stdout } = await run(process.execPath, ['cli/main.ts', 'proof', claimId], { env });
@@ -144,14 +144,14 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     const file = join(dir, 'proof.json');
     writeFileSync(file, stdout);
     const bare = { PATH: process.env.PATH ?? '' };
-    const pass = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--json'], { env: bare });
+    const pass = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--contract', pipeline.anchor!.client.address, '--json'], { env: bare });
     expect(JSON.parse(pass.stdout)).toMatchObject({ result: 'PASS', ok: true, claimId });
 
     const bundle = JSON.parse(stdout) as { decision: { score: number } };
     const edited = stdout.replace(`"score": ${bundle.decision.score}`, `"score": ${bundle.decision.score === 0.5 ? 0.6 : 0.5}`);
     expect(edited).not.toBe(stdout);
     writeFileSync(file, edited);
-    const fail = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--json'], { env: bare }).catch((error: { code: number; stdout: string }) => error);
+    const fail = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--contract', pipeline.anchor!.client.address, '--json'], { env: bare }).catch((error: { code: number; stdout: string }) => error);
     expect((fail as { code: number }).code).toBe(11); // LEAF_MISMATCH: the score is bound by the leaf
     expect(JSON.parse((fail as { stdout: string }).stdout)).toMatchObject({ result: 'FAIL', ok: false });
     rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import { AuditService } from '../../proofs/audit.service.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
 import { trainModel } from '../../training/train.ts';
-import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
+import { runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 import { startPrivateHardhatNode, type PrivateHardhatNode } from '../support/private-hardhat-node.ts';
 
@@ -65,7 +65,7 @@ describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => 
     const proofs = new ProofService({ index: pipeline.index, provider: client.provider });
     const { rows } = await pipeline.pool.query<{ decision_id: string }>('SELECT decision_id FROM decisions ORDER BY random() LIMIT 20');
     for (const { decision_id } of rows) {
-      expect(await proofs.verify((await pipeline.index.getDecision(decision_id))!, 1), decision_id).toMatchObject({ ok: true });
+      expect(await proofs.verify((await pipeline.index.getDecision(decision_id))!, { minConfirmations: 1, trust: runtimeTrust(pipeline) }), decision_id).toMatchObject({ ok: true });
     }
   });
 
@@ -78,12 +78,12 @@ describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => 
     expect(report.logDecisions).toBe(CLAIMS);
   });
 
-  it('exports a bundle that the CLI verifies against EDR with only its RPC URL', async () => {
+  it('exports a bundle that the CLI verifies against EDR with its RPC URL and the pinned contract', async () => {
     const decision = (await pipeline.index.sampleDecision((await pipeline.index.listBatches())[0]!.batchId, 'flag'))!;
     const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
     const file = join(tempDir, 'proof.json');
     writeFileSync(file, JSON.stringify(await proofs.bundle(decision)));
-    const { stdout } = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', node.rpcUrl, '--json'], { env: { PATH: process.env.PATH ?? '' } });
-    expect(JSON.parse(stdout)).toMatchObject({ result: 'PASS', decisionId: decision.decisionId });
+    const { stdout } = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', node.rpcUrl, '--contract', pipeline.anchor!.client.address, '--json'], { env: { PATH: process.env.PATH ?? '' } });
+    expect(JSON.parse(stdout)).toMatchObject({ result: 'PASS', decisionId: decision.decisionId, chainId: '31337', contract: pipeline.anchor!.client.address });
   });
 });

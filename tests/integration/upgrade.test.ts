@@ -12,6 +12,7 @@ import { BatchAnchorer } from '../../anchoring/chain/batch-anchorer.ts';
 import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { assertProofBundle, verifyAgainstChain, verifyProofBundle } from '../../anchoring/core/verify-proof.ts';
+import { pinnedTrust } from '../../anchoring/core/trust.ts';
 import { loadConfig } from '../../core/config.ts';
 import { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
 import { migrate } from '../../infra/db/migrate.ts';
@@ -145,7 +146,7 @@ describe(`upgrade from release ${release.release}`, () => {
       const bundle = assertProofBundle(JSON.parse(readFileSync(`${FIXTURES}bundles/${file}`, 'utf8')));
       expect(bundle.anchor?.contract, file).toBe(release.contract);
       expect(verifyProofBundle(bundle), file).toMatchObject({ ok: true });
-      expect(await verifyAgainstChain(bundle, reader, { minConfirmations: 1 }), file).toMatchObject({ ok: true });
+      expect(await verifyAgainstChain(bundle, () => reader, { minConfirmations: 1, trust: pinnedTrust({ contract: release.contract, chainId: release.chainId }) }), file).toMatchObject({ ok: true });
       // The upgraded index still holds the decision and batch the bundle names.
       const index = new DecisionIndexRepository(pool);
       expect((await index.getDecision(bundle.decision.decisionId))?.batchId, file).toBe(bundle.batch.batchId);

@@ -24,7 +24,9 @@ import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
  * the vectors' 8-leaf batch is anchored on a freshly deployed DecisionAnchor, the bases get that
  * real anchor, then the CLI (a child process, no config but the RPC URL) must exit 0 for every
  * happy path and with the failure's own exit code for a sample of each mutation category, plus
- * the chain-side failures (not anchored, unknown batch, wrong block hash, not confirmed).
+ * the chain-side failures (not anchored, unknown batch, wrong block hash, not confirmed). Every run
+ * is pinned to that contract (`--contract`/`--chain-id` or `--trust`) unless it tests the unpinned
+ * mode, which must never print PASS.
  */
 const run = promisify(execFile);
 const file = JSON.parse(readFileSync(VECTORS_FILE, 'utf8')) as VectorFile;
@@ -41,6 +43,10 @@ describe('claimtrail verify --bundle on the verifier test vectors', () => {
   let provider: Awaited<ReturnType<typeof connectProvider>>;
   let pool: ReturnType<typeof createPool> | undefined;
   let dropSchema: (() => Promise<void>) | undefined;
+  let address: string;
+  let chainId: number;
+  /** The verifier's trust anchor as flags: the freshly deployed contract on the stack's chain. */
+  let pin: string[];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'claimtrail-vectors-'));
@@ -52,13 +58,15 @@ describe('claimtrail verify --bundle on the verifier test vectors', () => {
     pool = createPool(config.database.url, config.database.schema, 2);
     const tx = new AnchorTxManager({ provider, signerKey: key, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500_000_000_000n, pollMs: 100 });
     // A fresh contract: the vectors' batch ids are fixed, and anvil keeps its state across runs.
-    const { address } = await deployDecisionAnchor(tx, provider);
+    ({ address } = await deployDecisionAnchor(tx, provider));
+    chainId = Number((await provider.getNetwork()).chainId);
+    pin = ['--contract', address, '--chain-id', String(chainId)];
     const client = new DecisionAnchorClient({ provider, address });
     const main = file.bases.find((b) => b.name === '8-leaf batch, leaf 0')!.bundle;
     const { batchId, root, leafCount } = main.batch;
     const receipt = await tx.send({ to: address, data: client.calldata('anchorBatch', [batchId, root, leafCount]), method: 'anchorBatch', batchIds: [batchId] });
     const anchor = {
-      chainId: Number((await provider.getNetwork()).chainId),
+      chainId,
       contract: address,
       txHash: receipt.txHash,
       blockNumber: Number(receipt.blockNumber),
@@ -76,11 +84,11 @@ describe('claimtrail verify --bundle on the verifier test vectors', () => {
   });
 
   let n = 0;
-  async function verify(bundle: unknown, extra: string[] = []): Promise<CliResult> {
+  async function verify(bundle: unknown, extra: string[] = [], trust: string[] = pin): Promise<CliResult> {
     const path = join(dir, `bundle-${n++}.json`);
     writeFileSync(path, JSON.stringify(bundle));
-    const bare = { PATH: process.env.PATH ?? '' }; // nothing but the file and the RPC URL
-    const args = ['cli/main.ts', 'verify', '--bundle', path, '--rpc', config.chain.rpcUrl, '--json', ...extra];
+    const bare = { PATH: process.env.PATH ?? '' }; // nothing but the file, the RPC URL and the trust anchor
+    const args = ['cli/main.ts', 'verify', '--bundle', path, '--rpc', config.chain.rpcUrl, '--json', ...trust, ...extra];
     const result = await run(process.execPath, args, { env: bare }).then(
       ({ stdout }) => ({ exitCode: 0, stdout }),
       (error: { code: number; stdout: string }) => ({ exitCode: error.code, stdout: error.stdout }),
@@ -98,7 +106,24 @@ describe('claimtrail verify --bundle on the verifier test vectors', () => {
     const happy = file.vectors.filter((v) => v.category === 'happy' && file.bases[v.base]!.name.startsWith('8-leaf batch'));
     expect(happy).toHaveLength(8);
     const results = await Promise.all([happy[0]!, happy[7]!].map((v) => verify(vectorBundle(v))));
-    for (const r of results) expect(r).toEqual({ exitCode: 0, out: expect.objectContaining({ result: 'PASS' }) });
+    for (const r of results) expect(r).toEqual({ exitCode: 0, out: expect.objectContaining({ result: 'PASS', chainId: String(chainId), contract: address }) });
+  }, 300_000);
+
+  it('PASS with a claimtrail-trust-v1 file (--trust) listing the contract', async () => {
+    const trustFile = join(dir, 'trust.json');
+    writeFileSync(trustFile, JSON.stringify({ ...file.trust, deployments: [{ ...file.trust.deployments[0]!, chainId, contract: address.toLowerCase() }] }));
+    const happy = file.vectors.find((v) => v.category === 'happy' && file.bases[v.base]!.name.startsWith('8-leaf batch'))!;
+    expect(await verify(vectorBundle(happy), [], ['--trust', trustFile])).toEqual({ exitCode: 0, out: expect.objectContaining({ result: 'PASS', chainId: String(chainId), contract: address.toLowerCase() }) });
+    const foreign = file.vectors.find((v) => v.category === 'foreign-contract')!;
+    expect(await verify(vectorBundle(foreign), [], ['--trust', trustFile])).toEqual({ exitCode: VERIFY_EXIT_CODES.CONTRACT_NOT_TRUSTED, out: expect.objectContaining({ result: 'FAIL', code: 'CONTRACT_NOT_TRUSTED' }) });
+  }, 300_000);
+
+  it('UNPINNED (exit 24), never PASS, without a trust anchor; a tampered bundle still FAILs with its code', async () => {
+    const happy = file.vectors.find((v) => v.category === 'happy' && file.bases[v.base]!.name.startsWith('8-leaf batch'))!;
+    const tampered = file.vectors.find((v) => v.category === 'leaf-bitflip')!;
+    const [unpinned, failed] = await Promise.all([verify(vectorBundle(happy), [], []), verify(vectorBundle(tampered), [], [])]);
+    expect(unpinned).toEqual({ exitCode: 24, out: expect.objectContaining({ result: 'UNPINNED', code: 'UNPINNED' }) });
+    expect(failed).toEqual({ exitCode: VERIFY_EXIT_CODES.LEAF_MISMATCH, out: expect.objectContaining({ result: 'FAIL', code: 'LEAF_MISMATCH' }) });
   }, 300_000);
 
   it("FAIL with the failure's own exit code for a sample of every mutation category", async () => {
@@ -109,7 +134,7 @@ describe('claimtrail verify --bundle on the verifier test vectors', () => {
       return all[Math.floor(all.length / 2)]!;
     });
     expect(sample).toHaveLength(categories.length);
-    expect(new Set(sample.map((v) => (v.expected as { code: string }).code)).size).toBe(5); // every pure failure code
+    expect(new Set(sample.map((v) => (v.expected as { code: string }).code)).size).toBe(6); // every pure failure code and CONTRACT_NOT_TRUSTED
     for (let i = 0; i < sample.length; i += 3) {
       const chunk = sample.slice(i, i + 3);
       const results = await Promise.all(chunk.map((v) => verify(vectorBundle(v))));
@@ -123,14 +148,15 @@ describe('claimtrail verify --bundle on the verifier test vectors', () => {
   it('chain-side failures each have their own exit code too', async () => {
     const main = anchored(file.bases.find((b) => b.name === '8-leaf batch, leaf 3')!.bundle);
     const uneven = anchored(file.bases.find((b) => b.name === '5-leaf batch, leaf 1')!.bundle);
-    const cases: Array<[string, unknown, string[], VerificationCode]> = [
+    // The chain-id case pins the contract only: the node (31337) is then checked against the bundle (1).
+    const cases: Array<[string, unknown, string[], VerificationCode, string[]?]> = [
       ['no anchor in the bundle', { ...main, anchor: null }, [], 'NOT_ANCHORED'],
       ['batch never anchored on this contract', uneven, [], 'ROOT_NOT_ON_CHAIN'],
       ['anchoring block hash is not canonical', { ...main, anchor: { ...main.anchor!, blockHash: `0x${'ab'.repeat(32)}` } }, [], 'BLOCK_HASH_MISMATCH'],
-      ['another chain id', { ...main, anchor: { ...main.anchor!, chainId: 1 } }, [], 'CHAIN_ID_MISMATCH'],
+      ['another chain id', { ...main, anchor: { ...main.anchor!, chainId: 1 } }, [], 'CHAIN_ID_MISMATCH', ['--contract', address]],
       ['not enough confirmations', main, ['--confirmations', '1000000'], 'NOT_CONFIRMED'],
     ];
-    const results = await Promise.all(cases.map(([, bundle, extra]) => verify(bundle, extra)));
+    const results = await Promise.all(cases.map(([, bundle, extra, , trust]) => verify(bundle, extra, trust)));
     cases.forEach(([what, , , code], k) => {
       expect(results[k], what).toEqual({ exitCode: VERIFY_EXIT_CODES[code], out: expect.objectContaining({ result: 'FAIL', code }) });
     });
@@ -140,5 +166,17 @@ describe('claimtrail verify --bundle on the verifier test vectors', () => {
     const codes = Object.values(VERIFY_EXIT_CODES);
     expect(new Set(codes).size).toBe(codes.length);
     for (const general of [0, 1, 2, 3, 70]) expect(codes).not.toContain(general);
+    expect(VERIFY_EXIT_CODES).toMatchObject({ CONTRACT_NOT_TRUSTED: 23, UNPINNED: 24 });
+  });
+
+  it('refuses two trust anchors at once, or a chain id without a contract (exit 2)', async () => {
+    const happy = file.vectors.find((v) => v.category === 'happy')!;
+    const path = join(dir, 'flags.json');
+    writeFileSync(path, JSON.stringify(vectorBundle(happy)));
+    const bare = { PATH: process.env.PATH ?? '' };
+    for (const flags of [['--contract', address, '--trust', path], ['--chain-id', '31337']]) {
+      const code = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', path, '--rpc', config.chain.rpcUrl, ...flags], { env: bare }).then(() => 0, (e: { code: number }) => e.code);
+      expect(code, flags.join(' ')).toBe(2);
+    }
   });
 });

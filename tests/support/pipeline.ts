@@ -1,3 +1,4 @@
+import { pinnedTrust, type TrustAnchor } from '../../anchoring/core/trust.ts';
 import type { Config } from '../../core/config.ts';
 import type { RunningPipeline } from '../../pipeline/runtime.ts';
 
@@ -23,4 +24,9 @@ export async function stopAndDeleteTopics(pipeline: RunningPipeline | undefined,
   await admin.connect();
   await admin.deleteTopics({ topics: Object.values(config.kafka.topics) }).catch(() => undefined);
   await admin.disconnect();
+}
+
+/** The trust anchor of a test's pipeline: the contract its anchor worker writes to. */
+export function runtimeTrust(pipeline: RunningPipeline): TrustAnchor {
+  return pinnedTrust({ contract: pipeline.anchor!.client.address });
 }

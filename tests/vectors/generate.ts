@@ -19,10 +19,14 @@
  * - `contract` (vectors that concern the proof): the inputs of `DecisionAnchor.verifyDecision
  *   (batchId, leaf, proof)` and its expected boolean, after every `contractBatches` entry has been
  *   anchored with `anchorBatches`.
+ * - `trust`: the verifier's trust anchor, a `claimtrail-trust-v1` document listing the contract the
+ *   bases name. A bundle that passes the pure checks must also pass `checkTrust(anchor, trust)`;
+ *   the `foreign-contract` vectors fail there (CONTRACT_NOT_TRUSTED). They carry no `contract`
+ *   call: on chain the defence is which address the verifier asks, not what a contract answers.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { concat, id, keccak256, toUtf8Bytes } from 'ethers';
+import { concat, getAddress, id, keccak256, toUtf8Bytes } from 'ethers';
 import { batchId as computeBatchId, type BatchRange } from '../../anchoring/core/batch.ts';
 import { claimCommitment } from '../../anchoring/core/commitment.ts';
 import type { VerificationCode } from '../../anchoring/core/errors.ts';
@@ -54,10 +58,19 @@ export interface Vector {
   contract?: ContractCall;
 }
 
+/** A `claimtrail-trust-v1` document as JSON (docs/proof-format-v2.md, "Trust anchor"). */
+export interface TrustFileJson {
+  format: 'claimtrail-trust-v1';
+  issuer: string;
+  deployments: Array<{ chainId: number; contract: string; version: 'v1' | 'v2'; deploymentBlock: number }>;
+}
+
 export interface VectorFile {
   format: typeof VECTORS_FORMAT;
   description: string;
   generator: string;
+  /** The trust file the verifier is given (the contract the bases were anchored on). */
+  trust: TrustFileJson;
   bases: Array<{ name: string; bundle: ProofBundle }>;
   contractBatches: Array<{ batchId: string; root: string; leafCount: number; note: string }>;
   vectors: Vector[];
@@ -74,6 +87,13 @@ const ANCHOR = Object.freeze({
   blockHash: id('claimtrail vectors: block 120'),
   confirmationsAtExport: 3,
 });
+/** What a forger's freshly deployed DecisionAnchor would be: anvil's second contract address. */
+const FOREIGN_CONTRACT = '0xe7f1725e7734ce288f8367e1bb143e90bb3f0512';
+const TRUST: TrustFileJson = Object.freeze({
+  format: 'claimtrail-trust-v1',
+  issuer: 'claimtrail test vectors',
+  deployments: [{ chainId: ANCHOR.chainId, contract: ANCHOR.contract, version: 'v1', deploymentBlock: 1 }],
+}) as TrustFileJson;
 
 function decisionAt(offset: number): DecisionLeafInput & { claimId: string } {
   return {
@@ -462,7 +482,49 @@ export function generateVectors(): VectorFile {
     contract: call(main.batchId, forgedLeaves[T]!, forgedProof, false),
   });
 
-  // 9. Malformed bundles.
+  // 9. A foreign contract: the bundle is internally consistent, but its anchor names a contract
+  // (or chain) the verifier's trust anchor does not list. Only the trust check catches these; a
+  // verifier that asked the bundle's contract would be answered by whoever deployed it.
+  const foreign160 = (bit: number) => `0x${flipBit(`0x${ANCHOR.contract.slice(2)}${'00'.repeat(12)}`, bit).slice(2, 42)}`;
+  for (let bit = 0; bit < 160; bit++) {
+    add({
+      id: `foreign-contract-bitflip-${bit}`,
+      category: 'foreign-contract',
+      description: `anchor contract with bit ${bit} flipped`,
+      base,
+      patch: [{ op: 'replace', path: '/anchor/contract', value: foreign160(bit) }],
+      expected: fail('CONTRACT_NOT_TRUSTED'),
+    });
+  }
+  const foreignAnchors: Array<[string, PatchOp[]]> = [
+    ['anchor contract replaced by a freshly deployed one', [{ op: 'replace', path: '/anchor/contract', value: FOREIGN_CONTRACT }]],
+    ['anchor contract replaced by the zero address', [{ op: 'replace', path: '/anchor/contract', value: `0x${'00'.repeat(20)}` }]],
+    ['the trusted contract address on another chain (chain id 1)', [{ op: 'replace', path: '/anchor/chainId', value: 1 }]],
+  ];
+  for (const [what, patch] of foreignAnchors) add({ category: 'foreign-contract', description: what, base, patch, expected: fail('CONTRACT_NOT_TRUSTED') });
+  // The forgery of the trust hole: outcome flipped, leaf recomputed, a one-leaf root (empty proof)
+  // anchored under the real batch id on the forger's own contract. Every pure check passes.
+  const flippedOutcome = applyPatch(target, [{ op: 'replace', path: '/decision/outcome', value: target.decision.outcome === 'approve' ? 'flag' : 'approve' }]);
+  const oneLeafRoot = decisionLeaf(flippedOutcome.decision);
+  add({
+    category: 'foreign-contract',
+    description: "outcome flipped, leaf recomputed, one-leaf root under the real batch id, anchored on the forger's contract",
+    base,
+    patch: [
+      { op: 'replace', path: '/decision/outcome', value: flippedOutcome.decision.outcome },
+      { op: 'replace', path: '/leaf', value: oneLeafRoot },
+      { op: 'replace', path: '/proof', value: [] },
+      { op: 'replace', path: '/batch/root', value: oneLeafRoot },
+      { op: 'replace', path: '/anchor/contract', value: FOREIGN_CONTRACT },
+    ],
+    expected: fail('CONTRACT_NOT_TRUSTED'),
+  });
+  // The trusted contract written in another case is the same contract.
+  for (const [what, value] of [['upper-case hex', `0x${ANCHOR.contract.slice(2).toUpperCase()}`], ['EIP-55 checksum case', getAddress(ANCHOR.contract)]] as const) {
+    add({ category: 'trusted-contract-case', description: `anchor contract in ${what}: trusted`, base, patch: [{ op: 'replace', path: '/anchor/contract', value }], expected: { ok: true } });
+  }
+
+  // 10. Malformed bundles.
   const malformed: Array<[string, PatchOp[]]> = [
     ['format name changed', [{ op: 'replace', path: '/format', value: 'claimtrail-proof-v2' }]],
     ['leaf encoding changed', [{ op: 'replace', path: '/leafEncoding', value: 'claimtrail-leaf-v0' }]],
@@ -484,8 +546,10 @@ export function generateVectors(): VectorFile {
     description:
       'Proof-bundle verifier vectors: apply `patch` (RFC 6902 JSON Patch) to `bases[base].bundle`, verify it offline, expect `expected`. ' +
       '`contract` vectors: anchor every `contractBatches` entry, then DecisionAnchor.verifyDecision(batchId, leaf, proof) must return `expected`. ' +
-      'Bases carry a synthetic anchor: these vectors test the proof, not a chain.',
+      'Bases carry a synthetic anchor: these vectors test the proof, not a chain. A bundle that passes the pure checks must also pass ' +
+      'the trust check against `trust` (the contract and chain the verifier trusts); `foreign-contract` vectors fail it with CONTRACT_NOT_TRUSTED.',
     generator: 'tests/vectors/generate.ts (npm run gen:vectors)',
+    trust: TRUST,
     bases,
     contractBatches,
     vectors,

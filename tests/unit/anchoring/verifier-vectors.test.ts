@@ -3,7 +3,10 @@ import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { keccak256, toUtf8Bytes } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { processProof } from '../../../anchoring/core/merkle-core.ts';
-import { verifyProofBundle } from '../../../anchoring/core/verify-proof.ts';
+import { VerificationError } from '../../../anchoring/core/errors.ts';
+import { loadProofBundle } from '../../../anchoring/core/proof-bundle.ts';
+import { checkTrust, loadTrustFile } from '../../../anchoring/core/trust.ts';
+import { verifyProofBundle, type VerifyResult } from '../../../anchoring/core/verify-proof.ts';
 import { generateVectors, serializeVectors, VECTORS_FILE, VECTORS_FORMAT, type VectorFile } from '../../vectors/generate.ts';
 import { applyPatch } from '../../vectors/patch.ts';
 
@@ -14,6 +17,22 @@ import { applyPatch } from '../../vectors/patch.ts';
  */
 const text = readFileSync(VECTORS_FILE, 'utf8');
 const file = JSON.parse(text) as VectorFile;
+const trust = loadTrustFile(file.trust);
+
+/** The pure checks, then the trust check of the bundle's anchor, as `claimtrail verify` runs them. */
+function verifyPinned(input: unknown): VerifyResult {
+  const result = verifyProofBundle(input);
+  if (!result.ok) return result;
+  const { anchor } = loadProofBundle(input);
+  if (anchor === null) return result;
+  try {
+    checkTrust(anchor, trust);
+    return result;
+  } catch (error) {
+    if (error instanceof VerificationError) return { ok: false, code: error.code, message: error.message };
+    throw error;
+  }
+}
 
 describe('verifier test vectors', () => {
   it('the file is what tests/vectors/generate.ts makes (run npm run gen:vectors after changing it)', () => {
@@ -27,16 +46,24 @@ describe('verifier test vectors', () => {
     expect(count('proof-bitflip')).toBe(3 * 256);
     expect(count('root-bitflip')).toBe(256);
     expect(count('batchid-bitflip')).toBe(256);
-    for (const c of ['happy', 'wrong-batch-id', 'proof-truncated', 'proof-extended', 'proof-reordered', 'second-preimage', 'leaf-from-other-batch', 'decision-altered', 'position-outside-batch', 'malformed']) {
+    expect(count('foreign-contract')).toBe(160 + 4);
+    for (const c of ['happy', 'trusted-contract-case', 'wrong-batch-id', 'proof-truncated', 'proof-extended', 'proof-reordered', 'second-preimage', 'leaf-from-other-batch', 'decision-altered', 'position-outside-batch', 'malformed']) {
       expect(count(c), c).toBeGreaterThan(0);
     }
     expect(new Set(file.vectors.map((v) => v.id)).size).toBe(file.vectors.length);
   });
 
+  it('the pure checks alone pass every foreign-contract vector: only the trust check catches them', () => {
+    for (const v of file.vectors.filter((x) => x.category === 'foreign-contract')) {
+      expect(verifyProofBundle(applyPatch(file.bases[v.base]!.bundle, v.patch)), v.id).toEqual({ ok: true });
+      expect(v.contract, `${v.id}: no contract call (the contract-side defence is the pinned address)`).toBeUndefined();
+    }
+  });
+
   it('every vector gives its expected result (all mutated ones rejected with their code)', () => {
     const wrong: string[] = [];
     for (const v of file.vectors) {
-      const result = verifyProofBundle(applyPatch(file.bases[v.base]!.bundle, v.patch));
+      const result = verifyPinned(applyPatch(file.bases[v.base]!.bundle, v.patch));
       const got = result.ok ? { ok: true } : { ok: false, code: result.code };
       if (JSON.stringify(got) !== JSON.stringify(v.expected)) wrong.push(`${v.id} (${v.description}): got ${JSON.stringify(got)}`);
     }

@@ -18,7 +18,11 @@ import {
   verifyProofBundle,
   type AnchorReader,
 } from '../../../anchoring/core/verify-proof.ts';
+import { pinnedTrust } from '../../../anchoring/core/trust.ts';
 import { plain, SALT, SAMPLE_ANCHOR, sampleBatch, sampleBundle, type Mutable } from './fixtures.ts';
+
+/** The caller's trust anchor: the contract the sample bundles were anchored on, on chain 31337. */
+const TRUST = pinnedTrust({ contract: SAMPLE_ANCHOR.contract, chainId: 31337 });
 
 /** Flips the lowest bit of the hex digit at `at` (default: the last one): a one-byte edit. */
 function flipHex(hex: string, at = hex.length - 1): string {
@@ -201,14 +205,14 @@ function fakeChain(overrides: Partial<AnchorReader> = {}) {
 describe('verifyAgainstChain', () => {
   it('verifies a bundle whose root the contract recorded, counting confirmations', async () => {
     const { bundle, reader } = fakeChain();
-    expect(await verifyAgainstChain(plain(bundle), reader, { minConfirmations: 12 })).toEqual({ ok: true, confirmations: 12n });
+    expect(await verifyAgainstChain(plain(bundle), () => reader, { minConfirmations: 12, trust: TRUST })).toEqual({ ok: true, confirmations: 12n, chainId: 31337n, contract: SAMPLE_ANCHOR.contract });
   });
 
   it('checks the bundle itself first and does not touch the chain when it fails', async () => {
     const { bundle, reader, calls } = fakeChain();
     const b = plain(bundle);
     b.proof[0] = flipHex(b.proof[0]);
-    expect(await verifyAgainstChain(b, reader, { minConfirmations: 1 })).toMatchObject({ ok: false, code: 'PROOF_INVALID' });
+    expect(await verifyAgainstChain(b, () => reader, { minConfirmations: 1, trust: TRUST })).toMatchObject({ ok: false, code: 'PROOF_INVALID' });
     expect(calls).toEqual([]);
   });
 
@@ -230,13 +234,51 @@ describe('verifyAgainstChain', () => {
     const { bundle, reader } = fakeChain(typeof change === 'function' ? {} : change);
     const b = plain(bundle);
     if (typeof change === 'function') change(b);
-    const result = await verifyAgainstChain(b, reader, { minConfirmations });
+    const result = await verifyAgainstChain(b, () => reader, { minConfirmations, trust: TRUST });
     expect(result).toMatchObject({ ok: false, code });
   });
 
   it('NOT_CONFIRMED says how many there are and how many are needed', async () => {
     const { bundle, reader } = fakeChain();
-    expect(await verifyAgainstChain(bundle, reader, { minConfirmations: 13 })).toMatchObject({ expected: '13', computed: '12' });
+    expect(await verifyAgainstChain(bundle, () => reader, { minConfirmations: 13, trust: TRUST })).toMatchObject({ expected: '13', computed: '12' });
+  });
+
+  it('asks the TRUSTED contract, never the one the bundle names, and reports it', async () => {
+    const { bundle, reader } = fakeChain();
+    const asked: string[] = [];
+    const b = plain(bundle);
+    b.anchor.contract = SAMPLE_ANCHOR.contract.toLowerCase();
+    const result = await verifyAgainstChain(b, (contract) => (asked.push(contract), reader), { minConfirmations: 1, trust: TRUST });
+    expect(result).toMatchObject({ ok: true, chainId: 31337n, contract: SAMPLE_ANCHOR.contract });
+    expect(asked).toEqual([SAMPLE_ANCHOR.contract]);
+  });
+
+  it('CONTRACT_NOT_TRUSTED: a bundle naming another contract or chain never reaches the chain', async () => {
+    const { bundle, reader, calls } = fakeChain();
+    const asked: string[] = [];
+    const connect = (contract: string) => (asked.push(contract), reader);
+    const foreign = plain(bundle);
+    foreign.anchor.contract = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    expect(await verifyAgainstChain(foreign, connect, { minConfirmations: 1, trust: TRUST })).toMatchObject({
+      ok: false,
+      code: 'CONTRACT_NOT_TRUSTED',
+      computed: `31337:${foreign.anchor.contract.toLowerCase()}`,
+      expected: `31337:${SAMPLE_ANCHOR.contract.toLowerCase()}`,
+    });
+    const otherChain = plain(bundle);
+    otherChain.anchor.chainId = 1;
+    expect(await verifyAgainstChain(otherChain, connect, { minConfirmations: 1, trust: TRUST })).toMatchObject({ ok: false, code: 'CONTRACT_NOT_TRUSTED' });
+    expect(asked).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+
+  it('UNPINNED without a trust anchor: the bundle is checked, the chain is not asked, and it never passes', async () => {
+    const { bundle, reader, calls } = fakeChain();
+    expect(await verifyAgainstChain(plain(bundle), () => reader, { minConfirmations: 1, trust: null })).toMatchObject({ ok: false, code: 'UNPINNED' });
+    expect(calls).toEqual([]);
+    const b = plain(bundle);
+    b.proof[0] = flipHex(b.proof[0]);
+    expect(await verifyAgainstChain(b, () => reader, { minConfirmations: 1, trust: null })).toMatchObject({ ok: false, code: 'PROOF_INVALID' });
   });
 
   it('refuses a bad minConfirmations and lets reader errors through', async () => {
@@ -245,9 +287,9 @@ describe('verifyAgainstChain', () => {
         throw new Error('ECONNREFUSED');
       },
     });
-    await expect(verifyAgainstChain(bundle, reader, { minConfirmations: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(verifyAgainstChain(bundle, reader, { minConfirmations: 1.5 })).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(verifyAgainstChain(bundle, reader, { minConfirmations: 1 })).rejects.toThrow('ECONNREFUSED');
+    await expect(verifyAgainstChain(bundle, () => reader, { minConfirmations: 0, trust: TRUST })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(verifyAgainstChain(bundle, () => reader, { minConfirmations: 1.5, trust: TRUST })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(verifyAgainstChain(bundle, () => reader, { minConfirmations: 1, trust: TRUST })).rejects.toThrow('ECONNREFUSED');
   });
 });
 
