@@ -53,6 +53,11 @@ export const VERIFICATION_CODES = [
   'PROOF_INVALID',
   'BATCH_ID_MISMATCH',
   'POSITION_OUTSIDE_BATCH',
+  // Pure checks added by claimtrail-proof-v2 (verify-proof-v2.ts `verifyProofBundleV2`).
+  'DECISION_ID_MISMATCH',
+  'EPOCH_PROOF_INVALID',
+  'EPOCH_ID_MISMATCH',
+  'FLAGGED_PROOF_INVALID',
   // Chain checks (verify-proof.ts `verifyAgainstChain`).
   'NOT_ANCHORED',
   'CHAIN_ID_MISMATCH',
@@ -60,6 +65,8 @@ export const VERIFICATION_CODES = [
   'ROOT_DIFFERS_ON_CHAIN',
   'BLOCK_HASH_MISMATCH',
   'NOT_CONFIRMED',
+  // Trust anchor: the bundle names another chain, contract or anchorer than the caller trusts.
+  'CONTRACT_NOT_TRUSTED',
   // Claim holder's check (verify-proof.ts `verifyClaimBytes`).
   'SALT_MISSING',
   'COMMITMENT_MISMATCH',

@@ -31,6 +31,12 @@ export const VERIFY_EXIT_CODES: Readonly<Record<VerificationCode, number>> = Obj
   NOT_CONFIRMED: 20,
   SALT_MISSING: 21,
   COMMITMENT_MISMATCH: 22,
+  CONTRACT_NOT_TRUSTED: 23,
+  // 24 is UNPINNED (no trust anchor given), a CLI outcome rather than a verification code.
+  DECISION_ID_MISMATCH: 25,
+  EPOCH_PROOF_INVALID: 26,
+  EPOCH_ID_MISMATCH: 27,
+  FLAGGED_PROOF_INVALID: 28,
 });
 
 /** One line per failure for `verify --help` (and the README): code, exit code, meaning. */
@@ -48,6 +54,11 @@ const FAILURE_MEANINGS: Readonly<Record<VerificationCode, string>> = {
   NOT_CONFIRMED: 'fewer confirmations than required; may pass later',
   SALT_MISSING: 'bundle carries no salt (claim-bytes check only)',
   COMMITMENT_MISMATCH: 'claim bytes and salt do not match the commitment (claim-bytes check only)',
+  CONTRACT_NOT_TRUSTED: 'bundle names a chain, contract or anchorer other than the trust anchor',
+  DECISION_ID_MISMATCH: 'decision id is not derived from its instance, run, model and input (v2)',
+  EPOCH_PROOF_INVALID: 'the batch entry does not lead to the epoch root (v2)',
+  EPOCH_ID_MISMATCH: 'epoch id is not derived from its instance and sequence (v2)',
+  FLAGGED_PROOF_INVALID: 'the flagged proof does not lead from the leaf to the flagged root (v2)',
 };
 
 /** The exit-code table as `verify --help` prints it. */
