@@ -53,6 +53,11 @@ export const VERIFICATION_CODES = [
   'PROOF_INVALID',
   'BATCH_ID_MISMATCH',
   'POSITION_OUTSIDE_BATCH',
+  // Pure checks added by claimtrail-proof-v2 (verify-proof-v2.ts `verifyProofBundleV2`).
+  'DECISION_ID_MISMATCH',
+  'EPOCH_PROOF_INVALID',
+  'EPOCH_ID_MISMATCH',
+  'FLAGGED_PROOF_INVALID',
   // Chain checks (verify-proof.ts `verifyAgainstChain`).
   'NOT_ANCHORED',
   'CHAIN_ID_MISMATCH',

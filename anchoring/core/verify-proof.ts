@@ -14,6 +14,7 @@
 import { BundleFormatError, InvalidArgumentError, VerificationError, type VerificationCode } from './errors.ts';
 import { claimCommitment } from './commitment.ts';
 import { loadProofBundle, type ProofBundle } from './proof-bundle.ts';
+import { loadAnyProofBundle, type AnyProofBundle } from './proof-bundle-any.ts';
 import { checkBundle } from './proof-checks.ts';
 import { checkTrust, type TrustAnchor } from './trust.ts';
 import { bytes32 } from './validate.ts';
@@ -204,7 +205,7 @@ export async function verifyAgainstChain(
 }
 
 /**
- * For whoever holds the claim: checks that `claimBytes` and the bundle's salt recompute the
+ * For whoever holds the claim: checks that `claimBytes` and the bundle's salt (v1 or v2) recompute the
  * decision's claim commitment. Run {@link verifyProofBundle} too: this only ties the claim to the
  * decision, not the decision to the root.
  * @returns `{ ok: true }`, or FORMAT_INVALID, SALT_MISSING (bundle made without the salt) or
@@ -212,7 +213,14 @@ export async function verifyAgainstChain(
  * @throws InvalidArgumentError when `claimBytes` is empty or not a Uint8Array.
  */
 export function verifyClaimBytes(input: unknown, claimBytes: Uint8Array): VerifyResult {
-  const loaded = load(input);
+  // Any format: v1 and v2 bundles carry the commitment and the optional salt the same way.
+  let loaded: AnyProofBundle | BundleFormatError;
+  try {
+    loaded = loadAnyProofBundle(input);
+  } catch (error) {
+    if (!(error instanceof BundleFormatError)) throw error;
+    loaded = error;
+  }
   if (loaded instanceof VerificationError) return failure(loaded);
   if (loaded.salt === undefined) return fail('SALT_MISSING', 'bundle carries no salt: ask its issuer for a bundle with the salt');
   const computed = claimCommitment(claimBytes, loaded.salt);

@@ -36,6 +36,10 @@ export const VERIFY_EXIT_CODES: Readonly<Record<VerificationCode, number>> = Obj
   COMMITMENT_MISMATCH: 22,
   CONTRACT_NOT_TRUSTED: 23,
   UNPINNED: 24,
+  DECISION_ID_MISMATCH: 25,
+  EPOCH_PROOF_INVALID: 26,
+  EPOCH_ID_MISMATCH: 27,
+  FLAGGED_PROOF_INVALID: 28,
 });
 
 /** One line per failure for `verify --help` (and the README): code, exit code, meaning. */
@@ -55,6 +59,10 @@ const FAILURE_MEANINGS: Readonly<Record<VerificationCode, string>> = {
   COMMITMENT_MISMATCH: 'claim bytes and salt do not match the commitment (claim-bytes check only)',
   CONTRACT_NOT_TRUSTED: 'bundle names a chain or contract other than the trusted one (--contract/--trust)',
   UNPINNED: 'no trust anchor given: bundle consistent, chain NOT checked (never PASS)',
+  DECISION_ID_MISMATCH: 'decision id is not derived from its instance, run, model and input (v2)',
+  EPOCH_PROOF_INVALID: 'the batch entry does not lead to the epoch root (v2)',
+  EPOCH_ID_MISMATCH: 'epoch id is not derived from its instance and sequence (v2)',
+  FLAGGED_PROOF_INVALID: 'the flagged proof does not lead from the leaf to the flagged root (v2)',
 };
 
 /** The exit-code table as `verify --help` prints it. */
