@@ -24,7 +24,8 @@ const ROOMS = {
   proofs: ['core', 'domain', 'infra', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts'],
   // Label sources read the review app's verdicts and the decisions log.
   training: ['core', 'domain', 'infra', 'ingest', 'scoring', 'fixtures', 'privacy', 'proofs', 'review'],
-  review: ['core', 'domain', 'infra', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'proofs'],
+  // scoring: only its view-time reason renderer (scoring/reason-text.ts), for the case view; see the rule below.
+  review: ['core', 'domain', 'infra', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'proofs'],
   pipeline: ['core', 'domain', 'infra', 'ingest', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'workers', 'review'],
   stack: ['core'],
 };
@@ -50,6 +51,13 @@ const roomRules = Object.entries(ROOMS).map(([room, allowed]) => ({
 module.exports = {
   forbidden: [
     ...roomRules,
+    {
+      name: 'review-renders-reasons-only',
+      comment: 'The review app takes from scoring/ only the view-time reason renderer: it never scores, loads models or touches aggregates.',
+      severity: 'error',
+      from: { path: '^review/' },
+      to: { path: '^scoring/', pathNot: '^scoring/reason-text\\.ts$' },
+    },
     {
       name: 'production-never-imports-dev-rooms',
       comment: 'Production rooms never reach into the dev stack, the tests or the benchmarks: composition roots (cli/) wire dev implementations in.',

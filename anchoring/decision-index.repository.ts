@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { ClaimtrailError } from '../core/errors.ts';
 import { withTransaction } from '../infra/db/transaction.ts';
-import type { Decision, LogPosition, Outcome, Reason } from '../domain/decision.ts';
+import { DECISION_FORMAT_V2, type DecisionV1, type DecisionV2, type LogPosition, type Outcome, type Reason, type ReasonV1 } from '../domain/decision.ts';
 
 /** A new batch's offset range overlaps a stored one of the same partition. */
 export class BatchOverlapError extends ClaimtrailError {
@@ -10,8 +10,21 @@ export class BatchOverlapError extends ClaimtrailError {
   }
 }
 
-/** A decision as it sits in the log and in its batch. */
-export interface IndexedDecision extends Decision {
+/**
+ * A v1 decision as the index holds it: as its record was until the scoring role's legacy step
+ * (pipeline/legacy-decisions.ts) moves its salt and reason texts into the sealed payload store;
+ * afterwards `salt` is null, the reasons are codes and contributions, and `reasonsV1Hash` keeps
+ * the reasons hash its v1 leaf bound (so the row still recomputes to its leaf).
+ */
+export type IndexedDecisionV1 = Omit<DecisionV1, 'salt' | 'reasons'> & {
+  salt: string | null;
+  reasons: Array<Reason | ReasonV1>;
+  /** keccak256 of the v1 reasons with their texts (leaf-encoding.md); set once the texts are sealed away. */
+  reasonsV1Hash?: string;
+};
+
+/** Where a decision sits in the log and in its batch. */
+export interface BatchPlacement {
   /** Position of this decision in the `decisions` topic (bound into the leaf). */
   log: LogPosition;
   leaf: string;
@@ -20,6 +33,9 @@ export interface IndexedDecision extends Decision {
   /** Transaction that anchored this (flagged) decision's leaf individually, if it was. */
   flaggedTxHash?: string;
 }
+
+/** A decision (v1 or v2) as it sits in the log and in its batch. */
+export type IndexedDecision = (IndexedDecisionV1 | DecisionV2) & BatchPlacement;
 
 export interface BatchRecord {
   batchId: string;
@@ -71,14 +87,18 @@ interface DecisionRow {
   rf_score: number;
   nn_score: number;
   outcome: Outcome;
-  reasons: Reason[];
+  reasons: Array<Reason | ReasonV1>;
   model_hash: string;
   decided_at_text: string;
   input_topic: string;
   input_partition: number;
   input_offset: string;
   claim_commitment: string;
-  salt: string;
+  salt: string | null;
+  format: typeof DECISION_FORMAT_V2 | null;
+  instance_id: string | null;
+  run_id: string | null;
+  reasons_v1_hash: string | null;
   correlation_id: string | null;
   log_topic: string;
   log_partition: number;
@@ -108,25 +128,29 @@ interface BatchRow {
 }
 
 function toDecision(r: DecisionRow): IndexedDecision {
-  return {
+  const common = {
     decisionId: r.decision_id,
     claimId: r.claim_id,
     score: r.score,
     components: { rf: r.rf_score, nn: r.nn_score },
     outcome: r.outcome,
-    reasons: r.reasons,
     modelHash: r.model_hash,
     decidedAt: r.decided_at_text,
     input: { topic: r.input_topic, partition: r.input_partition, offset: r.input_offset },
     claimCommitment: r.claim_commitment,
-    salt: r.salt,
     ...(r.correlation_id ? { correlationId: r.correlation_id } : {}),
+  };
+  const placement: BatchPlacement = {
     log: { topic: r.log_topic, partition: r.log_partition, offset: r.log_offset },
     leaf: r.leaf,
     batchId: r.batch_id,
     leafIndex: r.leaf_index,
     ...(r.flagged_tx_hash ? { flaggedTxHash: r.flagged_tx_hash } : {}),
   };
+  if (r.format === DECISION_FORMAT_V2 && r.instance_id && r.run_id) {
+    return { format: DECISION_FORMAT_V2, instanceId: r.instance_id, runId: r.run_id, ...common, reasons: r.reasons.map(({ code, contribution }) => ({ code, contribution })), ...placement };
+  }
+  return { ...common, reasons: r.reasons, salt: r.salt, ...(r.reasons_v1_hash ? { reasonsV1Hash: r.reasons_v1_hash } : {}), ...placement };
 }
 
 function toBatch(r: BatchRow): StoredBatch {
@@ -149,7 +173,7 @@ function toBatch(r: BatchRow): StoredBatch {
 }
 
 const DECISION_COLUMNS = `decision_id, claim_id, score, rf_score, nn_score, outcome, reasons, model_hash, decided_at_text,
-  input_topic, input_partition, input_offset::text, claim_commitment, salt, correlation_id, log_topic, log_partition,
+  input_topic, input_partition, input_offset::text, claim_commitment, salt, format, instance_id, run_id, reasons_v1_hash, correlation_id, log_topic, log_partition,
   log_offset::text, leaf, batch_id, leaf_index, flagged_tx_hash`;
 const BATCH_COLUMNS = `batch_id, topic, partition, first_offset::text, last_offset::text, leaf_count, root, status,
   chain_id::text, contract, tx_hash, block_number::text, block_hash, created_at, anchored_at`;
@@ -188,15 +212,16 @@ export class DecisionIndexRepository {
       );
       if (inserted.rowCount === 1) {
         const col = <K extends keyof IndexedDecision>(k: K) => decisions.map((d) => d[k]);
+        const v2 = (d: IndexedDecision): DecisionV2 | null => ('format' in d && d.format === DECISION_FORMAT_V2 ? d : null);
         await client.query(
           `INSERT INTO decisions (decision_id, claim_id, score, rf_score, nn_score, outcome, reasons, model_hash,
              decided_at, decided_at_text, input_topic, input_partition, input_offset, claim_commitment, salt,
-             correlation_id, log_topic, log_partition, log_offset, leaf, batch_id, leaf_index)
-           SELECT d, c, s, rf, nn, o, r::jsonb, m, t::timestamptz, t, it, ip, io, cc, sa, ci, lt, lp, lo, lf, b, li
+             correlation_id, log_topic, log_partition, log_offset, leaf, batch_id, leaf_index, format, instance_id, run_id, reasons_v1_hash)
+           SELECT d, c, s, rf, nn, o, r::jsonb, m, t::timestamptz, t, it, ip, io, cc, sa, ci, lt, lp, lo, lf, b, li, fo, ii, ri, rh
            FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::text[], $7::text[], $8::text[],
              $9::text[], $10::text[], $11::int[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[],
-             $17::int[], $18::bigint[], $19::text[], $20::text[], $21::int[])
-             AS u(d, c, s, rf, nn, o, r, m, t, it, ip, io, cc, sa, ci, lt, lp, lo, lf, b, li)`,
+             $17::int[], $18::bigint[], $19::text[], $20::text[], $21::int[], $22::text[], $23::text[], $24::text[], $25::text[])
+             AS u(d, c, s, rf, nn, o, r, m, t, it, ip, io, cc, sa, ci, lt, lp, lo, lf, b, li, fo, ii, ri, rh)`,
           [
             col('decisionId'),
             col('claimId'),
@@ -204,14 +229,15 @@ export class DecisionIndexRepository {
             decisions.map((d) => d.components.rf),
             decisions.map((d) => d.components.nn),
             col('outcome'),
-            decisions.map((d) => JSON.stringify(d.reasons)),
+            // v2: codes and contributions only, whatever else an in-memory object carries.
+            decisions.map((d) => JSON.stringify(v2(d) ? d.reasons.map(({ code, contribution }) => ({ code, contribution })) : d.reasons)),
             col('modelHash'),
             col('decidedAt'),
             decisions.map((d) => d.input.topic),
             decisions.map((d) => d.input.partition),
             decisions.map((d) => d.input.offset),
             col('claimCommitment'),
-            col('salt'),
+            decisions.map((d) => (v2(d) ? null : (d as IndexedDecisionV1).salt)),
             decisions.map((d) => d.correlationId ?? null),
             decisions.map((d) => d.log.topic),
             decisions.map((d) => d.log.partition),
@@ -219,6 +245,10 @@ export class DecisionIndexRepository {
             col('leaf'),
             col('batchId'),
             col('leafIndex'),
+            decisions.map((d) => v2(d)?.format ?? null),
+            decisions.map((d) => v2(d)?.instanceId ?? null),
+            decisions.map((d) => v2(d)?.runId ?? null),
+            decisions.map((d) => (v2(d) ? null : (d as IndexedDecisionV1).reasonsV1Hash ?? null)),
           ],
         );
         await options.hook?.decisionsRecorded(client, decisions);
@@ -308,6 +338,35 @@ export class DecisionIndexRepository {
 
   async markFlaggedAnchored(decisionId: string, txHash: string, blockNumber: bigint): Promise<void> {
     await this.#pool.query('UPDATE decisions SET flagged_tx_hash = $2, flagged_block = $3 WHERE decision_id = $1', [decisionId, txHash, blockNumber.toString()]);
+  }
+
+  /**
+   * Up to `limit` v1 rows still holding their salt (and reason texts) in clear, after
+   * `afterDecisionId`, in decision id order: the legacy step's work list.
+   */
+  async legacyV1Rows(limit: number, afterDecisionId = ''): Promise<Array<{ decisionId: string; salt: string; reasons: ReasonV1[] }>> {
+    const { rows } = await this.#pool.query<{ decision_id: string; salt: string; reasons: ReasonV1[] }>(
+      `SELECT decision_id, salt, reasons FROM decisions
+        WHERE format IS NULL AND salt IS NOT NULL AND decision_id > $1 ORDER BY decision_id LIMIT $2`,
+      [afterDecisionId, limit],
+    );
+    return rows.map((r) => ({ decisionId: r.decision_id, salt: r.salt, reasons: r.reasons }));
+  }
+
+  /**
+   * Rewrites v1 rows without their secrets: reasons to codes and contributions, salt to NULL, and
+   * the v1 reasons hash (`reasonsV1Hash`, what the leaf bound) kept beside them. Only rows still
+   * holding a salt are touched (idempotent). Returns the number rewritten.
+   */
+  async stripLegacyV1(rows: ReadonlyArray<{ decisionId: string; reasons: readonly Reason[]; reasonsV1Hash: string }>): Promise<number> {
+    if (rows.length === 0) return 0;
+    const result = await this.#pool.query(
+      `UPDATE decisions d SET reasons = u.reasons::jsonb, salt = NULL, reasons_v1_hash = u.hash
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS u (decision_id, reasons, hash)
+        WHERE d.decision_id = u.decision_id AND d.format IS NULL AND d.salt IS NOT NULL`,
+      [rows.map((r) => r.decisionId), rows.map((r) => JSON.stringify(r.reasons.map(({ code, contribution }) => ({ code, contribution })))), rows.map((r) => r.reasonsV1Hash)],
+    );
+    return result.rowCount ?? 0;
   }
 
   /** Counts for summaries and tests. */

@@ -1,3 +1,4 @@
+import { leafReasonsOf } from '../anchoring/interim-leaf.ts';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,7 +86,7 @@ export function leafTuples(scorer: Scorer, claims: readonly EncodedClaim[], deco
           score: r.score,
           outcome: r.outcome,
           modelHash: scorer.modelHash,
-          reasons: r.reasons,
+          reasons: leafReasonsOf(r.reasons),
           decidedAt,
           log: { topic: 'bench.decisions', partition: 0, offset },
         }),

@@ -1,8 +1,10 @@
+import { InstanceRepository } from '../anchoring/instance.repository.ts';
+import { interimLeafValues } from '../anchoring/interim-leaf.ts';
+import { newSalt } from '../anchoring/core/commitment.ts';
 import { decodeDecision } from '../domain/decision-codec.ts';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { batchId as computeBatchId } from '../anchoring/core/batch.ts';
-import { leafValues } from '../anchoring/core/leaf.ts';
 import { buildBatchTree } from '../anchoring/core/merkle.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
@@ -56,7 +58,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
   // pipeline; the bare scoreBatch step gets the same values precomputed offline.
   const redis = createRedis(config.redisUrl);
   const aggregates = new RedisClaimAggregates(redis, { prefix: `claimtrail:agg:${config.kafka.scoringGroupId}:timings-${Date.now()}`, spec: { ...DEFAULT_AGGREGATE_SPEC, ...(scorer.aggregates ?? {}) } });
-  const stage = new ScoringStage({ kafka, config, scorer, payloads, log, aggregates });
+  const stage = new ScoringStage({ kafka, config, scorer, payloads, instanceId: await new InstanceRepository(pool).instanceId(), log, aggregates });
   const steps: Record<Exclude<keyof StageTimings, 'batchSize' | 'rounds'>, number[]> = { handleMs: [], decodeMs: [], scoreMs: [], payloadInsertMs: [], transactionMs: [], batchCloseMs: [] };
   const time = async <T>(into: number[], fn: () => Promise<T> | T): Promise<T> => {
     const t = performance.now();
@@ -75,7 +77,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
       const observed = offlineObservations(valid, scorer.aggregates);
       await time(steps.scoreMs, () => scorer.scoreBatch(valid, observed));
       await time(steps.payloadInsertMs, () =>
-        payloads.insertMany(valid.map((c, i) => ({ decisionId: `0x${(1e12 + base + i).toString(16).padStart(64, '0')}`, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: slice[i]!.value, claimType: c.claimType, totalCharged: c.totalCharged }))),
+        payloads.insertMany(valid.map((c, i) => ({ decisionId: `0x${(1e12 + base + i).toString(16).padStart(64, '0')}`, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: slice[i]!.value, claimType: c.claimType, totalCharged: c.totalCharged, salt: newSalt() }))),
       );
       const outputs = await time(steps.handleMs, () => stage.handle({ topic: config.kafka.topics.claims, partition: 0, messages }));
       await time(steps.transactionMs, async () => {
@@ -94,7 +96,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
         const topic = config.kafka.topics.decisions;
         const partition = 0;
         const offsets = decisions.map((_, i) => String(base + i));
-        const values = decisions.map((d, i) => leafValues({ ...d, log: { topic, partition, offset: offsets[i]! } }));
+        const values = decisions.map((d, i) => interimLeafValues(d, { topic, partition, offset: offsets[i]! }));
         const tree = buildBatchTree(values);
         const id = computeBatchId({ topic, partition, firstOffset: offsets[0]!, lastOffset: offsets.at(-1)! });
         const indexed: IndexedDecision[] = decisions.map((d, i) => ({ ...d, log: { topic, partition, offset: offsets[i]! }, leaf: tree.leafHashes[i]!, batchId: id, leafIndex: i }));

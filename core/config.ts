@@ -51,6 +51,8 @@ const EnvSchema = z.object({
   BATCHING_GROUP_ID: z.string().min(1).default('claimtrail-batching'),
   /** Stable per scoring process: Kafka fences a zombie with the same transactional id. */
   SCORING_INSTANCE_ID: z.string().min(1).default(hostname()),
+  /** Scoring run bound into every decision id v2: `live` for the streaming pipeline, a backfill names its own. */
+  SCORING_RUN_ID: z.string().regex(/^[a-z0-9._-]{1,64}$/, 'expected 1-64 of a-z 0-9 . _ -').default('live'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/claimtrail'),
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case SQL identifier').default('public'),
@@ -90,6 +92,11 @@ export interface Config {
     batchingGroupId: string;
     scoringInstanceId: string;
   };
+  /**
+   * Scoring run (`[a-z0-9._-]{1,64}`, default `live`): part of every decision id v2, so a
+   * re-scoring run over the same claims never reuses the live decisions' ids (docs/proof-format-v2.md).
+   */
+  scoringRunId: string;
   redisUrl: string;
   database: { url: string; schema: string };
   chain: {
@@ -164,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       batchingGroupId: e.BATCHING_GROUP_ID,
       scoringInstanceId: e.SCORING_INSTANCE_ID,
     },
+    scoringRunId: e.SCORING_RUN_ID,
     redisUrl: e.REDIS_URL,
     database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA },
     chain: { rpcUrl: e.CHAIN_RPC_URL, signerKey, contractAddress: e.DECISION_ANCHOR_ADDRESS, confirmations: e.CONFIRMATIONS, trustFile: e.TRUST_FILE },

@@ -6,7 +6,8 @@ import type { Logger } from '../core/logger.ts';
 import { BatchOverlapError, type DecisionIndexRepository, type DecisionsRecordedHook, type IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import type { Decision } from '../domain/decision.ts';
 import { batchId as computeBatchId } from '../anchoring/core/batch.ts';
-import { leafHash, leafValues } from '../anchoring/core/leaf.ts';
+import { leafHash } from '../anchoring/core/leaf.ts';
+import { interimLeafValues } from '../anchoring/interim-leaf.ts';
 import { buildBatchTree } from '../anchoring/core/merkle.ts';
 import type { AnchorJobSink } from '../workers/anchor.queue.ts';
 import { restartOnUnrecoveredCrash } from '../infra/kafka/consumer-recovery.ts';
@@ -180,7 +181,8 @@ export class BatchingStage {
     const firstOffset = open.items[0]!.offset;
     const lastOffset = open.items.at(-1)!.offset;
     const id = computeBatchId({ topic, partition, firstOffset, lastOffset });
-    const values = open.items.map(({ decision, offset }) => leafValues({ ...decision, log: { topic, partition, offset } }));
+    // v1 and v2 records alike become v1 leaves (interim, until leaf v2: anchoring/interim-leaf.ts).
+    const values = open.items.map(({ decision, offset }) => interimLeafValues(decision, { topic, partition, offset }));
     const tree = buildBatchTree(values);
     const indexed: IndexedDecision[] = open.items.map(({ decision, offset }, leafIndex) => ({
       ...decision,

@@ -16,6 +16,7 @@ import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
 import { CaseOpeningService } from '../review/services/case-opening.service.ts';
 import { DecisionIndexRepository } from '../anchoring/decision-index.repository.ts';
+import { InstanceRepository } from '../anchoring/instance.repository.ts';
 import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
 import { createKafka, ensureTopics, topicSizeProblems } from '../infra/kafka/kafka.ts';
@@ -28,6 +29,7 @@ import { AnchorQueue } from '../workers/anchor.queue.ts';
 import { AnchorWorker } from '../workers/anchor.worker.ts';
 import { createRedis } from '../infra/redis.ts';
 import { BatchingStage } from './batching.stage.ts';
+import { sealLegacyDecisions } from './legacy-decisions.ts';
 import { ScoringStage } from './scoring.stage.ts';
 
 /** The parts a process can run; scale scoring by running more processes with only `scoring`. */
@@ -173,7 +175,11 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
       const payloads = new ClaimPayloadRepository(pool, await openMemberKeys(pool, keys.masterKey, log.child({ component: 'privacy' })));
       const encrypted = await payloads.encryptLegacyRows();
       if (encrypted > 0) log.info({ component: 'privacy', rows: encrypted }, 'encrypted claim payloads stored in clear');
-      const scoring = new ScoringStage({ kafka, config, scorer, payloads, log: log.child({ component: 'scoring' }), aggregates, ...(challenger ? { challenger } : {}) });
+      // v1 decision rows: salts and reason texts into the sealed store (docs/privacy.md).
+      await sealLegacyDecisions({ index, payloads, log });
+      const instanceId = await new InstanceRepository(pool).instanceId();
+      log.info({ component: 'scoring', instanceId, runId: config.scoringRunId }, 'decision ids bound to this installation and run');
+      const scoring = new ScoringStage({ kafka, config, scorer, payloads, instanceId, log: log.child({ component: 'scoring' }), aggregates, ...(challenger ? { challenger } : {}) });
       await scoring.start();
       stoppers.push(() => scoring.stop());
       running.scoring = scoring;

@@ -4,8 +4,8 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ClaimPayloadRepository, ClaimPayloadRow } from '../privacy/claim-payload.repository.ts';
 import type { Claim } from '../domain/claim.schema.ts';
-import type { Decision } from '../domain/decision.ts';
-import { CORRELATION_HEADER, decisionIdFor, encodeDecision } from '../domain/decision-codec.ts';
+import { DECISION_FORMAT_V2, type DecisionV2 } from '../domain/decision.ts';
+import { CORRELATION_HEADER, decisionIdFor, decisionIdV2, encodeDecision } from '../domain/decision-codec.ts';
 import { decodeClaim, headerString, toDlqMessage } from '../ingest/claim-decoder.ts';
 import { type StageBatch, type StageOutput, TransactionalStage } from '../infra/kafka/transactional-stage.ts';
 import type { Scorer } from '../scoring/scorer.ts';
@@ -17,6 +17,11 @@ export interface ScoringStageDeps {
   config: Readonly<Config>;
   scorer: Scorer;
   payloads: ClaimPayloadRepository;
+  /**
+   * This installation's id (`claimtrail_instance`, anchoring/instance.repository.ts): with
+   * `config.scoringRunId` and the model hash it makes the decision ids (decisionIdV2).
+   */
+  instanceId: string;
   log: Logger;
   now?: () => Date;
   /**
@@ -48,8 +53,9 @@ export interface ScoringStageCounters {
 
 /**
  * Claims -> decisions, exactly once: decode and validate each claim (bad ones to the DLQ with
- * the reason), score the valid ones in one batch, store their payloads, and produce decisions
- * plus DLQ copies in the transaction that commits the input offsets.
+ * the reason), score the valid ones in one batch, store their payloads (claim and salt sealed
+ * under the member's key), and produce `claimtrail-decision-v2` records (codes and contributions,
+ * no salt, no text) plus DLQ copies in the transaction that commits the input offsets.
  */
 export class ScoringStage {
   readonly counters: ScoringStageCounters = { decided: 0, flagged: 0, review: 0, deadLettered: 0, shadowed: 0, shadowDisagreements: 0 };
@@ -93,39 +99,47 @@ export class ScoringStage {
     }
 
     // Aggregates first: each claim's are read (claims before it) and it is added, in order; the
-    // scorers take these observations for their features and the duplicate rule.
+    // scorers take these observations for their features and the duplicate rule. The event id
+    // is the input position (decision id v1), not the decision id v2: a re-scoring run or another
+    // model over the same claims observes the same events, so nothing is counted twice.
     const observed = valid.length > 0 ? await this.#deps.aggregates.observeBatch(valid.map((v) => ({ eventId: decisionIdFor(batch.topic, batch.partition, v.offset), claim: v.claim }))) : [];
     const claims = valid.map((v) => v.claim);
     const results = valid.length > 0 ? scorer.scoreBatch(claims, observed) : [];
     const challenger = this.#deps.challenger;
     const shadow = challenger && valid.length > 0 ? challenger.scoreBatch(claims, observed) : undefined;
     const decidedAt = now().toISOString();
-    const rows: ClaimPayloadRow[] = [];
+    const { instanceId } = this.#deps;
+    const runId = config.scoringRunId;
+    const ids = valid.map((v) => decisionIdV2({ instanceId, runId, modelHash: scorer.modelHash, topic: batch.topic, partition: batch.partition, offset: v.offset }));
+    // Payloads first: a decision replayed after a crash commits with the salt its stored row
+    // already holds (insertMany returns it), so record and sealed salt always agree.
+    const rows: ClaimPayloadRow[] = valid.map((v, i) => ({ decisionId: ids[i]!, claimId: v.claim.claimId, memberId: v.claim.memberId, providerNpi: v.claim.billingProviderNpi, claimBytes: v.bytes, claimType: v.claim.claimType, totalCharged: v.claim.totalCharged, salt: newSalt() }));
+    const salts = await payloads.insertMany(rows);
     const decisions: Message[] = [];
     const shadowRecords: Message[] = [];
     let flagged = 0;
     let review = 0;
     valid.forEach((v, i) => {
       const result = results[i]!;
-      const decisionId = decisionIdFor(batch.topic, batch.partition, v.offset);
-      const salt = newSalt();
-      const decision: Decision = {
+      const decisionId = ids[i]!;
+      const decision: DecisionV2 = {
+        format: DECISION_FORMAT_V2,
+        instanceId,
+        runId,
         decisionId,
         claimId: v.claim.claimId,
         score: result.score,
         components: result.components,
         outcome: result.outcome,
-        reasons: result.reasons,
+        reasons: result.reasons.map(({ code, contribution }) => ({ code, contribution })),
         modelHash: scorer.modelHash,
         decidedAt,
         input: { topic: batch.topic, partition: batch.partition, offset: v.offset },
-        claimCommitment: claimCommitment(v.bytes, salt),
-        salt,
+        claimCommitment: claimCommitment(v.bytes, salts.get(decisionId)!),
         ...(v.correlationId ? { correlationId: v.correlationId } : {}),
       };
       if (decision.outcome === 'flag') flagged++;
       else if (decision.outcome === 'review') review++;
-      rows.push({ decisionId, claimId: v.claim.claimId, memberId: v.claim.memberId, providerNpi: v.claim.billingProviderNpi, claimBytes: v.bytes, claimType: v.claim.claimType, totalCharged: v.claim.totalCharged });
       decisions.push({
         key: v.claim.claimId,
         value: encodeDecision(decision),
@@ -145,7 +159,6 @@ export class ScoringStage {
         shadowRecords.push({ key: v.claim.claimId, value: JSON.stringify(record) });
       }
     });
-    await payloads.insertMany(rows);
     this.counters.decided += decisions.length;
     this.counters.flagged += flagged;
     this.counters.review += review;

@@ -58,6 +58,17 @@ export function payloadAad(decisionId: string, keyId: string): Buffer {
   return Buffer.from(`claimtrail-phi-payload-v1\0${decisionId}\0${keyId}`, 'utf8');
 }
 
+/**
+ * What a sealed value beside a claim payload is for: its AAD names the purpose, so a sealed salt
+ * copied into the reasons column (or the claim's ciphertext into either) fails to open.
+ */
+export type SealedPurpose = 'commitment-salt' | 'reasons-v1';
+
+/** AAD of a value sealed beside a claim payload: binds it to its decision id, data key id and purpose. */
+export function sealedValueAad(purpose: SealedPurpose, decisionId: string, keyId: string): Buffer {
+  return Buffer.from(`claimtrail-phi-${purpose}-v1\0${decisionId}\0${keyId}`, 'utf8');
+}
+
 /** AAD of a wrapped data key: binds the wrapped bytes to the key id they are stored under. */
 export function dataKeyAad(keyId: string): Buffer {
   return Buffer.from(`claimtrail-data-key-v1\0${keyId}`, 'utf8');

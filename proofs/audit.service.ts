@@ -1,6 +1,7 @@
 import { DecisionFormatError, decodeDecision } from '../domain/decision-codec.ts';
 import { InvalidArgumentError as AnchoringArgumentError } from '../anchoring/core/errors.ts';
-import { leafHash, leafValues } from '../anchoring/core/leaf.ts';
+import { leafHash } from '../anchoring/core/leaf.ts';
+import { interimLeafValues } from '../anchoring/interim-leaf.ts';
 import { makeTree } from '../anchoring/core/merkle-core.ts';
 import type { AnchorReader } from '../anchoring/core/verify-proof.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
@@ -239,7 +240,7 @@ function logLeaf(batch: StoredBatch, record: DecisionLogRecord): { leaf: string;
     throw error;
   }
   try {
-    const leaf = leafHash(leafValues({ ...decision, log: { topic: batch.topic, partition: batch.partition, offset: record.offset } }));
+    const leaf = leafHash(interimLeafValues(decision, { topic: batch.topic, partition: batch.partition, offset: record.offset }));
     return { leaf, decisionId: decision.decisionId };
   } catch (error) {
     if (error instanceof AnchoringArgumentError) return error.message;
@@ -250,7 +251,7 @@ function logLeaf(batch: StoredBatch, record: DecisionLogRecord): { leaf: string;
 /** The leaf a PostgreSQL row encodes to now; a row that no longer encodes gets a marker value. */
 function rowLeafOf(row: IndexedDecision): string {
   try {
-    return leafHash(leafValues(row));
+    return leafHash(interimLeafValues(row, row.log));
   } catch (error) {
     if (error instanceof AnchoringArgumentError) return `unencodable (${error.message})`;
     throw error;

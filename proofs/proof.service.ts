@@ -6,6 +6,8 @@ import { VerificationError } from '../anchoring/core/errors.ts';
 import type { TrustAnchor } from '../anchoring/core/trust.ts';
 import { ClaimtrailError } from '../core/errors.ts';
 import type { DecisionIndexRepository, IndexedDecision } from '../anchoring/decision-index.repository.ts';
+import { interimLeafInput } from '../anchoring/interim-leaf.ts';
+import type { ReasonV1 } from '../domain/decision.ts';
 import { createAnchorReader } from './anchor-reader.ts';
 
 /** No decision / batch to prove (unknown claim id, or not batched yet). Caller-facing. */
@@ -21,9 +23,29 @@ export type DecisionVerification = (
   | Omit<VerifyFailure, 'ok'> & { ok: false }
 ) & { claimId: string; decisionId: string; batchId: string; txHash: string | null };
 
+/** A value sealed under the member's data key, as the payload store gives it back. */
+export type SealedSecret<T> = { state: 'present'; value: T } | { state: 'erased'; erasedAt: string | null };
+
+/**
+ * Where an entitled exporter reads what the index no longer holds in clear: the commitment salt
+ * and a v1 decision's reason texts, sealed under the member's data key
+ * (privacy/claim-payload.repository.ts implements it; the composition root wires it in).
+ */
+export interface SealedDecisionSecrets {
+  /** Null when nothing is sealed for the decision. */
+  salt(decisionId: string): Promise<SealedSecret<string> | null>;
+  /** Null when nothing is sealed for the decision (a v2 decision, or a v1 row not moved yet). */
+  reasonsV1(decisionId: string): Promise<SealedSecret<ReasonV1[]> | null>;
+}
+
 export interface ProofServiceDeps {
   index: DecisionIndexRepository;
   provider: JsonRpcProvider;
+  /**
+   * The sealed salts and v1 reason texts. Without it, bundles carry no salt, and a v1 decision
+   * whose texts were moved into the sealed store cannot be bundled (its v1 leaf hashes the texts).
+   */
+  sealed?: SealedDecisionSecrets;
 }
 
 /**
@@ -73,13 +95,38 @@ export class ProofService {
         confirmationsAtExport: Number(head >= batch.anchor.blockNumber ? head - batch.anchor.blockNumber + 1n : 0n),
       };
     }
+    const leafInput = interimLeafInput(decision, decision.log);
+    if ('reasonsV1Hash' in decision && decision.reasonsV1Hash !== undefined) leafInput.reasons = await this.#reasonsV1(decision.decisionId);
     return makeProofBundle({
-      decision,
-      ...(options.includeSalt ? { salt: decision.salt } : {}),
+      decision: { ...leafInput, claimId: decision.claimId },
+      ...(options.includeSalt ? { salt: await this.#salt(decision) } : {}),
       proof,
       batch: { topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset, leafCount: batch.leafCount, root: batch.root },
       anchor,
     });
+  }
+
+  /** A v1 decision's reason texts from the sealed store (its v1 leaf hashes them). */
+  async #reasonsV1(decisionId: string): Promise<ReasonV1[]> {
+    const sealed = await this.#deps.sealed?.reasonsV1(decisionId);
+    if (sealed?.state === 'present') return sealed.value;
+    throw new ProofUnavailableError(
+      sealed?.state === 'erased'
+        ? `decision ${decisionId} is a v1 decision of an erased member: its reason texts, which its v1 leaf hashes, are gone; bundles exported before the erasure still verify`
+        : `decision ${decisionId} is a v1 decision whose reason texts are sealed in the payload store: export it with access to the PHI master key`,
+    );
+  }
+
+  /** The salt for an entitled exporter: in clear on a v1 row not moved yet, else from the sealed store. */
+  async #salt(decision: IndexedDecision): Promise<string> {
+    if ('salt' in decision && decision.salt) return decision.salt;
+    const sealed = await this.#deps.sealed?.salt(decision.decisionId);
+    if (sealed?.state === 'present') return sealed.value;
+    throw new ProofUnavailableError(
+      sealed?.state === 'erased'
+        ? `the salt of decision ${decision.decisionId} was erased with its member's data key`
+        : `the salt of decision ${decision.decisionId} is sealed in the payload store: export it with access to the PHI master key`,
+    );
   }
 
   /**

@@ -110,24 +110,26 @@ export function aggregateReasonCode(name: string): string {
 }
 
 /**
- * Human text for one aggregate feature value, for investigators: counts, amounts and ratios
- * only, never an id or a date. Windows end on the claim's service day and count claims seen
- * before this one.
+ * The investigator's sentence for an aggregate reason code (`F_PROVIDER_VOLUME`, ...). The
+ * observation behind it (counts and sums of other claims in Redis at scoring time) is not stored
+ * and cannot be derived from the claim, so the sentence says which entity's history raised the
+ * score without its numbers. Never an id or a date.
+ * @returns undefined for a code that is not an aggregate's.
  */
-export function describeAggregate(name: string, value: number): string {
-  const window = /_(\d+)d$/.exec(name);
-  const span = window ? (window[1] === '1' ? 'on the same service day' : `in the ${window[1]} days up to the service day`) : '';
-  const who = name.startsWith('provider_') ? 'billing provider' : 'member';
-  if (name === 'duplicate_seen') return value > 0 ? 'an identical claim (member, provider, codes, dates) was seen before' : 'no identical claim seen before';
-  if (name === 'provider_volume_vs_peers') return `billing provider's claims on the service day ${ratio(value)}x the average of providers of the same specialty`;
-  if (name.endsWith('_volume_vs_own')) return `${who}'s claims on the service day ${ratio(value)}x its own daily average over the rest of the window`;
-  if (name.includes('_claims_')) return `${value} earlier ${value === 1 ? 'claim' : 'claims'} for this ${who} ${span}`;
-  if (name.includes('_log_charged_')) return `${usd(Math.expm1(value))} charged for this ${who} ${span}`;
-  throw new InvalidArgumentError(`unknown aggregate feature ${name}`);
+export function describeAggregateReason(code: string): string | undefined {
+  switch (code) {
+    case 'F_DUPLICATE_SEEN':
+      return 'an identical claim (member, provider, codes, dates) was seen before';
+    case 'F_PROVIDER_VS_PEERS':
+      return "the billing provider's claims on the service day, compared with providers of the same specialty, raised the score";
+    case 'F_PROVIDER_VOLUME':
+      return "the billing provider's recent claims and charges (up to the service day) raised the score";
+    case 'F_MEMBER_FREQUENCY':
+      return "the member's recent claims and charges (up to the service day) raised the score";
+    default:
+      return undefined;
+  }
 }
-
-const ratio = (x: number): string => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
-const usd = (x: number): string => `$${Math.round(x).toLocaleString('en-US')}`;
 
 function observation(raw: AggregateRaw, spec: AggregateWindows): AggregateObservation {
   return { raw, duplicate: raw[0] === 1, features: aggregateFeatures(raw, spec) };

@@ -6,8 +6,9 @@ import { procedureReference } from '../domain/codes/reference-fees.ts';
 
 /**
  * Hard rules: deterministic checks that force the outcome `flag` whatever the models say. Each
- * has a stable reason code; a hit is reported as a Reason with contribution 1 and listed before
- * the model's feature reasons. Texts carry codes and counts, never dates or member data.
+ * has a stable reason code; a hit is reported as a Reason (code, contribution 1) listed before
+ * the model's feature reasons. A hit carries no text: its sentence ({@link describeRule}) is
+ * rendered at view time from the decrypted claim, for a viewer entitled to it.
  *
  * Every rule lives here, and the Scorer applies all of them on every path (streaming stage,
  * challenger, offline `scoreInOrder`). Most look at the claim alone; the duplicate rule looks at
@@ -58,8 +59,8 @@ export function createRulesConfig(options: { excludedNpis?: Iterable<string>; ma
   });
 }
 
-function rule(code: string, text: string): Reason {
-  return { code, contribution: 1, text };
+function rule(code: string): Reason {
+  return { code, contribution: 1 };
 }
 
 function codes(list: readonly string[]): string {
@@ -77,27 +78,59 @@ function codes(list: readonly string[]): string {
  */
 export function evaluateRules(claim: Claim, config: RulesConfig, history: ClaimHistory, facts?: Pick<ClaimFacts, 'daysAfterDeath' | 'outsideAdmissionCodes'>): Reason[] {
   const hits: Reason[] = [];
-  if (config.excludedNpis.has(claim.billingProviderNpi)) {
-    hits.push(rule(RULE_CODES.excludedProvider, `billing provider NPI ${claim.billingProviderNpi} is on the exclusion list`));
-  } else if (claim.attendingProviderNpi !== undefined && config.excludedNpis.has(claim.attendingProviderNpi)) {
-    hits.push(rule(RULE_CODES.excludedProvider, `attending provider NPI ${claim.attendingProviderNpi} is on the exclusion list`));
+  if (config.excludedNpis.has(claim.billingProviderNpi) || (claim.attendingProviderNpi !== undefined && config.excludedNpis.has(claim.attendingProviderNpi))) {
+    hits.push(rule(RULE_CODES.excludedProvider));
   }
+  if ((facts ? facts.daysAfterDeath : daysAfterDeathOf(claim)) > 0) hits.push(rule(RULE_CODES.serviceAfterDeath));
+  if ((facts ? facts.outsideAdmissionCodes : outsideAdmissionOf(claim)).length > 0) hits.push(rule(RULE_CODES.outsideAdmission));
+  if (excessiveUnits(claim, config).length > 0) hits.push(rule(RULE_CODES.impossibleUnits));
+  if (history.duplicate) hits.push(rule(RULE_CODES.duplicateClaim));
+  return hits;
+}
 
-  const daysAfterDeath = facts ? facts.daysAfterDeath : daysAfterDeathOf(claim);
-  if (daysAfterDeath > 0) hits.push(rule(RULE_CODES.serviceAfterDeath, `service ${daysAfterDeath} day${daysAfterDeath === 1 ? '' : 's'} after the member's recorded date of death`));
+/**
+ * The investigator's sentence for a rule hit, recomputed from the claim it fired on (the case
+ * view renders it; nothing stores it). It names codes, counts and NPIs that are on the claim,
+ * never a date or member data. `config` is the scorer's rules configuration when the caller has
+ * it; without it the excluded-provider sentence names the claim's NPIs instead of the listed one,
+ * and unit maxima are the reference table's.
+ * @returns undefined for a code that is not a rule.
+ */
+export function describeRule(code: string, claim: Claim, config: RulesConfig = createRulesConfig()): string | undefined {
+  switch (code) {
+    case RULE_CODES.excludedProvider: {
+      if (config.excludedNpis.has(claim.billingProviderNpi)) return `billing provider NPI ${claim.billingProviderNpi} is on the exclusion list`;
+      if (claim.attendingProviderNpi !== undefined && config.excludedNpis.has(claim.attendingProviderNpi)) return `attending provider NPI ${claim.attendingProviderNpi} is on the exclusion list`;
+      const npis = [`billing NPI ${claim.billingProviderNpi}`, ...(claim.attendingProviderNpi === undefined ? [] : [`attending NPI ${claim.attendingProviderNpi}`])];
+      return `a provider of this claim (${npis.join(', ')}) was on the exclusion list when it was scored`;
+    }
+    case RULE_CODES.serviceAfterDeath: {
+      const days = daysAfterDeathOf(claim);
+      return `service ${days} day${days === 1 ? '' : 's'} after the member's recorded date of death`;
+    }
+    case RULE_CODES.outsideAdmission: {
+      const outside = outsideAdmissionOf(claim);
+      return `${outside.length} line${outside.length === 1 ? '' : 's'} (${codes(outside)}) dated outside the admission period`;
+    }
+    case RULE_CODES.impossibleUnits: {
+      const excessive = excessiveUnits(claim, config);
+      return `impossible quantity: ${excessive.slice(0, 3).join('; ')}${excessive.length > 3 ? ` and ${excessive.length - 3} more` : ''}`;
+    }
+    case RULE_CODES.duplicateClaim:
+      return 'a claim with the same member, provider, procedure codes and service dates was seen before';
+    default:
+      return undefined;
+  }
+}
 
-  const outside = facts ? facts.outsideAdmissionCodes : outsideAdmissionOf(claim);
-  if (outside.length > 0) hits.push(rule(RULE_CODES.outsideAdmission, `${outside.length} line${outside.length > 1 ? 's' : ''} (${codes(outside)}) dated outside the admission period`));
-
+/** `<units> units of <code> (maximum <max>)` for each line above its code's per-day maximum. */
+function excessiveUnits(claim: Claim, config: RulesConfig): string[] {
   const excessive: string[] = [];
   for (const l of claim.lines) {
     const max = config.maxUnits(l.procedureCode);
     if (max !== undefined && l.units > max) excessive.push(`${l.units} units of ${l.procedureCode} (maximum ${max})`);
   }
-  if (excessive.length > 0) hits.push(rule(RULE_CODES.impossibleUnits, `impossible quantity: ${excessive.slice(0, 3).join('; ')}${excessive.length > 3 ? ` and ${excessive.length - 3} more` : ''}`));
-
-  if (history.duplicate) hits.push(rule(RULE_CODES.duplicateClaim, 'a claim with the same member, provider, procedure codes and service dates was seen before'));
-  return hits;
+  return excessive;
 }
 
 /** Days from the member's date of death to the latest service date (0 when none is after it). */

@@ -2,9 +2,9 @@ import type { Claim } from '../domain/claim.schema.ts';
 import type { Outcome, Reason } from '../domain/decision.ts';
 import type { Logger } from '../core/logger.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
-import { aggregateReasonCode, describeAggregate, offlineObservations, type AggregateObservation, type AggregateWindows } from './aggregates.ts';
+import { aggregateReasonCode, offlineObservations, type AggregateObservation, type AggregateWindows } from './aggregates.ts';
 import { scoreExplained, type EnsembleModels } from './ensemble.ts';
-import { describeFeature, extractFeaturesInto, FEATURES, type ClaimFacts } from './features.ts';
+import { extractFeaturesInto, FEATURES, type ClaimFacts } from './features.ts';
 import { MlpEvaluator } from './mlp-evaluator.ts';
 import { loadModelBundle, type Manifest } from './model-bundle.ts';
 import { createRulesConfig, evaluateRules, type RulesConfig } from './rules.ts';
@@ -31,6 +31,8 @@ export interface ScoreResult {
   /**
    * Rule hits first (contribution 1), then up to `maxReasons` features that raised the score the
    * most (by at least 0.005), one per reason code. Can be empty for a clearly legitimate claim.
+   * Codes and contributions only: the sentences are rendered at view time from the claim
+   * (scoring/reason-text.ts), so reasons can travel and be stored without PHI.
    */
   reasons: Reason[];
 }
@@ -154,9 +156,7 @@ export class Scorer {
         const code = this.#reasonCodes[best] as string;
         if (seen.includes(code)) continue;
         seen.push(code);
-        const name = this.manifest.features[best] as string;
-        const value = matrix[at + best] as number;
-        reasons.push({ code, contribution: Math.round(bestC * 10_000) / 10_000, text: best < own ? describeFeature(name, value, claim, facts[i]) : describeAggregate(name, value) });
+        reasons.push({ code, contribution: Math.round(bestC * 10_000) / 10_000 });
       }
       const outcome: Outcome = ruleHit || final >= thresholds.flag ? 'flag' : final >= thresholds.review ? 'review' : 'approve';
       return { score: final, components: { rf: rf[i] as number, nn: nn[i] as number }, outcome, reasons };

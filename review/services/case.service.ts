@@ -1,5 +1,8 @@
 import type { Pool } from 'pg';
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { parseClaim } from '../../domain/claim.schema.ts';
+import type { RenderedReason } from '../../domain/decision.ts';
+import { renderReasonTexts } from '../../scoring/reason-text.ts';
 import type { DecisionIndexRepository, IndexedDecision, StoredBatch } from '../../anchoring/decision-index.repository.ts';
 import type { Actor } from '../auth/roles.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
@@ -29,9 +32,10 @@ export interface ProofStatus {
 /** Everything an investigator needs on one screen. Contains PHI (`claim`). */
 export interface CaseDetail {
   case: CaseSummary;
-  decision: Pick<IndexedDecision, 'decisionId' | 'claimId' | 'score' | 'components' | 'outcome' | 'reasons' | 'modelHash' | 'decidedAt'>;
+  /** `reasons` with their sentences, rendered here from the claim (empty texts once the member is erased). */
+  decision: Pick<IndexedDecision, 'decisionId' | 'claimId' | 'score' | 'components' | 'outcome' | 'modelHash' | 'decidedAt'> & { reasons: RenderedReason[] };
   claim: Record<string, unknown> | null;
-  ruleHits: IndexedDecision['reasons'];
+  ruleHits: RenderedReason[];
   related: RelatedClaim[];
   notes: CaseNote[];
   dispositions: DispositionRecord[];
@@ -122,11 +126,15 @@ export class CaseService {
       this.#d.index.getBatch(decision.batchId),
     ]);
     await this.#d.audit.append(actor, 'case.view', { type: 'case', id: caseId }, { claimId: c.claimId, decisionId: c.decisionId, phi: claim !== null });
+    // Reason sentences exist only here, for this entitled, audited view: they are rendered from
+    // the decrypted claim (scoring/reason-text.ts); the index stores codes and contributions.
+    const parsed = claim && !claim.erased ? parseClaim(claim) : null;
+    const reasons = renderReasonTexts(decision.reasons, parsed?.ok ? parsed.claim : null);
     return {
       case: c,
-      decision: { decisionId: decision.decisionId, claimId: decision.claimId, score: decision.score, components: decision.components, outcome: decision.outcome, reasons: decision.reasons, modelHash: decision.modelHash, decidedAt: decision.decidedAt },
+      decision: { decisionId: decision.decisionId, claimId: decision.claimId, score: decision.score, components: decision.components, outcome: decision.outcome, reasons, modelHash: decision.modelHash, decidedAt: decision.decidedAt },
       claim,
-      ruleHits: decision.reasons.filter((r) => r.code.startsWith('R_')),
+      ruleHits: reasons.filter((r) => r.code.startsWith('R_')),
       related,
       notes,
       dispositions,

@@ -107,13 +107,18 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
     expect(rows[0]).toEqual({ n: String(CLAIMS + 1), clear: '0', sealed: String(CLAIMS + 1) });
     const legacyRow = await payloads.get(legacyDecisionId);
     expect(legacyRow?.state === 'present' && JSON.parse(legacyRow.claimBytes.toString('utf8'))).toEqual(legacy);
-    // The encrypted bytes are exactly the bytes the salted commitment on chain was made from.
-    const decisions = await pipeline.pool.query<{ decision_id: string; claim_commitment: string; salt: string }>('SELECT decision_id, claim_commitment, salt FROM decisions ORDER BY random() LIMIT 50');
+    // Decision record v2: no salt in the decision index, only sealed beside the payload.
+    const clearSalts = await pipeline.pool.query<{ n: string; v2: string }>(`SELECT count(salt) AS n, count(*) FILTER (WHERE format = 'claimtrail-decision-v2' AND run_id = 'live') AS v2 FROM decisions`);
+    expect(clearSalts.rows[0]).toEqual({ n: '0', v2: String(CLAIMS) });
+    // The encrypted bytes and the sealed salt are exactly what the commitment on chain was made from.
+    const decisions = await pipeline.pool.query<{ decision_id: string; claim_commitment: string }>('SELECT decision_id, claim_commitment FROM decisions ORDER BY random() LIMIT 50');
     const opened = await payloads.getMany(decisions.rows.map((d) => d.decision_id));
     for (const d of decisions.rows) {
       const p = opened.get(d.decision_id);
+      const salt = await payloads.salt(d.decision_id);
       expect(p?.state).toBe('present');
-      if (p?.state === 'present') expect(claimCommitment(p.claimBytes, d.salt)).toBe(d.claim_commitment);
+      expect(salt?.state).toBe('present');
+      if (p?.state === 'present' && salt?.state === 'present') expect(claimCommitment(p.claimBytes, salt.value)).toBe(d.claim_commitment);
     }
     // No claim field value (beyond the ids and the two routing fields) anywhere in the tables that hold claim data.
     const haystack = Buffer.concat(await Promise.all(['claim_payloads', 'cases', 'member_data_keys', 'phi_keyring'].map((t) => tableBytes(pipeline, t))));
@@ -175,6 +180,21 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
       for (const table of ['claim_payloads', 'cases', 'member_data_keys']) {
         expect((await tableBytes(pipeline, table)).includes(Buffer.from(memberId)), `member id in ${table}`).toBe(false);
       }
+    });
+
+    it("leaves the member's salts unobtainable and the decision rows intact", async () => {
+      const fresh = await payloadRepository(pipeline.pool, config);
+      for (const id of decisionIds) expect(await fresh.salt(id), id).toMatchObject({ state: 'erased' });
+      // Also through the repository the pipeline uses, whose key cache once held the member's key.
+      for (const id of decisionIds) expect((await payloads.salt(id))?.state, id).toBe('erased');
+      const { rows } = await pipeline.pool.query<{ n: string; leaves: string; sealed: string }>(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE leaf ~ '^0x[0-9a-f]{64}$' AND batch_id IS NOT NULL AND format IS NOT NULL) AS leaves,
+                (SELECT count(salt_sealed) FROM claim_payloads WHERE decision_id = ANY($1::text[])) AS sealed
+           FROM decisions WHERE decision_id = ANY($1::text[])`,
+        [decisionIds],
+      );
+      // The sealed salts stay as ciphertext nobody can open (crypto-shredded with the key).
+      expect(rows[0]).toEqual({ n: String(decisionIds.length), leaves: String(decisionIds.length), sealed: String(decisionIds.length) });
     });
 
     it('records the erasure in the audit log under a keyed hash, never the member id', async () => {

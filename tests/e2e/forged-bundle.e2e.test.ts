@@ -8,7 +8,8 @@ import { Contract, ContractFactory, JsonRpcProvider, Wallet, id, getAddress, kec
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionAnchorClient } from '../../anchoring/chain/decision-anchor.client.ts';
 import { loadDecisionAnchorArtifact } from '../../contracts/artifacts.ts';
-import { decisionLeaf } from '../../anchoring/core/leaf.ts';
+import { leafHash } from '../../anchoring/core/leaf.ts';
+import { interimLeafValues } from '../../anchoring/interim-leaf.ts';
 import { makeTree } from '../../anchoring/core/merkle-core.ts';
 import { verifyProofBundle } from '../../anchoring/core/verify-proof.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
@@ -277,7 +278,8 @@ describe('a forged bundle anchored on a foreign DecisionAnchor is rejected by ev
     // pointed at that contract and transaction.
     const victim = (await index.sampleDecision(batches[1]!.batch_id, 'approve'))!;
     await pool.query(`UPDATE decisions SET outcome = $2 WHERE decision_id = $1`, [victim.decisionId, victim.outcome === 'flag' ? 'approve' : 'flag']);
-    const leaf = decisionLeaf((await index.getDecision(victim.decisionId))!);
+    const altered = (await index.getDecision(victim.decisionId))!;
+    const leaf = leafHash(interimLeafValues(altered, altered.log));
     await pool.query(`UPDATE decisions SET leaf = $2 WHERE decision_id = $1`, [victim.decisionId, leaf]);
     const leaves = await index.batchLeaves(victim.batchId);
     const forgedRoot = makeTree(leaves)[0]!;

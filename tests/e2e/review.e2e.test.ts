@@ -323,6 +323,13 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
       const shownCodes = await page.locator('section[aria-labelledby="h-reasons"] tbody td.mono').allTextContents();
       expect(shownCodes).toEqual(detail.decision.reasons.map((r: { code: string }) => r.code));
       expect(shownCodes.length).toBeGreaterThan(0);
+      // Sentences exist only in this audited view, rendered from the claim; the index holds codes and contributions.
+      const reasons = detail.decision.reasons as Array<{ code: string; contribution: number; text: string }>;
+      expect(reasons.every((r) => r.text.length > 0)).toBe(true);
+      const shownTexts = await page.locator('section[aria-labelledby="h-reasons"] tbody td:nth-child(2)').allTextContents();
+      expect(shownTexts).toEqual(reasons.map((r) => r.text));
+      const stored = await pipeline.pool.query<{ reasons: object[] }>('SELECT reasons FROM decisions WHERE decision_id = $1', [detail.decision.decisionId]);
+      expect(stored.rows[0]!.reasons).toEqual(reasons.map(({ code, contribution }) => ({ code, contribution })));
       await page.locator('section[aria-labelledby="h-proof"]').getByText('anchored', { exact: true }).waitFor();
       await page.screenshot({ path: join(SCREENSHOTS, 'review-case.png'), fullPage: true });
       // Attach a letter to the case, then download it again from the list.

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionIndexRepository, type DecisionsRecordedHook, type IndexedDecision } from '../../anchoring/decision-index.repository.ts';
 import type { Config } from '../../core/config.ts';
-import type { Outcome, Reason } from '../../domain/decision.ts';
+import type { Outcome, Reason, ReasonV1 } from '../../domain/decision.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { migrate } from '../../infra/db/migrate.ts';
 import { createPool, type Pool } from '../../infra/db/pool.ts';
@@ -38,8 +38,8 @@ describe('case opening: service == the trigger it replaces', () => {
   let triggerPool: Pool;
   let servicePool: Pool;
   const claims = generateClaims({ count: 200, seed: 33 }).claims;
-  const rule = (code: string): Reason => ({ code, contribution: 1, text: `rule ${code}` });
-  const feature = (code: string): Reason => ({ code, contribution: 0.1, text: `feature ${code}` });
+  const rule = (code: string): ReasonV1 => ({ code, contribution: 1, text: `rule ${code}` });
+  const feature = (code: string): ReasonV1 => ({ code, contribution: 0.1, text: `feature ${code}` });
 
   /** How each decision's payload row is stored (the routing inputs the trigger read). */
   type PayloadKind = 'sealed' | 'none' | 'ids-only' | 'legacy' | 'legacy-no-total' | 'legacy-bad-total' | 'legacy-not-json' | 'legacy-not-utf8' | 'legacy-many-decimals';
@@ -93,7 +93,7 @@ describe('case opening: service == the trigger it replaces', () => {
       const ids = [decisionId, claim.claimId, claim.memberId, claim.billingProviderNpi];
       const legacy = (bytes: Buffer) => pool.query('INSERT INTO claim_payloads (decision_id, claim_id, member_id, provider_npi, claim_bytes) VALUES ($1, $2, $3, $4, $5)', [...ids, bytes]);
       const json = (over: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...claim, ...over }));
-      if (payload === 'sealed') await payloads.insertMany([{ decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: json({}), claimType: claim.claimType, totalCharged: claim.totalCharged }]);
+      if (payload === 'sealed') await payloads.insertMany([{ decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: json({}), claimType: claim.claimType, totalCharged: claim.totalCharged, salt: `0x${'5a'.repeat(32)}` }]);
       else if (payload === 'ids-only') await pool.query('INSERT INTO claim_payloads (decision_id, claim_id, member_id, provider_npi) VALUES ($1, $2, $3, $4)', ids);
       else if (payload === 'legacy') await legacy(json({}));
       else if (payload === 'legacy-no-total') await legacy(json({ totalCharged: undefined }));

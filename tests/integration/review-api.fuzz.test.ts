@@ -1,9 +1,10 @@
+import { interimLeafValues } from '../../anchoring/interim-leaf.ts';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchId as batchIdOf } from '../../anchoring/core/batch.ts';
 import { claimCommitment } from '../../anchoring/core/commitment.ts';
-import { decisionLeaf, leafValues } from '../../anchoring/core/leaf.ts';
+import { decisionLeaf } from '../../anchoring/core/leaf.ts';
 import { buildBatchTree } from '../../anchoring/core/merkle.ts';
 import { DecisionIndexRepository, type IndexedDecision } from '../../anchoring/decision-index.repository.ts';
 import { createPool, type Pool } from '../../infra/db/pool.ts';
@@ -264,8 +265,8 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
       };
       return { ...base, leaf: decisionLeaf(base) };
     });
-    const tree = buildBatchTree(decisions.map((d) => leafValues(d)));
-    await (await payloadRepository(pool, config)).insertMany(decisions.map((d, i) => ({ decisionId: d.decisionId, claimId: d.claimId, memberId: claims[i]!.memberId, providerNpi: claims[i]!.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claims[i])), claimType: claims[i]!.claimType, totalCharged: claims[i]!.totalCharged })));
+    const tree = buildBatchTree(decisions.map((d) => interimLeafValues(d, d.log)));
+    await (await payloadRepository(pool, config)).insertMany(decisions.map((d, i) => ({ decisionId: d.decisionId, claimId: d.claimId, memberId: claims[i]!.memberId, providerNpi: claims[i]!.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claims[i])), claimType: claims[i]!.claimType, totalCharged: claims[i]!.totalCharged, salt: `0x${'5a'.repeat(32)}` })));
     await new DecisionIndexRepository(pool).recordBatch({ batchId: id, ...range, leafCount: tree.leafCount, root: tree.root }, decisions, { hook: new CaseOpeningService() });
     auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [role, name] of Object.entries(ROLE_USERS)) users[name] = await auth.createUser(name, role as keyof typeof ROLE_USERS, null);

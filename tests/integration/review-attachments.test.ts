@@ -53,7 +53,7 @@ describe('review attachments API', () => {
       batchId: hex('batch'),
       leafIndex: 0,
     };
-    await (await payloadRepository(pool, config)).insertMany([{ decisionId: decision.decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claim)), claimType: claim.claimType, totalCharged: claim.totalCharged }]);
+    await (await payloadRepository(pool, config)).insertMany([{ decisionId: decision.decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claim)), claimType: claim.claimType, totalCharged: claim.totalCharged, salt: `0x${'5a'.repeat(32)}` }]);
     await new DecisionIndexRepository(pool).recordBatch({ batchId: decision.batchId, topic: decision.log.topic, partition: 0, firstOffset: '0', lastOffset: '0', leafCount: 1, root: hex('root') }, [decision], { hook: new CaseOpeningService() });
     const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [name, role] of [['ivy', 'investigator'], ['ian', 'investigator'], ['sue', 'supervisor'], ['cora', 'compliance']] as const) users[name] = await auth.createUser(name, role, null);

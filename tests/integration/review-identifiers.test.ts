@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchId as batchIdOf } from '../../anchoring/core/batch.ts';
 import { claimCommitment } from '../../anchoring/core/commitment.ts';
-import { decisionLeaf, leafValues } from '../../anchoring/core/leaf.ts';
+import { decisionLeaf } from '../../anchoring/core/leaf.ts';
+import { interimLeafValues } from '../../anchoring/interim-leaf.ts';
 import { buildBatchTree } from '../../anchoring/core/merkle.ts';
 import { DecisionIndexRepository, type IndexedDecision } from '../../anchoring/decision-index.repository.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
@@ -62,9 +63,9 @@ describe('review case identifiers: masking and keyed-hash search (real app, real
       };
       return { ...base, leaf: decisionLeaf(base) };
     });
-    const tree = buildBatchTree(decisions.map((d) => leafValues(d)));
+    const tree = buildBatchTree(decisions.map((d) => interimLeafValues(d, d.log)));
     await (await payloadRepository(pool, config)).insertMany(
-      decisions.map((d, i) => ({ decisionId: d.decisionId, claimId: d.claimId, memberId: batch[i]!.memberId, providerNpi: batch[i]!.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(batch[i])), claimType: batch[i]!.claimType, totalCharged: batch[i]!.totalCharged })),
+      decisions.map((d, i) => ({ decisionId: d.decisionId, claimId: d.claimId, memberId: batch[i]!.memberId, providerNpi: batch[i]!.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(batch[i])), claimType: batch[i]!.claimType, totalCharged: batch[i]!.totalCharged, salt: hex(`salt-${d.claimId}`) })),
     );
     await new DecisionIndexRepository(pool).recordBatch({ batchId: id, ...range, leafCount: tree.leafCount, root: tree.root }, decisions, { hook: new CaseOpeningService() });
   }

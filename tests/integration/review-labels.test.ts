@@ -74,7 +74,7 @@ describe('review feedback loop: dispositions -> verdicts -> labels -> model', ()
       leafIndex: i,
     }));
     await (await payloadRepository(pool, config)).insertMany(
-      picked.map((c, i) => ({ decisionId: decisions[i]!.decisionId, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(c)), claimType: c.claimType, totalCharged: c.totalCharged })),
+      picked.map((c, i) => ({ decisionId: decisions[i]!.decisionId, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(c)), claimType: c.claimType, totalCharged: c.totalCharged, salt: `0x${'5a'.repeat(32)}` })),
     );
     await new DecisionIndexRepository(pool).recordBatch(
       { batchId: hex('batch'), topic: decisionsTopic, partition: 0, firstOffset: '0', lastOffset: String(picked.length - 1), leafCount: picked.length, root: hex('root') },

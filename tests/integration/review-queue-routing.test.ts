@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionIndexRepository, type IndexedDecision } from '../../anchoring/decision-index.repository.ts';
 import { createPool, type Pool } from '../../infra/db/pool.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
-import type { Outcome, Reason } from '../../domain/decision.ts';
+import type { Outcome, Reason, ReasonV1 } from '../../domain/decision.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { isolatedConfig, migratedSchema, payloadRepository } from '../support/env.ts';
 import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
@@ -45,14 +45,14 @@ describe('review queue routing rules', () => {
       batchId: hex(`b-${i}`),
       leafIndex: 0,
     };
-    await (await payloadRepository(pool, config)).insertMany([{ decisionId: d.decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claim)), claimType: claim.claimType, totalCharged: claim.totalCharged }]);
+    await (await payloadRepository(pool, config)).insertMany([{ decisionId: d.decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claim)), claimType: claim.claimType, totalCharged: claim.totalCharged, salt: `0x${'5a'.repeat(32)}` }]);
     await new DecisionIndexRepository(pool).recordBatch({ batchId: d.batchId, topic: d.log.topic, partition: 0, firstOffset: String(i), lastOffset: String(i), leafCount: 1, root: hex(`r-${i}`) }, [d], { hook: new CaseOpeningService() });
     const { rows } = await pool.query<{ queue: string; line_of_business: string }>('SELECT queue, line_of_business FROM cases WHERE decision_id = $1', [d.decisionId]);
     expect(rows[0]?.line_of_business).toBe(claim.claimType);
     return rows[0]!.queue;
   }
 
-  const rule: Reason = { code: 'R_EXCLUDED_PROVIDER', contribution: 1, text: 'provider on the exclusion list' };
+  const rule: ReasonV1 = { code: 'R_EXCLUDED_PROVIDER', contribution: 1, text: 'provider on the exclusion list' };
 
   beforeAll(async () => {
     drop = await migratedSchema(config);

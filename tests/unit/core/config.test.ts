@@ -19,6 +19,13 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.kafka.topics)).toBe(true);
   });
 
+  it('takes the scoring run id (default live), refusing anything outside [a-z0-9._-]{1,64}', () => {
+    expect(loadConfig({}).scoringRunId).toBe('live');
+    expect(loadConfig({ SCORING_RUN_ID: 'backfill-2024.05_v2' }).scoringRunId).toBe('backfill-2024.05_v2');
+    for (const bad of ['', 'Live', 'run 1', 'a/b', 'x'.repeat(65)]) expect(() => loadConfig({ SCORING_RUN_ID: bad }), bad).toThrow(/SCORING_RUN_ID/);
+    expect(loadConfig({ SCORING_RUN_ID: 'x'.repeat(64) }).scoringRunId).toHaveLength(64);
+  });
+
   it('reports every bad variable together', () => {
     let error: unknown;
     try {

@@ -4,7 +4,7 @@ import { leafHash, leafValues } from '../../../anchoring/core/leaf.ts';
 import { makeTree } from '../../../anchoring/core/merkle-core.ts';
 import type { AnchorReader } from '../../../anchoring/core/verify-proof.ts';
 import type { IndexedDecision, StoredBatch } from '../../../anchoring/decision-index.repository.ts';
-import type { Decision } from '../../../domain/decision.ts';
+import type { DecisionV1 } from '../../../domain/decision.ts';
 import { AuditService, type AuditServiceDeps, type DecisionLogSource } from '../../../proofs/audit.service.ts';
 import type { DecisionLogRange, DecisionLogRecord } from '../../../proofs/decision-log.reader.ts';
 import { batchOfDecisions } from '../anchoring/fixtures.ts';
@@ -19,7 +19,7 @@ const TOPIC = 'decisions';
 
 /** A consistent world: one batch of `n` decisions at offsets 10.., in log, index and chain. */
 function world(n = 5) {
-  const decisions = batchOfDecisions(10n, n).map((d): Decision => ({ ...d, reasons: d.reasons.map((r) => ({ ...r })), components: { rf: d.score, nn: d.score }, input: { topic: 'claims', partition: 0, offset: d.log.offset }, salt: `0x${'5a'.repeat(32)}` }));
+  const decisions = batchOfDecisions(10n, n).map((d): DecisionV1 => ({ ...d, reasons: d.reasons.map((r) => ({ ...r })), components: { rf: d.score, nn: d.score }, input: { topic: 'claims', partition: 0, offset: d.log.offset }, salt: `0x${'5a'.repeat(32)}` }));
   const range = { topic: TOPIC, partition: 3, firstOffset: '10', lastOffset: String(10 + n - 1) };
   const batchId = computeBatchId(range);
   const leaves = decisions.map((d, i) => leafHash(leafValues({ ...d, log: { topic: TOPIC, partition: 3, offset: String(10 + i) } })));

@@ -1,4 +1,4 @@
-import { decodeDecision } from '../../../domain/decision-codec.ts';
+import { decisionIdV2, decodeDecision } from '../../../domain/decision-codec.ts';
 import { describe, expect, it } from 'vitest';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../../../core/config.ts';
@@ -49,7 +49,8 @@ describe('offline entity aggregates', () => {
 });
 
 describe('scoring stage with aggregates', () => {
-  const config = { kafka: { scoringGroupId: 'g', scoringInstanceId: 'i', topics: { claims: 'claims', decisions: 'decisions', dlq: 'dlq' } } } as unknown as Config;
+  const config = { scoringRunId: 'live', kafka: { scoringGroupId: 'g', scoringInstanceId: 'i', topics: { claims: 'claims', decisions: 'decisions', dlq: 'dlq' } } } as unknown as Config;
+  const instanceId = `0x${'1f'.repeat(32)}`;
   const kafka = { consumer: () => ({}), producer: () => ({}) } as unknown as Kafka;
   const scorer = {
     modelHash: `0x${'00'.repeat(32)}`,
@@ -58,15 +59,22 @@ describe('scoring stage with aggregates', () => {
     scoreBatch: (claims: readonly Claim[], observations: readonly ClaimObservation[]): ScoreResult[] =>
       claims.map((claim, i) => {
         const rules = evaluateRules(claim, createRulesConfig(), observations[i]!);
-        return { score: 0.1, components: { rf: 0.1, nn: 0.1 }, outcome: rules.length > 0 ? 'flag' : 'approve', reasons: [...rules, { code: 'F_TOTAL_CHARGED', contribution: 0.01, text: 'x' }] };
+        return { score: 0.1, components: { rf: 0.1, nn: 0.1 }, outcome: rules.length > 0 ? 'flag' : 'approve', reasons: [...rules, { code: 'F_TOTAL_CHARGED', contribution: 0.01 }] };
       }),
   } as unknown as Scorer;
-  const payloads = { insertMany: async () => {} } as unknown as ClaimPayloadRepository;
+  // Stores each decision's first salt, as the payload store does, and hands it back on a replay.
+  const stored = new Map<string, string>();
+  const payloads = {
+    insertMany: async (rows: ReadonlyArray<{ decisionId: string; salt: string }>) => {
+      for (const r of rows) if (!stored.has(r.decisionId)) stored.set(r.decisionId, r.salt);
+      return new Map(rows.map((r) => [r.decisionId, stored.get(r.decisionId)!]));
+    },
+  } as unknown as ClaimPayloadRepository;
   const message = (claim: Claim, offset: number): KafkaMessage => ({ key: null, value: Buffer.from(JSON.stringify(claim)), offset: String(offset), headers: {}, timestamp: '0', attributes: 0 }) as unknown as KafkaMessage;
 
   it('flags a duplicate with R_DUPLICATE_CLAIM before feature reasons, and a replayed batch gives the same decisions', async () => {
     const aggregates = new OfflineClaimAggregates();
-    const stage = new ScoringStage({ kafka, config, scorer, payloads, log: createLogger('silent'), aggregates });
+    const stage = new ScoringStage({ kafka, config, scorer, payloads, instanceId, log: createLogger('silent'), aggregates });
     const a = officeClaim({ claimId: 'A' });
     const batch = { topic: 'claims', partition: 0, messages: [message(a, 0), message({ ...a, claimId: 'B' }, 1)] };
     const decisions = (out: Awaited<ReturnType<ScoringStage['handle']>>): Decision[] => out[0]!.messages.map((m) => decodeDecision(m.value as Buffer));
@@ -75,5 +83,27 @@ describe('scoring stage with aggregates', () => {
     expect(first[1]!.reasons.map((r) => r.code)).toEqual([RULE_CODES.duplicateClaim, 'F_TOTAL_CHARGED']);
     const replay = decisions(await stage.handle(batch));
     expect(replay.map((d) => [d.decisionId, d.outcome, d.reasons.map((r) => r.code)])).toEqual(first.map((d) => [d.decisionId, d.outcome, d.reasons.map((r) => r.code)]));
+    // A replay commits with the salt stored the first time: same commitments.
+    expect(replay.map((d) => d.claimCommitment)).toEqual(first.map((d) => d.claimCommitment));
+  });
+
+  it('writes claimtrail-decision-v2 records: no salt, no reason text, ids bound to instance, run and model', async () => {
+    const a = officeClaim({ claimId: 'A' });
+    const batch = { topic: 'claims', partition: 2, messages: [message(a, 41)] };
+    const run = async (runId: string, modelHash: string) => {
+      const stage = new ScoringStage({ kafka, config: { ...config, scoringRunId: runId } as Config, scorer: { ...scorer, modelHash, scoreBatch: scorer.scoreBatch } as unknown as Scorer, payloads, instanceId, log: createLogger('silent'), aggregates: new OfflineClaimAggregates() });
+      const [decisions] = await stage.handle(batch);
+      return decisions!.messages.map((m) => m.value!.toString('utf8'))[0]!;
+    };
+    const live = await run('live', `0x${'00'.repeat(32)}`);
+    const record = JSON.parse(live) as Record<string, unknown>;
+    expect(Object.keys(record)).toEqual(['format', 'instanceId', 'runId', 'decisionId', 'claimId', 'score', 'components', 'outcome', 'reasons', 'modelHash', 'decidedAt', 'input', 'claimCommitment']);
+    expect(record).toMatchObject({ format: 'claimtrail-decision-v2', instanceId, runId: 'live', reasons: [{ code: 'F_TOTAL_CHARGED', contribution: 0.01 }] });
+    expect(live).not.toMatch(/salt|text|memberId|M0000/);
+    expect(record.decisionId).toBe(decisionIdV2({ instanceId, runId: 'live', modelHash: `0x${'00'.repeat(32)}`, topic: 'claims', partition: 2, offset: '41' }));
+    // A re-scoring run, or another model, over the same claim: other ids, never the live one's.
+    const backfill = JSON.parse(await run('backfill-1', `0x${'00'.repeat(32)}`)) as { decisionId: string };
+    const retrained = JSON.parse(await run('live', `0x${'ab'.repeat(32)}`)) as { decisionId: string };
+    expect(new Set([record.decisionId, backfill.decisionId, retrained.decisionId]).size).toBe(3);
   });
 });

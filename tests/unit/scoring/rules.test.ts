@@ -4,7 +4,7 @@ import type { Claim } from '../../../domain/claim.schema.ts';
 import { EXCLUDED_NPIS, generateClaims } from '../../../fixtures/generator.ts';
 import { offlineObservations } from '../../../scoring/aggregates.ts';
 import { extractFeaturesInto, FEATURES } from '../../../scoring/features.ts';
-import { createRulesConfig, evaluateRules, RULE_CODES } from '../../../scoring/rules.ts';
+import { createRulesConfig, describeRule, evaluateRules, RULE_CODES } from '../../../scoring/rules.ts';
 
 const config = createRulesConfig({ excludedNpis: EXCLUDED_NPIS });
 /** A claim no identical claim came before. */
@@ -26,7 +26,7 @@ describe('evaluateRules', () => {
     });
   });
 
-  it('gives the same hits, texts included, with the facts of feature extraction as without', () => {
+  it('gives the same hits with the facts of feature extraction as without', () => {
     const row = new Float64Array(FEATURES.length);
     let hits = 0;
     claims.forEach((c) => {
@@ -64,14 +64,17 @@ describe('evaluateRules', () => {
     expect(codes(claim({ ...stay, dischargeDate: undefined, lines: [{ procedureCode: '99222', units: 1, chargedAmount: 120, serviceDate: '2024-02-29' }] }))).toEqual([RULE_CODES.outsideAdmission]);
   });
 
-  it('reports hits as reasons with contribution 1 and text free of dates and member ids', () => {
-    const reasons = evaluateRules(claim({ billingProviderNpi: EXCLUDED_NPIS[1], memberDateOfDeath: '2024-01-01', lines: [{ procedureCode: 'J1100', units: 500, chargedAmount: 120, serviceDate: '2024-03-01' }] }), config, firstSeen);
-    expect(reasons.map((r) => r.code)).toEqual([RULE_CODES.excludedProvider, RULE_CODES.serviceAfterDeath, RULE_CODES.impossibleUnits]);
-    for (const r of reasons) {
-      expect(r.contribution).toBe(1);
-      expect(r.text).not.toMatch(/\d{4}-\d{2}-\d{2}|M00000001/);
-    }
-    expect(reasons[1]?.text).toBe("service 60 days after the member's recorded date of death");
+  it('reports hits as a code with contribution 1 and no text; the sentence is rendered from the claim, free of dates and member ids', () => {
+    const hit = claim({ billingProviderNpi: EXCLUDED_NPIS[1], memberDateOfDeath: '2024-01-01', lines: [{ procedureCode: 'J1100', units: 500, chargedAmount: 120, serviceDate: '2024-03-01' }] });
+    const reasons = evaluateRules(hit, config, firstSeen);
+    expect(reasons).toEqual([RULE_CODES.excludedProvider, RULE_CODES.serviceAfterDeath, RULE_CODES.impossibleUnits].map((code) => ({ code, contribution: 1 })));
+    const texts = reasons.map((r) => describeRule(r.code, hit, config));
+    for (const text of texts) expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}|M00000001/);
+    expect(texts.slice(0, 2)).toEqual([`billing provider NPI ${EXCLUDED_NPIS[1]} is on the exclusion list`, "service 60 days after the member's recorded date of death"]);
+    expect(texts[2]).toMatch(/^impossible quantity: 500 units of J1100 \(maximum \d+\)$/);
+    // Without the scorer's list (the review app), the sentence names the claim's NPIs.
+    expect(describeRule(RULE_CODES.excludedProvider, hit)).toContain(`billing NPI ${EXCLUDED_NPIS[1]}`);
+    expect(describeRule('F_TOTAL_CHARGED', hit)).toBeUndefined();
   });
 
   it('has no exclusion list by default', () => {
@@ -79,7 +82,8 @@ describe('evaluateRules', () => {
   });
 
   it('flags a claim whose history holds an identical one, after the other rule hits', () => {
-    expect(evaluateRules(claim(), config, { duplicate: true })).toEqual([{ code: RULE_CODES.duplicateClaim, contribution: 1, text: 'a claim with the same member, provider, procedure codes and service dates was seen before' }]);
+    expect(evaluateRules(claim(), config, { duplicate: true })).toEqual([{ code: RULE_CODES.duplicateClaim, contribution: 1 }]);
+    expect(describeRule(RULE_CODES.duplicateClaim, claim())).toBe('a claim with the same member, provider, procedure codes and service dates was seen before');
     const reasons = evaluateRules(claim({ billingProviderNpi: EXCLUDED_NPIS[0] }), config, { duplicate: true });
     expect(reasons.map((r) => r.code)).toEqual([RULE_CODES.excludedProvider, RULE_CODES.duplicateClaim]);
   });

@@ -1,3 +1,4 @@
+import { renderReasonTexts } from '../../../scoring/reason-text.ts';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -131,7 +132,11 @@ describe('Scorer', () => {
     expect(volume.filter((c) => c.some((x) => x === 'F_PROVIDER_VOLUME' || x === 'F_PROVIDER_VS_PEERS')).length).toBeGreaterThanOrEqual(Math.ceil(volume.length * 0.5));
     const duplicates = codesOf('duplicate');
     expect(duplicates.filter((c) => c.includes('F_DUPLICATE_SEEN')).length).toBeGreaterThanOrEqual(Math.ceil(duplicates.length * 0.5));
-    for (const r of results) for (const x of r.reasons) expect(x.text).not.toMatch(/\d{4}-\d{2}-\d{2}|undefined|NaN/);
+    // Reasons are codes and contributions; their sentences, rendered from the claim, name no date.
+    results.forEach((r, i) => {
+      expect(r.reasons.every((x) => Object.keys(x).join() === 'code,contribution')).toBe(true);
+      for (const x of renderReasonTexts(r.reasons, fresh.claims[i]!)) expect(x.text, x.code).toMatch(/^(?!.*(\d{4}-\d{2}-\d{2}|undefined|NaN)).+$/);
+    });
     scorer.dispose();
   });
 
