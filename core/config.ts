@@ -46,6 +46,8 @@ const EnvSchema = z.object({
   DECISIONS_TOPIC: z.string().min(1).default('decisions'),
   /** Champion / challenger: the challenger's shadow scores (never acted on). */
   SHADOW_TOPIC: z.string().min(1).default('decisions.shadow'),
+  /** X12 acknowledgements (TA1, 999, 277CA) of the interchanges claimtrail receives. */
+  ACKS_TOPIC: z.string().min(1).default('claims.acks'),
   TOPIC_PARTITIONS: intFromEnv(1, 256).default(4),
   SCORING_GROUP_ID: z.string().min(1).default('claimtrail-scoring'),
   BATCHING_GROUP_ID: z.string().min(1).default('claimtrail-batching'),
@@ -86,7 +88,7 @@ export interface Config {
   kafka: {
     brokers: string[];
     clientId: string;
-    topics: { claims: string; dlq: string; decisions: string; shadow: string };
+    topics: { claims: string; dlq: string; decisions: string; shadow: string; acks: string };
     partitions: number;
     scoringGroupId: string;
     batchingGroupId: string;
@@ -165,7 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     kafka: {
       brokers: e.KAFKA_BROKERS,
       clientId: e.KAFKA_CLIENT_ID,
-      topics: { claims: e.CLAIMS_TOPIC, dlq: e.DLQ_TOPIC, decisions: e.DECISIONS_TOPIC, shadow: e.SHADOW_TOPIC },
+      topics: { claims: e.CLAIMS_TOPIC, dlq: e.DLQ_TOPIC, decisions: e.DECISIONS_TOPIC, shadow: e.SHADOW_TOPIC, acks: e.ACKS_TOPIC },
       partitions: e.TOPIC_PARTITIONS,
       scoringGroupId: e.SCORING_GROUP_ID,
       batchingGroupId: e.BATCHING_GROUP_ID,
@@ -197,6 +199,7 @@ export function isolatedEnv(id: string): Record<string, string> {
     DLQ_TOPIC: `${id}.claims.dlq`,
     DECISIONS_TOPIC: `${id}.decisions`,
     SHADOW_TOPIC: `${id}.decisions.shadow`,
+    ACKS_TOPIC: `${id}.claims.acks`,
     SCORING_GROUP_ID: `${id}-scoring`,
     BATCHING_GROUP_ID: `${id}-batching`,
     SCORING_INSTANCE_ID: id,

@@ -1,9 +1,15 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { type Claim, type FieldError, MAX_CLAIM_BYTES, parseClaim } from '../domain/claim.schema.ts';
+import type { DlqReason } from './claim-reasons.ts';
+import { FHIR_CONTENT_TYPE, decodeFhirClaim } from './fhir/fhir-claim.ts';
+import { X12_CONTENT_TYPE, X12_POSITIONS_HEADER, decodeX12Slice } from './x12/x12-slice.ts';
 
+export type { DlqReason } from './claim-reasons.ts';
 
-/** Why a message went to the dead-letter topic. Stable values, also in the `x-dlq-reason` header. */
-export type DlqReason = 'EMPTY_MESSAGE' | 'TOO_LARGE' | 'NOT_UTF8' | 'NOT_JSON' | 'SCHEMA_INVALID';
+/** Header naming the format of a `claims` message; absent means claimtrail's own JSON. */
+export const CONTENT_TYPE_HEADER = 'content-type';
+/** Media type of claimtrail's own JSON claim (the default when the header is absent). */
+export const JSON_CONTENT_TYPE = 'application/json';
 
 export type DecodedClaim =
   | { ok: true; claim: Claim; bytes: Buffer }
@@ -12,13 +18,29 @@ export type DecodedClaim =
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Decodes and validates one `claims` message (own JSON format). Never throws: whatever is wrong
- * comes back as a reason and a list of precise field errors, for the DLQ.
+ * Decodes and validates one `claims` message, by its `content-type` header: claimtrail's own JSON
+ * (absent header or `application/json`), an X12 837 claim slice (`application/edi-x12`) or a FHIR
+ * R4 Claim / ExplanationOfBenefit (`application/fhir+json`); docs/formats.md. Never throws:
+ * whatever is wrong comes back as a reason and a list of precise field errors, for the DLQ.
+ * `bytes` of a valid claim are the message value as received: what the commitment covers.
  */
-export function decodeClaim(value: Buffer | null): DecodedClaim {
+export function decodeClaim(value: Buffer | null, headers?: IHeaders): DecodedClaim {
   if (!value || value.length === 0) return { ok: false, reason: 'EMPTY_MESSAGE', errors: [{ path: '(root)', message: 'message has no value' }] };
   if (value.length > MAX_CLAIM_BYTES) {
     return { ok: false, reason: 'TOO_LARGE', errors: [{ path: '(root)', message: `message is ${value.length} bytes; the limit is ${MAX_CLAIM_BYTES}` }] };
+  }
+  // Media type parameters (`; charset=...`) do not change the format.
+  const contentType = headerString(headers, CONTENT_TYPE_HEADER)?.split(';')[0]!.trim().toLowerCase();
+  if (contentType === X12_CONTENT_TYPE) {
+    const decoded = decodeX12Slice(value, headerString(headers, X12_POSITIONS_HEADER));
+    return decoded.ok ? { ok: true, claim: decoded.claim, bytes: value } : decoded;
+  }
+  if (contentType === FHIR_CONTENT_TYPE) {
+    const decoded = decodeFhirClaim(value);
+    return decoded.ok ? { ok: true, claim: decoded.claim, bytes: value } : decoded;
+  }
+  if (contentType !== undefined && contentType !== JSON_CONTENT_TYPE) {
+    return { ok: false, reason: 'CONTENT_TYPE_UNKNOWN', errors: [{ path: '(header)', code: 'CONTENT_TYPE_UNKNOWN', message: `content-type '${contentType.slice(0, 100)}' is not ${JSON_CONTENT_TYPE}, ${X12_CONTENT_TYPE} or ${FHIR_CONTENT_TYPE}` }] };
   }
   let text: string;
   try {

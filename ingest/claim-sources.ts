@@ -11,6 +11,10 @@ export interface OutgoingClaim {
   value: Buffer;
   /** 1-based line of the file it came from (NDJSON line, or CSV row counting the header). */
   line?: number;
+  /** Extra headers (e.g. `content-type` of an insurer format, DLQ headers of a rejected envelope). */
+  headers?: Record<string, string>;
+  /** Where it goes: the claims topic (default), the DLQ (rejected before it was a claim) or the acks topic. */
+  route?: 'claims' | 'dlq' | 'acks';
 }
 
 /** Member id of a JSON claim text, or null when the text is not a JSON object with one. */

@@ -35,6 +35,8 @@ export interface ProduceOptions {
   maxRequestBytes?: number;
   /** Called after each acknowledged request with the running total. */
   onProgress?(sent: number): void;
+  /** Topics of messages routed `dlq` / `acks` (insurer files: rejected envelopes, X12 acknowledgements). */
+  routes?: { dlq: string; acks: string };
 }
 
 /**
@@ -66,7 +68,8 @@ export class ClaimsProducer {
   }
 
   /**
-   * Produces every claim of `source`; returns how many were acknowledged.
+   * Produces every claim of `source`; returns how many claims were acknowledged (messages routed
+   * to the DLQ or the acks topic are sent in the same requests but not counted).
    * @throws InvalidArgumentError at the first claim bigger than {@link MAX_SENDABLE_CLAIM_BYTES}
    *   (the claims before it are sent).
    */
@@ -78,13 +81,16 @@ export class ClaimsProducer {
     let sent = 0;
     const flush = async () => {
       if (pending.length === 0) return;
-      await this.#producer.send({
-        topic: options.topic,
-        acks: -1,
-        compression: CompressionTypes.None,
-        messages: pending.map((c) => ({ key: c.key, value: c.value, headers: { [CORRELATION_HEADER]: randomUUID() } })),
-      });
-      sent += pending.length;
+      const byTopic = new Map<string, Array<{ key: string | null; value: Buffer; headers: Record<string, string> }>>();
+      for (const c of pending) {
+        const topic = c.route === 'dlq' ? options.routes?.dlq : c.route === 'acks' ? options.routes?.acks : options.topic;
+        if (topic === undefined) throw new InvalidArgumentError(`a message routed to ${c.route} needs options.routes`);
+        const list = byTopic.get(topic) ?? [];
+        list.push({ key: c.key, value: c.value, headers: { ...c.headers, [CORRELATION_HEADER]: randomUUID() } });
+        byTopic.set(topic, list);
+      }
+      await this.#producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      sent += pending.filter((c) => (c.route ?? 'claims') === 'claims').length;
       pending = [];
       pendingBytes = 0;
       options.onProgress?.(sent);

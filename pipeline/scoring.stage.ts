@@ -90,7 +90,7 @@ export class ScoringStage {
     const dlq: Message[] = [];
     const valid: Array<{ claim: Claim; bytes: Buffer; offset: string; correlationId: string | undefined }> = [];
     for (const message of batch.messages) {
-      const decoded = decodeClaim(message.value);
+      const decoded = decodeClaim(message.value, message.headers);
       if (decoded.ok) {
         valid.push({ claim: decoded.claim, bytes: decoded.bytes, offset: message.offset, correlationId: headerString(message.headers, CORRELATION_HEADER) });
       } else {

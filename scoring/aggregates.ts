@@ -135,11 +135,18 @@ function observation(raw: AggregateRaw, spec: AggregateWindows): AggregateObserv
   return { raw, duplicate: raw[0] === 1, features: aggregateFeatures(raw, spec) };
 }
 
-/** Same member, billing provider, procedure codes (multiset) and service dates. */
+/**
+ * Same member, billing provider, procedure codes (multiset) and service dates. A replacement (7)
+ * or void (8) of a claim (frequency code) re-sends the same facts on purpose: it gets its own
+ * fingerprint, so it is not a duplicate of the original, while a second identical void still is.
+ * Originals keep the fingerprint they always had.
+ */
 export function duplicateFingerprint(claim: Claim): string {
   const codes = claim.lines.map((l) => l.procedureCode).sort();
   const dates = claim.lines.map((l) => l.serviceDate ?? '').sort();
-  return createHash('sha256').update(JSON.stringify([claim.memberId, claim.billingProviderNpi, codes, claim.serviceFrom, claim.serviceTo, dates])).digest('hex').slice(0, 32);
+  const parts: unknown[] = [claim.memberId, claim.billingProviderNpi, codes, claim.serviceFrom, claim.serviceTo, dates];
+  if (claim.frequencyCode === '7' || claim.frequencyCode === '8') parts.push(`frequency:${claim.frequencyCode}`, claim.originalClaimRef ?? claim.claimId);
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
 
 function cents(claim: Claim): number {

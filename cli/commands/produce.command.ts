@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 import { generateClaims, generateMalformed } from '../../fixtures/generator.ts';
 import { type OutgoingClaim, memberKey, readClaimsFile } from '../../ingest/claim-sources.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
+import { isFhirFileName, isX12FileName, readInsurerFile } from '../../ingest/insurer-files.ts';
 import { createKafka, ensureTopics } from '../../infra/kafka/kafka.ts';
 import { commandContext, nonNegativeInt, positiveInt } from '../context.ts';
 
@@ -32,7 +33,7 @@ export function registerProduceCommand(program: Command): void {
   program
     .command('produce')
     .description('Send claims to the claims topic, keyed by member id: from a file (NDJSON or CSV) or from the synthetic generator.')
-    .option('--file <path>', 'claims file: .ndjson/.jsonl (one JSON claim per line) or .csv (see README for columns)')
+    .option('--file <path>', 'claims file: .ndjson/.jsonl (one JSON claim per line), .csv (see README for columns), X12 837 (.837/.x12/.edi/.txt) or FHIR JSON (.json: a Claim, an ExplanationOfBenefit or a Bundle); docs/formats.md')
     .option('--generate <n>', 'generate N synthetic claims instead of reading a file', positiveInt)
     .option('--seed <n>', 'generator seed', nonNegativeInt, 1)
     .option('--malformed <n>', 'with --generate: also mix in N malformed messages (they end in the DLQ)', nonNegativeInt, 0)
@@ -42,7 +43,10 @@ export function registerProduceCommand(program: Command): void {
       if (Boolean(opts.file) === Boolean(opts.generate)) throw new InvalidArgumentError('give exactly one of --file or --generate');
       if (opts.malformed > 0 && !opts.generate) throw new FlagError('--malformed goes with --generate');
       const { config, log } = commandContext();
-      const source = opts.file ? readClaimsFile(opts.file) : generatedMessages(opts.generate!, opts.seed, opts.malformed);
+      // Insurer formats are split here (envelope checks, one message per claim, DLQ for rejected
+      // envelopes, X12 acknowledgements); own-JSON files stream as before.
+      const insurer = opts.file !== undefined && (isX12FileName(opts.file) || isFhirFileName(opts.file));
+      const source = opts.file ? (insurer ? readInsurerFile(opts.file) : readClaimsFile(opts.file)) : generatedMessages(opts.generate!, opts.seed, opts.malformed);
       const kafka = createKafka(config, log);
       await ensureTopics(kafka, config);
       const topic = opts.topic ?? config.kafka.topics.claims;
@@ -61,6 +65,7 @@ export function registerProduceCommand(program: Command): void {
       try {
         const sent = await producer.produce(source, {
           topic,
+          routes: { dlq: config.kafka.topics.dlq, acks: config.kafka.topics.acks },
           onProgress: (n) => {
             if (bar) {
               if (!total) bar.setTotal(n);

@@ -66,7 +66,7 @@ export const DLQ_TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
  * whose limit is too small.
  */
 export async function ensureTopics(kafka: Kafka, config: Readonly<Config>): Promise<void> {
-  const { claims, dlq, decisions, shadow } = config.kafka.topics;
+  const { claims, dlq, decisions, shadow, acks } = config.kafka.topics;
   const partitions = config.kafka.partitions;
   const wanted: ITopicConfig[] = [
     { topic: claims, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(CLAIMS_TOPIC_MAX_MESSAGE_BYTES) }] },
@@ -82,6 +82,8 @@ export async function ensureTopics(kafka: Kafka, config: Readonly<Config>): Prom
     { topic: decisions, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] },
     // Champion / challenger shadow scores (scoring/shadow.ts): default retention.
     { topic: shadow, numPartitions: partitions, replicationFactor: 1 },
+    // X12 acknowledgements (TA1 / 999 / 277CA) for the senders: one partition keeps their order.
+    { topic: acks, numPartitions: 1, replicationFactor: 1 },
   ];
   const admin = kafka.admin();
   await admin.connect();
