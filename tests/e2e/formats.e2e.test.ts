@@ -18,7 +18,7 @@ import { claimCommitment } from '../../anchoring/core/commitment.ts';
 import { recomputeSlices } from '../../ingest/x12/x12-slice.ts';
 import { trainModel } from '../../training/train.ts';
 import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
-import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
+import { isolatedConfig, migratedSchema, payloadRepository, testLog } from '../support/env.ts';
 import { readFileSync } from 'node:fs';
 
 const run = promisify(execFile);
@@ -103,7 +103,9 @@ describe('end to end: X12, FHIR and JSON claims in one stream', () => {
   it('commits to the X12 claim slice: recomputed from the original file with the salt, it gives the commitment; the CLI verify passes', async () => {
     const decision = (await pipeline.index.getDecision((await pipeline.pool.query<{ decision_id: string }>(`SELECT decision_id FROM decisions WHERE claim_id = 'CLMNO12345'`)).rows[0]!.decision_id))!;
     const [slice] = recomputeSlices(readFileSync(HOME_INFUSION), 'CLMNO12345');
-    expect(claimCommitment(slice!, decision.salt!)).toBe(decision.claimCommitment);
+    const salt = await (await payloadRepository(pipeline.pool, config)).salt(decision.decisionId);
+    expect(salt?.state).toBe('present');
+    expect(claimCommitment(slice!, salt?.state === 'present' ? salt.value : '')).toBe(decision.claimCommitment);
     const x12 = await run(process.execPath, ['cli/main.ts', 'verify', 'CLMNO12345', '--json'], { env });
     expect(JSON.parse(x12.stdout)).toMatchObject({ result: 'PASS', claimId: 'CLMNO12345' });
     const fhir = await run(process.execPath, ['cli/main.ts', 'verify', fhirClaim.claimId, '--json'], { env });
