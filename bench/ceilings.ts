@@ -156,7 +156,7 @@ export async function javaConsumerCeiling(options: { libsDir: string; brokers: s
     '-Xmx512m',
     '-cp',
     join(options.libsDir, '*'),
-    `-Dlog4j.configuration=file:${resolve(options.libsDir, '..', 'log4j.properties')}`,
+    `-Dlog4j2.configurationFile=${resolve(options.libsDir, '..', 'log4j2.xml')}`,
     'org.apache.kafka.tools.ConsumerPerformance',
     '--bootstrap-server', options.brokers,
     '--topic', options.topic,

@@ -1,11 +1,11 @@
 /**
- * The files of the local single-node Kafka (KRaft, combined broker + controller). Pure
+ * The files of the local single-node Kafka 4.x (KRaft, combined broker + controller). Pure
  * rendering: kafka.ts writes them under `<state>/kafka/` before every start, so changing a
  * setting here takes effect on the next `stack up` after a `stack down`.
  */
 
 export interface KafkaServerOptions {
-  /** Client listener (PLAINTEXT), e.g. 127.0.0.1. */
+  /** Client listener host, e.g. 127.0.0.1. */
   readonly host: string;
   /** Client port (default deployment: 9092). */
   readonly port: number;
@@ -13,7 +13,34 @@ export interface KafkaServerOptions {
   readonly controllerPort: number;
   /** Absolute folder for partition data and the metadata log. */
   readonly dataDir: string;
+  /** A SASL_SSL client listener instead of PLAINTEXT; absent: PLAINTEXT (the development default). */
+  readonly security?: KafkaListenerSecurity;
 }
+
+/**
+ * A SASL_SSL client listener (what production clusters run). The broker also talks to itself
+ * over it (inter-broker, SCRAM-SHA-512 as {@link interBroker}); the KRaft controller listener stays
+ * PLAINTEXT on the loopback host: KRaft cannot authenticate controllers with SCRAM (the SCRAM
+ * credentials live in the metadata log the controller serves), and nothing but this node uses it.
+ */
+export interface KafkaListenerSecurity {
+  /** PEM file: the broker's private key (PKCS#8, unencrypted) followed by its certificate chain. */
+  readonly keyStorePem: string;
+  /** PEM file of the CA certificates trusted for client certificates and for the broker's own inter-broker connection. */
+  readonly trustStorePem: string;
+  /** `requested`: a client certificate is checked when presented, not required (SASL authenticates). */
+  readonly clientAuth: 'none' | 'requested' | 'required';
+  /** SCRAM-SHA-512 user the broker authenticates as to itself; created at format time (`--add-scram`). */
+  readonly interBroker: { readonly username: string; readonly password: string };
+  /**
+   * PLAIN users (name -> password). PLAIN has no credential store in Kafka: its users live in the
+   * listener's JAAS line, so this file holds them (kafka.ts writes it mode 0600).
+   */
+  readonly plainUsers: Readonly<Record<string, string>>;
+}
+
+/** SASL mechanisms the secure listener enables. SCRAM users come from the metadata log, PLAIN users from the JAAS line. */
+export const SECURE_SASL_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] as const;
 
 /**
  * server.properties for a development broker: one node that is its own controller quorum,
@@ -21,19 +48,26 @@ export interface KafkaServerOptions {
  * (auto-create off, so a typo in a topic name fails loudly), and no initial rebalance delay so
  * a consumer group joins in milliseconds instead of three seconds.
  *
+ * The quorum is static (`controller.quorum.voters`, storage formatted with a cluster id), not
+ * Kafka 4's dynamic one (`controller.quorum.bootstrap.servers`, `format --standalone`): a single
+ * node never changes its voter set, and storage formatted by the earlier 3.9 stack keeps starting
+ * (a static-quorum log carries no voter records, so a dynamic-quorum node would find no leader).
+ *
  * The internal topics get 8 partitions instead of 50: creating them is what makes the first
  * consumer group or transaction on a fresh broker slow, and nothing local needs more.
  */
 export function renderServerProperties(o: KafkaServerOptions): string {
+  const client = o.security === undefined ? 'PLAINTEXT' : 'SASL_SSL';
   const lines: Array<[string, string | number]> = [
     ['process.roles', 'broker,controller'],
     ['node.id', 1],
     ['controller.quorum.voters', `1@${o.host}:${o.controllerPort}`],
-    ['listeners', `PLAINTEXT://${o.host}:${o.port},CONTROLLER://${o.host}:${o.controllerPort}`],
-    ['advertised.listeners', `PLAINTEXT://${o.host}:${o.port}`],
-    ['inter.broker.listener.name', 'PLAINTEXT'],
+    ['listeners', `${client}://${o.host}:${o.port},CONTROLLER://${o.host}:${o.controllerPort}`],
+    ['advertised.listeners', `${client}://${o.host}:${o.port}`],
+    ['inter.broker.listener.name', client],
     ['controller.listener.names', 'CONTROLLER'],
-    ['listener.security.protocol.map', 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT'],
+    ['listener.security.protocol.map', `CONTROLLER:PLAINTEXT,${client}:${client}`],
+    ...(o.security === undefined ? [] : securityLines(o.security)),
     ['log.dirs', o.dataDir],
     ['num.partitions', 4],
     ['default.replication.factor', 1],
@@ -43,6 +77,8 @@ export function renderServerProperties(o: KafkaServerOptions): string {
     ['transaction.state.log.replication.factor', 1],
     ['transaction.state.log.min.isr', 1],
     ['transaction.state.log.num.partitions', 8],
+    ['share.coordinator.state.topic.replication.factor', 1],
+    ['share.coordinator.state.topic.min.isr', 1],
     ['auto.create.topics.enable', 'false'],
     ['group.initial.rebalance.delay.ms', 0],
     ['delete.topic.enable', 'true'],
@@ -52,25 +88,50 @@ export function renderServerProperties(o: KafkaServerOptions): string {
   return ['# Generated by claimtrail `stack up` (stack/kafka-config.ts); edits are overwritten.', ...lines.map(([k, v]) => `${k}=${v}`), ''].join('\n');
 }
 
-/**
- * log4j 1.x (reload4j) configuration: everything at INFO into `${kafka.logs.dir}/server.log`,
- * rolled at 50 MB with three backups, so the daemon's stdout log only catches JVM-level output.
- * The request logger stays at WARN: at INFO/DEBUG it logs every fetch.
- */
-export function renderLog4jProperties(): string {
+function securityLines(s: KafkaListenerSecurity): Array<[string, string]> {
+  const jaasQuote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const plainUsers = Object.entries(s.plainUsers).map(([user, password]) => `user_${user}=${jaasQuote(password)}`);
+  const admin = s.interBroker;
   return [
-    '# Generated by claimtrail `stack up` (stack/kafka-config.ts); edits are overwritten.',
-    'log4j.rootLogger=INFO, server',
-    'log4j.appender.server=org.apache.log4j.RollingFileAppender',
-    'log4j.appender.server.File=${kafka.logs.dir}/server.log',
-    'log4j.appender.server.MaxFileSize=50MB',
-    'log4j.appender.server.MaxBackupIndex=3',
-    'log4j.appender.server.layout=org.apache.log4j.PatternLayout',
-    'log4j.appender.server.layout.ConversionPattern=[%d] %p %m (%c)%n',
-    'log4j.logger.kafka.request.logger=WARN',
-    'log4j.logger.kafka.network.RequestChannel$=WARN',
-    'log4j.logger.org.apache.kafka.controller=INFO',
-    'log4j.logger.state.change.logger=WARN',
-    '',
-  ].join('\n');
+    ['sasl.enabled.mechanisms', SECURE_SASL_MECHANISMS.join(',')],
+    ['sasl.mechanism.inter.broker.protocol', 'SCRAM-SHA-512'],
+    ['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config', `org.apache.kafka.common.security.scram.ScramLoginModule required username=${jaasQuote(admin.username)} password=${jaasQuote(admin.password)};`],
+    ['listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config', 'org.apache.kafka.common.security.scram.ScramLoginModule required;'],
+    ['listener.name.sasl_ssl.plain.sasl.jaas.config', `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers.join(' ')};`],
+    ['ssl.keystore.type', 'PEM'],
+    ['ssl.keystore.location', s.keyStorePem],
+    ['ssl.truststore.type', 'PEM'],
+    ['ssl.truststore.location', s.trustStorePem],
+    ['ssl.client.auth', s.clientAuth],
+    // The broker's own inter-broker connection checks the name in its certificate, like a client.
+    ['ssl.endpoint.identification.algorithm', 'https'],
+  ];
+}
+
+/**
+ * log4j2 configuration (Kafka 4 logs through log4j2; 3.x used log4j 1): everything at INFO into
+ * `${sys:kafka.logs.dir}/server.log`, rolled at 50 MB with three backups, so the daemon's stdout
+ * log only catches JVM-level output. The request logger stays at WARN: at INFO/DEBUG it logs every
+ * fetch.
+ */
+export function renderLog4j2Xml(): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<!-- Generated by claimtrail \`stack up\` (stack/kafka-config.ts); edits are overwritten. -->
+<Configuration status="WARN">
+  <Appenders>
+    <RollingFile name="server" fileName="\${sys:kafka.logs.dir}/server.log" filePattern="\${sys:kafka.logs.dir}/server.log.%i">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+      <Policies><SizeBasedTriggeringPolicy size="50 MB"/></Policies>
+      <DefaultRolloverStrategy max="3"/>
+    </RollingFile>
+  </Appenders>
+  <Loggers>
+    <Root level="INFO"><AppenderRef ref="server"/></Root>
+    <Logger name="kafka.request.logger" level="WARN"/>
+    <Logger name="kafka.network.RequestChannel$" level="WARN"/>
+    <Logger name="org.apache.kafka.controller" level="INFO"/>
+    <Logger name="state.change.logger" level="WARN"/>
+  </Loggers>
+</Configuration>
+`;
 }

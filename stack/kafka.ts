@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { StackError } from '../core/errors.ts';
 import { DaemonService, type LaunchSpec, type Probe } from './daemon-service.ts';
-import { renderLog4jProperties, renderServerProperties } from './kafka-config.ts';
+import { renderLog4j2Xml, renderServerProperties, type KafkaListenerSecurity } from './kafka-config.ts';
 import { REPO_ROOT, resolveStateDir, servicePaths } from './paths.ts';
 import { describePortHolder, isPortOpen } from './port.ts';
 import { findExecutable, runTool } from './process.ts';
@@ -16,8 +16,11 @@ import type { StackContext, StackService } from './service.ts';
  * A Kafka already answering there (docker compose, a previous `stack up`) is reused.
  */
 
-/** Pinned: kafkajs 2.2.4 needs protocol versions Kafka 4.0 removed. Keep in step with pom.xml. */
-export const KAFKA_VERSION = '3.9.1';
+/**
+ * Pinned, the newest 4.x on Maven Central (its classes target Java 17). kafkajs 2.2.4 was measured
+ * against it for every call claimtrail makes (README, "Why Kafka 4.4.0"). Keep in step with pom.xml.
+ */
+export const KAFKA_VERSION = '4.4.0';
 
 const POM = join(REPO_ROOT, 'stack', 'kafka', 'pom.xml');
 /** A jar that exists only when copy-dependencies of this version completed. */
@@ -38,6 +41,7 @@ interface KafkaFiles {
   readonly data: string;
   readonly logs: string;
   readonly serverProperties: string;
+  /** log4j2 configuration (Kafka 4 logs through log4j2). */
   readonly log4j: string;
   readonly clusterId: string;
   readonly mavenLog: string;
@@ -50,7 +54,7 @@ function kafkaFiles(stateDir: string, libsDir?: string): KafkaFiles {
     data: join(paths.dir, 'data'),
     logs: join(paths.dir, 'logs'),
     serverProperties: join(paths.dir, 'server.properties'),
-    log4j: join(paths.dir, 'log4j.properties'),
+    log4j: join(paths.dir, 'log4j2.xml'),
     clusterId: join(paths.dir, 'cluster-id'),
     mavenLog: join(paths.dir, 'maven.log'),
   };
@@ -66,7 +70,7 @@ export async function ensureKafkaTools(stateDir: string, log: StackContext['log'
   const files = kafkaFiles(resolveStateDir(stateDir));
   mkdirSync(files.logs, { recursive: true });
   await ensureLibs(files, log);
-  if (!existsSync(files.log4j)) writeFileSync(files.log4j, renderLog4jProperties());
+  if (!existsSync(files.log4j)) writeFileSync(files.log4j, renderLog4j2Xml());
   return { libs: files.libs, log4j: files.log4j };
 }
 
@@ -78,6 +82,21 @@ export interface KafkaServiceOptions {
    * trials) run from the stack's jars instead of copying them into its own state folder.
    */
   readonly libsDir?: string;
+  /**
+   * A SASL_SSL client listener instead of PLAINTEXT (see {@link KafkaSecureBroker}); the stack
+   * itself runs PLAINTEXT on the loopback address.
+   */
+  readonly secure?: KafkaSecureBroker;
+}
+
+/** What a SASL_SSL broker needs beyond the PLAINTEXT one. */
+export interface KafkaSecureBroker {
+  /** TLS files and inter-broker / PLAIN users of the listener. */
+  readonly listener: KafkaListenerSecurity;
+  /** SCRAM credentials written into the metadata log when the storage is formatted (`format --add-scram`). */
+  readonly scramUsers: ReadonlyArray<{ readonly mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; readonly username: string; readonly password: string }>;
+  /** kafkajs `ssl` / `sasl` settings the health probe connects with. */
+  readonly probeClient: Pick<KafkaConfig, 'ssl' | 'sasl'>;
 }
 
 export function createKafkaService(ctx: StackContext, options: KafkaServiceOptions = {}): StackService {
@@ -99,7 +118,7 @@ export function createKafkaService(ctx: StackContext, options: KafkaServiceOptio
       addressVariable: 'KAFKA_BROKERS',
       startTimeoutMs: START_TIMEOUT_MS,
       stopTimeoutMs: STOP_TIMEOUT_MS,
-      probe: () => probeKafka(host, port),
+      probe: () => probeKafka(host, port, options.secure?.probeClient),
       prepare: async (): Promise<LaunchSpec> => {
         const java = await requireJava();
         if (await isPortOpen(host, port + 1)) {
@@ -108,9 +127,11 @@ export function createKafkaService(ctx: StackContext, options: KafkaServiceOptio
         await ensureLibs(files, log);
         mkdirSync(files.data, { recursive: true });
         mkdirSync(files.logs, { recursive: true });
-        writeFileSync(files.serverProperties, renderServerProperties({ host, port, controllerPort: port + 1, dataDir: files.data }));
-        writeFileSync(files.log4j, renderLog4jProperties());
-        await ensureFormatted(java, files, log);
+        // Mode 0600: a secure listener's file holds the inter-broker and PLAIN passwords.
+        writeFileSync(files.serverProperties, renderServerProperties({ host, port, controllerPort: port + 1, dataDir: files.data, ...(options.secure ? { security: options.secure.listener } : {}) }), { mode: 0o600 });
+        chmodSync(files.serverProperties, 0o600);
+        writeFileSync(files.log4j, renderLog4j2Xml());
+        await ensureFormatted(java, files, log, options.secure?.scramUsers ?? []);
         return { command: java, args: [...jvmArgs(files, '-Xmx1g'), 'kafka.Kafka', files.serverProperties] };
       },
     },
@@ -119,9 +140,10 @@ export function createKafkaService(ctx: StackContext, options: KafkaServiceOptio
 }
 
 /** Healthy when the port answers and a kafkajs admin can describe the cluster. */
-async function probeKafka(host: string, port: number): Promise<Probe> {
+async function probeKafka(host: string, port: number, client: Pick<KafkaConfig, 'ssl' | 'sasl'> = {}): Promise<Probe> {
   if (!(await isPortOpen(host, port))) return { kind: 'closed' };
   const kafka = new Kafka({
+    ...client,
     clientId: 'claimtrail-stack-probe',
     brokers: [`${host}:${port}`],
     logLevel: logLevel.NOTHING,
@@ -141,7 +163,7 @@ async function probeKafka(host: string, port: number): Promise<Probe> {
   }
 }
 
-/** JVM flags shared by the broker and StorageTool: classpath, log4j config, log folder. */
+/** JVM flags shared by the broker and StorageTool: classpath, log4j2 config, log folder. */
 function jvmArgs(files: KafkaFiles, heap: string): string[] {
   return [
     heap,
@@ -150,7 +172,7 @@ function jvmArgs(files: KafkaFiles, heap: string): string[] {
     '-XX:+ExitOnOutOfMemoryError',
     '-Djava.awt.headless=true',
     `-Dkafka.logs.dir=${files.logs}`,
-    `-Dlog4j.configuration=file:${files.log4j}`,
+    `-Dlog4j2.configurationFile=${files.log4j}`,
     '-cp',
     // The JVM expands `dir/*` itself; there is no shell in between.
     join(files.libs, '*'),
@@ -192,8 +214,10 @@ async function ensureLibs(files: KafkaFiles, log: StackContext['log']): Promise<
 /**
  * Formats the KRaft storage once. The cluster id is persisted in `cluster-id` (taken from an
  * already formatted `meta.properties` when the file is missing, otherwise new from `random-uuid`).
+ * `scramUsers` go into the first metadata records (`--add-scram`): a SASL_SSL broker needs its
+ * inter-broker user before it can talk to itself, so they cannot be added after the start.
  */
-async function ensureFormatted(java: string, files: KafkaFiles, log: StackContext['log']): Promise<void> {
+async function ensureFormatted(java: string, files: KafkaFiles, log: StackContext['log'], scramUsers: KafkaSecureBroker['scramUsers']): Promise<void> {
   const meta = join(files.data, 'meta.properties');
   const persisted = readText(files.clusterId)?.trim();
   let clusterId = persisted !== undefined && persisted !== '' ? persisted : /^cluster\.id=(.+)$/m.exec(readText(meta) ?? '')?.[1]?.trim();
@@ -207,7 +231,8 @@ async function ensureFormatted(java: string, files: KafkaFiles, log: StackContex
   writeFileSync(files.clusterId, `${clusterId}\n`);
   if (existsSync(meta)) return;
   log.info({ clusterId }, 'formatting KRaft storage');
-  const out = await runTool('kafka', java, [...jvmArgs(files, '-Xmx256m'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', files.serverProperties, '--ignore-formatted'], { timeoutMs: 60_000 });
+  const scram = scramUsers.flatMap((u) => ['--add-scram', `${u.mechanism}=[name=${u.username},password=${u.password}]`]);
+  const out = await runTool('kafka', java, [...jvmArgs(files, '-Xmx256m'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', files.serverProperties, '--ignore-formatted', ...scram], { timeoutMs: 60_000 });
   if (out.code !== 0) {
     throw new StackError('kafka', `kafka.tools.StorageTool format failed (exit ${out.code}): ${`${out.stdout}${out.stderr}`.trim().split('\n').pop() ?? ''}`);
   }
