@@ -8,7 +8,7 @@ import { registerCommands } from './commands/index.ts';
  * The `claimtrail` command line. Each command lives in cli/commands/<name>.command.ts and stays
  * thin: parse flags, call a service, print. Errors are translated to exit codes here only:
  * 0 ok, 1 a check failed (audit discrepancy), 2 bad input or configuration, 3 a service of the
- * stack is unavailable, 70 an internal error. `verify` has one exit code per failure (10-22,
+ * stack is unavailable (Kafka refusing our credentials or certificate included), 70 an internal error. `verify` has one exit code per failure (10-22,
  * see verify.command.ts and the README).
  */
 const program = new Command('claimtrail')
@@ -20,7 +20,7 @@ registerCommands(program);
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof ClaimtrailError) {
-    if (error.code === 'STACK_UNAVAILABLE') return 3;
+    if (error.code === 'STACK_UNAVAILABLE' || error.code === 'KAFKA_AUTH_FAILED' || error.code === 'KAFKA_TLS_FAILED') return 3;
     // A missing or wrong PHI master key is configuration, like any other bad variable.
     if (error.code === 'INVALID_ARGUMENT' || error.code === 'CONFIG_INVALID' || error.code === 'PHI_MASTER_KEY_MISSING' || error.code === 'PHI_MASTER_KEY_MISMATCH') return 2;
     if (error.code === 'CHECK_FAILED') return 1;

@@ -22,6 +22,18 @@ const url = (protocols: string[]) =>
     }
   }, `expected a URL (${protocols.join(' or ')})`);
 
+/** An on/off switch: 1/0, true/false, on/off, yes/no (any case). */
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['1', '0', 'true', 'false', 'on', 'off', 'yes', 'no'], { message: 'expected on or off (1/0, true/false, yes/no)' }))
+  .transform((v) => ['1', 'true', 'on', 'yes'].includes(v));
+
+/** SASL mechanisms claimtrail's Kafka client speaks (kafkajs names). */
+export const KAFKA_SASL_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
+export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
+
 const MASTER_KEY_FORMAT = 'expected 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)';
 
 /**
@@ -41,6 +53,20 @@ export function decodeMasterKey(text: string): Buffer | null {
 const EnvSchema = z.object({
   KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[\w.-]+:\d+$/, 'expected host:port')).min(1)).default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().min(1).default('claimtrail'),
+  /** TLS to the brokers. Off only for brokers on this machine, unless KAFKA_ALLOW_PLAINTEXT=1. */
+  KAFKA_SSL: flag.default(false),
+  /** PEM file of the CA(s) that signed the brokers' certificates; unset: the system CAs. */
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  /** Client certificate (PEM) and its private key (PEM, unencrypted), for brokers that require mutual TLS. */
+  KAFKA_SSL_CERT_FILE: z.string().min(1).optional(),
+  KAFKA_SSL_KEY_FILE: z.string().min(1).optional(),
+  KAFKA_SASL_MECHANISM: z.enum(KAFKA_SASL_MECHANISMS, { message: `expected one of ${KAFKA_SASL_MECHANISMS.join(', ')}` }).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  /** A secret: prefer KAFKA_SASL_PASSWORD_FILE. */
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD_FILE: z.string().min(1).optional(),
+  /** Lets KAFKA_SSL be off for brokers not on this machine (a private network such as docker compose's). */
+  KAFKA_ALLOW_PLAINTEXT: flag.default(false),
   CLAIMS_TOPIC: z.string().min(1).default('claims'),
   DLQ_TOPIC: z.string().min(1).default('claims.dlq'),
   DECISIONS_TOPIC: z.string().min(1).default('decisions'),
@@ -82,6 +108,8 @@ const EnvSchema = z.object({
   PHI_MASTER_KEY: z.string().refine((s) => decodeMasterKey(s) !== null, MASTER_KEY_FORMAT).optional(),
   PHI_MASTER_KEY_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** JSON log lines go to this file instead of stdout (the CLI picks `<STATE_DIR>/logs/` on a terminal). */
+  LOG_FILE: z.string().min(1).optional(),
 });
 
 export interface Config {
@@ -93,6 +121,10 @@ export interface Config {
     scoringGroupId: string;
     batchingGroupId: string;
     scoringInstanceId: string;
+    /** TLS to the brokers (PEM texts read from the files at load); undefined: plaintext. */
+    ssl: KafkaTls | undefined;
+    /** SASL authentication; undefined: none. */
+    sasl: KafkaSasl | undefined;
   };
   /**
    * Scoring run (`[a-z0-9._-]{1,64}`, default `live`): part of every decision id v2, so a
@@ -120,6 +152,8 @@ export interface Config {
   exclusionLists: string[];
   stateDir: string;
   logLevel: string;
+  /** JSON log file (LOG_FILE); undefined: the caller decides (stdout, or a file when stdout is a terminal). */
+  logFile: string | undefined;
   privacy: {
     kms: 'local';
     /**
@@ -129,6 +163,97 @@ export interface Config {
      */
     masterKeyHex: string | undefined;
   };
+}
+
+/** TLS settings of the Kafka client, PEM texts (read once from the configured files). */
+export interface KafkaTls {
+  /** CA certificates to trust; undefined: the system's. */
+  ca: string | undefined;
+  /** Client certificate chain and key, both or neither. */
+  cert: string | undefined;
+  key: string | undefined;
+}
+
+/** SASL settings of the Kafka client. */
+export interface KafkaSasl {
+  mechanism: KafkaSaslMechanism;
+  username: string;
+  /** A secret (KAFKA_SASL_PASSWORD or the file's first line): never log it. */
+  password: string;
+}
+
+/** Hosts that never leave this machine: plaintext to them is allowed without KAFKA_ALLOW_PLAINTEXT. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** Reads a PEM file named by `variable`, pushing one issue (variable, path, errno; never the content) when it cannot. */
+function readPem(variable: string, path: string | undefined, issues: string[]): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    const text = readFileSync(path, 'utf8');
+    if (!text.includes('-----BEGIN ')) {
+      issues.push(`${variable}: ${path} is not a PEM file (no -----BEGIN line)`);
+      return undefined;
+    }
+    return text;
+  } catch (error) {
+    issues.push(`${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}
+
+/**
+ * The Kafka client's TLS and SASL settings, every problem pushed to `issues`: files that cannot
+ * be read, half-configured SASL or client certificates, and plaintext (or a SASL password in
+ * clear) to a broker that is not on this machine without KAFKA_ALLOW_PLAINTEXT.
+ */
+function kafkaSecurity(e: z.infer<typeof EnvSchema>, issues: string[]): { ssl: KafkaTls | undefined; sasl: KafkaSasl | undefined } {
+  let ssl: KafkaTls | undefined;
+  if (e.KAFKA_SSL) {
+    ssl = {
+      ca: readPem('KAFKA_SSL_CA_FILE', e.KAFKA_SSL_CA_FILE, issues),
+      cert: readPem('KAFKA_SSL_CERT_FILE', e.KAFKA_SSL_CERT_FILE, issues),
+      key: readPem('KAFKA_SSL_KEY_FILE', e.KAFKA_SSL_KEY_FILE, issues),
+    };
+    if ((e.KAFKA_SSL_CERT_FILE === undefined) !== (e.KAFKA_SSL_KEY_FILE === undefined)) {
+      issues.push('KAFKA_SSL_CERT_FILE / KAFKA_SSL_KEY_FILE: a client certificate needs both (or neither)');
+    }
+  } else {
+    for (const name of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const) {
+      if (e[name] !== undefined) issues.push(`${name}: set, but KAFKA_SSL is off (set KAFKA_SSL=on)`);
+    }
+  }
+  let sasl: KafkaSasl | undefined;
+  if (e.KAFKA_SASL_MECHANISM === undefined) {
+    for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD_FILE'] as const) {
+      if (e[name] !== undefined) issues.push(`${name}: set, but KAFKA_SASL_MECHANISM is not (${KAFKA_SASL_MECHANISMS.join(', ')})`);
+    }
+  } else {
+    let password = e.KAFKA_SASL_PASSWORD;
+    if (e.KAFKA_SASL_USERNAME === undefined) issues.push(`KAFKA_SASL_USERNAME: required with KAFKA_SASL_MECHANISM=${e.KAFKA_SASL_MECHANISM}`);
+    if (password !== undefined && e.KAFKA_SASL_PASSWORD_FILE !== undefined) {
+      issues.push('KAFKA_SASL_PASSWORD_FILE: set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both');
+    } else if (e.KAFKA_SASL_PASSWORD_FILE !== undefined) {
+      try {
+        // The first line, so a trailing newline (echo > file) is not part of the password.
+        password = readFileSync(e.KAFKA_SASL_PASSWORD_FILE, 'utf8').split(/\r?\n/)[0];
+        if (!password) issues.push(`KAFKA_SASL_PASSWORD_FILE: ${e.KAFKA_SASL_PASSWORD_FILE} is empty`);
+      } catch (error) {
+        issues.push(`KAFKA_SASL_PASSWORD_FILE: cannot read ${e.KAFKA_SASL_PASSWORD_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    } else if (password === undefined) {
+      issues.push(`KAFKA_SASL_PASSWORD / KAFKA_SASL_PASSWORD_FILE: one is required with KAFKA_SASL_MECHANISM=${e.KAFKA_SASL_MECHANISM}`);
+    }
+    if (e.KAFKA_SASL_USERNAME !== undefined && password) sasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME, password };
+  }
+  if (!e.KAFKA_SSL && !e.KAFKA_ALLOW_PLAINTEXT) {
+    const remote = e.KAFKA_BROKERS.filter((b) => !isLoopbackHost(b.slice(0, b.lastIndexOf(':'))));
+    if (remote.length > 0) {
+      issues.push(`KAFKA_BROKERS: ${remote.join(', ')} ${remote.length === 1 ? 'is' : 'are'} not on this machine and KAFKA_SSL is off: claims${e.KAFKA_SASL_MECHANISM ? ' and the SASL password' : ''} would cross the network in clear; set KAFKA_SSL=on, or KAFKA_ALLOW_PLAINTEXT=1 on a private network`);
+    }
+  }
+  return { ssl, sasl };
 }
 
 /**
@@ -162,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       issues.push(`PHI_MASTER_KEY_FILE: cannot read ${e.PHI_MASTER_KEY_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
+  const { ssl, sasl } = kafkaSecurity(e, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze({
     kafka: {
@@ -172,6 +298,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       scoringGroupId: e.SCORING_GROUP_ID,
       batchingGroupId: e.BATCHING_GROUP_ID,
       scoringInstanceId: e.SCORING_INSTANCE_ID,
+      ssl,
+      sasl,
     },
     scoringRunId: e.SCORING_RUN_ID,
     redisUrl: e.REDIS_URL,
@@ -184,6 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     exclusionLists: e.EXCLUSION_LISTS,
     stateDir: e.STATE_DIR,
     logLevel: e.LOG_LEVEL,
+    logFile: e.LOG_FILE,
     privacy: { kms: e.PHI_KMS, masterKeyHex: masterKey?.toString('hex') },
   });
 }

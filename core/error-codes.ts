@@ -14,6 +14,10 @@ export const ERROR_CODES = {
   STACK_UNAVAILABLE: 'a local service of the stack could not be started or reached',
   CHECK_FAILED: 'a check run on purpose found a discrepancy (audit)',
 
+  // Kafka access (exit 3, like an unavailable service: nothing to retry until an operator acts).
+  KAFKA_AUTH_FAILED: 'the Kafka brokers refused our SASL credentials or mechanism',
+  KAFKA_TLS_FAILED: 'TLS to a Kafka broker failed: its certificate is not trusted, or it refused ours',
+
   // Claims, decisions and models.
   DECISION_FORMAT_INVALID: 'a decisions record is not a decision of the wire format',
   MODEL_LOAD_FAILED: 'a model bundle is missing, altered or of another format',

@@ -1,24 +1,21 @@
-import { type ConfigResourceTypes, Kafka, logLevel as KafkaLogLevel, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { type ConfigResourceTypes, Kafka, logLevel as KafkaLogLevel, type ITopicConfig } from 'kafkajs';
 import { MAX_CLAIM_BYTES } from '../../domain/claim.schema.ts';
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
+import { checkKafkaAccess } from './kafka-access.ts';
+import { kafkaConnectionOptions } from './connection-options.ts';
+import { kafkajsLogCreator } from './kafkajs-log.ts';
 
-/** A kafkajs client whose log lines go through pino (namespace kept as `kafkajs`). */
+/**
+ * A kafkajs client whose log lines go through pino (namespace kept as `kafkajs`; retriable
+ * coordinator answers at debug until they persist, see kafkajs-log.ts).
+ */
 export function createKafka(config: Readonly<Config>, log: Logger, clientIdSuffix = ''): Kafka {
-  const kafkaLog = log.child({ component: 'kafkajs' });
   return new Kafka({
-    clientId: `${config.kafka.clientId}${clientIdSuffix}`,
-    brokers: [...config.kafka.brokers],
+    ...kafkaConnectionOptions(config, clientIdSuffix),
     logLevel: KafkaLogLevel.WARN,
     retry: { initialRetryTime: 200, retries: 10 },
-    logCreator:
-      () =>
-      ({ level, log: entry }: LogEntry) => {
-        const { message, ...context } = entry;
-        if (level <= KafkaLogLevel.ERROR) kafkaLog.error(context, message);
-        else if (level === KafkaLogLevel.WARN) kafkaLog.warn(context, message);
-        else kafkaLog.debug(context, message);
-      },
+    logCreator: kafkajsLogCreator(log),
   });
 }
 
@@ -64,8 +61,11 @@ export const DLQ_TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
  * Existing topics are left as they are (kafkajs only has the non-incremental AlterConfigs, which
  * would reset every other setting an operator made): {@link topicSizeProblems} reports a topic
  * whose limit is too small.
+ * @throws KafkaAccessError (exit 3) when the brokers refuse our credentials or TLS fails verification.
  */
 export async function ensureTopics(kafka: Kafka, config: Readonly<Config>): Promise<void> {
+  // A wrong password or an untrusted certificate fails here at once, not after kafkajs' retries.
+  await checkKafkaAccess(config);
   const { claims, dlq, decisions, shadow, acks } = config.kafka.topics;
   const partitions = config.kafka.partitions;
   const wanted: ITopicConfig[] = [
