@@ -102,7 +102,8 @@ function securityLines(s: KafkaListenerSecurity): Array<[string, string]> {
     ['ssl.keystore.location', s.keyStorePem],
     ['ssl.truststore.type', 'PEM'],
     ['ssl.truststore.location', s.trustStorePem],
-    ['ssl.client.auth', s.clientAuth],
+    // Listener-prefixed: the broker-wide ssl.client.auth applies to SSL listeners only, not SASL_SSL.
+    ['listener.name.sasl_ssl.ssl.client.auth', s.clientAuth],
     // The broker's own inter-broker connection checks the name in its certificate, like a client.
     ['ssl.endpoint.identification.algorithm', 'https'],
   ];

@@ -57,8 +57,80 @@ describe('loadConfig', () => {
   });
 
   it('splits comma-separated lists', () => {
-    const config = loadConfig({ KAFKA_BROKERS: 'a:1, b:2', EXCLUSION_LISTS: 'x.csv,y.csv' });
+    const config = loadConfig({ KAFKA_BROKERS: 'a:1, b:2', KAFKA_ALLOW_PLAINTEXT: '1', EXCLUSION_LISTS: 'x.csv,y.csv' });
     expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
     expect(config.exclusionLists).toEqual(['x.csv', 'y.csv']);
+  });
+
+  describe('Kafka TLS and SASL', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-kafka-'));
+    const pem = (name: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`);
+      return path;
+    };
+    const issuesOf = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as ConfigError).issues.join('\n');
+      }
+      return '';
+    };
+
+    it('defaults to plaintext without SASL, allowed for brokers on this machine', () => {
+      const config = loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092,localhost:9093' });
+      expect(config.kafka.ssl).toBeUndefined();
+      expect(config.kafka.sasl).toBeUndefined();
+    });
+
+    it('refuses plaintext to a broker elsewhere unless KAFKA_ALLOW_PLAINTEXT=1', () => {
+      expect(issuesOf({ KAFKA_BROKERS: '127.0.0.1:9092,kafka.example.com:9093' })).toMatch(/KAFKA_BROKERS: kafka\.example\.com:9093 is not on this machine and KAFKA_SSL is off/);
+      expect(issuesOf({ KAFKA_BROKERS: 'b1:9092', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).toMatch(/SASL password would cross the network in clear/);
+      expect(loadConfig({ KAFKA_BROKERS: 'kafka:9092', KAFKA_ALLOW_PLAINTEXT: '1' }).kafka.brokers).toEqual(['kafka:9092']);
+      expect(loadConfig({ KAFKA_BROKERS: 'kafka:9092', KAFKA_SSL: 'on' }).kafka.ssl).toEqual({ ca: undefined, cert: undefined, key: undefined });
+    });
+
+    it('reads the CA, the client certificate and the password file; SASL settings come through', () => {
+      const password = join(dir, 'pw');
+      writeFileSync(password, 's3cret-pw\n');
+      const config = loadConfig({
+        KAFKA_BROKERS: 'kafka.example.com:9093',
+        KAFKA_SSL: 'true',
+        KAFKA_SSL_CA_FILE: pem('ca.crt'),
+        KAFKA_SSL_CERT_FILE: pem('client.crt'),
+        KAFKA_SSL_KEY_FILE: pem('client.key'),
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'claimtrail',
+        KAFKA_SASL_PASSWORD_FILE: password,
+      });
+      expect(config.kafka.ssl?.ca).toContain('ca.crt');
+      expect(config.kafka.ssl?.cert).toContain('client.crt');
+      expect(config.kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'claimtrail', password: 's3cret-pw' });
+      expect(Object.isFrozen(config.kafka.sasl)).toBe(true);
+    });
+
+    it('reports every bad Kafka security variable together, never a password', () => {
+      const notPem = join(dir, 'not.pem');
+      writeFileSync(notPem, 'hello');
+      const issues = issuesOf({
+        KAFKA_BROKERS: '127.0.0.1:9092',
+        KAFKA_SSL: 'on',
+        KAFKA_SSL_CA_FILE: join(dir, 'missing.crt'),
+        KAFKA_SSL_CERT_FILE: notPem,
+        KAFKA_SASL_MECHANISM: 'scram-sha-256',
+        KAFKA_SASL_PASSWORD: 'pw-in-env',
+        KAFKA_SASL_PASSWORD_FILE: join(dir, 'pw'),
+      });
+      expect(issues).toMatch(/KAFKA_SSL_CA_FILE: cannot read .*missing\.crt \(ENOENT\)/);
+      expect(issues).toMatch(/KAFKA_SSL_CERT_FILE: .* is not a PEM file/);
+      expect(issues).toMatch(/KAFKA_SSL_CERT_FILE \/ KAFKA_SSL_KEY_FILE: a client certificate needs both/);
+      expect(issues).toMatch(/KAFKA_SASL_USERNAME: required/);
+      expect(issues).toMatch(/KAFKA_SASL_PASSWORD_FILE: set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both/);
+      expect(issues).not.toContain('pw-in-env');
+      expect(issuesOf({ KAFKA_SSL_CA_FILE: pem('x.crt'), KAFKA_SASL_USERNAME: 'u' })).toMatch(/KAFKA_SSL_CA_FILE: set, but KAFKA_SSL is off[\s\S]*KAFKA_SASL_USERNAME: set, but KAFKA_SASL_MECHANISM is not/);
+      expect(issuesOf({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SSL: 'maybe' })).toMatch(/KAFKA_SSL[\s\S]*KAFKA_SASL_MECHANISM: expected one of scram-sha-256, scram-sha-512, plain/);
+    });
   });
 });
