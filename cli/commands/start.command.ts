@@ -11,7 +11,7 @@ import { ProofService } from '../../proofs/proof.service.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { trainModel } from '../../training/train.ts';
 import { stackUp } from '../../stack/stack.ts';
-import { commandContext, nonNegativeInt, positiveInt, untilSignal } from '../context.ts';
+import { commandContext, displayPath, earlyCommandLog, nonNegativeInt, positiveInt, untilSignal } from '../context.ts';
 import { devKeySources } from '../dev-sources.ts';
 import { generatedMessages } from './produce.command.ts';
 
@@ -45,6 +45,8 @@ async function waitUntilDone(pipeline: RunningPipeline, target: { decisions: num
     const dlq = pipeline.scoring?.counters.deadLettered ?? 0;
     if (!indexedAt && counts.decisions >= target.decisions) indexedAt = performance.now();
     if (indexedAt && counts.anchored === counts.batches && pendingFlagged.length === 0 && dlq >= target.deadLettered) return { indexedAt, anchoredAt: performance.now() };
+    // On a terminal, one self-rewriting progress line (the JSON logs are in the log file then).
+    if (process.stdout.isTTY) process.stdout.write(`\r  ${counts.decisions}/${target.decisions} decided, ${counts.anchored}/${counts.batches} batches anchored, ${dlq}/${target.deadLettered} dead-lettered   `);
     if (Date.now() > deadline) {
       throw new Error(`timed out: ${counts.decisions}/${target.decisions} decisions indexed, ${counts.anchored}/${counts.batches} batches anchored, ${dlq}/${target.deadLettered} dead-lettered`);
     }
@@ -69,7 +71,7 @@ export function registerStartCommand(program: Command): void {
     .option('--timeout <seconds>', 'give up waiting for the sample after this long', positiveInt, 300)
     .action(async (opts: StartOptions) => {
       if (opts.stack) {
-        const up = await stackUp({});
+        const up = await stackUp({ log: earlyCommandLog() });
         line(`stack: ${up.services.map((s) => `${s.service} ${s.state}`).join(', ')} (${(up.elapsedMs / 1000).toFixed(1)} s)`);
       }
       if (!process.env.EXCLUSION_LISTS) {
@@ -77,7 +79,8 @@ export function registerStartCommand(program: Command): void {
         process.env.EXCLUSION_LISTS = SAMPLE_EXCLUSION_LIST;
         line(`exclusion list: ${relative(process.cwd(), SAMPLE_EXCLUSION_LIST)} (demo; set EXCLUSION_LISTS to OIG LEIE files)`);
       }
-      const { config, log } = commandContext();
+      const { config, log, logFile } = commandContext();
+      if (logFile !== undefined) line(`logs (JSON): ${displayPath(logFile)}`);
       await ensureModel(config, log);
       const pipeline = await startPipeline(config, log, devKeySources(config));
       try {

@@ -1,12 +1,12 @@
 import { logLevel } from 'kafkajs';
-import { pino } from 'pino';
+import { createLogger, type Logger } from '../../../core/logger.ts';
 import { describe, expect, it } from 'vitest';
 import { kafkajsLogCreator, transientKind } from '../../../infra/kafka/kafkajs-log.ts';
 
 /** A pino logger at trace writing parsed lines into `lines`. */
-function capture(): { log: ReturnType<typeof pino>; lines: Array<Record<string, unknown>> } {
+function capture(): { log: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'trace' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const log = createLogger('trace', { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
   return { log, lines };
 }
 
