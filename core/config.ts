@@ -80,6 +80,12 @@ const EnvSchema = z.object({
   PHI_MASTER_KEY: z.string().refine((s) => decodeMasterKey(s) !== null, MASTER_KEY_FORMAT).optional(),
   PHI_MASTER_KEY_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * `1`: commands may fall back to the local stack's generated dev keys (PHI master key, review
+   * index key, aggregate key) when none is configured, and only with a database on this machine.
+   * Set by `claimtrail start` and the test projects; never in production.
+   */
+  CLAIMTRAIL_DEV_KEYS: z.enum(['0', '1'], "expected 0 or 1").default('0'),
 });
 
 export interface Config {
@@ -118,6 +124,12 @@ export interface Config {
   exclusionLists: string[];
   stateDir: string;
   logLevel: string;
+  /**
+   * CLAIMTRAIL_DEV_KEYS=1: the dev key sources (cli/dev-sources.ts) may use the local stack's
+   * generated keys when none is configured, with a database on this machine only. A loopback
+   * DATABASE_URL alone is not enough: a cloud SQL proxy listens on 127.0.0.1 too.
+   */
+  devKeys: boolean;
   privacy: {
     kms: 'local';
     /**
@@ -182,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     exclusionLists: e.EXCLUSION_LISTS,
     stateDir: e.STATE_DIR,
     logLevel: e.LOG_LEVEL,
+    devKeys: e.CLAIMTRAIL_DEV_KEYS === '1',
     privacy: { kms: e.PHI_KMS, masterKeyHex: masterKey?.toString('hex') },
   });
 }

@@ -69,6 +69,9 @@ export function registerStartCommand(program: Command): void {
     .option('--timeout <seconds>', 'give up waiting for the sample after this long', positiveInt, 300)
     .action(async (opts: StartOptions) => {
       if (opts.stack) {
+        // The demo on the local stack: its generated dev keys may stand in for unset keys
+        // (cli/dev-sources.ts). `--no-stack` needs the opt-in (or real keys) from the caller.
+        process.env.CLAIMTRAIL_DEV_KEYS ??= '1';
         const up = await stackUp({});
         line(`stack: ${up.services.map((s) => `${s.service} ${s.state}`).join(', ')} (${(up.elapsedMs / 1000).toFixed(1)} s)`);
       }
