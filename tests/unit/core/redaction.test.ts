@@ -39,10 +39,10 @@ describe('URL credentials and path tokens are redacted', () => {
   });
 
   it('connectProvider: the error text of an unreachable RPC URL carries no path key', async () => {
-    const error = await connectProvider(`http://127.0.0.1:1/v3/${RPC_KEY}`).catch((e: unknown) => e as Error);
+    const error = await connectProvider(`http://127.0.0.1:1/v3/${RPC_KEY}`).then(() => null, (e: unknown) => e as Error);
     expect(error).toBeInstanceOf(Error);
-    expect(error.message).toContain('http://127.0.0.1:1/v3/[redacted]');
-    expect(error.message).not.toContain(RPC_KEY);
+    expect(error!.message).toContain('http://127.0.0.1:1/v3/[redacted]');
+    expect(error!.message).not.toContain(RPC_KEY);
   });
 
   it('log lines: messages, string fields and errors that print an RPC, database or Redis URL are redacted', () => {
