@@ -6,6 +6,7 @@ import { ConfigError } from '../core/errors.ts';
 import { LocalKeyWrapper } from '../privacy/key-wrapper.ts';
 import { configMasterKeySource, type MasterKeySource } from '../privacy/master-key.ts';
 import type { ReviewConfig } from '../review/config.ts';
+import { configAggregateKeySource, type AggregateKeySource } from '../scoring/aggregate-key.ts';
 import { configIndexKeySource, type IndexKeySource } from '../review/identifier-key.ts';
 import { DEV_SIGNER_KEY_FILE } from '../stack/chain.ts';
 import { DEV_MASTER_KEY_FILE, ensureDevMasterKey, isLocalDatabase } from '../stack/dev-master-key.ts';
@@ -92,7 +93,28 @@ export function devIndexKeySource(config: Readonly<Config>, review: Readonly<Rev
   };
 }
 
-/** Both dev sources, in the shape the pipeline runtime and the review server take. */
-export function devKeySources(config: Readonly<Config>): { signer: SignerSource; masterKey: MasterKeySource } {
-  return { signer: devSignerSource(config), masterKey: devMasterKeySource(config) };
+/** Dev key file of the aggregates' duplicate-key HMAC, relative to the state folder. */
+export const DEV_AGGREGATE_KEY_FILE = join('scoring', 'dev-aggregate.key');
+
+/**
+ * AGGREGATE_KEY_SECRET / AGGREGATE_KEY_SECRET_FILE when set; otherwise, with CLAIMTRAIL_DEV_KEYS=1
+ * and a database on this machine only, a generated dev key (`<state>/scoring/dev-aggregate.key`,
+ * 0600, created when missing). Same WARNING as {@link devMasterKeySource}.
+ */
+export function devAggregateKeySource(config: Readonly<Config>): AggregateKeySource {
+  const configured = configAggregateKeySource(config);
+  return {
+    aggregateKey(log) {
+      if (config.aggregates.keySecretHex || !devKeysAllowed(config)) return configured.aggregateKey(log);
+      const keyFile = ensureDevMasterKey(join(resolveStateDir(config.stateDir), DEV_AGGREGATE_KEY_FILE), log);
+      const key = decodeMasterKey(readFileSync(keyFile, 'utf8'));
+      if (!key) throw new ConfigError([`AGGREGATE_KEY_SECRET_FILE: the dev key ${keyFile} does not hold 64 hex digits; delete it (duplicate detection starts afresh)`]);
+      return key;
+    },
+  };
+}
+
+/** The dev sources, in the shape the pipeline runtime and the review server take. */
+export function devKeySources(config: Readonly<Config>): { signer: SignerSource; masterKey: MasterKeySource; aggregateKey: AggregateKeySource } {
+  return { signer: devSignerSource(config), masterKey: devMasterKeySource(config), aggregateKey: devAggregateKeySource(config) };
 }
