@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.ts';
+import { migrate } from '../../infra/db/migrate.ts';
 import { isolatedConfig, migratedSchema } from '../support/env.ts';
 
 const run = promisify(execFile);
@@ -91,5 +92,11 @@ describe('claimtrail db grant-app-role: the app runs as a role that cannot rewri
     expect(await sqlState(app, 'SELECT count(*) FROM decisions')).toBe('none');
     expect(await sqlState(app, 'SELECT count(*) FROM cases')).toBe('none');
     expect(await sqlState(app, 'CREATE TABLE sneaky (x int)')).toBe('42501');
+  });
+
+  it('can start: the migration check of every entry point passes as the role on a schema its owner migrated', async () => {
+    const url = new URL(config.database.url);
+    url.username = role;
+    expect(await migrate(url.toString(), config.database.schema)).toEqual([]);
   });
 });
