@@ -18,6 +18,9 @@ const REAL_STACK = {
   pool: 'forks' as const,
   poolOptions: { forks: { singleFork: true } },
   globalSetup: ['tests/setup/stack.global.ts'],
+  // The local stack's generated dev keys stand in for unset keys (cli/dev-sources.ts); children
+  // the tests spawn inherit it.
+  env: { CLAIMTRAIL_DEV_KEYS: '1' },
 };
 
 export default defineConfig({

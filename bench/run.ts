@@ -6,6 +6,10 @@
 import { runBench } from './harness.ts';
 import { BenchUsageError } from './options.ts';
 
+// Benchmarks run against the local stack: its generated dev keys may stand in for unset keys
+// (cli/dev-sources.ts; an explicit CLAIMTRAIL_DEV_KEYS=0 still wins).
+process.env.CLAIMTRAIL_DEV_KEYS ??= '1';
+
 runBench(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {

@@ -37,6 +37,7 @@ import { createLogger } from '../core/logger.ts';
 import { generateClaims } from '../fixtures/generator.ts';
 import { createKafka, ensureTopics } from '../infra/kafka/kafka.ts';
 import { trainModel } from '../training/train.ts';
+import { pipelineRoleEnv } from '../stack/child-env.ts';
 import { benchConfig, cleanupRun, groupLag, progress, sleep } from './support.ts';
 
 const REPO_ROOT = join(import.meta.dirname, '..');
@@ -159,7 +160,8 @@ class SoakChild {
     const fd = openSync(this.logFile, 'a');
     const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--import', PROBE, CLI, 'run', '--roles', this.role], {
       cwd: REPO_ROOT,
-      env: { ...env, SOAK_PROBE_FILE: this.probeFile },
+      // Only the anchoring role gets the signer's key (stack/child-env.ts).
+      env: { ...pipelineRoleEnv(this.role, env), SOAK_PROBE_FILE: this.probeFile },
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);

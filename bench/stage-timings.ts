@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
 import { openMemberKeys } from '../privacy/master-key.ts';
 import { CaseOpeningService } from '../review/services/case-opening.service.ts';
-import { devMasterKeySource } from '../cli/dev-sources.ts';
+import { devAggregateKeySource, devMasterKeySource } from '../cli/dev-sources.ts';
 import { DecisionIndexRepository, type IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
@@ -57,7 +57,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
   // The stage observes entity aggregates in the real Redis (a fresh prefix per run), as in the
   // pipeline; the bare scoreBatch step gets the same values precomputed offline.
   const redis = createRedis(config.redisUrl);
-  const aggregates = new RedisClaimAggregates(redis, { prefix: `claimtrail:agg:${config.kafka.scoringGroupId}:timings-${Date.now()}`, spec: { ...DEFAULT_AGGREGATE_SPEC, ...(scorer.aggregates ?? {}) } });
+  const aggregates = new RedisClaimAggregates(redis, { prefix: `claimtrail:agg:${config.kafka.scoringGroupId}:timings-${Date.now()}`, spec: { ...DEFAULT_AGGREGATE_SPEC, ...(scorer.aggregates ?? {}) }, fingerprintKey: devAggregateKeySource(config).aggregateKey(log) });
   const stage = new ScoringStage({ kafka, config, scorer, payloads, instanceId: await new InstanceRepository(pool).instanceId(), log, aggregates });
   const steps: Record<Exclude<keyof StageTimings, 'batchSize' | 'rounds'>, number[]> = { handleMs: [], decodeMs: [], scoreMs: [], payloadInsertMs: [], transactionMs: [], batchCloseMs: [] };
   const time = async <T>(into: number[], fn: () => Promise<T> | T): Promise<T> => {

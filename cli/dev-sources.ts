@@ -6,6 +6,7 @@ import { ConfigError } from '../core/errors.ts';
 import { LocalKeyWrapper } from '../privacy/key-wrapper.ts';
 import { configMasterKeySource, type MasterKeySource } from '../privacy/master-key.ts';
 import type { ReviewConfig } from '../review/config.ts';
+import { configAggregateKeySource, type AggregateKeySource } from '../scoring/aggregate-key.ts';
 import { configIndexKeySource, type IndexKeySource } from '../review/identifier-key.ts';
 import { DEV_SIGNER_KEY_FILE } from '../stack/chain.ts';
 import { DEV_MASTER_KEY_FILE, ensureDevMasterKey, isLocalDatabase } from '../stack/dev-master-key.ts';
@@ -15,10 +16,21 @@ import { resolveStateDir } from '../stack/paths.ts';
 /**
  * The key sources of commands run next to the local stack. Each is the production source
  * (anchoring/chain/signer-source.ts, privacy/master-key.ts) with one fallback for when nothing is
- * configured: the stack's generated dev key, and only where that key can belong, a dev chain or
- * a database on this machine. Anywhere else the production error stands, so a command pointed at
- * real services without keys fails exactly as a production process would.
+ * configured: the stack's generated dev key, and only where that key can belong, a dev chain or,
+ * for the data keys, the explicit opt-in CLAIMTRAIL_DEV_KEYS=1 (set by `claimtrail start` and the
+ * test projects) together with a database on this machine. Anywhere else the production error
+ * stands, so a command pointed at real services without keys fails exactly as a production
+ * process would (ConfigError, exit 2).
  */
+
+/**
+ * True when a data-key source may fall back to a generated dev key: CLAIMTRAIL_DEV_KEYS=1 and a
+ * database on this machine. A loopback DATABASE_URL alone is not dev mode: a cloud SQL proxy or
+ * pgbouncer in front of production listens on 127.0.0.1 too.
+ */
+export function devKeysAllowed(config: Readonly<Config>): boolean {
+  return config.devKeys && isLocalDatabase(config.database.url);
+}
 
 /**
  * SIGNER_PRIVATE_KEY / SIGNER_KEY_FILE when set; otherwise, on the dev chain (id 31337) only, the
@@ -36,18 +48,19 @@ export function devSignerSource(config: Readonly<Config>): SignerSource {
 }
 
 /**
- * PHI_MASTER_KEY / PHI_MASTER_KEY_FILE when set; otherwise, with a database on this machine only,
- * the stack's dev key (`<state>/privacy/dev-master.key`, created when missing).
+ * PHI_MASTER_KEY / PHI_MASTER_KEY_FILE when set; otherwise, with CLAIMTRAIL_DEV_KEYS=1 and a
+ * database on this machine only ({@link devKeysAllowed}), the stack's dev key
+ * (`<state>/privacy/dev-master.key`, created when missing).
  *
- * WARNING: "a database on this machine" is the whole test for dev mode. A production database
- * reached through a local proxy (pgbouncer on 127.0.0.1) must set PHI_MASTER_KEY_FILE; the
- * `phi_keyring` check (MemberKeyService.open) then refuses any other key, dev key included.
+ * WARNING: never set CLAIMTRAIL_DEV_KEYS in production. A production process sets
+ * PHI_MASTER_KEY_FILE; the `phi_keyring` check (MemberKeyService.open) then refuses any other
+ * key, dev key included.
  */
 export function devMasterKeySource(config: Readonly<Config>): MasterKeySource {
   const configured = configMasterKeySource(config);
   return {
     keyWrapper(log) {
-      if (config.privacy.masterKeyHex || !isLocalDatabase(config.database.url)) return configured.keyWrapper(log);
+      if (config.privacy.masterKeyHex || !devKeysAllowed(config)) return configured.keyWrapper(log);
       const keyFile = ensureDevMasterKey(join(resolveStateDir(config.stateDir), DEV_MASTER_KEY_FILE), log);
       const key = decodeMasterKey(readFileSync(keyFile, 'utf8'));
       if (!key) throw new ConfigError([`PHI_MASTER_KEY_FILE: the dev key ${keyFile} does not hold 64 hex digits; delete it only if no data was encrypted with it`]);
@@ -62,15 +75,15 @@ export function devMasterKeySource(config: Readonly<Config>): MasterKeySource {
 export const DEV_INDEX_KEY_FILE = join('review', 'dev-index.key');
 
 /**
- * REVIEW_INDEX_KEY / REVIEW_INDEX_KEY_FILE when set; otherwise, with a database on this machine
- * only, a generated dev key (`<state>/review/dev-index.key`, 0600, created when missing). Same
- * WARNING as {@link devMasterKeySource}.
+ * REVIEW_INDEX_KEY / REVIEW_INDEX_KEY_FILE when set; otherwise, with CLAIMTRAIL_DEV_KEYS=1 and a
+ * database on this machine only, a generated dev key (`<state>/review/dev-index.key`, 0600,
+ * created when missing). Same WARNING as {@link devMasterKeySource}.
  */
 export function devIndexKeySource(config: Readonly<Config>, review: Readonly<ReviewConfig>): IndexKeySource {
   const configured = configIndexKeySource(review);
   return {
     indexKey(log) {
-      if (review.indexKeyHex || !isLocalDatabase(config.database.url)) return configured.indexKey(log);
+      if (review.indexKeyHex || !devKeysAllowed(config)) return configured.indexKey(log);
       const keyFile = ensureDevMasterKey(join(resolveStateDir(config.stateDir), DEV_INDEX_KEY_FILE), log);
       const key = decodeMasterKey(readFileSync(keyFile, 'utf8'));
       if (!key) throw new ConfigError([`REVIEW_INDEX_KEY_FILE: the dev key ${keyFile} does not hold 64 hex digits; delete it (the index is rebuilt at the next start)`]);
@@ -80,7 +93,28 @@ export function devIndexKeySource(config: Readonly<Config>, review: Readonly<Rev
   };
 }
 
-/** Both dev sources, in the shape the pipeline runtime and the review server take. */
-export function devKeySources(config: Readonly<Config>): { signer: SignerSource; masterKey: MasterKeySource } {
-  return { signer: devSignerSource(config), masterKey: devMasterKeySource(config) };
+/** Dev key file of the aggregates' duplicate-key HMAC, relative to the state folder. */
+export const DEV_AGGREGATE_KEY_FILE = join('scoring', 'dev-aggregate.key');
+
+/**
+ * AGGREGATE_KEY_SECRET / AGGREGATE_KEY_SECRET_FILE when set; otherwise, with CLAIMTRAIL_DEV_KEYS=1
+ * and a database on this machine only, a generated dev key (`<state>/scoring/dev-aggregate.key`,
+ * 0600, created when missing). Same WARNING as {@link devMasterKeySource}.
+ */
+export function devAggregateKeySource(config: Readonly<Config>): AggregateKeySource {
+  const configured = configAggregateKeySource(config);
+  return {
+    aggregateKey(log) {
+      if (config.aggregates.keySecretHex || !devKeysAllowed(config)) return configured.aggregateKey(log);
+      const keyFile = ensureDevMasterKey(join(resolveStateDir(config.stateDir), DEV_AGGREGATE_KEY_FILE), log);
+      const key = decodeMasterKey(readFileSync(keyFile, 'utf8'));
+      if (!key) throw new ConfigError([`AGGREGATE_KEY_SECRET_FILE: the dev key ${keyFile} does not hold 64 hex digits; delete it (duplicate detection starts afresh)`]);
+      return key;
+    },
+  };
+}
+
+/** The dev sources, in the shape the pipeline runtime and the review server take. */
+export function devKeySources(config: Readonly<Config>): { signer: SignerSource; masterKey: MasterKeySource; aggregateKey: AggregateKeySource } {
+  return { signer: devSignerSource(config), masterKey: devMasterKeySource(config), aggregateKey: devAggregateKeySource(config) };
 }

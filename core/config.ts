@@ -99,6 +99,12 @@ const EnvSchema = z.object({
   CHALLENGER_MODEL_DIR: z.string().min(1).optional(),
   /** Redis key prefix of the entity aggregates; default `claimtrail:agg:<SCORING_GROUP_ID>`. */
   AGGREGATE_KEY_PREFIX: z.string().min(1).regex(/^[\w:.-]+$/, 'letters, digits, _ : . - only').optional(),
+  /**
+   * HMAC key of the aggregates' duplicate-claim keys and member index (scoring/aggregate-key.ts):
+   * 32 bytes as 64 hex digits or base64, or a file holding it. A secret.
+   */
+  AGGREGATE_KEY_SECRET: z.string().refine((s) => decodeMasterKey(s) !== null, MASTER_KEY_FORMAT).optional(),
+  AGGREGATE_KEY_SECRET_FILE: z.string().min(1).optional(),
   /** Days an aggregate key lives after its last write; must exceed the model's longest window. */
   AGGREGATE_TTL_DAYS: intFromEnv(2, 3660).default(37),
   EXCLUSION_LISTS: csv.default([]),
@@ -110,6 +116,12 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** JSON log lines go to this file instead of stdout (the CLI picks `<STATE_DIR>/logs/` on a terminal). */
   LOG_FILE: z.string().min(1).optional(),
+  /**
+   * `1`: commands may fall back to the local stack's generated dev keys (PHI master key, review
+   * index key, aggregate key) when none is configured, and only with a database on this machine.
+   * Set by `claimtrail start` and the test projects; never in production.
+   */
+  CLAIMTRAIL_DEV_KEYS: z.enum(['0', '1'], "expected 0 or 1").default('0'),
 });
 
 export interface Config {
@@ -146,14 +158,24 @@ export interface Config {
   modelDir: string;
   /** Challenger bundle scored in shadow (logged to the shadow topic, never acted on). */
   challengerModelDir: string | undefined;
-  /** Entity aggregates in Redis: key prefix and key lifetime. */
-  aggregates: { keyPrefix: string; ttlDays: number };
+  /**
+   * Entity aggregates in Redis: key prefix, key lifetime, and the HMAC key of duplicate-claim
+   * keys as 64 hex digits (AGGREGATE_KEY_SECRET / _FILE; absent when neither is set: only the
+   * local stack may then use its dev key, cli/dev-sources.ts). A secret: never log it.
+   */
+  aggregates: { keyPrefix: string; ttlDays: number; keySecretHex: string | undefined };
   /** OIG LEIE CSV files whose NPIs the excluded-provider rule flags (empty: the rule never fires). */
   exclusionLists: string[];
   stateDir: string;
   logLevel: string;
   /** JSON log file (LOG_FILE); undefined: the caller decides (stdout, or a file when stdout is a terminal). */
   logFile: string | undefined;
+  /**
+   * CLAIMTRAIL_DEV_KEYS=1: the dev key sources (cli/dev-sources.ts) may use the local stack's
+   * generated keys when none is configured, with a database on this machine only. A loopback
+   * DATABASE_URL alone is not enough: a cloud SQL proxy listens on 127.0.0.1 too.
+   */
+  devKeys: boolean;
   privacy: {
     kms: 'local';
     /**
@@ -288,6 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     }
   }
   const { ssl, sasl } = kafkaSecurity(e, issues);
+  const aggregateKey = readKey(e.AGGREGATE_KEY_SECRET, e.AGGREGATE_KEY_SECRET_FILE, 'AGGREGATE_KEY_SECRET', issues);
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze({
     kafka: {
@@ -308,13 +331,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     anchor: { queue: e.ANCHOR_QUEUE, batchMaxSize: e.BATCH_MAX_SIZE, batchMaxAgeMs: e.BATCH_MAX_AGE_MS },
     modelDir: e.MODEL_DIR,
     challengerModelDir: e.CHALLENGER_MODEL_DIR,
-    aggregates: { keyPrefix: e.AGGREGATE_KEY_PREFIX ?? `claimtrail:agg:${e.SCORING_GROUP_ID}`, ttlDays: e.AGGREGATE_TTL_DAYS },
+    aggregates: { keyPrefix: e.AGGREGATE_KEY_PREFIX ?? `claimtrail:agg:${e.SCORING_GROUP_ID}`, ttlDays: e.AGGREGATE_TTL_DAYS, keySecretHex: aggregateKey?.toString('hex') },
     exclusionLists: e.EXCLUSION_LISTS,
     stateDir: e.STATE_DIR,
     logLevel: e.LOG_LEVEL,
     logFile: e.LOG_FILE,
+    devKeys: e.CLAIMTRAIL_DEV_KEYS === '1',
     privacy: { kms: e.PHI_KMS, masterKeyHex: masterKey?.toString('hex') },
   });
+}
+
+/**
+ * A 32-byte key given as `<name>` (the value) or `<name>_FILE` (a file holding it), decoded like
+ * the PHI master key; problems are pushed onto `issues`, naming the variable, never the value.
+ */
+function readKey(value: string | undefined, file: string | undefined, name: string, issues: string[]): Buffer | undefined {
+  if (value !== undefined && file) {
+    issues.push(`${name}_FILE: set ${name} or ${name}_FILE, not both`);
+    return undefined;
+  }
+  if (value !== undefined) return decodeMasterKey(value) ?? undefined;
+  if (!file) return undefined;
+  try {
+    const key = decodeMasterKey(readFileSync(file, 'utf8'));
+    if (!key) issues.push(`${name}_FILE: ${file} does not hold a key: ${MASTER_KEY_FORMAT}`);
+    return key ?? undefined;
+  } catch (error) {
+    issues.push(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
 }
 
 /**

@@ -20,11 +20,14 @@ export class ClaimtrailError extends Error {
   }
 }
 
-/** The environment (or a CLI flag) holds a bad value; `issues` lists every problem found. */
+/**
+ * The environment (or a CLI flag) holds a bad value; `issues` lists every problem found. One
+ * issue reads as one line (`invalid configuration: <issue>`), several as a list.
+ */
 export class ConfigError extends ClaimtrailError {
   readonly issues: readonly string[];
   constructor(issues: readonly string[]) {
-    super('CONFIG_INVALID', `invalid configuration:\n  - ${issues.join('\n  - ')}`);
+    super('CONFIG_INVALID', issues.length === 1 ? `invalid configuration: ${issues[0]}` : `invalid configuration:\n  - ${issues.join('\n  - ')}`);
     this.issues = issues;
   }
 }

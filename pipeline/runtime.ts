@@ -22,6 +22,7 @@ import { createPool } from '../infra/db/pool.ts';
 import { createKafka, ensureTopics, topicSizeProblems } from '../infra/kafka/kafka.ts';
 import { openMemberKeys, type MasterKeySource } from '../privacy/master-key.ts';
 import { DEFAULT_AGGREGATE_SPEC, RedisClaimAggregates, type AggregateSpec } from '../scoring/aggregates.ts';
+import { configAggregateKeySource, type AggregateKeySource } from '../scoring/aggregate-key.ts';
 import { loadLeieNpis } from '../scoring/exclusion-list.ts';
 import { createRulesConfig } from '../scoring/rules.ts';
 import { Scorer } from '../scoring/scorer.ts';
@@ -58,6 +59,8 @@ export interface PipelineKeys {
   signer: SignerSource;
   /** The PHI master key (used by the `scoring` role to encrypt claim payloads). */
   masterKey: MasterKeySource;
+  /** HMAC key of the aggregates' duplicate-claim keys (`scoring` role); default: the configured one (AGGREGATE_KEY_SECRET). */
+  aggregateKey?: AggregateKeySource;
 }
 
 /** The chain side of anchoring: a read/encode client of the contract and the signer's only sender. */
@@ -164,7 +167,8 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
       }
       // Entity aggregates in Redis: windows from the model when it was trained with them.
       const spec = aggregateSpecFor(scorer, config);
-      const aggregates = new RedisClaimAggregates(redis, { prefix: config.aggregates.keyPrefix, spec });
+      const fingerprintKey = (keys.aggregateKey ?? configAggregateKeySource(config)).aggregateKey(log);
+      const aggregates = new RedisClaimAggregates(redis, { prefix: config.aggregates.keyPrefix, spec, fingerprintKey });
       const challenger = config.challengerModelDir ? await Scorer.load(config.challengerModelDir, { rules: createRulesConfig({ excludedNpis }), log: log.child({ component: 'challenger' }) }) : undefined;
       if (challenger?.aggregates && challenger.aggregates.windowsDays.join() !== spec.windowsDays.join()) {
         throw new InvalidArgumentError(`challenger ${config.challengerModelDir} uses aggregate windows [${challenger.aggregates.windowsDays.join(', ')}] days, the champion [${spec.windowsDays.join(', ')}]: retrain it with the champion's windows`);

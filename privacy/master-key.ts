@@ -21,7 +21,7 @@ export interface MasterKeySource {
 export function masterKeyMissingError(): ConfigError {
   return new ConfigError([
     'PHI_MASTER_KEY: no PHI master key configured: set PHI_MASTER_KEY (32 bytes, 64 hex digits or base64) or PHI_MASTER_KEY_FILE. ' +
-      'The generated dev key is used only with a database on this machine (the local stack).',
+      'The generated dev key is used only with CLAIMTRAIL_DEV_KEYS=1 and a database on this machine (the local stack).',
   ]);
 }
 

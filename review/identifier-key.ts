@@ -22,7 +22,8 @@ export function configIndexKeySource(review: Readonly<ReviewConfig>): IndexKeySo
     indexKey() {
       if (review.indexKeyHex) return Buffer.from(review.indexKeyHex, 'hex');
       throw new ConfigError([
-        'REVIEW_INDEX_KEY: no case index key configured: set REVIEW_INDEX_KEY (32 bytes, 64 hex digits or base64) or REVIEW_INDEX_KEY_FILE',
+        'REVIEW_INDEX_KEY: no case index key configured: set REVIEW_INDEX_KEY (32 bytes, 64 hex digits or base64) or REVIEW_INDEX_KEY_FILE. ' +
+          'The generated dev key is used only with CLAIMTRAIL_DEV_KEYS=1 and a database on this machine (the local stack).',
       ]);
     },
   };

@@ -81,13 +81,16 @@ export async function startReviewServer(
     const hashed = await identifiers.fill({ rehash: true });
     log.info({ cases: hashed, keyId: identifiers.keyId }, 'case identifier index up to date');
     const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), identifiers, chainHead: async () => BigInt(await provider.getBlockNumber()) });
-    const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations, trust: await configuredTrustAnchor(config, provider) });
+    const trust = await configuredTrustAnchor(config, provider);
+    const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations, trust });
+    // Audit seals are checked on the configured deployment only, never the contract a seal row names.
+    const sealContract = new DecisionAnchorClient({ provider, address: trust.deployments[0]!.contract });
     const seals = new AuditSealService({
       pool,
       seals: new AuditSealRepository(pool),
       audit,
       jobs: deps.anchoring,
-      rootOnChain: async (batchId, contract) => (await new DecisionAnchorClient({ provider, address: contract }).batchOf(batchId))?.root ?? null,
+      rootOnChain: async (batchId) => (await sealContract.batchOf(batchId))?.root ?? null,
       log: log.child({ component: 'audit-seal' }),
       minAgeSeconds: review.auditSealMinAgeSeconds,
     });

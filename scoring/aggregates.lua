@@ -8,9 +8,12 @@
     Input:
       KEYS[1]                 seen:<eventId>      idempotency: the raw result of the first observation
       KEYS[2]                 dup:<fingerprint>   the event id that first had this duplicate fingerprint
-      KEYS[3 .. 2 + E*M]      day buckets (hash fields n = claims, c = charged cents): entity e
-                              (0 provider, 1 member), k days back (k = 0 .. M-1), at 3 + e*M + k
-      KEYS[3 + E*M]           peer group day bucket (hash fields '#n' = claims, 'p:<npi>' = claims
+                                                  (fingerprint: HMAC under the aggregate key)
+      KEYS[3]                 md:<member ref>     set of the member's dup keys (ref: HMAC of the
+                                                  member id), so erasure can find and delete them
+      KEYS[4 .. 3 + E*M]      day buckets (hash fields n = claims, c = charged cents): entity e
+                              (0 provider, 1 member), k days back (k = 0 .. M-1), at 4 + e*M + k
+      KEYS[4 + E*M]           peer group day bucket (hash fields '#n' = claims, 'p:<npi>' = claims
                               of that provider)
 
       ARGV[1]                 event id (stable across replays: the decision id)
@@ -35,10 +38,11 @@ local out = {}
 local owner = redis.call('GET', KEYS[2])
 if owner and owner ~= ARGV[1] then out[1] = 1 else out[1] = 0 end
 if not owner then redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl) end
+redis.call('SADD', KEYS[3], KEYS[2]); redis.call('EXPIRE', KEYS[3], ttl)
 for e = 0, E - 1 do
   local counts = {}; local sums = {}
   for k = 0, M - 1 do
-    local v = redis.call('HMGET', KEYS[3 + e * M + k], 'n', 'c')
+    local v = redis.call('HMGET', KEYS[4 + e * M + k], 'n', 'c')
     counts[k] = tonumber(v[1]) or 0; sums[k] = tonumber(v[2]) or 0
   end
   for w = 1, W do
@@ -47,13 +51,13 @@ for e = 0, E - 1 do
     out[#out + 1] = string.format('%d', n); out[#out + 1] = string.format('%d', c)
   end
 end
-local peerKey = KEYS[3 + E * M]
+local peerKey = KEYS[4 + E * M]
 local pn = tonumber(redis.call('HGET', peerKey, '#n')) or 0
 local pp = redis.call('HLEN', peerKey)
 if pn > 0 then pp = pp - 1 end
 out[#out + 1] = string.format('%d', pn); out[#out + 1] = string.format('%d', pp)
 for e = 0, E - 1 do
-  local key = KEYS[3 + e * M]
+  local key = KEYS[4 + e * M]
   redis.call('HINCRBY', key, 'n', 1); redis.call('HINCRBY', key, 'c', ARGV[3]); redis.call('EXPIRE', key, ttl)
 end
 redis.call('HINCRBY', peerKey, '#n', 1); redis.call('HINCRBY', peerKey, 'p:' .. ARGV[7 + W], 1); redis.call('EXPIRE', peerKey, ttl)

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Claim } from '../domain/claim.schema.ts';
@@ -136,17 +136,43 @@ function observation(raw: AggregateRaw, spec: AggregateWindows): AggregateObserv
 }
 
 /**
- * Same member, billing provider, procedure codes (multiset) and service dates. A replacement (7)
- * or void (8) of a claim (frequency code) re-sends the same facts on purpose: it gets its own
- * fingerprint, so it is not a duplicate of the original, while a second identical void still is.
- * Originals keep the fingerprint they always had.
+ * What makes two claims duplicates: same member, billing provider, procedure codes (multiset) and
+ * service dates. A replacement (7) or void (8) of a claim (frequency code) re-sends the same facts
+ * on purpose: it gets its own material, so it is not a duplicate of the original, while a second
+ * identical void still is. Originals keep the material they always had.
  */
-export function duplicateFingerprint(claim: Claim): string {
+function duplicateMaterial(claim: Claim): string {
   const codes = claim.lines.map((l) => l.procedureCode).sort();
   const dates = claim.lines.map((l) => l.serviceDate ?? '').sort();
   const parts: unknown[] = [claim.memberId, claim.billingProviderNpi, codes, claim.serviceFrom, claim.serviceTo, dates];
   if (claim.frequencyCode === '7' || claim.frequencyCode === '8') parts.push(`frequency:${claim.frequencyCode}`, claim.originalClaimRef ?? claim.claimId);
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+  return JSON.stringify(parts);
+}
+
+/**
+ * Unkeyed duplicate fingerprint (SHA-256 of {@link duplicateMaterial}), for the in-memory offline
+ * evaluator only: never a Redis key name, since anyone knowing a member's claim could recompute it.
+ */
+export function duplicateFingerprint(claim: Claim): string {
+  return createHash('sha256').update(duplicateMaterial(claim)).digest('hex').slice(0, 32);
+}
+
+/** Shortest HMAC key the online evaluator takes, bytes. */
+const MIN_FINGERPRINT_KEY_BYTES = 32;
+
+/**
+ * The duplicate fingerprint of the Redis keys: HMAC-SHA256 under the aggregate key
+ * (scoring/aggregate-key.ts), 128 bits hex. Two claims get the same one exactly when they get
+ * the same {@link duplicateFingerprint}, so online and offline agree on what a duplicate is;
+ * without the key the name can neither be derived from a claim nor tied to a member.
+ */
+export function keyedDuplicateFingerprint(key: Buffer, claim: Claim): string {
+  return createHmac('sha256', key).update('claimtrail-aggregate-dup-v1\0').update(duplicateMaterial(claim)).digest('hex').slice(0, 32);
+}
+
+/** Keyed reference of a member for its duplicate-key index (`<prefix>:md:<ref>`): the member id never appears in clear there. */
+function memberRef(key: Buffer, memberId: string): string {
+  return createHmac('sha256', key).update('claimtrail-aggregate-member-v1\0').update(memberId).digest('hex').slice(0, 32);
 }
 
 function cents(claim: Claim): number {
@@ -226,21 +252,50 @@ export class OfflineClaimAggregates implements ClaimAggregates {
 /** Atomic read-then-add of one claim; KEYS and ARGV are documented in the script's header. */
 const OBSERVE_LUA = readFileSync(new URL('./aggregates.lua', import.meta.url), 'utf8');
 
+/** Options of {@link RedisClaimAggregates}. */
+export interface RedisClaimAggregatesOptions {
+  /** Key prefix (AGGREGATE_KEY_PREFIX); every key is `<prefix>:...`. */
+  prefix: string;
+  /**
+   * HMAC key of the duplicate-claim keys and the member index (at least 32 bytes; from an
+   * AggregateKeySource, scoring/aggregate-key.ts). No default: a secret.
+   */
+  fingerprintKey: Buffer;
+  /** Windows and key lifetime; default {@link DEFAULT_AGGREGATE_SPEC}. */
+  spec?: AggregateSpec;
+}
+
+/** What {@link RedisClaimAggregates.forgetMember} deleted. */
+export interface ForgottenAggregates {
+  /** The member's day buckets (`<prefix>:m:<member>:<day>`). */
+  buckets: number;
+  /** The member's duplicate-claim keys (`<prefix>:dup:<HMAC>`), found through its keyed index. */
+  duplicates: number;
+}
+
 /**
  * Online evaluator in Redis: one EVALSHA per claim, all claims of a batch in one pipeline (one
  * round trip); Redis runs the scripts one after the other in order, each atomically.
  * Keys are `<prefix>:...`; with several scoring processes on different partitions the order of
  * claims across partitions is the arrival order (offline == online holds for one ordered stream).
+ * Duplicate-claim keys are named by {@link keyedDuplicateFingerprint} and listed in the member's
+ * index `<prefix>:md:<HMAC of member>`, so erasure finds them without the member id in clear.
  */
 export class RedisClaimAggregates implements ClaimAggregates {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #spec: AggregateSpec;
+  readonly #key: Buffer;
 
-  constructor(redis: Redis, options: { prefix: string; spec?: AggregateSpec }) {
+  /** @throws InvalidArgumentError when the fingerprint key is shorter than 32 bytes. */
+  constructor(redis: Redis, options: RedisClaimAggregatesOptions) {
+    if (!Buffer.isBuffer(options.fingerprintKey) || options.fingerprintKey.length < MIN_FINGERPRINT_KEY_BYTES) {
+      throw new InvalidArgumentError(`fingerprintKey must be at least ${MIN_FINGERPRINT_KEY_BYTES} bytes (AGGREGATE_KEY_SECRET)`);
+    }
     this.#redis = redis;
     this.#prefix = options.prefix;
     this.#spec = options.spec ?? DEFAULT_AGGREGATE_SPEC;
+    this.#key = Buffer.from(options.fingerprintKey);
     if (!('claimtrailObserve' in redis)) redis.defineCommand('claimtrailObserve', { lua: OBSERVE_LUA });
   }
 
@@ -252,7 +307,7 @@ export class RedisClaimAggregates implements ClaimAggregates {
     const pipeline = this.#redis.pipeline();
     for (const { eventId, claim } of items) {
       const day = dayNumber(claim.serviceFrom);
-      const keys = [`${p}:seen:${eventId}`, `${p}:dup:${duplicateFingerprint(claim)}`];
+      const keys = [`${p}:seen:${eventId}`, `${p}:dup:${keyedDuplicateFingerprint(this.#key, claim)}`, `${p}:md:${memberRef(this.#key, claim.memberId)}`];
       for (const [tag, id] of [['p', claim.billingProviderNpi], ['m', claim.memberId]] as const) {
         for (let k = 0; k < M; k++) keys.push(`${p}:${tag}:${id}:${day - k}`);
       }
@@ -268,10 +323,18 @@ export class RedisClaimAggregates implements ClaimAggregates {
   }
 
   /**
-   * Deletes a member's day buckets (`<prefix>:m:<member>:<day>`, the only keys that name a
-   * member; duplicate fingerprints are hashes), for erasure. Returns the keys deleted.
+   * For erasure: deletes a member's day buckets (`<prefix>:m:<member>:<day>`, the only keys that
+   * name a member) and its duplicate-claim keys, listed in its keyed index (deleted too).
    */
-  async forgetMember(memberId: string): Promise<number> {
+  async forgetMember(memberId: string): Promise<ForgottenAggregates> {
+    const index = `${this.#prefix}:md:${memberRef(this.#key, memberId)}`;
+    const listed = (await this.#redis.smembers(index)).filter((k) => k.startsWith(`${this.#prefix}:dup:`));
+    const duplicates = listed.length > 0 ? await this.#redis.del(...listed) : 0;
+    await this.#redis.del(index);
+    return { buckets: await this.#forgetBuckets(memberId), duplicates };
+  }
+
+  async #forgetBuckets(memberId: string): Promise<number> {
     const head = `${this.#prefix}:m:${memberId}:`;
     let deleted = 0;
     let cursor = '0';

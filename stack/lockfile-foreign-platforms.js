@@ -3,8 +3,12 @@
 // the other platforms 404 there, so `npm install` writes a lockfile without them, and `npm ci`
 // then refuses that lockfile as out of sync with package.json. This script adds a lock entry
 // (name, version, optional, and the os/cpu/libc read from the package name) for each optional
-// dependency the lockfile lacks: enough for npm to skip it here and to fetch it on a machine of
-// that platform. Run it after any `npm install` that changes the lockfile: `npm run lock:platforms`.
+// dependency the lockfile lacks, with the `resolved` tarball URL and the `integrity` the registry
+// publishes for it (`npm view <pkg>@<version> dist`), so `npm ci` on a machine of that platform
+// checks the tarball like any other. Entries added earlier without integrity are completed the
+// same way. Run it after any `npm install` that changes the lockfile: `npm run lock:platforms`;
+// `npm run lint:lockfile` (in `npm test`) fails on any entry left without integrity.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const OS = ['darwin', 'linux', 'win32', 'android', 'freebsd', 'openbsd', 'openharmony', 'sunos', 'aix', 'netbsd'];
@@ -33,8 +37,26 @@ for (const entry of Object.values(lock.packages)) {
     added += 1;
   }
 }
-// npm keeps lock entries sorted by path; keep the root ("") first.
+/** The registry's tarball URL and integrity of name@version (npm view, through the configured registry). */
+function registryDist(name, version) {
+  const out = execFileSync('npm', ['view', `${name}@${version}`, 'dist', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const dist = JSON.parse(out);
+  if (typeof dist?.integrity !== 'string' || typeof dist?.tarball !== 'string') throw new Error(`npm view ${name}@${version}: no dist.integrity / dist.tarball`);
+  return { resolved: dist.tarball, integrity: dist.integrity };
+}
+
+let completed = 0;
+for (const [key, entry] of Object.entries(lock.packages)) {
+  if (key === '' || entry.link || entry.inBundle || entry.integrity || entry.version === undefined) continue;
+  const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+  const { resolved, integrity } = registryDist(name, entry.version);
+  // npm's field order: version, resolved, integrity first.
+  const { version, ...rest } = entry;
+  lock.packages[key] = { version, resolved, integrity, ...rest };
+  completed += 1;
+}
+// npm keeps lock entries sorted by path (localeCompare, "en"); keep the root ("") first.
 const [root, ...rest] = Object.entries(lock.packages);
-lock.packages = Object.fromEntries([root, ...rest.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+lock.packages = Object.fromEntries([root, ...rest.sort(([a], [b]) => a.localeCompare(b, 'en'))]);
 writeFileSync('package-lock.json', `${JSON.stringify(lock, null, 2)}\n`);
-console.log(`lockfile: added ${added} entries for optional platform packages this registry lacks`);
+console.log(`lockfile: added ${added} entries for optional platform packages this registry lacks; filled resolved + integrity of ${completed} from the registry`);

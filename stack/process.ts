@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { StackError } from '../core/errors.ts';
+import { scrubbedEnv } from './child-env.ts';
 
 /**
  * Process plumbing for the local stack: start a daemon detached with its output in a log file
@@ -135,7 +136,7 @@ export interface SpawnDaemonOptions {
   /** stdout and stderr are appended here. */
   readonly logFile: string;
   readonly pidFile: string;
-  /** Extra environment on top of this process's. */
+  /** Extra environment on top of the allow-listed part of this process's (child-env.ts: no secrets). */
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -153,7 +154,8 @@ export function spawnDaemon(service: string, options: SpawnDaemonOptions): Daemo
   try {
     const child = spawn(options.command, options.args, {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      // Allow-listed: a daemon outlives this process with its environment in /proc/<pid>/environ.
+      env: scrubbedEnv(options.env),
       detached: true,
       stdio: ['ignore', out, out],
     });
@@ -257,13 +259,15 @@ export interface ToolResult {
 }
 
 /**
- * Runs a short-lived command to completion and captures its output. Throws StackError when it
+ * Runs a short-lived command to completion and captures its output, with the allow-listed
+ * environment of child-env.ts plus `options.env` (pg_ctl's environment becomes the PostgreSQL
+ * server's). Throws StackError when it
  * cannot be spawned or exceeds `timeoutMs` (it is killed then); a non-zero exit is returned,
  * not thrown, so the caller can word the error.
  */
 export function runTool(service: string, command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: options.cwd, env: scrubbedEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -1,5 +1,6 @@
 import { JsonRpcProvider, Network } from 'ethers';
 import { StackError } from '../../core/errors.ts';
+import { redactUrl } from '../../core/redact.ts';
 
 /**
  * An ethers JSON-RPC provider with its network pinned after one eth_chainId call (no repeated
@@ -12,7 +13,8 @@ export async function connectProvider(rpcUrl: string, pollingIntervalMs = 250): 
   try {
     chainId = BigInt(await probe.send('eth_chainId', []));
   } catch (error) {
-    throw new StackError('chain', `no EVM JSON-RPC answers at ${rpcUrl} (start it with \`claimtrail stack up\`)`, { retriable: true, cause: error });
+    // The URL may carry an API key (https://host/v3/<key>): the message names it redacted.
+    throw new StackError('chain', `no EVM JSON-RPC answers at ${redactUrl(rpcUrl)} (start it with \`claimtrail stack up\`)`, { retriable: true, cause: error });
   } finally {
     probe.destroy();
   }

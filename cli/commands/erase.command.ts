@@ -8,7 +8,7 @@ import { MemberKeyService } from '../../privacy/member-key.service.ts';
 import { RedisClaimAggregates } from '../../scoring/aggregates.ts';
 import { createRedis } from '../../infra/redis.ts';
 import { commandContext } from '../context.ts';
-import { devMasterKeySource } from '../dev-sources.ts';
+import { devAggregateKeySource, devMasterKeySource } from '../dev-sources.ts';
 
 /** Same rule as a claim's memberId (domain/claim.schema.ts). */
 const MEMBER_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -35,18 +35,21 @@ export function registerEraseCommand(program: Command): void {
       if (memberId === undefined) throw new InvalidArgumentError('give --member <id>');
       if (!MEMBER_ID.test(memberId)) throw new InvalidArgumentError('--member: expected a member id of 1-64 letters, digits and . _ : - (starting with a letter or digit)');
       const { config, log } = commandContext();
+      // Both keys first: a missing one is a configuration error before anything is touched.
+      const wrapper = devMasterKeySource(config).keyWrapper(log);
+      const fingerprintKey = devAggregateKeySource(config).aggregateKey(log);
       await migrate(config.database.url, config.database.schema, log);
       const pool = createPool(config.database.url, config.database.schema, 2);
       try {
-        const wrapper = devMasterKeySource(config).keyWrapper(log);
         // Checks the master key against the database's keyring before anything is deleted.
         await MemberKeyService.open(pool, wrapper);
         const erased = await new ErasureService({ pool, wrapper }).erase(memberId, `cli:${userInfo().username}`);
-        // Then the member's entity aggregate buckets in Redis (the only keys naming a member).
+        // Then the member's entity aggregate buckets (the only keys naming a member) and its
+        // duplicate-claim keys (HMAC-named, found through the member's keyed index) in Redis.
         // PostgreSQL is done by now; if Redis is down the command fails and is simply run again.
         const redis = createRedis(config.redisUrl);
-        const aggregateKeys = await new RedisClaimAggregates(redis, { prefix: config.aggregates.keyPrefix }).forgetMember(memberId).finally(() => redis.disconnect());
-        const result = { ...erased, aggregateKeys };
+        const forgotten = await new RedisClaimAggregates(redis, { prefix: config.aggregates.keyPrefix, fingerprintKey }).forgetMember(memberId).finally(() => redis.disconnect());
+        const result = { ...erased, aggregateKeys: forgotten.buckets, duplicateKeys: forgotten.duplicates };
         if (opts.json) {
           process.stdout.write(`${JSON.stringify({ memberId, ...result })}\n`);
           return;
@@ -55,7 +58,7 @@ export function registerEraseCommand(program: Command): void {
         process.stdout.write(
           nothing
             ? `member ${memberId}: nothing left to erase (never seen, or erased before); request recorded as audit entry ${result.auditId}\n`
-            : `member ${memberId} erased: ${result.deletedKeys} data key deleted, ${result.payloads} claim payload(s) crypto-shredded, ${result.cases} case(s) cleared, ${result.aggregateKeys} aggregate key(s) deleted; audit entry ${result.auditId}\n`,
+            : `member ${memberId} erased: ${result.deletedKeys} data key deleted, ${result.payloads} claim payload(s) crypto-shredded, ${result.cases} case(s) cleared, ${result.aggregateKeys} aggregate bucket(s) and ${result.duplicateKeys} duplicate key(s) deleted; audit entry ${result.auditId}\n`,
         );
         process.stdout.write(`  audit reference ${result.reference}\n  decisions, batches and proofs are unchanged: \`claimtrail verify <claim-id>\` still passes\n`);
       } finally {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAuditCommand } from './audit.command.ts';
 import { registerBenchCommand } from './bench.command.ts';
+import { registerDbCommand } from './db.command.ts';
 import { registerEraseCommand } from './erase.command.ts';
 import { registerEvaluateCommand } from './evaluate.command.ts';
 import { registerFixturesCommand } from './fixtures.command.ts';
@@ -28,5 +29,6 @@ export function registerCommands(program: Command): void {
   registerShadowCommand(program);
   registerReviewCommand(program);
   registerEraseCommand(program);
+  registerDbCommand(program);
   registerBenchCommand(program);
 }

@@ -44,6 +44,8 @@ ${ENV_HELP}`,
       for (const report of result.services) process.stdout.write(`${upLine(report)}\n`);
       const reused = result.services.length - result.started.length;
       process.stdout.write(`stack up: ${result.started.length} started, ${reused} already running, in ${seconds(result.elapsedMs)}\n`);
+      // Commands other than `start` use the stack's dev data keys only when asked to (cli/dev-sources.ts).
+      if (process.env.CLAIMTRAIL_DEV_KEYS !== '1') process.stdout.write('dev keys: run claimtrail commands against this stack with CLAIMTRAIL_DEV_KEYS=1 (or set PHI_MASTER_KEY_FILE, REVIEW_INDEX_KEY_FILE, AGGREGATE_KEY_SECRET_FILE)\n');
     });
 
   stack

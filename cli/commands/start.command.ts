@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from '../../core/logger.ts';
 import type { Config } from '../../core/config.ts';
+import { redactUrl } from '../../core/redact.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { SAMPLE_EXCLUSION_LIST } from '../../fixtures/samples.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
@@ -71,6 +72,9 @@ export function registerStartCommand(program: Command): void {
     .option('--timeout <seconds>', 'give up waiting for the sample after this long', positiveInt, 300)
     .action(async (opts: StartOptions) => {
       if (opts.stack) {
+        // The demo on the local stack: its generated dev keys may stand in for unset keys
+        // (cli/dev-sources.ts). `--no-stack` needs the opt-in (or real keys) from the caller.
+        process.env.CLAIMTRAIL_DEV_KEYS ??= '1';
         const up = await stackUp({ log: earlyCommandLog() });
         line(`stack: ${up.services.map((s) => `${s.service} ${s.state}`).join(', ')} (${(up.elapsedMs / 1000).toFixed(1)} s)`);
       }
@@ -122,7 +126,7 @@ export function registerStartCommand(program: Command): void {
           line('');
           line(`verify: ${result.ok ? 'PASS' : `FAIL ${result.code}`}  claim ${decision.claimId} (${decision.outcome}, score ${decision.score.toFixed(3)})`);
           line(`  npx claimtrail verify ${decision.claimId}`);
-          line(`  npx claimtrail proof ${decision.claimId} > proof.json && npx claimtrail verify --bundle proof.json --rpc ${config.chain.rpcUrl} --contract ${client.address}`);
+          line(`  npx claimtrail proof ${decision.claimId} > proof.json && npx claimtrail verify --bundle proof.json --rpc ${redactUrl(config.chain.rpcUrl)} --contract ${client.address}`);
           if (!result.ok) process.exitCode = 1;
         }
         if (opts.keepRunning) {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from '../../core/logger.ts';
@@ -23,6 +25,9 @@ function schemaLockValue(schema: string): number {
  * tests comparing behaviour across a migration).
  */
 export async function migrate(databaseUrl: string, schema: string, log?: Logger, options: { count?: number } = {}): Promise<string[]> {
+  // Up to date: nothing to take a lock for. This is also what lets the app run as a role that
+  // owns nothing and may not create schemas (infra/db/app-role.ts): the owner migrates.
+  if (options.count === undefined && (await upToDate(databaseUrl, schema))) return [];
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -45,5 +50,26 @@ export async function migrate(databaseUrl: string, schema: string, log?: Logger,
       log?.info({ component: 'migrate', schema, attempt }, 'another process is migrating this schema; waiting');
       await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * attempt)));
     }
+  }
+}
+
+/**
+ * True when every migration file is recorded in `schema`.pgmigrations; false when one is not, or
+ * the schema or table does not exist yet (the runner then creates them).
+ */
+async function upToDate(databaseUrl: string, schema: string): Promise<boolean> {
+  const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -'.sql'.length));
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ name: string }>(`SELECT name FROM ${db.escapeIdentifier(schema)}.pgmigrations`);
+    const applied = new Set(rows.map((r) => r.name));
+    return files.every((f) => applied.has(f));
+  } catch (error) {
+    // 3F000 no such schema, 42P01 no such table: a fresh database, for the runner to set up.
+    if (['3F000', '42P01'].includes((error as { code?: string }).code ?? '')) return false;
+    throw error;
+  } finally {
+    await db.end();
   }
 }

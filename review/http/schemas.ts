@@ -235,7 +235,7 @@ export const AuditBatchCheck = z.object({
   leafCount: z.number().int().optional(),
   root: z.string().optional(),
   anchored: z.boolean().optional(),
-  code: z.enum(['ROOT_MISMATCH', 'CHAIN_ROOT_MISMATCH']).optional(),
+  code: z.enum(['ROOT_MISMATCH', 'CHAIN_ROOT_MISMATCH', 'CHAIN_STATUS_MISMATCH']).optional(),
   message: z.string().optional(),
   expected: z.string().optional(),
   computed: z.string().optional(),

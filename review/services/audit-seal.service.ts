@@ -17,8 +17,13 @@ export interface AuditSealOptions {
   audit: AuditRepository;
   /** The anchor queue: the pipeline's anchor worker anchors audit batches with the one signer. */
   jobs: AuditSealAnchoring;
-  /** Root the DecisionAnchor at `contract` stores under a batch id, or null when none. */
-  rootOnChain: (batchId: string, contract: string) => Promise<string | null>;
+  /**
+   * Root the CONFIGURED DecisionAnchor (DECISION_ANCHOR_ADDRESS or the stack's recorded
+   * deployment, proofs/configured-trust.ts) stores under a batch id, or null when none. Bound to
+   * that contract by the composition root: a seal row's own `contract` never chooses where the
+   * chain is read (a row altered in PostgreSQL would otherwise name a contract of its choosing).
+   */
+  rootOnChain: (batchId: string) => Promise<string | null>;
   log: Logger;
   /** Entries younger than this are left for the next seal (seconds, default 30): see seal(). */
   minAgeSeconds?: number;
@@ -26,9 +31,15 @@ export interface AuditSealOptions {
   maxLeaves?: number;
 }
 
+/**
+ * Outcome of {@link AuditSealService.verify}. Discrepancies: `ROOT_MISMATCH` (the rows no longer
+ * hash to the sealed root), `CHAIN_ROOT_MISMATCH` (the configured contract holds another root),
+ * `CHAIN_STATUS_MISMATCH` (the row says pending and the chain holds the root, or the row says
+ * anchored and the configured contract holds nothing; `expected` is the chain's side, '' for none).
+ */
 export type AuditBatchCheck =
   | { ok: true; batchId: string; leafCount: number; root: string; anchored: boolean }
-  | { ok: false; batchId: string; code: 'ROOT_MISMATCH' | 'CHAIN_ROOT_MISMATCH'; message: string; expected: string; computed: string };
+  | { ok: false; batchId: string; code: 'ROOT_MISMATCH' | 'CHAIN_ROOT_MISMATCH' | 'CHAIN_STATUS_MISMATCH'; message: string; expected: string; computed: string };
 
 /**
  * Seals the audit log into Merkle batches and hands them to the anchor queue, and checks a
@@ -86,10 +97,18 @@ export class AuditSealService {
     if (computed !== seal.root || entries.length !== seal.leafCount) {
       result = { ok: false, batchId, code: 'ROOT_MISMATCH', message: `audit rows ${seal.first}-${seal.last} no longer hash to the sealed root (${entries.length} rows, ${seal.leafCount} sealed)`, expected: seal.root, computed };
     } else {
-      const onChain = seal.anchor ? await this.#o.rootOnChain(batchId, seal.anchor.contract) : null;
-      result = onChain !== null && onChain !== seal.root
-        ? { ok: false, batchId, code: 'CHAIN_ROOT_MISMATCH', message: 'the chain holds a different root for this batch', expected: onChain, computed: seal.root }
-        : { ok: true, batchId, leafCount: seal.leafCount, root: seal.root, anchored: onChain !== null };
+      // Always the chain, at the configured contract: the row's status and contract are claims to check, not facts.
+      const onChain = await this.#o.rootOnChain(batchId);
+      if (onChain !== null && onChain !== seal.root) {
+        result = { ok: false, batchId, code: 'CHAIN_ROOT_MISMATCH', message: 'the configured contract holds a different root for this batch', expected: onChain, computed: seal.root };
+      } else if ((onChain !== null) !== (seal.status === 'anchored')) {
+        const message = onChain === null
+          ? 'the row says anchored but the configured contract holds no root for this batch'
+          : 'the row says pending but the configured contract holds its root (an anchoring in flight right now reads the same: check again)';
+        result = { ok: false, batchId, code: 'CHAIN_STATUS_MISMATCH', message, expected: onChain ?? '', computed: seal.root };
+      } else {
+        result = { ok: true, batchId, leafCount: seal.leafCount, root: seal.root, anchored: onChain !== null };
+      }
     }
     await this.#o.audit.append(actor, 'audit.batch.verify', { type: 'audit-batch', id: batchId }, { ok: result.ok });
     return result;

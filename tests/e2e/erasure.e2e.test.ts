@@ -15,7 +15,7 @@ import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { createKafka } from '../../infra/kafka/kafka.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
-import { devKeySources } from '../../cli/dev-sources.ts';
+import { devAggregateKeySource, devKeySources } from '../../cli/dev-sources.ts';
 import { ERASURE_MAC_PURPOSE } from '../../privacy/erasure.service.ts';
 import { LocalKeyWrapper } from '../../privacy/key-wrapper.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
@@ -27,6 +27,7 @@ import { startTestReviewServer } from '../support/review.ts';
 import { AuthService } from '../../review/services/auth.service.ts';
 import { trainModel } from '../../training/train.ts';
 import { createRedis } from '../../infra/redis.ts';
+import { keyedDuplicateFingerprint } from '../../scoring/aggregates.ts';
 import { isolatedConfig, migratedSchema, payloadRepository, testLog, uniqueName } from '../support/env.ts';
 import { runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 
@@ -132,9 +133,17 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
     let memberId: string;
     let decisionIds: string[];
     let keyId: string;
-    let erase: { memberId: string; reference: string; deletedKeys: number; payloads: number; cases: number; aggregateKeys: number; auditId: string };
+    let erase: { memberId: string; reference: string; deletedKeys: number; payloads: number; cases: number; aggregateKeys: number; duplicateKeys: number; auditId: string };
     let redis: Redis;
     let aggregateKeysBefore: string[];
+    let duplicateKeysBefore: string[];
+    // The member's duplicate-claim keys: named by an HMAC under the aggregate key (the dev key of this state folder).
+    const memberDuplicateKeys = async (): Promise<string[]> => {
+      const key = devAggregateKeySource(config).aggregateKey(testLog);
+      const names = [...new Set(claims.filter((c) => c.memberId === memberId).map((c) => `${config.aggregates.keyPrefix}:dup:${keyedDuplicateFingerprint(key, c)}`))];
+      const exists = await Promise.all(names.map((n) => redis.exists(n)));
+      return names.filter((_, i) => exists[i] === 1);
+    };
     const memberAggregateKeys = async (): Promise<string[]> => (await redis.keys(`${config.aggregates.keyPrefix}:m:${memberId}:*`)).filter((k) => /:\d+$/.test(k));
 
     beforeAll(async () => {
@@ -149,6 +158,7 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
       expect(new Set(ids.rows.map((r) => r.key_id))).toEqual(new Set([keyId]));
       redis = createRedis(config.redisUrl);
       aggregateKeysBefore = await memberAggregateKeys();
+      duplicateKeysBefore = await memberDuplicateKeys();
       const { stdout } = await run(process.execPath, ['cli/main.ts', 'erase', '--member', memberId, '--json'], { env });
       erase = JSON.parse(stdout) as typeof erase;
     }, 120_000);
@@ -165,6 +175,12 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
       expect(aggregateKeysBefore.length).toBeGreaterThan(0);
       expect(erase.aggregateKeys).toBe(aggregateKeysBefore.length);
       expect(await memberAggregateKeys()).toEqual([]);
+    });
+
+    it("deletes the member's duplicate-claim keys in Redis (HMAC-named, found through the member's keyed index)", async () => {
+      expect(duplicateKeysBefore.length).toBeGreaterThan(0);
+      expect(erase.duplicateKeys).toBe(duplicateKeysBefore.length);
+      expect(await memberDuplicateKeys()).toEqual([]);
     });
 
     it('leaves no decryptable payload and no member id in claim_payloads, cases or member_data_keys', async () => {

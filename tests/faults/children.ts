@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PipelineRole } from '../../pipeline/runtime.ts';
+import { pipelineRoleEnv } from '../../stack/child-env.ts';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(REPO_ROOT, 'cli', 'main.ts');
@@ -48,7 +49,8 @@ export class PipelineChild {
     const fd = openSync(this.logFile, 'a');
     const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', CLI, ...this.#command.args], {
       cwd: REPO_ROOT,
-      env: this.#env,
+      // Only the anchoring role gets the signer's key (stack/child-env.ts).
+      env: pipelineRoleEnv(this.role, this.#env),
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);

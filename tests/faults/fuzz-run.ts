@@ -9,6 +9,9 @@
 import { parseArgs } from 'node:util';
 import { runFuzz } from './fuzz.ts';
 
+// Trials run against the local stack: its dev keys stand in for unset keys (cli/dev-sources.ts).
+process.env.CLAIMTRAIL_DEV_KEYS ??= '1';
+
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '100000' },

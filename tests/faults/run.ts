@@ -18,6 +18,9 @@ import { parseArgs } from 'node:util';
 import { PRIVATE_SERVICE_KINDS, type StopMode } from '../support/private-services.ts';
 import { formatTable, runFaultSuite, TRIAL_KINDS, type TrialKind } from './suite.ts';
 
+// Trials run against the local stack: its dev keys stand in for unset keys (cli/dev-sources.ts).
+process.env.CLAIMTRAIL_DEV_KEYS ??= '1';
+
 const { values } = parseArgs({
   options: {
     kinds: { type: 'string' },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { isolatedEnv, type Config } from '../../core/config.ts';
+import { withoutSecrets } from '../../stack/child-env.ts';
 import type { Logger } from '../../core/logger.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { createKafka } from '../../infra/kafka/kafka.ts';
@@ -79,7 +80,8 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise
 
 /** `claimtrail audit --all` exit code (0: log, index and chain agree). */
 export async function runAudit(env: NodeJS.ProcessEnv): Promise<number> {
-  return (await runCli(['audit', '--all'], env)).code;
+  // The audit reads the log, the index and the chain: no key of any kind.
+  return (await runCli(['audit', '--all'], withoutSecrets(env))).code;
 }
 
 /** The last error-level (>= 50) line of a child's log, shortened, or undefined. */

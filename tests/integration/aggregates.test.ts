@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { generateClaims } from '../../fixtures/generator.ts';
@@ -29,7 +30,7 @@ describe('entity aggregates on the real Redis', () => {
     const items = claims.map((claim, i) => ({ eventId: `e${i}`, claim }));
     const offline = new OfflineClaimAggregates();
     const expected = await offline.observeBatch(items);
-    const online = new RedisClaimAggregates(redis, { prefix });
+    const online = new RedisClaimAggregates(redis, { prefix, fingerprintKey: randomBytes(32) });
     const got: AggregateObservation[] = [];
     for (let i = 0; i < items.length; i += 250) got.push(...(await online.observeBatch(items.slice(i, i + 250))));
     expect(got.length).toBe(expected.length);

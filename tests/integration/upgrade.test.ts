@@ -164,7 +164,8 @@ describe(`upgrade from release ${release.release}`, () => {
       seals: new AuditSealRepository(pool),
       audit: new AuditRepository(pool),
       jobs: { enqueueBatch: async (id) => void enqueued.push(id) },
-      rootOnChain: async (batchId, contract) => (await new DecisionAnchorClient({ provider, address: contract }).batchOf(batchId))?.root ?? null,
+      // The release's contract, as the configured deployment (never the seal row's).
+      rootOnChain: async (batchId) => (await new DecisionAnchorClient({ provider, address: release.contract }).batchOf(batchId))?.root ?? null,
       log: testLog,
     });
     const actor = { userId: cora.user_id, name: 'cora', role: 'supervisor' as const, ip: null };
