@@ -10,7 +10,7 @@ import { generateClaims } from '../../fixtures/generator.ts';
 import { migrate } from '../../infra/db/migrate.ts';
 import { createPool, type Pool } from '../../infra/db/pool.ts';
 import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
-import { isolatedConfig, migratedSchema, payloadRepository } from '../support/env.ts';
+import { isolatedConfig, migratedSchema } from '../support/env.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../infra/db/migrations', import.meta.url));
 /** The migration that moves case opening from the trigger into CaseOpeningService. */
@@ -87,13 +87,15 @@ describe('case opening: service == the trigger it replaces', () => {
       (50, 'institutional', 'institutional', NULL, NULL, 'review', NULL),
       (60, 'high-value-band', NULL, 0.8, 0.9, NULL, NULL),
       (70, 'excluded', 'professional', 0.95, NULL, 'flag', 'R\\_D_P%')`);
-    const payloads = await payloadRepository(pool, config);
     for (const [i, { claim, payload }] of plan.entries()) {
       const decisionId = hex(`equivalence-${i}`);
       const ids = [decisionId, claim.claimId, claim.memberId, claim.billingProviderNpi];
       const legacy = (bytes: Buffer) => pool.query('INSERT INTO claim_payloads (decision_id, claim_id, member_id, provider_npi, claim_bytes) VALUES ($1, $2, $3, $4, $5)', [...ids, bytes]);
       const json = (over: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...claim, ...over }));
-      if (payload === 'sealed') await payloads.insertMany([{ decisionId, claimId: claim.claimId, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, claimBytes: json({}), claimType: claim.claimType, totalCharged: claim.totalCharged, salt: `0x${'5a'.repeat(32)}` }]);
+      // A sealed row as the scoring stage writes it: ciphertext (never opened here) plus the clear
+      // routing columns both the trigger and the service read. Plain SQL, so the row has the same
+      // shape in the trigger-era schema and in the latest one.
+      if (payload === 'sealed') await pool.query('INSERT INTO claim_payloads (decision_id, claim_id, member_id, provider_npi, ciphertext, claim_type, total_charged) VALUES ($1, $2, $3, $4, $5, $6, $7)', [...ids, json({}), claim.claimType, claim.totalCharged]);
       else if (payload === 'ids-only') await pool.query('INSERT INTO claim_payloads (decision_id, claim_id, member_id, provider_npi) VALUES ($1, $2, $3, $4)', ids);
       else if (payload === 'legacy') await legacy(json({}));
       else if (payload === 'legacy-no-total') await legacy(json({ totalCharged: undefined }));
@@ -103,14 +105,38 @@ describe('case opening: service == the trigger it replaces', () => {
       else if (payload === 'legacy-many-decimals') await legacy(json({ totalCharged: 1234.5678 }));
     }
     const index = new DecisionIndexRepository(pool);
-    // Three batches, as the batching stage would record them.
+    // Three batches, as the batching stage would record them: through the current repository and
+    // the service in the latest schema; in the trigger-era schema with the columns that release
+    // wrote (the current repository writes columns that schema does not have yet).
     for (const [from, to] of [[0, 30], [30, 31], [31, plan.length]] as const) {
       const decisions = decisionsOf(config, from, to);
-      await index.recordBatch(
-        { batchId: decisions[0]!.batchId, topic: config.kafka.topics.decisions, partition: 0, firstOffset: String(from), lastOffset: String(to - 1), leafCount: decisions.length, root: hex(`root-${from}`) },
-        decisions,
-        hook ? { hook } : {},
-      );
+      const batch = { batchId: decisions[0]!.batchId, topic: config.kafka.topics.decisions, partition: 0, firstOffset: String(from), lastOffset: String(to - 1), leafCount: decisions.length, root: hex(`root-${from}`) };
+      if (hook) await index.recordBatch(batch, decisions, { hook });
+      else await recordAsTriggerRelease(pool, batch, decisions);
+    }
+  }
+
+  /** A batch and its decisions written with the columns of the trigger-era release, in one transaction. */
+  async function recordAsTriggerRelease(pool: Pool, batch: { batchId: string; topic: string; partition: number; firstOffset: string; lastOffset: string; leafCount: number; root: string }, decisions: ReturnType<typeof decisionsOf>): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('INSERT INTO batches (batch_id, topic, partition, first_offset, last_offset, leaf_count, root) VALUES ($1, $2, $3, $4, $5, $6, $7)', [batch.batchId, batch.topic, batch.partition, batch.firstOffset, batch.lastOffset, batch.leafCount, batch.root]);
+      for (const d of decisions) {
+        await client.query(
+          `INSERT INTO decisions (decision_id, claim_id, score, rf_score, nn_score, outcome, reasons, model_hash, decided_at, decided_at_text, input_topic, input_partition, input_offset,
+             claim_commitment, salt, correlation_id, log_topic, log_partition, log_offset, leaf, batch_id, leaf_index)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::timestamptz, $9, $10, $11, $12, $13, $14, NULL, $15, $16, $17, $18, $19, $20)`,
+          [d.decisionId, d.claimId, d.score, d.components.rf, d.components.nn, d.outcome, JSON.stringify(d.reasons), d.modelHash, d.decidedAt, d.input.topic, d.input.partition, d.input.offset,
+            d.claimCommitment, 'salt' in d ? d.salt : null, d.log.topic, d.log.partition, d.log.offset, d.leaf, d.batchId, d.leafIndex],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    } finally {
+      client.release();
     }
   }
 
