@@ -9,6 +9,7 @@ import { JsonSpanError, bundleResourceSpans, topLevelSpan } from './fhir/json-sp
 import { acknowledgements } from './x12/x12-acks.ts';
 import { splitX12 } from './x12/x12-interchange.ts';
 import { X12_CONTENT_TYPE, X12_POSITIONS_HEADER } from './x12/x12-slice.ts';
+import { looksLikeX12 } from './x12/x12-segments.ts';
 
 /**
  * Insurer files (X12 837 interchanges, FHIR Claims / Bundles) -> messages: one per claim for the
@@ -96,6 +97,24 @@ function resourceType(value: Buffer): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Header of an `interchanges` message naming the file it came from (DLQ units, logs); optional. */
+export const SOURCE_NAME_HEADER = 'x-source-name';
+
+/**
+ * Messages of one whole insurer file received as a message (the `interchanges` topic): X12 when
+ * `contentType` is `application/edi-x12`, FHIR for `application/fhir+json`; without a content
+ * type the bytes decide (an ISA header is X12, anything else is read as FHIR JSON). Another
+ * content type is dead-lettered whole (`CONTENT_TYPE_UNKNOWN`), an empty value `EMPTY_MESSAGE`.
+ * Pure; never throws.
+ */
+export function interchangeMessages(bytes: Buffer | null, contentType: string | undefined, source: string, now = new Date()): InsurerMessage[] {
+  if (!bytes || bytes.length === 0) return dlqMessages(`${source}#input`, 'EMPTY_MESSAGE', [{ code: 'EMPTY_MESSAGE', path: '(root)', message: 'the interchange message has no value' }], bytes ?? Buffer.alloc(0), source);
+  const type = contentType?.split(';')[0]!.trim().toLowerCase();
+  if (type === X12_CONTENT_TYPE || (type === undefined && looksLikeX12(bytes))) return x12Messages(bytes, source, now);
+  if (type === FHIR_CONTENT_TYPE || type === undefined) return fhirMessages(bytes, source);
+  return dlqMessages(`${source}#input`, 'CONTENT_TYPE_UNKNOWN', [{ code: 'CONTENT_TYPE_UNKNOWN', path: '(header)', message: `content-type '${type.slice(0, 100)}' is not ${X12_CONTENT_TYPE} or ${FHIR_CONTENT_TYPE}` }], bytes, source);
 }
 
 /** True for file names read as X12 (.837, .x12, .edi, .txt). */

@@ -74,3 +74,20 @@ describe('X12 writer -> X12 reader', () => {
     expect(() => writeX12(byKind.institutional.slice(0, 1), 'professional')).toThrow(RangeError);
   });
 });
+
+describe('a 10,000-claim interchange', () => {
+  it('splits, maps and acknowledges every claim in bounded time (no argument-count limit in the 277CA)', () => {
+    const { claims } = generateClaims({ count: 400, seed: 8 });
+    const professional = claims.filter((c) => c.claimType === 'professional');
+    const many: Claim[] = [];
+    for (let k = 0; many.length < 10_000; k++) for (const c of professional) if (many.length < 10_000) many.push({ ...c, claimId: `${c.claimId}-${k}` });
+    const bytes = writeX12(many, 'professional', { claimsPerSet: 10_000 });
+    const started = performance.now();
+    const messages = x12Messages(bytes, 'many.837');
+    expect(performance.now() - started).toBeLessThan(20_000);
+    expect(messages.filter((m) => m.route === 'claims')).toHaveLength(10_000);
+    expect(messages.filter((m) => m.route === 'dlq')).toHaveLength(0);
+    const [ack] = messages.filter((m) => m.route === 'acks');
+    expect(ack!.value.toString('latin1').match(/STC\*A2:20/g)).toHaveLength(10_000);
+  });
+});
