@@ -1,4 +1,4 @@
-import { type Claim, ICD10_EFFECTIVE_DATE, diagnosisCodeSetFor } from '../domain/claim.schema.ts';
+import { type Claim, diagnosisCodeSetFor } from '../domain/claim.schema.ts';
 import type { Reason } from '../domain/decision.ts';
 import { dayNumber } from '../domain/dates.ts';
 import type { ClaimFacts } from './features.ts';
@@ -137,7 +137,7 @@ export function describeRule(code: string, claim: Claim, config: RulesConfig = c
     case RULE_CODES.notTrainedType:
       return claim.claimType === 'dental'
         ? 'dental claim: the model was not trained on dental claims, so it goes to review'
-        : `diagnoses coded in ICD-9-CM (services before ${ICD10_EFFECTIVE_DATE}): the model was trained on ICD-10-CM claims, so it goes to review`;
+        : 'diagnoses coded in ICD-9-CM: the model was trained on ICD-10-CM claims, so it goes to review';
     default:
       return undefined;
   }
