@@ -116,11 +116,13 @@ export async function ensureTopics(kafka: Kafka, config: Readonly<Config>): Prom
  * setting existed, or by hand); empty when both are fine.
  */
 export async function topicSizeProblems(kafka: Kafka, config: Readonly<Config>): Promise<string[]> {
-  const { claims, dlq, interchanges } = config.kafka.topics;
+  const { claims, dlq, interchanges, acks } = config.kafka.topics;
   const wanted = new Map([
     [claims, CLAIMS_TOPIC_MAX_MESSAGE_BYTES],
     [dlq, DLQ_TOPIC_MAX_MESSAGE_BYTES],
     [interchanges, INTERCHANGES_TOPIC_MAX_MESSAGE_BYTES],
+    // An acks topic made before it was sized refuses the 277CA of a big interchange (the ingest role would stall).
+    [acks, ACKS_TOPIC_MAX_MESSAGE_BYTES],
   ]);
   const admin = kafka.admin();
   await admin.connect();
