@@ -74,6 +74,9 @@ const EnvSchema = z.object({
   SHADOW_TOPIC: z.string().min(1).default('decisions.shadow'),
   /** X12 acknowledgements (TA1, 999, 277CA) of the interchanges claimtrail receives. */
   ACKS_TOPIC: z.string().min(1).default('claims.acks'),
+  /** Whole insurer files (X12 interchanges, FHIR Bundles) up to 64 MiB, split into claims by the `ingest` role. */
+  INTERCHANGES_TOPIC: z.string().min(1).default('claims.interchanges'),
+  INGEST_GROUP_ID: z.string().min(1).default('claimtrail-ingest'),
   TOPIC_PARTITIONS: intFromEnv(1, 256).default(4),
   SCORING_GROUP_ID: z.string().min(1).default('claimtrail-scoring'),
   BATCHING_GROUP_ID: z.string().min(1).default('claimtrail-batching'),
@@ -128,9 +131,11 @@ export interface Config {
   kafka: {
     brokers: string[];
     clientId: string;
-    topics: { claims: string; dlq: string; decisions: string; shadow: string; acks: string };
+    topics: { claims: string; dlq: string; decisions: string; shadow: string; acks: string; interchanges: string };
     partitions: number;
     scoringGroupId: string;
+    /** Consumer group (and transactional id prefix) of the `ingest` role (interchanges -> claims). */
+    ingestGroupId: string;
     batchingGroupId: string;
     scoringInstanceId: string;
     /** TLS to the brokers (PEM texts read from the files at load); undefined: plaintext. */
@@ -316,9 +321,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     kafka: {
       brokers: e.KAFKA_BROKERS,
       clientId: e.KAFKA_CLIENT_ID,
-      topics: { claims: e.CLAIMS_TOPIC, dlq: e.DLQ_TOPIC, decisions: e.DECISIONS_TOPIC, shadow: e.SHADOW_TOPIC, acks: e.ACKS_TOPIC },
+      topics: { claims: e.CLAIMS_TOPIC, dlq: e.DLQ_TOPIC, decisions: e.DECISIONS_TOPIC, shadow: e.SHADOW_TOPIC, acks: e.ACKS_TOPIC, interchanges: e.INTERCHANGES_TOPIC },
       partitions: e.TOPIC_PARTITIONS,
       scoringGroupId: e.SCORING_GROUP_ID,
+      ingestGroupId: e.INGEST_GROUP_ID,
       batchingGroupId: e.BATCHING_GROUP_ID,
       scoringInstanceId: e.SCORING_INSTANCE_ID,
       ssl,
@@ -374,6 +380,8 @@ export function isolatedEnv(id: string): Record<string, string> {
     DECISIONS_TOPIC: `${id}.decisions`,
     SHADOW_TOPIC: `${id}.decisions.shadow`,
     ACKS_TOPIC: `${id}.claims.acks`,
+    INTERCHANGES_TOPIC: `${id}.claims.interchanges`,
+    INGEST_GROUP_ID: `${id}-ingest`,
     SCORING_GROUP_ID: `${id}-scoring`,
     BATCHING_GROUP_ID: `${id}-batching`,
     SCORING_INSTANCE_ID: id,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCalendarDate } from './dates.ts';
 
 /**
  * The health-insurance claim as claimtrail reads it from the `claims` topic (own JSON format).
@@ -15,7 +16,7 @@ export const MAX_CLAIM_BYTES = 1024 * 1024;
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
-  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'not a real calendar date');
+  .refine(isCalendarDate, 'not a real calendar date');
 
 /** Money in dollars: finite, not negative, at most 10 million per field. */
 const money = z.number().finite().nonnegative().max(10_000_000);

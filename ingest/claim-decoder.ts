@@ -2,6 +2,7 @@ import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { type Claim, type FieldError, MAX_CLAIM_BYTES, parseClaim } from '../domain/claim.schema.ts';
 import type { DlqReason } from './claim-reasons.ts';
 import { FHIR_CONTENT_TYPE, decodeFhirClaim } from './fhir/fhir-claim.ts';
+import { JsonSpanError, MAX_JSON_DEPTH, topLevelSpan } from './fhir/json-spans.ts';
 import { X12_CONTENT_TYPE, X12_POSITIONS_HEADER, decodeX12Slice } from './x12/x12-slice.ts';
 
 export type { DlqReason } from './claim-reasons.ts';
@@ -47,6 +48,15 @@ export function decodeClaim(value: Buffer | null, headers?: IHeaders): DecodedCl
     text = utf8.decode(value);
   } catch {
     return { ok: false, reason: 'NOT_UTF8', errors: [{ path: '(root)', message: 'message is not valid UTF-8' }] };
+  }
+  // Depth first, without building anything: a claim is a few levels deep, and a value nested
+  // thousands deep would only cost the parser, the store and every later JSON.stringify.
+  try {
+    topLevelSpan(value);
+  } catch (error) {
+    if (!(error instanceof JsonSpanError)) throw error;
+    if (error.tooDeep) return { ok: false, reason: 'JSON_TOO_DEEP', errors: [{ code: 'JSON_TOO_DEEP', path: `byte=${error.offset}`, message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` }] };
+    // Other defects: JSON.parse below names them.
   }
   let json: unknown;
   try {

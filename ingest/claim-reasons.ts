@@ -11,6 +11,7 @@ export const DLQ_REASONS = {
   TOO_LARGE: 'the message is larger than the claim limit (1 MiB)',
   NOT_UTF8: 'the message is not valid UTF-8',
   NOT_JSON: 'the message is not JSON',
+  JSON_TOO_DEEP: 'an own-JSON claim nests deeper than claimtrail reads (64 levels)',
   SCHEMA_INVALID: 'an own-JSON claim breaks the claim schema (see the field errors)',
   CONTENT_TYPE_UNKNOWN: 'the content-type header names no format claimtrail reads',
 

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { MAX_CLAIM_BYTES } from '../domain/claim.schema.ts';
-import { CONTENT_TYPE_HEADER, DLQ_HEADERS } from './claim-decoder.ts';
+import { CONTENT_TYPE_HEADER, DLQ_HEADERS, decodeClaim } from './claim-decoder.ts';
 import type { DlqReason } from './claim-reasons.ts';
 import type { FieldError } from '../domain/claim.schema.ts';
 import { FHIR_CONTENT_TYPE } from './fhir/fhir-claim.ts';
 import { JsonSpanError, bundleResourceSpans, topLevelSpan } from './fhir/json-spans.ts';
 import { acknowledgements } from './x12/x12-acks.ts';
 import { splitX12 } from './x12/x12-interchange.ts';
-import { X12_CONTENT_TYPE, X12_POSITIONS_HEADER } from './x12/x12-slice.ts';
+import { X12_CONTENT_TYPE, X12_POSITIONS_HEADER, recomputeSlices } from './x12/x12-slice.ts';
+import { looksLikeX12 } from './x12/x12-segments.ts';
 
 /**
  * Insurer files (X12 837 interchanges, FHIR Claims / Bundles) -> messages: one per claim for the
@@ -96,6 +97,43 @@ function resourceType(value: Buffer): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Header of an `interchanges` message naming the file it came from (DLQ units, logs); optional. */
+export const SOURCE_NAME_HEADER = 'x-source-name';
+
+/**
+ * Messages of one whole insurer file received as a message (the `interchanges` topic): X12 when
+ * `contentType` is `application/edi-x12`, FHIR for `application/fhir+json`; without a content
+ * type the bytes decide (an ISA header is X12, anything else is read as FHIR JSON). Another
+ * content type is dead-lettered whole (`CONTENT_TYPE_UNKNOWN`), an empty value `EMPTY_MESSAGE`.
+ * Pure; never throws.
+ */
+export function interchangeMessages(bytes: Buffer | null, contentType: string | undefined, source: string, now = new Date()): InsurerMessage[] {
+  if (!bytes || bytes.length === 0) return dlqMessages(`${source}#input`, 'EMPTY_MESSAGE', [{ code: 'EMPTY_MESSAGE', path: '(root)', message: 'the interchange message has no value' }], bytes ?? Buffer.alloc(0), source);
+  const type = contentType?.split(';')[0]!.trim().toLowerCase();
+  if (type === X12_CONTENT_TYPE || (type === undefined && looksLikeX12(bytes))) return x12Messages(bytes, source, now);
+  if (type === FHIR_CONTENT_TYPE || type === undefined) return fhirMessages(bytes, source);
+  return dlqMessages(`${source}#input`, 'CONTENT_TYPE_UNKNOWN', [{ code: 'CONTENT_TYPE_UNKNOWN', path: '(header)', message: `content-type '${type.slice(0, 100)}' is not ${X12_CONTENT_TYPE} or ${FHIR_CONTENT_TYPE}` }], bytes, source);
+}
+
+/**
+ * The bytes the commitment of claim `claimId` covers, recomputed from the insurer's original file
+ * (docs/formats.md "What the commitment covers"): the X12 claim slice(s) of CLM01 = `claimId`, or
+ * the FHIR resource span(s) whose claim id (identifier[0].value, else id) is `claimId`. Several
+ * when the file holds the claim more than once; empty when it does not hold it. `x12` chooses
+ * the format (by file name: {@link isX12FileName}). Pure; never throws.
+ */
+export function recomputeClaimBytes(original: Buffer, claimId: string, x12: boolean): Buffer[] {
+  if (x12) return recomputeSlices(original, claimId);
+  return fhirMessages(original, 'original')
+    .filter((m) => m.route === 'claims')
+    // Only a resource that maps was ever decided (a rejected one has no commitment to check).
+    .filter((m) => {
+      const decoded = decodeClaim(m.value, m.headers);
+      return decoded.ok && decoded.claim.claimId === claimId;
+    })
+    .map((m) => m.value);
 }
 
 /** True for file names read as X12 (.837, .x12, .edi, .txt). */

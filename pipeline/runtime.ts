@@ -32,10 +32,11 @@ import { createRedis } from '../infra/redis.ts';
 import { BatchingStage } from './batching.stage.ts';
 import { sealLegacyDecisions } from './legacy-decisions.ts';
 import { ScoringStage } from './scoring.stage.ts';
+import { startIngestStage } from './ingest.stage.ts';
 
 /** The parts a process can run; scale scoring by running more processes with only `scoring`. */
-export type PipelineRole = 'scoring' | 'batching' | 'anchoring';
-export const ALL_ROLES: readonly PipelineRole[] = ['scoring', 'batching', 'anchoring'];
+export type PipelineRole = 'scoring' | 'batching' | 'anchoring' | 'ingest';
+export const ALL_ROLES: readonly PipelineRole[] = ['scoring', 'batching', 'anchoring', 'ingest'];
 
 export interface RunningPipeline {
   pool: Pool;
@@ -149,6 +150,7 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
       });
       running.anchor = { worker, client, tx };
     }
+    if (roles.includes('ingest')) stoppers.push(await startIngestStage({ kafka, config, log }));
     if (roles.includes('batching')) {
       // Review cases open in the transaction that records their decisions.
       const batching = new BatchingStage({ kafka, config, index, recorded: new CaseOpeningService(), jobs: queue, log: log.child({ component: 'batching' }) });

@@ -1,4 +1,4 @@
-import type { Claim } from '../domain/claim.schema.ts';
+import { type Claim, diagnosisCodeSetFor } from '../domain/claim.schema.ts';
 import type { Reason } from '../domain/decision.ts';
 import { dayNumber } from '../domain/dates.ts';
 import type { ClaimFacts } from './features.ts';
@@ -30,7 +30,23 @@ export const RULE_CODES = Object.freeze({
    * observed before this one, under another event id.
    */
   duplicateClaim: 'R_DUPLICATE_CLAIM',
+  /**
+   * Review rule (never flags, never lets the claim be approved): a dental claim, or a claim coded
+   * in ICD-9-CM (services before 2015-10-01). The model was trained on professional and
+   * institutional claims coded in ICD-10-CM; it has no basis for an opinion on these.
+   */
+  notTrainedType: 'R_NOT_TRAINED_TYPE',
 });
+
+/**
+ * Claims the model cannot judge: the kinds it never saw in training (docs/formats.md, "How the
+ * model scores the new types"). A hit routes the claim to `review` (unless a hard rule or the
+ * score flags it): its reason, with contribution 1, is listed before the model's. Pure.
+ */
+export function reviewRules(claim: Claim): Reason[] {
+  const icd9 = claim.diagnosisCodes.length > 0 && diagnosisCodeSetFor(claim.serviceFrom) === 'icd9';
+  return claim.claimType === 'dental' || icd9 ? [rule(RULE_CODES.notTrainedType)] : [];
+}
 
 /**
  * What the rules need to know about the claims observed before this one. An
@@ -118,6 +134,10 @@ export function describeRule(code: string, claim: Claim, config: RulesConfig = c
     }
     case RULE_CODES.duplicateClaim:
       return 'a claim with the same member, provider, procedure codes and service dates was seen before';
+    case RULE_CODES.notTrainedType:
+      return claim.claimType === 'dental'
+        ? 'dental claim: the model was not trained on dental claims, so it goes to review'
+        : 'diagnoses coded in ICD-9-CM: the model was trained on ICD-10-CM claims, so it goes to review';
     default:
       return undefined;
   }

@@ -7,7 +7,7 @@ import { scoreExplained, type EnsembleModels } from './ensemble.ts';
 import { extractFeaturesInto, FEATURES, type ClaimFacts } from './features.ts';
 import { MlpEvaluator } from './mlp-evaluator.ts';
 import { loadModelBundle, type Manifest } from './model-bundle.ts';
-import { createRulesConfig, evaluateRules, type RulesConfig } from './rules.ts';
+import { createRulesConfig, evaluateRules, reviewRules, type RulesConfig } from './rules.ts';
 import { initTf } from './tf.ts';
 
 /**
@@ -137,6 +137,9 @@ export class Scorer {
       const final = score[i] as number;
       const reasons = evaluateRules(claim, this.#rules, observations[i] as ClaimObservation, facts[i]);
       const ruleHit = reasons.length > 0;
+      // Review rules (claims the model was not trained on) never flag, but never approve either.
+      const review = reviewRules(claim);
+      reasons.push(...review);
       // Largest contributions first (ties: lower feature index), one per reason code: a partial
       // selection, cheaper than sorting all features for a handful of reasons.
       used.fill(0);
@@ -158,7 +161,7 @@ export class Scorer {
         seen.push(code);
         reasons.push({ code, contribution: Math.round(bestC * 10_000) / 10_000 });
       }
-      const outcome: Outcome = ruleHit || final >= thresholds.flag ? 'flag' : final >= thresholds.review ? 'review' : 'approve';
+      const outcome: Outcome = ruleHit || final >= thresholds.flag ? 'flag' : review.length > 0 || final >= thresholds.review ? 'review' : 'approve';
       return { score: final, components: { rf: rf[i] as number, nn: nn[i] as number }, outcome, reasons };
     });
   }

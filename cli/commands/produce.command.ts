@@ -5,6 +5,7 @@ import { generateClaims, generateMalformed } from '../../fixtures/generator.ts';
 import { type OutgoingClaim, memberKey, readClaimsFile } from '../../ingest/claim-sources.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { isFhirFileName, isX12FileName, readInsurerFile } from '../../ingest/insurer-files.ts';
+import { sendInterchangeFile } from '../../ingest/interchanges.producer.ts';
 import { createKafka, ensureTopics } from '../../infra/kafka/kafka.ts';
 import { commandContext, nonNegativeInt, positiveInt } from '../context.ts';
 
@@ -29,6 +30,16 @@ export function* generatedMessages(count: number, seed: number, malformed: numbe
   }
 }
 
+/** `produce --file F --via-interchange-topic`: the whole file as one message for the ingest role. */
+async function produceInterchange(file: string | undefined): Promise<void> {
+  if (!file || !(isX12FileName(file) || isFhirFileName(file))) throw new FlagError('--via-interchange-topic goes with --file of an X12 (.837/.x12/.edi/.txt) or FHIR (.json) file');
+  const { config, log } = commandContext();
+  const kafka = createKafka(config, log);
+  await ensureTopics(kafka, config);
+  const bytes = await sendInterchangeFile(kafka, config.kafka.topics.interchanges, file);
+  process.stdout.write(`produced ${file} (${bytes} bytes) to ${config.kafka.topics.interchanges} as one interchange\n`);
+}
+
 export function registerProduceCommand(program: Command): void {
   program
     .command('produce')
@@ -38,9 +49,11 @@ export function registerProduceCommand(program: Command): void {
     .option('--seed <n>', 'generator seed', nonNegativeInt, 1)
     .option('--malformed <n>', 'with --generate: also mix in N malformed messages (they end in the DLQ)', nonNegativeInt, 0)
     .option('--topic <name>', 'topic to send to (default: CLAIMS_TOPIC)')
+    .option('--via-interchange-topic', 'with --file (X12 or FHIR): send the whole file as one message to INTERCHANGES_TOPIC; the ingest role (`claimtrail run --roles ingest`) splits it', false)
     .option('--no-progress', 'no progress bar')
-    .action(async (opts: { file?: string; generate?: number; seed: number; malformed: number; topic?: string; progress: boolean }) => {
+    .action(async (opts: { file?: string; generate?: number; seed: number; malformed: number; topic?: string; progress: boolean; viaInterchangeTopic: boolean }) => {
       if (Boolean(opts.file) === Boolean(opts.generate)) throw new InvalidArgumentError('give exactly one of --file or --generate');
+      if (opts.viaInterchangeTopic) return produceInterchange(opts.file);
       if (opts.malformed > 0 && !opts.generate) throw new FlagError('--malformed goes with --generate');
       const { config, log } = commandContext();
       // Insurer formats are split here (envelope checks, one message per claim, DLQ for rejected

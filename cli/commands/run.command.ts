@@ -13,7 +13,7 @@ function roles(value: string): PipelineRole[] {
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description('Run pipeline stages until SIGINT/SIGTERM: scoring (claims -> decisions), batching (decisions -> Merkle batches), anchoring (batches -> chain).')
+    .description('Run pipeline stages until SIGINT/SIGTERM: scoring (claims -> decisions), batching (decisions -> Merkle batches), anchoring (batches -> chain), ingest (whole insurer files on INTERCHANGES_TOPIC -> claims, DLQ, acknowledgements).')
     .option('--roles <list>', `comma-separated stages to run in this process (${ALL_ROLES.join(',')})`, roles, [...ALL_ROLES])
     .addHelpText('after', '\nScale scoring by starting more processes with --roles scoring (one per claims partition at most).')
     .action(async (opts: { roles: PipelineRole[] }) => {

@@ -11,6 +11,7 @@ import { createPool } from '../../infra/db/pool.ts';
 import { configuredTrustAnchor } from '../../proofs/configured-trust.ts';
 import { ProofService, ProofUnavailableError, toReport, verifyBundleOnChain } from '../../proofs/proof.service.ts';
 import { commandContext, positiveInt } from '../context.ts';
+import { verifyOriginalCommand } from './verify-original.ts';
 
 /**
  * Exit code of `claimtrail verify` for each way a decision can fail to verify: one code per
@@ -81,6 +82,7 @@ interface VerifyOptions {
   trust?: string;
   decisionId?: string;
   confirmations?: number;
+  original?: string;
   json: boolean;
 }
 
@@ -146,10 +148,12 @@ export function registerVerifyCommand(program: Command): void {
     .option('--chain-id <n>', 'with --contract: the chain it is on (default: the RPC node\'s chain)', positiveInt)
     .option('--trust <file>', 'with --bundle: the insurer\'s claimtrail-trust-v1 file (default: TRUST_FILE); see docs/proof-bundle.md#trust')
     .option('--confirmations <n>', 'confirmations required (default: CONFIRMATIONS)', positiveInt)
+    .option('--original <file>', 'with a claim id: check that the insurer\'s original file (X12 or FHIR) holds this claim\'s committed bytes, with the sealed salt (exit 40-42: cli/commands/verify-original.ts)')
     .option('--json', 'print one JSON object', false)
     .addHelpText('after', `\n${verifyExitCodeTable()}\n\nExamples:\n  claimtrail verify CLM-000123\n  claimtrail proof CLM-000123 > proof.json && claimtrail verify --bundle proof.json --rpc http://127.0.0.1:8545 --contract 0x5FbDB2315678afecb367f032d93F642f64180aa3\n  claimtrail verify --bundle proof.json --rpc https://rpc.example --trust insurer-trust.json\n\nWithout --contract, --trust or TRUST_FILE, verify --bundle checks the bundle alone and prints UNPINNED (exit 24): a bundle names its own contract, and anyone can deploy one.`)
     .action(async (claimId: string | undefined, opts: VerifyOptions) => {
       if (Boolean(claimId) === Boolean(opts.bundle) && !opts.decisionId) throw new InvalidArgumentError('give a claim id, --decision-id or --bundle (one of them)');
+      if (opts.original && !opts.bundle) return verifyOriginalCommand(claimId, opts.decisionId, opts.original, opts.json);
       if (opts.bundle) {
         // Bundle mode: the file, an RPC URL and a trust anchor; no database, no claimtrail config.
         const trust = trustAnchorOf(opts);

@@ -54,6 +54,18 @@ export const CLAIMS_TOPIC_MAX_MESSAGE_BYTES = MAX_CLAIM_BYTES + RECORD_OVERHEAD_
 export const DLQ_TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
+ * `max.message.bytes` of the interchanges topic: a whole insurer file (X12 interchange, FHIR
+ * Bundle) of up to 64 MiB is one record there, split into claims by the `ingest` role.
+ */
+export const INTERCHANGES_TOPIC_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * `max.message.bytes` of the acks topic: one acknowledgement interchange per received interchange,
+ * whose 277CA has a status per claim (~130 bytes each): 16 MiB holds that of a 64 MiB interchange.
+ */
+export const ACKS_TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
  * Creates the claims, DLQ and decisions topics when missing (idempotent). The DLQ keeps
  * messages for 30 days; the decisions topic is the audit log and is never deleted by time
  * (retention -1): batches are recomputed from it. The claims and DLQ topics get their own
@@ -66,7 +78,7 @@ export const DLQ_TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export async function ensureTopics(kafka: Kafka, config: Readonly<Config>): Promise<void> {
   // A wrong password or an untrusted certificate fails here at once, not after kafkajs' retries.
   await checkKafkaAccess(config);
-  const { claims, dlq, decisions, shadow, acks } = config.kafka.topics;
+  const { claims, dlq, decisions, shadow, acks, interchanges } = config.kafka.topics;
   const partitions = config.kafka.partitions;
   const wanted: ITopicConfig[] = [
     { topic: claims, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(CLAIMS_TOPIC_MAX_MESSAGE_BYTES) }] },
@@ -83,7 +95,9 @@ export async function ensureTopics(kafka: Kafka, config: Readonly<Config>): Prom
     // Champion / challenger shadow scores (scoring/shadow.ts): default retention.
     { topic: shadow, numPartitions: partitions, replicationFactor: 1 },
     // X12 acknowledgements (TA1 / 999 / 277CA) for the senders: one partition keeps their order.
-    { topic: acks, numPartitions: 1, replicationFactor: 1 },
+    { topic: acks, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(ACKS_TOPIC_MAX_MESSAGE_BYTES) }] },
+    // Whole insurer files for the ingest role (pipeline/ingest.stage.ts).
+    { topic: interchanges, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(INTERCHANGES_TOPIC_MAX_MESSAGE_BYTES) }] },
   ];
   const admin = kafka.admin();
   await admin.connect();
@@ -102,10 +116,13 @@ export async function ensureTopics(kafka: Kafka, config: Readonly<Config>): Prom
  * setting existed, or by hand); empty when both are fine.
  */
 export async function topicSizeProblems(kafka: Kafka, config: Readonly<Config>): Promise<string[]> {
-  const { claims, dlq } = config.kafka.topics;
+  const { claims, dlq, interchanges, acks } = config.kafka.topics;
   const wanted = new Map([
     [claims, CLAIMS_TOPIC_MAX_MESSAGE_BYTES],
     [dlq, DLQ_TOPIC_MAX_MESSAGE_BYTES],
+    [interchanges, INTERCHANGES_TOPIC_MAX_MESSAGE_BYTES],
+    // An acks topic made before it was sized refuses the 277CA of a big interchange (the ingest role would stall).
+    [acks, ACKS_TOPIC_MAX_MESSAGE_BYTES],
   ]);
   const admin = kafka.admin();
   await admin.connect();

@@ -34,6 +34,12 @@ export interface TransactionalStageOptions {
   handle(batch: StageBatch): Promise<StageOutput[]>;
   /** Upper bound on bytes fetched per partition and request. Default 1 MiB. */
   maxBytesPerPartition?: number;
+  /**
+   * Value bytes per produce request inside the transaction: outputs bigger than this go out in
+   * several requests (same transaction). kafkajs writes a partition's messages of one request as
+   * ONE record batch, which the topic's `max.message.bytes` limits. Default: one request.
+   */
+  maxRequestBytes?: number;
   /** Called after each committed transaction (metrics, progress). */
   onCommitted?(info: { partition: number; inputCount: number; outputCount: number; lastOffset: string }): void;
 }
@@ -102,8 +108,7 @@ export class TransactionalStage {
         const lastOffset = batch.lastOffset();
         const transaction = await this.#producer.transaction();
         try {
-          const topicMessages = outputs.filter((o) => o.messages.length > 0);
-          if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+          for (const topicMessages of requests(outputs, this.#options.maxRequestBytes ?? Infinity)) await transaction.sendBatch({ topicMessages, acks: -1 });
           await transaction.sendOffsets({
             consumerGroupId: this.#options.groupId,
             topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }] }],
@@ -133,4 +138,27 @@ export class TransactionalStage {
     await this.#consumer.disconnect();
     await this.#producer.disconnect();
   }
+}
+
+/** Outputs cut into produce requests of at most `maxBytes` value bytes (a bigger message goes alone). */
+function requests(outputs: readonly StageOutput[], maxBytes: number): StageOutput[][] {
+  const out: StageOutput[][] = [];
+  let current: StageOutput[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of outputs) {
+    for (const message of messages) {
+      const size = message.value?.length ?? 0;
+      if (bytes > 0 && bytes + size > maxBytes) {
+        out.push(current);
+        current = [];
+        bytes = 0;
+      }
+      const last = current.at(-1);
+      if (last?.topic === topic) last.messages.push(message);
+      else current.push({ topic, messages: [message] });
+      bytes += size;
+    }
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }

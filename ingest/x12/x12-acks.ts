@@ -52,7 +52,7 @@ function acknowledge(split: X12Split, ix: InterchangeEnvelope, { control, now }:
       const groupCode = g.issues[0]?.ack;
       body.push(`AK9*${accepted === g.sets.length && !groupCode ? 'A' : accepted === 0 ? 'R' : 'P'}*${g.sets.length}*${g.sets.length}*${accepted}${groupCode ? `*${groupCode}` : ''}`);
       body.push(`SE*${body.length + 1}*${st}`);
-      segs.push(...body);
+      for (const seg of body) segs.push(seg);
     });
     segs.push(`GE*${ix.groups.length}*${control}`);
     const claims = split.messages.filter((m) => m.interchange === ix.control);
@@ -74,7 +74,9 @@ function acknowledge(split: X12Split, ix: InterchangeEnvelope, { control, now }:
         hl = provider + 1;
       }
       body.push(`SE*${body.length + 1}*0001`);
-      segs.push(...body, `GE*1*${control + 1}`);
+      // A loop, not push(...body): a 277CA of a big interchange has more segments than a call has arguments.
+      for (const seg of body) segs.push(seg);
+      segs.push(`GE*1*${control + 1}`);
     }
   }
   segs.push(`IEA*${groups}*${ctl}`);

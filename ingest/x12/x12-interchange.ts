@@ -100,10 +100,18 @@ export function sliceIndices(table: SegmentTable, ix: Pick<InterchangeEnvelope, 
 
 /** Joins segments' own bytes, each followed by the interchange's segment terminator. */
 export function sliceBytes(table: SegmentTable, indices: readonly number[]): Buffer {
-  const term = table.delimiters.segment;
-  let text = '';
-  for (const i of indices) text += table.raw(i) + term;
-  return Buffer.from(text, 'latin1');
+  // Copied from the input bytes (latin1 text offsets are byte offsets): no string is built.
+  const { starts, ends, bytes } = table;
+  const term = table.delimiters.segment.charCodeAt(0);
+  let length = 0;
+  for (const i of indices) length += ends[i]! - starts[i]! + 1;
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const i of indices) {
+    at += bytes.copy(out, at, starts[i]!, ends[i]!);
+    out[at++] = term;
+  }
+  return out;
 }
 
 /** `1-2,5-12`: compact list of 1-based positions. */

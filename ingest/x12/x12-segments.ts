@@ -34,26 +34,35 @@ export type X12ReadErrorCode = 'X12_NOT_X12' | 'X12_ENCODING' | 'X12_ISA_INVALID
 export class SegmentTable {
   /** The whole input as latin1 (offset = byte offset). */
   readonly text: string;
+  /** The input bytes `text` was read from (same offsets). */
+  readonly bytes: Buffer;
   readonly delimiters: X12Delimiters;
   /** Offset of the first byte of segment i (its id), and of its terminator. */
   readonly starts: Uint32Array;
   readonly ends: Uint32Array;
   readonly count: number;
+  /**
+   * Segment ids, interned: `idNames[idCodes[i]]` is the id of segment i. The tokenizer reads every
+   * id once anyway; keeping it saves the envelope walk, the HL walk and the mapper from reading it
+   * again (three times per segment), and an interned id costs two bytes, not a string.
+   */
+  readonly #idCodes: Uint16Array;
+  readonly #idNames: readonly string[];
 
-  constructor(text: string, delimiters: X12Delimiters, starts: Uint32Array, ends: Uint32Array, count: number) {
+  constructor(bytes: Buffer, text: string, delimiters: X12Delimiters, starts: Uint32Array, ends: Uint32Array, count: number, idCodes: Uint16Array, idNames: readonly string[]) {
+    this.bytes = bytes;
     this.text = text;
     this.delimiters = delimiters;
     this.starts = starts;
     this.ends = ends;
     this.count = count;
+    this.#idCodes = idCodes;
+    this.#idNames = idNames;
   }
 
   /** Segment id (ISA, GS, CLM ...). */
   id(i: number): string {
-    const start = this.starts[i]!;
-    const sep = this.text.indexOf(this.delimiters.element, start);
-    const end = sep === -1 || sep > this.ends[i]! ? this.ends[i]! : sep;
-    return this.text.slice(start, end);
+    return this.#idNames[this.#idCodes[i]!]!;
   }
 
   /** Elements of segment i; index 0 is the id, so `elements(i)[1]` is element 01. */
@@ -67,7 +76,6 @@ export class SegmentTable {
   }
 }
 
-const WHITESPACE = new Set([' ', '\t', '\r', '\n']);
 const ISA_LENGTH = 106;
 /** Offsets of the 16 element separators in a fixed-length ISA segment. */
 const ISA_SEPARATORS = [3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103];
@@ -154,12 +162,19 @@ export function readSegments(bytes: Buffer): { table: SegmentTable | null; error
   for (let p = text.indexOf(delimiters.segment, at); p !== -1 && capacity < 1 << 26; p = text.indexOf(delimiters.segment, p + 1)) capacity++;
   const starts = new Uint32Array(capacity);
   const ends = new Uint32Array(capacity);
+  const idCodes = new Uint16Array(capacity);
+  const ids = new Interner();
+  const table = (n: number) => new SegmentTable(bytes, text, delimiters, starts, ends, n, idCodes, ids.names);
   let count = 0;
   let pos = at;
   const term = delimiters.segment;
-  while (pos < text.length) {
-    while (pos < text.length && WHITESPACE.has(text[pos]!) && text[pos] !== term) pos++;
-    if (pos >= text.length) break;
+  const termCode = term.charCodeAt(0);
+  const elementCode = delimiters.element.charCodeAt(0);
+  const length = text.length;
+  while (pos < length) {
+    // Char codes, not a Set of strings: this loop runs once per segment of inputs of tens of MiB.
+    for (let c = text.charCodeAt(pos); pos < length && c !== termCode && (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a); c = text.charCodeAt(++pos));
+    if (pos >= length) break;
     const end = text.indexOf(term, pos);
     if (end === -1) {
       // A last IEA without its terminator (files written line by line often drop it) is complete:
@@ -167,24 +182,55 @@ export function readSegments(bytes: Buffer): { table: SegmentTable | null; error
       if (/^IEA[^A-Za-z0-9]\d+[^A-Za-z0-9 ]\d{9}\s*$/.test(text.slice(pos)) && text[pos + 3] === delimiters.element) {
         starts[count] = pos;
         ends[count] = pos + text.slice(pos).trimEnd().length;
+        idCodes[count] = ids.code(text, pos, pos + 3);
         count++;
         break;
       }
-      const table = new SegmentTable(text, delimiters, starts, ends, count);
-      return { table, error: { code: 'X12_TRUNCATED', message: `segment at byte ${pos} has no terminator '${printable(term)}' (input ends mid-segment)`, offset: pos, ta1: '024' } };
+      return { table: table(count), error: { code: 'X12_TRUNCATED', message: `segment at byte ${pos} has no terminator '${printable(term)}' (input ends mid-segment)`, offset: pos, ta1: '024' } };
     }
     // A segment id is 2-3 uppercase letters/digits followed by the element separator (or the end).
     let idEnd = pos;
-    while (idEnd < end && text[idEnd] !== delimiters.element) idEnd++;
-    const id = text.slice(pos, idEnd);
-    if (!/^[A-Z][A-Z0-9]{1,2}$/.test(id)) {
-      const table = new SegmentTable(text, delimiters, starts, ends, count);
-      return { table, error: { code: 'X12_SEGMENT_INVALID', message: `segment ${count + 1} at byte ${pos} has no valid id ('${[...id.slice(0, 12)].map(printable).join('')}'): wrong or mixed delimiters?`, offset: pos, ta1: '024' } };
+    while (idEnd < end && idEnd - pos < 4 && text.charCodeAt(idEnd) !== elementCode) idEnd++;
+    if (!isSegmentId(text, pos, idEnd) || (idEnd < end && text.charCodeAt(idEnd) !== elementCode)) {
+      const sep = text.indexOf(delimiters.element, pos);
+      const id = text.slice(pos, sep === -1 || sep > end ? end : sep);
+      return { table: table(count), error: { code: 'X12_SEGMENT_INVALID', message: `segment ${count + 1} at byte ${pos} has no valid id ('${[...id.slice(0, 12)].map(printable).join('')}'): wrong or mixed delimiters?`, offset: pos, ta1: '024' } };
     }
     starts[count] = pos;
     ends[count] = end;
+    idCodes[count] = ids.code(text, pos, idEnd);
     count++;
     pos = end + 1;
   }
-  return { table: new SegmentTable(text, delimiters, starts, ends, count), error: null };
+  return { table: table(count), error: null };
+}
+
+/** True when text[from, to) is a segment id: an uppercase letter, then 1-2 uppercase letters or digits. */
+function isSegmentId(text: string, from: number, to: number): boolean {
+  const n = to - from;
+  if (n < 2 || n > 3) return false;
+  const first = text.charCodeAt(from);
+  if (first < 0x41 || first > 0x5a) return false;
+  for (let p = from + 1; p < to; p++) {
+    const c = text.charCodeAt(p);
+    if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39))) return false;
+  }
+  return true;
+}
+
+/** Segment ids (2-3 ASCII characters) -> small numbers, each id string made once. */
+class Interner {
+  readonly names: string[] = [];
+  readonly #byKey = new Map<number, number>();
+
+  code(text: string, from: number, to: number): number {
+    const key = (text.charCodeAt(from) << 16) | (text.charCodeAt(from + 1) << 8) | (to - from > 2 ? text.charCodeAt(from + 2) : 0);
+    let code = this.#byKey.get(key);
+    if (code === undefined) {
+      code = this.names.length;
+      this.names.push(text.slice(from, to));
+      this.#byKey.set(key, code);
+    }
+    return code;
+  }
 }

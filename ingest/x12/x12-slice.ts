@@ -30,8 +30,12 @@ export function decodeX12Slice(bytes: Buffer, positions?: string): { ok: true; c
   const set: TransactionSetEnvelope = { st: 2, se: null, end: table.count, control: st[2] ?? '', setId: st[1] ?? '', guide: st[3] ?? '', issues: [] };
   if (set.setId !== '837' || guideKind(set.guide) === null) return bad('X12_GUIDE_NOT_SUPPORTED', `ST '${set.setId}' '${set.guide}' is not an 837P/I/D 5010 set`);
   if (guideKind(set.guide) !== guideKind(gs[8] ?? '')) return bad('X12_VERSION_MISMATCH', `ST03 '${set.guide}' disagrees with GS08 '${gs[8] ?? ''}'`);
-  const original = positions === undefined ? null : parseRanges(positions);
-  const positionOf = original && original.length === table.count - 2 ? (i: number) => original[i - 2]! : (i: number) => i - 1;
+  // Positions only name errors: the header is read the first time one needs it.
+  let original: number[] | null | undefined;
+  const positionOf = (i: number) => {
+    if (original === undefined) original = positions === undefined ? null : parseRanges(positions);
+    return original && original.length === table.count - 2 ? original[i - 2]! : i - 1;
+  };
   const walked = claimUnits(table, set, { slice: true });
   if (walked.issues.length > 0) {
     const first = walked.issues[0]!;

@@ -35,10 +35,22 @@ const LOOP_2310: Record<ClaimUnit['kind'], Record<string, string>> = {
  * of the element it comes from. Pure; never throws.
  */
 export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionContext): Mapped837 {
-  const where = new Map<string, X12Position>();
+  // Where each claim field comes from is only needed to place a schema error, and recording it
+  // for every field cost a third of the mapping time: a claim is mapped without it first and
+  // mapped again, recording, only when the schema refuses it (same draft, same errors).
+  return mapClaim(table, unit, ctx, null) ?? mapClaim(table, unit, ctx, new Map())!;
+}
+
+/** Segments of the 2300/2400 loops the mapper reads elements of; others are only walked. */
+const READ_IN_CLAIM = new Set(['NM1', 'PRV', 'DTP', 'REF', 'HI', 'SV1', 'SV2', 'SV3', 'TOO']);
+
+/** {@link map837Claim}, recording field positions in `where` when given; null when the schema refuses the claim and `where` is null. */
+function mapClaim(table: SegmentTable, unit: ClaimUnit, ctx: PositionContext, where: Map<string, Pos> | null): Mapped837 | null {
+  // Positions stay unrendered (segment index, loop, element) until an error needs one.
   const errors: FieldError[] = [];
-  const at = (i: number, loop: string, element?: string): X12Position => ({ st: ctx.st, loop, segment: ctx.positionOf(i), segmentId: table.id(i), ...(element ? { element } : {}) });
-  const fail = (code: string, position: X12Position, message: string) => errors.push({ code, path: formatPosition(position), message });
+  const at = (i: number, loop: string, element?: string): Pos => ({ i, loop, element });
+  const render = (p: Pos): X12Position => ({ st: ctx.st, loop: p.loop, segment: ctx.positionOf(p.i), segmentId: table.id(p.i), ...(p.element ? { element: p.element } : {}) });
+  const fail = (code: string, position: Pos, message: string) => errors.push({ code, path: formatPosition(render(position)), message });
   const comp = table.delimiters.component;
   const draft: Record<string, unknown> = { claimType: unit.kind };
 
@@ -52,10 +64,10 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
     if (id === 'NM1') loop = e[1] === '85' ? '2010AA' : e[1] === '87' ? '2010AB' : '2010AC';
     if (id === 'NM1' && e[1] === '85') {
       if (e[8] === 'XX') draft.billingProviderNpi = e[9];
-      where.set('billingProviderNpi', at(i, loop, elementRef('NM1', 9)));
+      where?.set('billingProviderNpi', at(i, loop, elementRef('NM1', 9)));
     } else if (id === 'PRV' && e[1] === 'BI' && loop === '2000A') billingTaxonomy = e[3];
   }
-  if (!where.has('billingProviderNpi')) where.set('billingProviderNpi', at(unit.billing[0], '2000A'));
+  if (!where?.has('billingProviderNpi')) where?.set('billingProviderNpi', at(unit.billing[0], '2000A'));
 
   // 2000B subscriber: NM1*IL member id (2010BA), DMG birth date when the subscriber is the patient.
   let subscriberId = '';
@@ -68,15 +80,15 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
       loop = e[1] === 'IL' ? '2010BA' : e[1] === 'PR' ? '2010BB' : loop;
       if (e[1] === 'IL') {
         subscriberId = e[9] ?? '';
-        where.set('memberId', at(i, loop, elementRef('NM1', 9)));
+        where?.set('memberId', at(i, loop, elementRef('NM1', 9)));
       }
     } else if (id === 'DMG' && loop === '2010BA') {
       subscriberDob = date8(table.elements(i)[2]);
-      where.set('memberDateOfBirth', at(i, loop, elementRef('DMG', 2)));
+      where?.set('memberDateOfBirth', at(i, loop, elementRef('DMG', 2)));
     }
   }
   draft.memberId = subscriberId;
-  if (!where.has('memberId')) where.set('memberId', at(unit.subscriber[0], '2000B'));
+  if (!where?.has('memberId')) where?.set('memberId', at(unit.subscriber[0], '2000B'));
   if (subscriberDob) draft.memberDateOfBirth = subscriberDob;
 
   // 2000C patient: its own identity (dependents share the subscriber's id in 5010).
@@ -91,7 +103,7 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
       if (id === 'DMG' && e) {
         dob = e[2] ?? '';
         gender = e[3] ?? '';
-        where.set('memberDateOfBirth', at(i, '2010CA', elementRef('DMG', 2)));
+        where?.set('memberDateOfBirth', at(i, '2010CA', elementRef('DMG', 2)));
       }
     }
     draft.memberId = patientMemberId(subscriberId, name, dob, gender);
@@ -106,23 +118,23 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
   const clm = table.elements(clmIndex);
   const claimId = clm[1] ?? '';
   draft.claimId = claimId;
-  where.set('claimId', at(clmIndex, loop, elementRef('CLM', 1)));
-  where.set('(root)', at(clmIndex, loop));
-  where.set('totalCharged', at(clmIndex, loop, elementRef('CLM', 2)));
+  where?.set('claimId', at(clmIndex, loop, elementRef('CLM', 1)));
+  where?.set('(root)', at(clmIndex, loop));
+  where?.set('totalCharged', at(clmIndex, loop, elementRef('CLM', 2)));
   if (AMOUNT.test(clm[2] ?? '')) draft.totalCharged = Number(clm[2]);
   else fail('CLAIM_AMOUNT_INVALID', at(clmIndex, loop, elementRef('CLM', 2)), `CLM02 '${clm[2] ?? ''}' is not an amount`);
   const facility = (clm[5] ?? '').split(comp);
   if (unit.kind === 'institutional') {
     draft.billType = `${facility[0] ?? ''}${facility[2] ?? ''}`;
-    where.set('billType', at(clmIndex, loop, elementRef('CLM', 5, 1)));
+    where?.set('billType', at(clmIndex, loop, elementRef('CLM', 5, 1)));
   } else {
     draft.placeOfService = facility[0] ?? '';
-    where.set('placeOfService', at(clmIndex, loop, elementRef('CLM', 5, 1)));
+    where?.set('placeOfService', at(clmIndex, loop, elementRef('CLM', 5, 1)));
   }
   if (facility[2]) draft.frequencyCode = facility[2];
-  where.set('frequencyCode', at(clmIndex, loop, elementRef('CLM', 5, 3)));
+  where?.set('frequencyCode', at(clmIndex, loop, elementRef('CLM', 5, 3)));
 
-  const dx: Array<{ code: string; qualifier: string; position: X12Position }> = [];
+  const dx: Array<{ code: string; qualifier: string; position: Pos }> = [];
   const lines: Array<Record<string, unknown>> = [];
   let line: Record<string, unknown> | null = null;
   let lineTo: string | undefined;
@@ -155,6 +167,7 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
       else if (loop === '2400' || loop === '2410' || loop.startsWith('2420')) loop = '2420';
       continue;
     }
+    if (!READ_IN_CLAIM.has(id)) continue;
     const inClaim = loop === '2300' || loop.startsWith('2310');
     const e = table.elements(i);
     if (inClaim && id === 'NM1') {
@@ -163,7 +176,7 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
       if (e[8] === 'XX' && (entity === '82' || entity === '71')) {
         const field = entity === '82' ? 'renderingProviderNpi' : 'attendingProviderNpi';
         draft[field] = e[9];
-        where.set(field, at(i, loop, elementRef('NM1', 9)));
+        where?.set(field, at(i, loop, elementRef('NM1', 9)));
       }
       continue;
     }
@@ -179,14 +192,14 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
       }
       if (q === '434' || q === '472') {
         [claimFrom, claimTo] = range;
-        where.set('serviceFrom', pos).set('serviceTo', pos);
+        where?.set('serviceFrom', pos).set('serviceTo', pos);
       } else if (q === '435') {
         draft.admissionDate = range[0];
-        where.set('admissionDate', pos);
+        where?.set('admissionDate', pos);
       }
     } else if (loop === '2300' && id === 'REF' && e[1] === 'F8') {
       draft.originalClaimRef = e[2];
-      where.set('originalClaimRef', at(i, loop, elementRef('REF', 2)));
+      where?.set('originalClaimRef', at(i, loop, elementRef('REF', 2)));
     } else if (loop === '2300' && id === 'HI') {
       for (let k = 1; k < e.length; k++) {
         const [qualifier = '', code = ''] = (e[k] ?? '').split(comp);
@@ -198,23 +211,23 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
       const parts = (e[spec.proc] ?? '').split(comp);
       const wantQualifier = id === 'SV3' ? 'AD' : 'HC';
       const procPos = at(i, loop, elementRef(id, spec.proc, 2));
-      where.set(`lines.${n}.procedureCode`, procPos).set(`lines.${n}`, at(i, loop));
+      where?.set(`lines.${n}.procedureCode`, procPos).set(`lines.${n}`, at(i, loop));
       if (parts[0] !== wantQualifier && !(parts[0] === '' && id === 'SV2')) fail('CLAIM_PROCEDURE_INVALID', at(i, loop, elementRef(id, spec.proc, 1)), `${id}${String(spec.proc).padStart(2, '0')}-1 qualifier '${parts[0] ?? ''}' is not ${wantQualifier}`);
       if (parts[1]) line.procedureCode = parts[1];
       line.modifiers = parts.slice(2, 6).filter((m) => m !== '');
-      parts.slice(2, 6).forEach((_, m) => where.set(`lines.${n}.modifiers.${m}`, at(i, loop, elementRef(id, spec.proc, 3 + m))));
-      where.set(`lines.${n}.modifiers`, at(i, loop, elementRef(id, spec.proc, 3)));
+      if (where) parts.slice(2, 6).forEach((_, m) => where.set(`lines.${n}.modifiers.${m}`, at(i, loop, elementRef(id, spec.proc, 3 + m))));
+      where?.set(`lines.${n}.modifiers`, at(i, loop, elementRef(id, spec.proc, 3)));
       const charge = e[spec.charge] ?? '';
-      where.set(`lines.${n}.chargedAmount`, at(i, loop, elementRef(id, spec.charge)));
+      where?.set(`lines.${n}.chargedAmount`, at(i, loop, elementRef(id, spec.charge)));
       if (AMOUNT.test(charge)) line.chargedAmount = Number(charge);
       else fail('CLAIM_AMOUNT_INVALID', at(i, loop, elementRef(id, spec.charge)), `${id}${String(spec.charge).padStart(2, '0')} '${charge}' is not an amount`);
       const qty = e[spec.qty] ?? '';
-      where.set(`lines.${n}.units`, at(i, loop, elementRef(id, spec.qty)));
+      where?.set(`lines.${n}.units`, at(i, loop, elementRef(id, spec.qty)));
       // A dental line without SV306 is one procedure.
       line.units = qty === '' && id === 'SV3' ? 1 : AMOUNT.test(qty) ? Number(qty) : qty;
       if (id === 'SV2') {
         line.revenueCode = e[1];
-        where.set(`lines.${n}.revenueCode`, at(i, loop, elementRef('SV2', 1)));
+        where?.set(`lines.${n}.revenueCode`, at(i, loop, elementRef('SV2', 1)));
       }
     } else if (loop === '2400' && line && id === 'TOO' && e[2]) {
       const teeth = (line.teeth as string[] | undefined) ?? [];
@@ -222,7 +235,7 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
       line.teeth = teeth;
     } else if (loop === '2400' && line && id === 'DTP' && e[1] === '472') {
       const pos = at(i, loop, elementRef('DTP', 3));
-      where.set(`lines.${lines.length}.serviceDate`, pos);
+      where?.set(`lines.${lines.length}.serviceDate`, pos);
       const range = dateRange(e[2], e[3]);
       if (!range) fail('CLAIM_DATE_INVALID', pos, `DTP*472 date '${e[3] ?? ''}' (format ${e[2] ?? ''}) is not a date`);
       else [line.serviceDate, lineTo] = range;
@@ -233,15 +246,15 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
   if (!claimFrom && lineRanges.length > 0) {
     claimFrom = lineRanges.reduce((m, r) => (r[0] < m ? r[0] : m), lineRanges[0]![0]);
     claimTo = lineRanges.reduce((m, r) => (r[1] > m ? r[1] : m), lineRanges[0]![1]);
-    where.set('serviceFrom', where.get('lines.0.serviceDate') ?? at(clmIndex, '2300')).set('serviceTo', where.get('lines.0.serviceDate') ?? at(clmIndex, '2300'));
+    if (where) where.set('serviceFrom', where.get('lines.0.serviceDate') ?? at(clmIndex, '2300')).set('serviceTo', where.get('lines.0.serviceDate') ?? at(clmIndex, '2300'));
   }
   // CLM19 PB: a dental predetermination of benefits asks what would be paid; nothing to score.
   if (unit.kind === 'dental' && clm[19] === 'PB') fail('CLAIM_NOT_FOR_PAYMENT', at(clmIndex, '2300', elementRef('CLM', 19)), 'CLM19 PB: a predetermination of benefits, not a claim for payment');
   if (!claimFrom) fail('CLAIM_SERVICE_DATE_MISSING', at(clmIndex, '2300'), 'no date of service: neither 2300 DTP*434/DTP*472 nor 2400 DTP*472');
   if (claimFrom) draft.serviceFrom = claimFrom;
   if (claimTo) draft.serviceTo = claimTo;
-  if (!where.has('serviceFrom')) where.set('serviceFrom', at(clmIndex, '2300')).set('serviceTo', at(clmIndex, '2300'));
-  if (!where.has('admissionDate')) where.set('admissionDate', at(clmIndex, '2300'));
+  if (!where?.has('serviceFrom')) where?.set('serviceFrom', at(clmIndex, '2300')).set('serviceTo', at(clmIndex, '2300'));
+  if (!where?.has('admissionDate')) where?.set('admissionDate', at(clmIndex, '2300'));
   const taxonomy = billingTaxonomy ?? renderingTaxonomy;
   if (taxonomy) draft.providerSpecialty = taxonomy;
 
@@ -249,25 +262,33 @@ export function map837Claim(table: SegmentTable, unit: ClaimUnit, ctx: PositionC
   // BK/BF ICD-9), or the payer would read the codes in the wrong code set.
   const codeSet = claimFrom && /^\d{4}-\d{2}-\d{2}$/.test(claimFrom) ? diagnosisCodeSetFor(claimFrom) : null;
   dx.forEach((d, k) => {
-    where.set(`diagnosisCodes.${k}`, d.position);
+    where?.set(`diagnosisCodes.${k}`, d.position);
     const set = DX_ICD10.has(d.qualifier) ? 'icd10' : 'icd9';
     if (codeSet && set !== codeSet) fail('CLAIM_DIAGNOSIS_CODE_SET', { ...d.position, element: d.position.element!.replace(/-2$/, '-1') }, `qualifier ${d.qualifier} is ${set.toUpperCase()}, but services from ${claimFrom} are coded in ${codeSet.toUpperCase()}`);
   });
-  where.set('diagnosisCodes', dx[0]?.position ?? at(clmIndex, '2300'));
+  where?.set('diagnosisCodes', dx[0]?.position ?? at(clmIndex, '2300'));
   draft.diagnosisCodes = dx.map((d) => d.code);
 
   if (errors.length > 0) return { ok: false, claimId, errors };
   const parsed = parseClaim(draft);
   if (parsed.ok) return { ok: true, claimId, claim: parsed.claim };
+  if (!where) return null;
   return {
     ok: false,
     claimId,
-    errors: parsed.errors.map((err) => ({ code: claimErrorCode(err.path, err.message), path: formatPosition(locate(where, err.path)), message: `${err.path}: ${err.message}` })),
+    errors: parsed.errors.map((err) => ({ code: claimErrorCode(err.path, err.message), path: formatPosition(render(locate(where, err.path))), message: `${err.path}: ${err.message}` })),
   };
 }
 
+/** An X12 position before rendering: table segment index, loop id, element reference. */
+interface Pos {
+  i: number;
+  loop: string;
+  element: string | undefined;
+}
+
 /** The X12 position of a claim field path, or of its nearest mapped parent. */
-function locate(where: Map<string, X12Position>, path: string): X12Position {
+function locate(where: Map<string, Pos>, path: string): Pos {
   for (let p = path; ; p = p.slice(0, Math.max(0, p.lastIndexOf('.')))) {
     const found = where.get(p);
     if (found) return found;

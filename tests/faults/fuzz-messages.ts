@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { MAX_CLAIM_BYTES } from '../../domain/claim.schema.ts';
+import { claimToFhir } from '../../fixtures/fhir-writer.ts';
+import { asDentalClaim, writeX12 } from '../../fixtures/x12-writer.ts';
+import { x12Messages } from '../../ingest/insurer-files.ts';
 
 /** One hostile (or valid) claims-topic message and the family it was drawn from. */
 export interface FuzzMessage {
@@ -8,6 +11,8 @@ export interface FuzzMessage {
   key: string | null;
   /** null: a tombstone (no value at all). */
   value: Buffer | null;
+  /** Message headers (`content-type`, `x-x12-positions`); absent: own JSON. */
+  headers?: Record<string, string>;
 }
 
 const hostileValue = fc.oneof(
@@ -99,6 +104,7 @@ export function fuzzMessageArbitrary(options: { huge: boolean }): fc.Arbitrary<F
     { weight: 1, arbitrary: fc.constantFrom<FuzzMessage>({ kind: 'empty', key: 'M1', value: Buffer.alloc(0) }, { kind: 'null', key: 'M1', value: null }) },
     { weight: 1, arbitrary: fc.constantFrom('null', 'true', '0', '""', '[]', '{}', '"claim"', '[{}]').map((t) => text('json-scalar', t)) },
   ];
+  families.push(...insurerFamilies(claims, options));
   if (options.huge) {
     families.push({
       weight: 1,
@@ -111,4 +117,96 @@ export function fuzzMessageArbitrary(options: { huge: boolean }): fc.Arbitrary<F
     });
   }
   return fc.oneof(...families);
+}
+
+const X12 = 'application/edi-x12';
+const FHIR = 'application/fhir+json';
+
+/**
+ * X12 837 claim slices and FHIR R4 resources, valid and hostile, with their content types:
+ * truncated slices and interchanges, wrong or mixed delimiters, terminators with and without line
+ * breaks (and CR terminators), whole interchanges whose counts lie sent where a slice belongs,
+ * lying position headers, non-ASCII and NUL bytes, UTF-16, bit flips; FHIR resources with wrong
+ * types, non-ASCII ids, deep nesting, truncation, Bundles sent as one claim (big ones in `huge`
+ * mode), and formats under the wrong content type.
+ */
+function insurerFamilies(claims: ReturnType<typeof generateClaims>['claims'], options: { huge: boolean }): Array<{ weight: number; arbitrary: fc.Arbitrary<FuzzMessage> }> {
+  const professional = claims.filter((c) => c.claimType === 'professional');
+  const institutional = claims.filter((c) => c.claimType === 'institutional');
+  const interchanges = [
+    writeX12(professional.slice(0, 40), 'professional', { control: 101 }),
+    writeX12(institutional.slice(0, 20), 'institutional', { control: 102, lineBreaks: true }),
+    writeX12(professional.slice(40, 60).map(asDentalClaim), 'dental', { control: 103, claimsPerSet: 5 }),
+  ];
+  const slices = interchanges.flatMap((b) => x12Messages(b, 'fuzz.837').filter((m) => m.route === 'claims'));
+  const slice = fc.constantFrom(...slices);
+  const x12 = (kind: string, value: Buffer, positions?: string): FuzzMessage => ({ kind, key: 'M1', value, headers: { 'content-type': X12, ...(positions ? { 'x-x12-positions': positions } : {}) } });
+  const latin1 = (b: Buffer) => b.toString('latin1');
+  const resource = fc.constantFrom(...professional.slice(0, 60), ...institutional.slice(0, 20)).map((c) => claimToFhir(c));
+  const fhir = (kind: string, value: string | Buffer): FuzzMessage => ({ kind, key: 'M1', value: Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8'), headers: { 'content-type': FHIR } });
+  const families: Array<{ weight: number; arbitrary: fc.Arbitrary<FuzzMessage> }> = [
+    { weight: 6, arbitrary: slice.map((m) => x12('x12-valid', m.value, m.headers['x-x12-positions'])) },
+    { weight: 3, arbitrary: fc.tuple(slice, fc.nat()).map(([m, n]) => x12('x12-truncated', m.value.subarray(0, n % m.value.length), m.headers['x-x12-positions'])) },
+    {
+      weight: 3,
+      arbitrary: fc.tuple(slice, fc.nat(), fc.constantFrom('|', '^', ':', '~', '*', '\n', '>')).map(([m, n, d]) => {
+        // One delimiter swapped for another: a segment id swallowed, two segments merged, an element split.
+        const text = latin1(m.value);
+        const at = [...text.matchAll(/[*~:]/g)].map((x) => x.index);
+        const i = at[n % at.length]!;
+        return x12('x12-delimiters', Buffer.from(text.slice(0, i) + d + text.slice(i + 1), 'latin1'), m.headers['x-x12-positions']);
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(slice, fc.constantFrom('~\n', '~\r\n', '~\r', '\r', '~ \t\n  ')).map(([m, t]) => x12('x12-line-breaks', Buffer.from(latin1(m.value).replaceAll('~', t), 'latin1'), m.headers['x-x12-positions'])),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(fc.constantFrom(...interchanges), fc.constantFrom<[RegExp, string]>([/SE\*(\d+)/, 'SE*9999'], [/GE\*\d+/, 'GE*7'], [/IEA\*\d+/, 'IEA*3'], [/HL\*2\*1/, 'HL*2*9'], [/ST\*837\*\d+/, 'ST*837*X'])).map(([b, [from, to]]) =>
+        // A whole interchange whose counts lie, where a claim slice belongs.
+        x12('x12-lying-counts', Buffer.from(latin1(b).replace(from, to), 'latin1'))),
+    },
+    { weight: 1, arbitrary: fc.tuple(slice, fc.constantFrom('1-99999', '1-2,3-1', 'x', '1-1000001', '')).map(([m, p]) => x12('x12-lying-positions', m.value, p)) },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(slice, fc.nat(), fc.constantFrom(Buffer.from('Smíth', 'utf8'), Buffer.from([0xff, 0xfe]), Buffer.from([0x00]), Buffer.from('名前', 'utf8'), Buffer.from([0xc3, 0x28]))).map(([m, n, bytes]) => {
+        const at = (n % (m.value.length - 1)) + 1;
+        return x12('x12-non-ascii', Buffer.concat([m.value.subarray(0, at), bytes, m.value.subarray(at)]), m.headers['x-x12-positions']);
+      }),
+    },
+    { weight: 1, arbitrary: slice.map((m) => x12('x12-utf16', Buffer.from(latin1(m.value), 'utf16le'))) },
+    {
+      weight: 3,
+      arbitrary: fc.tuple(slice, fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x7e, 0x2a, 0x3a, 0x0d, 0x0a, 0x00, 0xff, 0x41, 0x39)), { minLength: 1, maxLength: 6 })).map(([m, edits]) => {
+        const b = Buffer.from(m.value);
+        for (const [at, v] of edits) b[at % b.length] = v;
+        return x12('x12-mutated', b, m.headers['x-x12-positions']);
+      }),
+    },
+    { weight: 5, arbitrary: resource.map((r) => fhir('fhir-valid', JSON.stringify(r))) },
+    {
+      weight: 3,
+      arbitrary: fc.tuple(resource, fc.constantFrom('status', 'use', 'type', 'patient', 'provider', 'item', 'total', 'billablePeriod', 'diagnosis', 'identifier', 'resourceType'), hostileValue).map(([r, key, v]) => fhir('fhir-wrong-type', JSON.stringify({ ...r, [key]: v }))),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(resource, unicodeEdge, fc.string({ unit: 'grapheme', maxLength: 6 })).map(([r, edge, s]) => fhir('fhir-non-ascii', JSON.stringify({ ...r, identifier: [{ system: 'urn:x', value: `${s}${edge}C1` }] }))),
+    },
+    { weight: 2, arbitrary: fc.tuple(resource, fc.integer({ min: 50, max: 50_000 })).map(([r, d]) => fhir('fhir-deep', `{"extension":[${'{"extension":['.repeat(d)}${']}'.repeat(d)}],${JSON.stringify(r).slice(1)}`)) },
+    { weight: 2, arbitrary: fc.tuple(resource, fc.nat()).map(([r, n]) => { const t = JSON.stringify(r); return fhir('fhir-truncated', t.slice(0, n % t.length)); }) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(fc.array(resource, { minLength: 0, maxLength: 30 }), fc.integer({ min: 0, max: options.huge ? 5000 : 200 })).map(([rs, patients]) =>
+        // A Bundle where one resource belongs: the producer splits Bundles, the topic takes resources.
+        fhir('fhir-bundle', JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: [...rs.map((resource) => ({ resource })), ...Array.from({ length: patients }, (_, i) => ({ resource: { resourceType: 'Patient', id: `p${i}`, name: [{ family: 'x'.repeat(200) }] } }))] }))),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(slice, resource, fc.constantFrom(FHIR, X12, 'text/plain', 'application/json', 'APPLICATION/EDI-X12; charset=latin1', '')).map(([m, r, type]) => ({
+        kind: 'content-type-mismatch', key: 'M1', value: type === FHIR || type === '' ? m.value : Buffer.from(JSON.stringify(r)), headers: { 'content-type': type },
+      })),
+    },
+  ];
+  return families;
 }

@@ -120,7 +120,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
       const n = Math.min(chunk, count - from);
       const sample = fc.sample(from < HUGE_SPAN ? withHuge : withoutHuge, { numRuns: n, seed: (options.seed ?? 1) * 1_000_003 + from });
       for (const m of sample) kinds[m.kind] = (kinds[m.kind] ?? 0) + 1;
-      const messages: Message[] = sample.map((m) => ({ key: m.key, value: m.value }));
+      const messages: Message[] = sample.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) }));
       // Huge messages alone: one produce request stays well under the broker's request limit.
       const small = messages.filter((m) => (m.value?.length ?? 0) < 64 * 1024);
       if (small.length > 0) await producer.send({ topic: config.kafka.topics.claims, messages: small });

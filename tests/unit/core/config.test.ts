@@ -9,7 +9,8 @@ describe('loadConfig', () => {
   it('fills defaults for the local stack and freezes the result', () => {
     const config = loadConfig({});
     expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
-    expect(config.kafka.topics).toEqual({ claims: 'claims', dlq: 'claims.dlq', decisions: 'decisions', shadow: 'decisions.shadow', acks: 'claims.acks' });
+    expect(config.kafka.topics).toEqual({ claims: 'claims', dlq: 'claims.dlq', decisions: 'decisions', shadow: 'decisions.shadow', acks: 'claims.acks', interchanges: 'claims.interchanges' });
+    expect(config.kafka.ingestGroupId).toBe('claimtrail-ingest');
     expect(config.chain.signerKey).toBeUndefined();
     expect(config.challengerModelDir).toBeUndefined();
     expect(config.aggregates).toEqual({ keyPrefix: 'claimtrail:agg:claimtrail-scoring', ttlDays: 37 });

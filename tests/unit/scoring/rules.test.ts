@@ -4,7 +4,7 @@ import type { Claim } from '../../../domain/claim.schema.ts';
 import { EXCLUDED_NPIS, generateClaims } from '../../../fixtures/generator.ts';
 import { offlineObservations } from '../../../scoring/aggregates.ts';
 import { extractFeaturesInto, FEATURES } from '../../../scoring/features.ts';
-import { createRulesConfig, describeRule, evaluateRules, RULE_CODES } from '../../../scoring/rules.ts';
+import { createRulesConfig, describeRule, evaluateRules, reviewRules, RULE_CODES } from '../../../scoring/rules.ts';
 
 const config = createRulesConfig({ excludedNpis: EXCLUDED_NPIS });
 /** A claim no identical claim came before. */
@@ -94,5 +94,18 @@ describe('evaluateRules', () => {
     expect(planted.length).toBeGreaterThan(0);
     const hit = planted.filter((i) => evaluateRules(claims[i]!, config, observed[i]!).some((r) => r.code === RULE_CODES.duplicateClaim));
     expect(hit.length / planted.length).toBeGreaterThan(0.9);
+  });
+});
+
+describe('reviewRules', () => {
+  const notTrained = [{ code: RULE_CODES.notTrainedType, contribution: 1 }];
+  it('routes dental claims and ICD-9-coded claims to review, and nothing else', () => {
+    expect(reviewRules(officeClaim())).toEqual([]);
+    expect(reviewRules(officeClaim({ claimType: 'dental', diagnosisCodes: [] }))).toEqual(notTrained);
+    const icd9 = officeClaim({ serviceFrom: '2015-09-30', serviceTo: '2015-09-30', diagnosisCodes: ['250.00'], lines: [{ procedureCode: '99213', units: 1, chargedAmount: 120 }] });
+    expect(reviewRules(icd9)).toEqual(notTrained);
+    expect(describeRule(RULE_CODES.notTrainedType, icd9)).toMatch(/ICD-9-CM/);
+    expect(describeRule(RULE_CODES.notTrainedType, officeClaim({ claimType: 'dental' }))).toMatch(/^dental claim/);
+    for (const c of generateClaims({ count: 2000, seed: 5 }).claims) expect(reviewRules(c)).toEqual([]);
   });
 });

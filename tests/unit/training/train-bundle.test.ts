@@ -19,6 +19,7 @@ import { createRulesConfig, RULE_CODES, type RulesConfig } from '../../../scorin
 import { Scorer } from '../../../scoring/scorer.ts';
 import { initTf } from '../../../scoring/tf.ts';
 import { trainModel, type TrainResult } from '../../../training/train.ts';
+import { officeClaim } from '../../support/claims.ts';
 
 let dir: string;
 let trained: TrainResult;
@@ -107,6 +108,23 @@ describe('Scorer', () => {
     const [result] = scorer.scoreInOrder([fresh.claims[index]!]);
     expect(result?.outcome).toBe('flag');
     expect(result?.reasons[0]).toMatchObject({ code: RULE_CODES.excludedProvider, contribution: 1 });
+    scorer.dispose();
+  });
+
+  it('sends claims the model was not trained on (dental, ICD-9) to review, never approve; a hard rule still flags them', async () => {
+    const scorer = await Scorer.load(trained.dir, { rules });
+    const legit = fresh.claims.filter((_, i) => fresh.labels[i]?.pattern === null).slice(0, 40);
+    const dental = legit.map((c) => ({ ...c, claimType: 'dental' as const, placeOfService: '11' }));
+    const icd9 = [officeClaim({ serviceFrom: '2014-06-02', serviceTo: '2014-06-02', diagnosisCodes: ['250.00'], lines: [{ procedureCode: '99213', units: 1, chargedAmount: 120, serviceDate: '2014-06-02' }] })];
+    for (const r of scorer.scoreInOrder([...dental, ...icd9])) {
+      expect(r.outcome).not.toBe('approve');
+      expect(r.reasons.some((x) => x.code === RULE_CODES.notTrainedType && x.contribution === 1)).toBe(true);
+    }
+    expect(scorer.scoreInOrder(legit).some((r) => r.outcome === 'approve')).toBe(true);
+    const index = fresh.labels.findIndex((l) => l.pattern === 'excluded_provider');
+    const [excluded] = scorer.scoreInOrder([{ ...fresh.claims[index]!, claimType: 'dental', placeOfService: '11' }]);
+    expect(excluded?.outcome).toBe('flag');
+    expect(excluded?.reasons.slice(0, 2).map((x) => x.code)).toEqual([RULE_CODES.excludedProvider, RULE_CODES.notTrainedType]);
     scorer.dispose();
   });
 
