@@ -1,14 +1,13 @@
 import type { JsonRpcProvider } from 'ethers';
 import { getProof, leafTreeIndex, makeTree } from '../anchoring/core/merkle-core.ts';
 import { makeProofBundle, type ProofBundle } from '../anchoring/core/proof-bundle.ts';
-import { type ChainVerifyResult, type VerifyFailure, verifyAgainstChain } from '../anchoring/core/verify-proof.ts';
 import { VerificationError } from '../anchoring/core/errors.ts';
 import type { TrustAnchor } from '../anchoring/core/trust.ts';
 import { ClaimtrailError } from '../core/errors.ts';
 import type { DecisionIndexRepository, IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import { interimLeafInput } from '../anchoring/interim-leaf.ts';
 import type { ReasonV1 } from '../domain/decision.ts';
-import { createAnchorReader } from './anchor-reader.ts';
+import { toReport, verifyBundleOnChain, type BundleReport } from './bundle-verification.ts';
 
 /** No decision / batch to prove (unknown claim id, or not batched yet). Caller-facing. */
 export class ProofUnavailableError extends ClaimtrailError {
@@ -17,11 +16,11 @@ export class ProofUnavailableError extends ClaimtrailError {
   }
 }
 
-/** What `verify` reports for one decision; on PASS, the chain id and the trusted contract asked. */
-export type DecisionVerification = (
-  | { ok: true; confirmations: string; chainId: string; contract: string }
-  | Omit<VerifyFailure, 'ok'> & { ok: false }
-) & { claimId: string; decisionId: string; batchId: string; txHash: string | null };
+/**
+ * What `verify` reports for one decision; on PASS, the chain id and the trusted contract asked
+ * (and, for a v2 decision, the trusted anchorer).
+ */
+export type DecisionVerification = BundleReport & { claimId: string; decisionId: string; batchId: string; txHash: string | null };
 
 /** A value sealed under the member's data key, as the payload store gives it back. */
 export type SealedSecret<T> = { state: 'present'; value: T } | { state: 'erased'; erasedAt: string | null };
@@ -150,17 +149,4 @@ export class ProofService {
     }
     return { ...base, ...toReport(await verifyBundleOnChain(bundle, this.#deps.provider, options)) };
   }
-}
-
-/**
- * Verifies a bundle through `provider` against the contract `trust` names (never the bundle's);
- * `trust: null` checks the bundle alone and answers UNPINNED at best.
- */
-export function verifyBundleOnChain(bundle: ProofBundle, provider: JsonRpcProvider, options: { minConfirmations: number; trust: TrustAnchor | null }): Promise<ChainVerifyResult> {
-  return verifyAgainstChain(bundle, (contract) => createAnchorReader(provider, contract), options);
-}
-
-/** The chain result with bigints as decimal strings (JSON, HTTP and CLI output). */
-export function toReport(result: ChainVerifyResult): { ok: true; confirmations: string; chainId: string; contract: string } | (Omit<VerifyFailure, 'ok'> & { ok: false }) {
-  return result.ok ? { ok: true, confirmations: result.confirmations.toString(), chainId: result.chainId.toString(), contract: result.contract } : result;
 }
