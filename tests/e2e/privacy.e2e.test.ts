@@ -139,13 +139,13 @@ describe(`privacy: no claim field on chain after ${CLAIMS} claims through the re
     config = isolatedConfig({ MODEL_DIR: modelDir, BATCH_MAX_SIZE: '60', BATCH_MAX_AGE_MS: '1000' });
     dropSchema = await migratedSchema(config);
     pipeline = await startPipeline(config, testLog, devKeySources(config));
-    firstBlock = await pipeline.anchor!.client.provider.getBlockNumber();
+    firstBlock = await pipeline.anchor!.v2.provider.getBlockNumber();
     const producer = new ClaimsProducer(pipeline.kafka);
     await producer.connect();
     await producer.produce(generatedMessages(CLAIMS, SEED, 0), { topic: config.kafka.topics.claims });
     await producer.disconnect();
     await waitUntilSettled(pipeline, CLAIMS, 180_000);
-    lastBlock = await pipeline.anchor!.client.provider.getBlockNumber();
+    lastBlock = await pipeline.anchor!.v2.provider.getBlockNumber();
   }, 600_000);
 
   afterAll(async () => {
@@ -167,7 +167,7 @@ describe(`privacy: no claim field on chain after ${CLAIMS} claims through the re
   it('no input or log of a transaction the pipeline sent (or that reached its contract) during the run holds any claim field value', async () => {
     const needles = needlesOf(claims);
     expect(needles.length).toBeGreaterThan(CLAIMS * 5);
-    const data = await chainData(pipeline.anchor!.client.provider, firstBlock, lastBlock, { signer: pipeline.anchor!.tx.address, contract: pipeline.anchor!.client.address });
+    const data = await chainData(pipeline.anchor!.v2.provider, firstBlock, lastBlock, { signer: pipeline.anchor!.tx.address, contract: pipeline.anchor!.client!.address });
     // The run did write to the chain: batch roots and flagged leaves.
     // (Several roots, and several batches' flagged leaves, share a transaction: no count per batch.)
     const counts = await pipeline.index.counts();
