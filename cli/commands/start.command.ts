@@ -104,14 +104,14 @@ export function registerStartCommand(program: Command): void {
         line(`  flagged              ${after.flagged - before.flagged}`);
         line(`  review               ${after.review - before.review}`);
         line(`  dead-lettered (DLQ)  ${pipeline.scoring?.counters.deadLettered ?? 0}  (topic ${config.kafka.topics.dlq})`);
-        line(`  batches anchored     ${batches.length}  on chain ${batches[0]?.anchor?.chainId ?? '?'}, contract ${pipeline.anchor?.client.address}`);
+        line(`  batches anchored     ${batches.length}  on chain ${batches[0]?.anchor?.chainId ?? '?'}, contract ${pipeline.anchor?.v2.address} (v1: ${pipeline.anchor?.client?.address ?? "none"})`);
         for (const batch of batches.slice(0, 5)) line(`    ${batch.batchId.slice(0, 18)}…  ${String(batch.leafCount).padStart(5)} decisions  tx ${batch.anchor?.txHash}`);
         if (batches.length > 5) line(`    … and ${batches.length - 5} more`);
         const sample = batches.at(-1);
         if (sample) {
           // One decision of this run, flagged if any: the verification a compliance team would run.
           const decision = (await pipeline.index.sampleDecision(sample.batchId, 'flag'))!;
-          const { client } = pipeline.anchor!;
+          const client = pipeline.anchor!.client!;
           const proofs = new ProofService({ index: pipeline.index, provider: client.provider });
           // Pinned to the contract this run anchored to (the runtime's own deployment).
           const trust = pinnedTrust({ contract: client.address, chainId: Number(await client.chainId()) });

@@ -74,7 +74,7 @@ describe('anchoring outage: the backlog is caught up in fewer transactions than 
     const batches = await processing.index.listBatches();
     const txs = new Set(batches.map((b) => b.anchor!.txHash));
     expect(txs.size).toBeLessThan(batches.length);
-    const client = anchoring.anchor!.client;
+    const client = anchoring.anchor!.client!;
     for (const b of batches) expect((await client.batchOf(b.batchId))?.root).toBe(b.root);
     const { rows } = await processing.pool.query<{ n: string }>(`SELECT count(*) AS n FROM anchor_transactions WHERE method = 'anchorBatches' AND state = 'confirmed'`);
     expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(1);

@@ -45,7 +45,7 @@ describe(`audit: ${CLAIMS} claims through the real stack, then the index tampere
     await producer.produce(generatedMessages(CLAIMS, SEED, 3), { topic: config.kafka.topics.claims });
     await producer.disconnect();
     await waitUntilSettled(pipeline, CLAIMS, 180_000);
-    const client = pipeline.anchor!.client;
+    const client = pipeline.anchor!.client!;
     audit = new AuditService({
       index: pipeline.index,
       log: new KafkaDecisionLog(pipeline.kafka, config.kafka.topics.decisions),

@@ -208,7 +208,7 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
     });
 
     it('every decision of the member still verifies PASS on chain, flagged leaves included', async () => {
-      const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+      const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.v2.provider });
       let flagged = 0;
       for (const id of decisionIds) {
         const decision = (await pipeline.index.getDecision(id))!;
@@ -216,7 +216,7 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
         if (decision.outcome === 'flag') {
           flagged++;
           const { rows } = await pipeline.pool.query<{ leaf: string }>('SELECT leaf FROM decisions WHERE decision_id = $1', [id]);
-          expect(await pipeline.anchor!.client.flaggedAnchoredAt(rows[0]!.leaf)).toBeGreaterThan(0n);
+          expect(await pipeline.anchor!.client!.flaggedAnchoredAt(rows[0]!.leaf)).toBeGreaterThan(0n);
         }
       }
       expect(flagged).toBeGreaterThan(0);

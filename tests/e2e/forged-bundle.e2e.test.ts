@@ -147,8 +147,8 @@ describe('a forged bundle anchored on a foreign DecisionAnchor is rejected by ev
     await producer.disconnect();
     await waitUntilSettled(pipeline, CLAIMS, 180_000);
 
-    const provider = pipeline.anchor!.client.provider;
-    real = pipeline.anchor!.client.address;
+    const provider = pipeline.anchor!.v2.provider;
+    real = pipeline.anchor!.client!.address;
     chainId = Number((await provider.getNetwork()).chainId);
 
     // A real bundle, exported with the CLI like an insurer hands it out.
@@ -262,7 +262,7 @@ describe('a forged bundle anchored on a foreign DecisionAnchor is rejected by ev
 
   it("the review app's compliance verify checks the configured contract, not the one PostgreSQL names", async () => {
     const { pool, index } = pipeline;
-    const provider = pipeline.anchor!.client.provider;
+    const provider = pipeline.anchor!.v2.provider;
     const trust = await configuredTrustAnchor(config, provider);
     const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit: new AuditRepository(pool), minConfirmations: 1, trust });
     const user = (await new UserRepository(pool).create('compliance-e2e', 'compliance', null))!;

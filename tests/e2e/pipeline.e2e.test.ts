@@ -108,7 +108,7 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     }
     const { rows } = await pipeline.pool.query<{ n: string }>('SELECT count(*) AS n FROM decisions d JOIN batches b USING (batch_id) WHERE d.log_offset BETWEEN b.first_offset AND b.last_offset AND d.log_partition = b.partition');
     expect(rows[0]!.n).toBe(String(CLAIMS));
-    const client = pipeline.anchor!.client;
+    const client = pipeline.anchor!.client!;
     for (const batch of batches) {
       expect((await client.batchOf(batch.batchId))?.root).toBe(batch.root);
     }
@@ -118,7 +118,7 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
   });
 
   it('verifies 100 random decisions PASS against the chain', async () => {
-    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.v2.provider });
     const { rows } = await pipeline.pool.query<{ decision_id: string }>('SELECT decision_id FROM decisions ORDER BY random() LIMIT 100');
     for (const { decision_id } of rows) {
       const decision = (await pipeline.index.getDecision(decision_id))!;
@@ -128,7 +128,7 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
   });
 
   it('says FAIL for a decision altered in PostgreSQL', async () => {
-    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.v2.provider });
     const { rows } = await pipeline.pool.query<{ decision_id: string }>(`SELECT decision_id FROM decisions WHERE outcome = 'flag' LIMIT 1`);
     const id = rows[0]!.decision_id;
     await pipeline.pool.query(`UPDATE decisions SET outcome = 'approve', score = 0.01 WHERE decision_id = $1`, [id]);
@@ -144,14 +144,14 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     const file = join(dir, 'proof.json');
     writeFileSync(file, stdout);
     const bare = { PATH: process.env.PATH ?? '' };
-    const pass = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--contract', pipeline.anchor!.client.address, '--json'], { env: bare });
+    const pass = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--contract', pipeline.anchor!.client!.address, '--json'], { env: bare });
     expect(JSON.parse(pass.stdout)).toMatchObject({ result: 'PASS', ok: true, claimId });
 
     const bundle = JSON.parse(stdout) as { decision: { score: number } };
     const edited = stdout.replace(`"score": ${bundle.decision.score}`, `"score": ${bundle.decision.score === 0.5 ? 0.6 : 0.5}`);
     expect(edited).not.toBe(stdout);
     writeFileSync(file, edited);
-    const fail = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--contract', pipeline.anchor!.client.address, '--json'], { env: bare }).catch((error: { code: number; stdout: string }) => error);
+    const fail = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--contract', pipeline.anchor!.client!.address, '--json'], { env: bare }).catch((error: { code: number; stdout: string }) => error);
     expect((fail as { code: number }).code).toBe(11); // LEAF_MISMATCH: the score is bound by the leaf
     expect(JSON.parse((fail as { stdout: string }).stdout)).toMatchObject({ result: 'FAIL', ok: false });
     rmSync(dir, { recursive: true, force: true });

@@ -135,14 +135,14 @@ function find(haystack: Uint8Array, needle: Needle, wordBase: number): boolean {
  * beside this test and deploy contracts whose bytecode can match a short needle by chance);
  * what matters is what claimtrail wrote.
  */
-async function chainData(provider: JsonRpcProvider, from: number, to: number, ours: { signer: string; contract: string }): Promise<Array<[string, Uint8Array, number]>> {
+async function chainData(provider: JsonRpcProvider, from: number, to: number, ours: { signer: string; contracts: readonly string[] }): Promise<Array<[string, Uint8Array, number]>> {
   const out: Array<[string, Uint8Array, number]> = [];
   const signer = ours.signer.toLowerCase();
-  const contract = ours.contract.toLowerCase();
+  const contracts = ours.contracts.map((c) => c.toLowerCase());
   for (let n = from + 1; n <= to; n++) {
     const block = await provider.getBlock(n, true);
     for (const tx of block?.prefetchedTransactions ?? []) {
-      if (tx.from.toLowerCase() !== signer && tx.to?.toLowerCase() !== contract) continue;
+      if (tx.from.toLowerCase() !== signer && !contracts.includes(tx.to?.toLowerCase() ?? '')) continue;
       out.push([`tx ${tx.hash} input`, getBytes(tx.data), 4]);
       const receipt = await provider.getTransactionReceipt(tx.hash);
       for (const log of receipt?.logs ?? []) {
@@ -241,12 +241,13 @@ function argPieces(sink: string, where: string, names: readonly string[], values
 const ANCHOR_INTERFACES = [new Interface(loadDecisionAnchorArtifact().abi), new Interface(loadDecisionAnchorV2Artifact().abi)];
 
 /** The pipeline's transactions decoded through DecisionAnchor's and DecisionAnchorV2's ABIs. */
-async function decodedChainPieces(provider: JsonRpcProvider, from: number, to: number, ours: { signer: string; contract: string }): Promise<SinkText[]> {
+async function decodedChainPieces(provider: JsonRpcProvider, from: number, to: number, ours: { signer: string; contracts: readonly string[] }): Promise<SinkText[]> {
+  const contracts = ours.contracts.map((c) => c.toLowerCase());
   const out: SinkText[] = [];
   for (let n = from + 1; n <= to; n++) {
     const block = await provider.getBlock(n, true);
     for (const tx of block?.prefetchedTransactions ?? []) {
-      if (tx.from.toLowerCase() !== ours.signer.toLowerCase() && tx.to?.toLowerCase() !== ours.contract.toLowerCase()) continue;
+      if (tx.from.toLowerCase() !== ours.signer.toLowerCase() && !contracts.includes(tx.to?.toLowerCase() ?? '')) continue;
       out.push(...decodedCall(`tx ${tx.hash}`, tx.data));
       const receipt = await provider.getTransactionReceipt(tx.hash);
       for (const log of receipt?.logs ?? []) {
@@ -316,7 +317,7 @@ describe(`privacy: no claim field in any sink after ${CLAIMS} claims through the
     log = capturingLogger(lines);
     dropSchema = await migratedSchema(config);
     pipeline = await startPipeline(config, log, devKeySources(config));
-    const provider = pipeline.anchor!.client.provider;
+    const provider = pipeline.anchor!.v2.provider;
     firstBlock = await provider.getBlockNumber();
     const producer = new ClaimsProducer(pipeline.kafka);
     await producer.connect();
@@ -374,7 +375,7 @@ describe(`privacy: no claim field in any sink after ${CLAIMS} claims through the
     const tables = await schemaPieces(pipeline.pool, config.database.schema);
     counts['table cells'] = tables.length;
     sinks.set('tables', tables);
-    const ours = { signer: pipeline.anchor!.tx.address, contract: pipeline.anchor!.client.address };
+    const ours = { signer: pipeline.anchor!.tx.address, contracts: [pipeline.anchor!.v2.address, ...(pipeline.anchor!.client ? [pipeline.anchor!.client.address] : [])] };
     sinks.set('chain (decoded)', await decodedChainPieces(provider, firstBlock, lastBlock, ours));
     counts['log lines'] = lines.length;
     sinks.set('logs', logPieces([...lines]));
@@ -490,7 +491,7 @@ describe(`privacy: no claim field in any sink after ${CLAIMS} claims through the
   it('no input or log of a transaction the pipeline sent (or that reached its contract) during the run holds any claim field value, byte by byte', async () => {
     const needles = needlesOf(claims);
     expect(needles.length).toBeGreaterThan(CLAIMS * 5);
-    const data = await chainData(pipeline.anchor!.client.provider, firstBlock, lastBlock, { signer: pipeline.anchor!.tx.address, contract: pipeline.anchor!.client.address });
+    const data = await chainData(pipeline.anchor!.v2.provider, firstBlock, lastBlock, { signer: pipeline.anchor!.tx.address, contracts: [pipeline.anchor!.v2.address, ...(pipeline.anchor!.client ? [pipeline.anchor!.client.address] : [])] });
     const indexCounts = await pipeline.index.counts();
     expect(indexCounts.batches).toBeGreaterThan(0);
     expect(indexCounts.anchored).toBe(indexCounts.batches);

@@ -445,7 +445,7 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
       if (Date.now() > deadline) throw new Error('audit batch was not anchored');
       await new Promise((r) => setTimeout(r, 300));
     }
-    expect((await pipeline.anchor!.client.batchOf(sealed!.batchId))?.root).toBe(sealed!.root);
+    expect((await pipeline.anchor!.client!.batchOf(sealed!.batchId))?.root).toBe(sealed!.root);
     // Seals have their own table: the decision batches stay decision batches.
     expect(await pipeline.index.getBatch(sealed!.batchId)).toBeNull();
     const listed = await call('sue', 'GET', '/api/audit/batches');

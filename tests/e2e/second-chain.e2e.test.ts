@@ -56,7 +56,7 @@ describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => 
   });
 
   it('anchors every batch on EDR and its decisions verify PASS there', async () => {
-    const client = pipeline.anchor!.client;
+    const client = pipeline.anchor!.client!;
     expect(await client.chainId()).toBe(31337n);
     for (const batch of await pipeline.index.listBatches()) {
       expect(batch.status).toBe('anchored');
@@ -70,7 +70,7 @@ describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => 
   });
 
   it('audits clean against EDR', async () => {
-    const client = pipeline.anchor!.client;
+    const client = pipeline.anchor!.client!;
     const audit = new AuditService({ index: pipeline.index, log: new KafkaDecisionLog(pipeline.kafka, config.kafka.topics.decisions), chain: createAnchorReader(client.provider, client.address) });
     const report = await audit.auditAll();
     expect(report.findings).toEqual([]);
@@ -80,10 +80,10 @@ describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => 
 
   it('exports a bundle that the CLI verifies against EDR with its RPC URL and the pinned contract', async () => {
     const decision = (await pipeline.index.sampleDecision((await pipeline.index.listBatches())[0]!.batchId, 'flag'))!;
-    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.v2.provider });
     const file = join(tempDir, 'proof.json');
     writeFileSync(file, JSON.stringify(await proofs.bundle(decision)));
-    const { stdout } = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', node.rpcUrl, '--contract', pipeline.anchor!.client.address, '--json'], { env: { PATH: process.env.PATH ?? '' } });
-    expect(JSON.parse(stdout)).toMatchObject({ result: 'PASS', decisionId: decision.decisionId, chainId: '31337', contract: pipeline.anchor!.client.address });
+    const { stdout } = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', node.rpcUrl, '--contract', pipeline.anchor!.client!.address, '--json'], { env: { PATH: process.env.PATH ?? '' } });
+    expect(JSON.parse(stdout)).toMatchObject({ result: 'PASS', decisionId: decision.decisionId, chainId: '31337', contract: pipeline.anchor!.client!.address });
   });
 });

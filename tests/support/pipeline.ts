@@ -28,5 +28,5 @@ export async function stopAndDeleteTopics(pipeline: RunningPipeline | undefined,
 
 /** The trust anchor of a test's pipeline: the contract its anchor worker writes to. */
 export function runtimeTrust(pipeline: RunningPipeline): TrustAnchor {
-  return pinnedTrust({ contract: pipeline.anchor!.client.address });
+  return pinnedTrust({ contract: pipeline.anchor!.client!.address });
 }
