@@ -51,8 +51,8 @@ export const COORDINATE_KEYS: ReadonlySet<string> = new Set([
   // chain coordinates and gas
   'blockNumber', 'block_number', 'flagged_block', 'chainId', 'chain_id', 'nonce', 'attempt', 'gas_limit', 'gas_used', 'gasUsed', 'gasLimit', 'max_fee_per_gas', 'max_priority_fee_per_gas',
   'confirmations', 'confirmationsAtExport', 'head',
-  // row ids and housekeeping
-  'id', 'audit_id', 'first_audit_id', 'last_audit_id', 'user_id', 'case_id', 'disposition_id', 'note_id', 'attachment_id', 'token_id', 'rule_id', 'rank', 'sla_hours', 'size_bytes', 'jobs',
+  // row ids and housekeeping (numbers only: a case id is a serial, not a claim amount)
+  'id', 'caseId', 'dispositionId', 'target_id', 'leafCounts', 'audit_id', 'first_audit_id', 'last_audit_id', 'user_id', 'case_id', 'disposition_id', 'note_id', 'attachment_id', 'token_id', 'rule_id', 'rank', 'sla_hours', 'size_bytes', 'jobs',
   // pino and timings
   'time', 'pid', 'level', 'ms', 'durationMs', 'elapsedMs', 'tookMs', 'delayMs', 'retryInMs', 'timeoutMs', 'attempts', 'retries',
 ]);
@@ -108,6 +108,7 @@ export function claimNeedles(claims: readonly Claim[]): TextNeedle[] {
 }
 
 const ALNUM = /[A-Za-z0-9]/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Finds needles as whole tokens (see the module comment); one finding per (needle, text). */
 export class TokenScanner {
@@ -126,7 +127,8 @@ export class TokenScanner {
 
   scan(piece: SinkText, out: Finding[]): void {
     const { text } = piece;
-    const exempt = COORDINATE_KEYS.has(piece.key);
+    // A UUID (correlation ids) has all-digit 4-character groups by chance: opaque, not numbers.
+    const exempt = COORDINATE_KEYS.has(piece.key) || UUID.test(text);
     for (const run of text.matchAll(/[A-Za-z0-9]+/g)) {
       const candidates = this.#byRun.get(run[0]);
       if (!candidates) continue;
