@@ -62,6 +62,13 @@ const EnvSchema = z.object({
   DECISION_ANCHOR_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address').optional(),
   /** DecisionAnchorV2 (proof format v2): required on every chain but the dev chain 31337, where it is deployed automatically. */
   DECISION_ANCHOR_V2_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address').optional(),
+  /**
+   * The anchoring address whose DecisionAnchorV2 records this installation's verification trusts
+   * (`claimtrail verify <claim-id>`, compliance verify). Default: the address of the signer key when
+   * this process holds it, else the dev deployment's recorded anchorer; with none, v2 decisions
+   * verify UNPINNED (never PASS).
+   */
+  DECISION_ANCHOR_V2_ANCHORER: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address').optional(),
   /** Key holding MODEL_REGISTRAR_ROLE on DecisionAnchorV2 (never the anchoring key); unset: models are not registered at start. */
   MODEL_REGISTRAR_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 64 hex digits').optional(),
   MODEL_REGISTRAR_KEY_FILE: z.string().min(1).optional(),
@@ -112,6 +119,8 @@ export interface Config {
     contractAddress: string | undefined;
     /** DecisionAnchorV2 (epochs, flagged roots, models); required off the dev chain. */
     contractV2Address: string | undefined;
+    /** DECISION_ANCHOR_V2_ANCHORER: the anchorer server-side verification pins v2 decisions to. */
+    anchorerAddress: string | undefined;
     /** The model registrar's key (MODEL_REGISTRAR_PRIVATE_KEY / MODEL_REGISTRAR_KEY_FILE). A secret: never log it. */
     registrarKey: string | undefined;
     confirmations: number;
@@ -200,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       signerKey,
       contractAddress: e.DECISION_ANCHOR_ADDRESS,
       contractV2Address: e.DECISION_ANCHOR_V2_ADDRESS,
+      anchorerAddress: e.DECISION_ANCHOR_V2_ANCHORER,
       registrarKey,
       confirmations: e.CONFIRMATIONS,
       trustFile: e.TRUST_FILE,

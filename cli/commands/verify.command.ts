@@ -10,6 +10,12 @@ import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { InvalidArgumentError, InvariantError } from '../../core/errors.ts';
 import { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
 import { createPool } from '../../infra/db/pool.ts';
+import type { Pool } from 'pg';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
+import { FlaggedRootRepository } from '../../anchoring/flagged-root.repository.ts';
+import { ClaimPayloadRepository } from '../../privacy/claim-payload.repository.ts';
+import { openMemberKeys } from '../../privacy/master-key.ts';
+import { devMasterKeySource } from '../dev-sources.ts';
 import { configuredTrustAnchor } from '../../proofs/configured-trust.ts';
 import { pinBundleV2, toReport, verifyBundleOnChain, verifyBundleV2OnChain } from '../../proofs/bundle-verification.ts';
 import { ProofService, ProofUnavailableError } from '../../proofs/proof.service.ts';
@@ -236,7 +242,7 @@ export function registerVerifyCommand(program: Command): void {
         if (opts.contract || opts.trust) throw new InvalidArgumentError('--contract and --trust are for --bundle; a claim id is verified against the configured deployment (DECISION_ANCHOR_ADDRESS)');
         // Pinned to this installation's deployment, never to the contract a stored row names.
         const trust = await configuredTrustAnchor(config, provider);
-        const service = new ProofService({ index: new DecisionIndexRepository(pool), provider });
+        const service = new ProofService({ index: new DecisionIndexRepository(pool), provider, v2: v2Repositories(pool) });
         const decision = await findDecision(service, claimId, opts.decisionId);
         report(await service.verify(decision, { minConfirmations: opts.confirmations ?? config.chain.confirmations, trust }), opts.json);
       } finally {
@@ -244,6 +250,11 @@ export function registerVerifyCommand(program: Command): void {
         await pool.end();
       }
     });
+}
+
+/** The v2 read side of the decision index: epochs and flagged trees. */
+function v2Repositories(pool: Pool) {
+  return { epochs: new EpochRepository(pool), flaggedRoots: new FlaggedRootRepository(pool) };
 }
 
 /**
@@ -262,19 +273,24 @@ async function findDecision(service: ProofService, claimId: string | undefined, 
 export function registerProofCommand(program: Command): void {
   program
     .command('proof')
-    .description('Export the proof bundle (claimtrail-proof-v1 JSON) of a decision to stdout.')
+    .description('Export the proof bundle of a decision to stdout: claimtrail-proof-v2 for a decision batched as a v2 leaf (once its epoch is anchored), claimtrail-proof-v1 otherwise.')
     .argument('[claim-id]', 'the newest decision about this claim')
     .option('--decision-id <id>', 'this decision instead of the newest for the claim')
-    .option('--include-salt', 'include the commitment salt (only for someone entitled to the claim data)', false)
+    .option('--include-salt', 'include the commitment salt, read from the sealed store with the PHI master key (only for someone entitled to the claim data; refused for an erased member)', false)
     .addHelpText('after', '\nExample: claimtrail proof CLM-000123 > proof.json')
     .action(async (claimId: string | undefined, opts: { decisionId?: string; includeSalt: boolean }) => {
       if (!claimId && !opts.decisionId) throw new InvalidArgumentError('give a claim id or --decision-id');
-      const { config } = commandContext();
+      const { config, log } = commandContext();
       const pool = createPool(config.database.url, config.database.schema, 2);
       const provider = await connectProvider(config.chain.rpcUrl);
       try {
-        const service = new ProofService({ index: new DecisionIndexRepository(pool), provider });
-        const decision = await findDecision(service, claimId, opts.decisionId);
+        const index = new DecisionIndexRepository(pool);
+        const decision = await findDecision(new ProofService({ index, provider }), claimId, opts.decisionId);
+        // The sealed store (PHI master key) only when needed: for the salt on an explicit
+        // --include-salt, or for a legacy v1 decision whose reason texts were sealed away.
+        const needsSealed = opts.includeSalt || ('reasonsV1Hash' in decision && decision.reasonsV1Hash !== undefined);
+        const sealed = needsSealed ? new ClaimPayloadRepository(pool, await openMemberKeys(pool, devMasterKeySource(config), log)) : undefined;
+        const service = new ProofService({ index, provider, v2: v2Repositories(pool), ...(sealed ? { sealed } : {}) });
         const bundle = await service.bundle(decision, { includeSalt: opts.includeSalt });
         process.stdout.write(`${JSON.stringify(bundle, null, 2)}\n`);
       } finally {

@@ -17,6 +17,8 @@ import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { devKeySources } from '../../cli/dev-sources.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
+import { FlaggedRootRepository } from '../../anchoring/flagged-root.repository.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import type { RunningReviewServer } from '../../review/server.ts';
 import { AuditRepository } from '../../review/repositories/audit.repository.ts';
@@ -375,7 +377,7 @@ describe(`privacy: no claim field in any sink after ${CLAIMS} claims through the
     lastBlock = await provider.getBlockNumber();
 
     // Every proof bundle, without and with the salt (the entitled export), from the sealed store.
-    const proofs = new ProofService({ index: pipeline.index, provider, sealed: await payloadRepository(pipeline.pool, config) });
+    const proofs = new ProofService({ index: pipeline.index, provider, sealed: await payloadRepository(pipeline.pool, config), v2: { epochs: new EpochRepository(pipeline.pool), flaggedRoots: new FlaggedRootRepository(pipeline.pool) } });
     const { rows: ids } = await pipeline.pool.query<{ decision_id: string }>('SELECT decision_id FROM decisions ORDER BY log_partition, log_offset');
     const bundles: SinkText[] = downloaded.flatMap((b, i) => jsonPieces('bundle', `compliance download ${i}`, b));
     for (const { decision_id } of ids) {
