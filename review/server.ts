@@ -1,6 +1,7 @@
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { DecisionAnchorClient } from '../anchoring/chain/decision-anchor.client.ts';
+import { sealRootOnChain } from '../anchoring/chain/seal-root.ts';
+import { EpochRepository } from '../anchoring/epoch.repository.ts';
 import { connectProvider } from '../anchoring/chain/provider.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
 import { DecisionIndexRepository } from '../anchoring/decision-index.repository.ts';
@@ -91,7 +92,8 @@ export async function startReviewServer(
       seals: new AuditSealRepository(pool),
       audit,
       jobs: deps.anchoring,
-      rootOnChain: async (batchId, contract) => (await new DecisionAnchorClient({ provider, address: contract }).batchOf(batchId))?.root ?? null,
+      // v2 seals are committed through their epoch (anchoring/chain/seal-root.ts); v1 ones by batchOf.
+      rootOnChain: (batchId, contract) => sealRootOnChain({ provider, epochs: new EpochRepository(pool) }, batchId, contract),
       log: log.child({ component: 'audit-seal' }),
       minAgeSeconds: review.auditSealMinAgeSeconds,
     });

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { sealRootOnChain } from '../../anchoring/chain/seal-root.ts';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -445,7 +447,8 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
       if (Date.now() > deadline) throw new Error('audit batch was not anchored');
       await new Promise((r) => setTimeout(r, 300));
     }
-    expect((await pipeline.anchor!.client!.batchOf(sealed!.batchId))?.root).toBe(sealed!.root);
+    // Proof format v2: the seal is an entry of an epoch on DecisionAnchorV2.
+    expect(await sealRootOnChain({ provider: pipeline.anchor!.v2.provider, epochs: new EpochRepository(pipeline.pool) }, sealed!.batchId, pipeline.anchor!.v2.address)).toBe(sealed!.root);
     // Seals have their own table: the decision batches stay decision batches.
     expect(await pipeline.index.getBatch(sealed!.batchId)).toBeNull();
     const listed = await call('sue', 'GET', '/api/audit/batches');

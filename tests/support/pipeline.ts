@@ -10,17 +10,12 @@ export async function waitUntilSettled(pipeline: RunningPipeline, decisions: num
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const counts = await pipeline.index.counts();
-    if (counts.decisions >= decisions && counts.anchored === counts.batches && (await pipeline.index.pendingFlagged(1)).length === 0 && (await flaggedV2Settled(pipeline))) return;
+    const flaggedWaiting = (await pipeline.index.pendingFlagged(1)).length + (await pipeline.index.pendingFlaggedV2(1)).length;
+    const flaggedRootsPending = (await pipeline.pool.query(`SELECT 1 FROM flagged_roots WHERE status = 'pending' LIMIT 1`)).rowCount ?? 0;
+    if (counts.decisions >= decisions && counts.anchored === counts.batches && flaggedWaiting === 0 && flaggedRootsPending === 0) return;
     if (Date.now() > deadline) throw new Error(`pipeline did not finish: ${JSON.stringify(counts)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-/** Every flagged v2-leaf decision is in a flagged tree, and every flagged tree is anchored. */
-async function flaggedV2Settled(pipeline: RunningPipeline): Promise<boolean> {
-  if ((await pipeline.index.pendingFlaggedV2(1)).length > 0) return false;
-  const { rows } = await pipeline.pool.query<{ n: string }>(`SELECT count(*) AS n FROM flagged_roots WHERE status = 'pending'`);
-  return rows[0]!.n === '0';
 }
 
 /** Stops a test's pipeline and deletes its topics (its schema is dropped by migratedSchema's cleanup). */
