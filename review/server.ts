@@ -10,7 +10,6 @@ import { createPool } from '../infra/db/pool.ts';
 import { createKafka } from '../infra/kafka/kafka.ts';
 import { openMemberKeys, type MasterKeySource } from '../privacy/master-key.ts';
 import { configuredTrustAnchor } from '../proofs/configured-trust.ts';
-import { EpochRepository } from '../anchoring/epoch.repository.ts';
 import { FlaggedRootRepository } from '../anchoring/flagged-root.repository.ts';
 import { ProofService } from '../proofs/proof.service.ts';
 import type { ReviewConfig } from './config.ts';
