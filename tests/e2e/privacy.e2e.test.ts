@@ -356,11 +356,11 @@ describe(`privacy: no claim field in any sink after ${CLAIMS} claims through the
     review = await startTestReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic }), log);
     const call = async (token: string, method: string, path: string, body?: unknown) => {
       const res = await fetch(`${review.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-      return { status: res.status, json: (await res.json()) as Record<string, any> };
+      return { status: res.status, json: (await res.json()) as { case?: { caseId: string; decisionId: string } | null } };
     };
     const downloaded: unknown[] = [];
     for (let i = 0; i < 6; i++) {
-      const taken = (await call(ivy.token!, 'POST', '/api/cases/take-next', {})).json.case as { caseId: string; decisionId: string } | null;
+      const taken = (await call(ivy.token!, 'POST', '/api/cases/take-next', {})).json.case ?? null;
       if (!taken) break;
       await call(ivy.token!, 'GET', `/api/cases/${taken.caseId}`);
       expect((await call(ivy.token!, 'POST', `/api/cases/${taken.caseId}/disposition`, { disposition: i % 2 ? 'false_positive' : 'confirmed_fraud', note: 'checked against the policy' })).status).toBe(200);
