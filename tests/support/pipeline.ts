@@ -1,4 +1,7 @@
-import { pinnedTrust, type TrustAnchor } from '../../anchoring/core/trust.ts';
+import type { TrustAnchor } from '../../anchoring/core/trust.ts';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
+import { FlaggedRootRepository } from '../../anchoring/flagged-root.repository.ts';
+import { ProofService } from '../../proofs/proof.service.ts';
 import type { Config } from '../../core/config.ts';
 import type { RunningPipeline } from '../../pipeline/runtime.ts';
 
@@ -28,7 +31,16 @@ export async function stopAndDeleteTopics(pipeline: RunningPipeline | undefined,
   await admin.disconnect();
 }
 
-/** The trust anchor of a test's pipeline: the contract its anchor worker writes to. */
+/**
+ * The trust anchor of a test's pipeline: the DecisionAnchorV2 its anchor worker writes to, in its
+ * anchoring key's namespace, and the v1 contract (for v1-leaf batches) when it has one.
+ */
 export function runtimeTrust(pipeline: RunningPipeline): TrustAnchor {
-  return pinnedTrust({ contract: pipeline.anchor!.client!.address });
+  const { v2, client, tx } = pipeline.anchor!;
+  return { deployments: [{ contract: v2.address, version: 'v2', anchorers: [tx.address] }, ...(client ? [{ contract: client.address, version: 'v1' as const }] : [])] };
+}
+
+/** A ProofService over a test pipeline's index, chain and v2 repositories (epochs, flagged roots). */
+export function runtimeProofs(pipeline: RunningPipeline): ProofService {
+  return new ProofService({ index: pipeline.index, provider: pipeline.anchor!.v2.provider, v2: { epochs: new EpochRepository(pipeline.pool), flaggedRoots: new FlaggedRootRepository(pipeline.pool) } });
 }
