@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { AnchorRecord } from './decision-index.repository.ts';
+import type { AnchorRecord, LeafEncoding } from './decision-index.repository.ts';
 
 /** Where a root waiting for (or holding) an anchor is stored. */
 export type AnchorRootSource = 'decisions' | 'audit';
@@ -13,6 +13,10 @@ export interface AnchorRoot {
   root: string;
   status: 'pending' | 'anchored';
   anchor: AnchorRecord | null;
+  /** A decision batch's leaf encoding; null for an audit seal. Only v1 decision batches go through the v1 path. */
+  leafEncoding: LeafEncoding | null;
+  /** True when an epoch (v2) holds it: anchored through epoch-anchorer.ts, never through the v1 path. */
+  inEpoch: boolean;
 }
 
 interface RootRow {
@@ -21,6 +25,8 @@ interface RootRow {
   leaf_count: number;
   root: string;
   status: 'pending' | 'anchored';
+  leaf_encoding: LeafEncoding | null;
+  in_epoch: boolean;
   chain_id: string | null;
   contract: string | null;
   tx_hash: string | null;
@@ -34,6 +40,8 @@ const toRoot = (r: RootRow): AnchorRoot => ({
   leafCount: r.leaf_count,
   root: r.root,
   status: r.status,
+  leafEncoding: r.leaf_encoding,
+  inEpoch: r.in_epoch,
   anchor:
     r.tx_hash && r.chain_id && r.contract && r.block_number && r.block_hash
       ? { chainId: BigInt(r.chain_id), contract: r.contract, txHash: r.tx_hash, blockNumber: BigInt(r.block_number), blockHash: r.block_hash }
@@ -42,10 +50,14 @@ const toRoot = (r: RootRow): AnchorRoot => ({
 
 const ANCHOR_COLUMNS = 'leaf_count, root, status, chain_id::text, contract, tx_hash, block_number::text, block_hash';
 
+/** What the v1 path still anchors: v1-leaf decision batches (audit seals and v2 batches go into epochs). */
+const V1_ONLY = `source = 'decisions' AND leaf_encoding = 'claimtrail-leaf-v1'`;
+
 /**
- * Every root one signer anchors, read from both tables that hold them: decision batches and
- * audit seals, in the order they are sent (audit seals first, then decision batches by topic,
- * partition and first offset). Batch ids are unique across the two tables: both derive from
+ * The v1 anchoring path's view of the roots one signer anchors (`anchorBatch` / `anchorBatches` on
+ * the v1 contract), read from both tables that hold roots: decision batches and audit seals.
+ * Since proof format v2 only v1-leaf decision batches are still sent this way ({@link pending});
+ * v2 batches and audit seals are committed in epochs (anchoring/chain/epoch-anchorer.ts). Batch ids are unique across the two tables: both derive from
  * keccak256(abi.encode(topic, partition, first, last)) and no decisions topic is an audit
  * pseudo-topic. Each table's other columns belong to its writer (the batcher, the audit sealer);
  * this repository only reads roots and writes the anchor columns.
@@ -57,10 +69,12 @@ export class AnchorRootRepository {
   }
 
   #select(where: string): string {
-    return `SELECT batch_id, source, ${ANCHOR_COLUMNS} FROM (
-        SELECT batch_id, 'audit' AS source, 0 AS rank, '' AS topic, 0 AS partition, first_audit_id AS first, ${ANCHOR_COLUMNS} FROM audit_seals
+    return `SELECT batch_id, source, leaf_encoding, in_epoch, ${ANCHOR_COLUMNS} FROM (
+        SELECT batch_id, 'audit' AS source, 0 AS rank, '' AS topic, 0 AS partition, first_audit_id AS first, NULL AS leaf_encoding,
+               EXISTS (SELECT 1 FROM epoch_batches e WHERE e.seal_id = audit_seals.batch_id) AS in_epoch, ${ANCHOR_COLUMNS} FROM audit_seals
         UNION ALL
-        SELECT batch_id, 'decisions', 1, topic, partition, first_offset, ${ANCHOR_COLUMNS} FROM batches
+        SELECT batch_id, 'decisions', 1, topic, partition, first_offset, leaf_encoding,
+               EXISTS (SELECT 1 FROM epoch_batches e WHERE e.batch_id = batches.batch_id), ${ANCHOR_COLUMNS} FROM batches
       ) AS roots WHERE ${where}`;
   }
 
@@ -69,15 +83,18 @@ export class AnchorRootRepository {
     return rows[0] ? toRoot(rows[0]) : null;
   }
 
-  /** Roots not anchored yet, in sending order. */
+  /**
+   * v1 roots not anchored yet, in sending order: v1-leaf decision batches only. Since proof
+   * format v2, v2 batches and every pending audit seal go into epochs (epoch.repository.ts).
+   */
   async pending(): Promise<AnchorRoot[]> {
-    const { rows } = await this.#pool.query<RootRow>(`${this.#select(`status = 'pending'`)} ORDER BY rank, topic, partition, first`);
+    const { rows } = await this.#pool.query<RootRow>(`${this.#select(`status = 'pending' AND ${V1_ONLY}`)} ORDER BY rank, topic, partition, first`);
     return rows.map(toRoot);
   }
 
-  /** Anchored roots whose anchoring block is at or above `blockNumber` (the reorg window). */
+  /** Roots the v1 path anchored whose anchoring block is at or above `blockNumber` (the reorg window). */
   async anchoredSinceBlock(blockNumber: bigint): Promise<AnchorRoot[]> {
-    const { rows } = await this.#pool.query<RootRow>(`${this.#select(`status = 'anchored' AND block_number >= $1`)} ORDER BY block_number`, [blockNumber.toString()]);
+    const { rows } = await this.#pool.query<RootRow>(`${this.#select(`status = 'anchored' AND NOT in_epoch AND leaf_encoding IS DISTINCT FROM 'claimtrail-leaf-v2' AND block_number >= $1`)} ORDER BY block_number`, [blockNumber.toString()]);
     return rows.map(toRoot);
   }
 

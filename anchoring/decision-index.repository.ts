@@ -3,6 +3,17 @@ import { ClaimtrailError } from '../core/errors.ts';
 import { withTransaction } from '../infra/db/transaction.ts';
 import { DECISION_FORMAT_V2, type DecisionV1, type DecisionV2, type LogPosition, type Outcome, type Reason, type ReasonV1 } from '../domain/decision.ts';
 
+/**
+ * The leaf encoding of a batch and of each of its decisions: `claimtrail-leaf-v1` (v1 records, and
+ * v2 records batched before leaf v2 through anchoring/interim-leaf.ts) or `claimtrail-leaf-v2`
+ * (anchoring/core/leaf-v2.ts). A batch never mixes the two.
+ */
+export type LeafEncoding = 'claimtrail-leaf-v1' | 'claimtrail-leaf-v2';
+/** The v1 leaf encoding (anchoring/core/leaf.ts `LEAF_ENCODING`). */
+export const LEAF_V1: LeafEncoding = 'claimtrail-leaf-v1';
+/** The v2 leaf encoding (anchoring/core/leaf-v2.ts `LEAF_ENCODING_V2`). */
+export const LEAF_V2: LeafEncoding = 'claimtrail-leaf-v2';
+
 /** A new batch's offset range overlaps a stored one of the same partition. */
 export class BatchOverlapError extends ClaimtrailError {
   constructor(batchId: string, storedBatchId: string) {
@@ -30,7 +41,9 @@ export interface BatchPlacement {
   leaf: string;
   batchId: string;
   leafIndex: number;
-  /** Transaction that anchored this (flagged) decision's leaf individually, if it was. */
+  /** The encoding of `leaf` (its batch's); absent on write means v1. Always set when read. */
+  leafEncoding?: LeafEncoding;
+  /** Transaction that anchored this (flagged) v1 decision's leaf individually, if it was (v2: flagged-root.repository.ts). */
   flaggedTxHash?: string;
 }
 
@@ -45,6 +58,8 @@ export interface BatchRecord {
   lastOffset: string;
   leafCount: number;
   root: string;
+  /** Encoding of every leaf in the batch; default v1. */
+  leafEncoding?: LeafEncoding;
 }
 
 export interface AnchorRecord {
@@ -56,6 +71,11 @@ export interface AnchorRecord {
 }
 
 export interface StoredBatch extends BatchRecord {
+  leafEncoding: LeafEncoding;
+  /**
+   * `anchored` once on chain: a v1 batch by its own `anchorBatch(es)` call on the v1 contract, a v2
+   * batch when its epoch is (then `anchor` is the epoch's transaction; epoch.repository.ts has the rest).
+   */
   status: 'pending' | 'anchored';
   anchor: AnchorRecord | null;
   createdAt: Date;
@@ -106,6 +126,7 @@ interface DecisionRow {
   leaf: string;
   batch_id: string;
   leaf_index: number;
+  leaf_encoding: LeafEncoding;
   flagged_tx_hash: string | null;
 }
 
@@ -117,6 +138,7 @@ interface BatchRow {
   last_offset: string;
   leaf_count: number;
   root: string;
+  leaf_encoding: LeafEncoding;
   status: 'pending' | 'anchored';
   chain_id: string | null;
   contract: string | null;
@@ -145,6 +167,7 @@ function toDecision(r: DecisionRow): IndexedDecision {
     leaf: r.leaf,
     batchId: r.batch_id,
     leafIndex: r.leaf_index,
+    leafEncoding: r.leaf_encoding,
     ...(r.flagged_tx_hash ? { flaggedTxHash: r.flagged_tx_hash } : {}),
   };
   if (r.format === DECISION_FORMAT_V2 && r.instance_id && r.run_id) {
@@ -162,6 +185,7 @@ function toBatch(r: BatchRow): StoredBatch {
     lastOffset: r.last_offset,
     leafCount: r.leaf_count,
     root: r.root,
+    leafEncoding: r.leaf_encoding,
     status: r.status,
     anchor:
       r.tx_hash && r.chain_id && r.contract && r.block_number && r.block_hash
@@ -174,8 +198,8 @@ function toBatch(r: BatchRow): StoredBatch {
 
 const DECISION_COLUMNS = `decision_id, claim_id, score, rf_score, nn_score, outcome, reasons, model_hash, decided_at_text,
   input_topic, input_partition, input_offset::text, claim_commitment, salt, format, instance_id, run_id, reasons_v1_hash, correlation_id, log_topic, log_partition,
-  log_offset::text, leaf, batch_id, leaf_index, flagged_tx_hash`;
-const BATCH_COLUMNS = `batch_id, topic, partition, first_offset::text, last_offset::text, leaf_count, root, status,
+  log_offset::text, leaf, batch_id, leaf_index, leaf_encoding, flagged_tx_hash`;
+const BATCH_COLUMNS = `batch_id, topic, partition, first_offset::text, last_offset::text, leaf_count, root, leaf_encoding, status,
   chain_id::text, contract, tx_hash, block_number::text, block_hash, created_at, anchored_at`;
 
 /**
@@ -206,9 +230,9 @@ export class DecisionIndexRepository {
       );
       if (overlap.rows[0]) throw new BatchOverlapError(batch.batchId, overlap.rows[0].batch_id);
       const inserted = await client.query(
-        `INSERT INTO batches (batch_id, topic, partition, first_offset, last_offset, leaf_count, root)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (batch_id) DO NOTHING`,
-        [batch.batchId, batch.topic, batch.partition, batch.firstOffset, batch.lastOffset, batch.leafCount, batch.root],
+        `INSERT INTO batches (batch_id, topic, partition, first_offset, last_offset, leaf_count, root, leaf_encoding)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (batch_id) DO NOTHING`,
+        [batch.batchId, batch.topic, batch.partition, batch.firstOffset, batch.lastOffset, batch.leafCount, batch.root, batch.leafEncoding ?? LEAF_V1],
       );
       if (inserted.rowCount === 1) {
         const col = <K extends keyof IndexedDecision>(k: K) => decisions.map((d) => d[k]);
@@ -216,8 +240,8 @@ export class DecisionIndexRepository {
         await client.query(
           `INSERT INTO decisions (decision_id, claim_id, score, rf_score, nn_score, outcome, reasons, model_hash,
              decided_at, decided_at_text, input_topic, input_partition, input_offset, claim_commitment, salt,
-             correlation_id, log_topic, log_partition, log_offset, leaf, batch_id, leaf_index, format, instance_id, run_id, reasons_v1_hash)
-           SELECT d, c, s, rf, nn, o, r::jsonb, m, t::timestamptz, t, it, ip, io, cc, sa, ci, lt, lp, lo, lf, b, li, fo, ii, ri, rh
+             correlation_id, log_topic, log_partition, log_offset, leaf, batch_id, leaf_index, format, instance_id, run_id, reasons_v1_hash, leaf_encoding)
+           SELECT d, c, s, rf, nn, o, r::jsonb, m, t::timestamptz, t, it, ip, io, cc, sa, ci, lt, lp, lo, lf, b, li, fo, ii, ri, rh, $26
            FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::text[], $7::text[], $8::text[],
              $9::text[], $10::text[], $11::int[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[],
              $17::int[], $18::bigint[], $19::text[], $20::text[], $21::int[], $22::text[], $23::text[], $24::text[], $25::text[])
@@ -249,6 +273,8 @@ export class DecisionIndexRepository {
             decisions.map((d) => v2(d)?.instanceId ?? null),
             decisions.map((d) => v2(d)?.runId ?? null),
             decisions.map((d) => (v2(d) ? null : (d as IndexedDecisionV1).reasonsV1Hash ?? null)),
+            // The batch's encoding, for every decision of it: a batch never mixes encodings.
+            batch.leafEncoding ?? LEAF_V1,
           ],
         );
         await options.hook?.decisionsRecorded(client, decisions);
@@ -327,13 +353,32 @@ export class DecisionIndexRepository {
     return rows[0] ? toDecision(rows[0]) : null;
   }
 
-  /** Flagged decisions whose individual anchor is not recorded yet. */
+  /**
+   * Flagged v1-leaf decisions whose individual anchor (v1 `anchorFlagged`) is not recorded yet.
+   * v2-leaf decisions go into flagged trees instead ({@link pendingFlaggedV2}).
+   */
   async pendingFlagged(limit = 1000): Promise<Array<{ decisionId: string; batchId: string; leaf: string }>> {
     const { rows } = await this.#pool.query<{ decision_id: string; batch_id: string; leaf: string }>(
-      `SELECT decision_id, batch_id, leaf FROM decisions WHERE outcome = 'flag' AND flagged_tx_hash IS NULL ORDER BY batch_id, leaf_index LIMIT $1`,
+      `SELECT decision_id, batch_id, leaf FROM decisions
+        WHERE outcome = 'flag' AND leaf_encoding = 'claimtrail-leaf-v1' AND flagged_tx_hash IS NULL ORDER BY batch_id, leaf_index LIMIT $1`,
       [limit],
     );
     return rows.map((r) => ({ decisionId: r.decision_id, batchId: r.batch_id, leaf: r.leaf }));
+  }
+
+  /**
+   * Flagged v2-leaf decisions in no flagged tree yet (flagged_members), in decision-id order, at
+   * most `limit`: what the next flagged tree takes.
+   */
+  async pendingFlaggedV2(limit = 10_000): Promise<IndexedDecision[]> {
+    const { rows } = await this.#pool.query<DecisionRow>(
+      `SELECT ${DECISION_COLUMNS} FROM decisions
+        WHERE outcome = 'flag' AND leaf_encoding = 'claimtrail-leaf-v2'
+          AND NOT EXISTS (SELECT 1 FROM flagged_members m WHERE m.decision_id = decisions.decision_id)
+        ORDER BY decisions.decision_id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toDecision);
   }
 
   async markFlaggedAnchored(decisionId: string, txHash: string, blockNumber: bigint): Promise<void> {

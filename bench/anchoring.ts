@@ -3,7 +3,7 @@ import { Interface } from 'ethers';
 import { loadDecisionAnchorArtifact } from '../contracts/artifacts.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { devSignerSource } from '../cli/dev-sources.ts';
+import { devRoleKeySource, devSignerSource } from '../cli/dev-sources.ts';
 import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
 import { connectAnchoring } from '../pipeline/runtime.ts';
@@ -41,10 +41,13 @@ export async function anchorCeiling(
 ): Promise<{ gas: GasRow[]; aggregated: AggregatedGasRow[]; batchesPerSecond: number; chainId: string }> {
   await migrate(config.database.url, config.database.schema, log);
   const pool = createPool(config.database.url, config.database.schema, 2);
-  const { client, tx } = await connectAnchoring(config, { pool, signer: devSignerSource(config), log }, { pollMs: 25 }).catch(async (error: unknown) => {
+  const { client: v1, tx } = await connectAnchoring(config, { pool, signer: devSignerSource(config), roles: devRoleKeySource(config), log }, { pollMs: 25 }).catch(async (error: unknown) => {
     await pool.end();
     throw error;
   });
+  // This benchmark measures the v1 contract's per-batch calls (the v2 epoch figures are in tests/integration/epoch-anchorer.test.ts).
+  if (!v1) throw new Error('no v1 DecisionAnchor on this chain: the v1 anchoring ceiling needs the dev chain');
+  const client = v1;
   const anchorBatch = async (leafCount: number, root: string) => {
     const batchId = randomId();
     return tx.send({ to: client.address, data: client.calldata('anchorBatch', [batchId, root, leafCount]), method: 'anchorBatch', batchIds: [batchId] });

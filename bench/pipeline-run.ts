@@ -234,7 +234,7 @@ async function measureAnchoring(pipeline: RunningPipeline, seenAt: Map<string, n
   const times = batches.map((b) => b.anchoredAt?.getTime() ?? 0).sort((a, b) => a - b);
   const spanS = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000;
   const gasPerDecision = [];
-  const provider = pipeline.anchor?.client.provider;
+  const provider = pipeline.anchor?.v2.provider;
   for (const b of batches.slice(0, 20)) {
     const receipt = b.anchor && provider ? await provider.getTransactionReceipt(b.anchor.txHash) : null;
     if (receipt) gasPerDecision.push({ leafCount: b.leafCount, gasUsed: Number(receipt.gasUsed), gasPerDecision: Number(receipt.gasUsed) / b.leafCount });

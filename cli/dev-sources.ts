@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configSignerSource, type SignerSource } from '../anchoring/chain/signer-source.ts';
+import { configRoleKeySource, configSignerSource, type RoleKeySource, type SignerSource } from '../anchoring/chain/signer-source.ts';
 import { decodeMasterKey, type Config } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { LocalKeyWrapper } from '../privacy/key-wrapper.ts';
@@ -8,7 +8,7 @@ import { configMasterKeySource, type MasterKeySource } from '../privacy/master-k
 import type { ReviewConfig } from '../review/config.ts';
 import { configAggregateKeySource, type AggregateKeySource } from '../scoring/aggregate-key.ts';
 import { configIndexKeySource, type IndexKeySource } from '../review/identifier-key.ts';
-import { DEV_SIGNER_KEY_FILE } from '../stack/chain.ts';
+import { DEV_ADMIN_KEY_FILE, DEV_REGISTRAR_KEY_FILE, DEV_SIGNER_KEY_FILE } from '../stack/chain.ts';
 import { DEV_MASTER_KEY_FILE, ensureDevMasterKey, isLocalDatabase } from '../stack/dev-master-key.ts';
 import { DEV_CHAIN_ID, ensureDevSigner } from '../stack/dev-signer.ts';
 import { resolveStateDir } from '../stack/paths.ts';
@@ -44,6 +44,26 @@ export function devSignerSource(config: Readonly<Config>): SignerSource {
       const dev = await ensureDevSigner(join(config.stateDir, DEV_SIGNER_KEY_FILE), config.chain.rpcUrl, DEV_CHAIN_ID, log);
       return readFileSync(dev.keyFile, 'utf8').trim();
     },
+  };
+}
+
+/**
+ * DecisionAnchorV2's admin and registrar keys: on the dev chain (id 31337) only, the stack's dev
+ * keys (`<state>/chain/dev-admin.key`, `<state>/chain/dev-registrar.key`, created and funded when
+ * needed), so the runtime can deploy a dev contract with three distinct role holders. A configured
+ * registrar key (MODEL_REGISTRAR_PRIVATE_KEY / _KEY_FILE) wins; anywhere else the production
+ * source stands (no admin key, ever).
+ */
+export function devRoleKeySource(config: Readonly<Config>): RoleKeySource {
+  const configured = configRoleKeySource(config);
+  const devKey = async (file: string, log: Parameters<RoleKeySource['adminKey']>[1]) => {
+    const dev = await ensureDevSigner(join(config.stateDir, file), config.chain.rpcUrl, DEV_CHAIN_ID, log);
+    return readFileSync(dev.keyFile, 'utf8').trim();
+  };
+  return {
+    adminKey: async (chainId, log) => (chainId === BigInt(DEV_CHAIN_ID) ? devKey(DEV_ADMIN_KEY_FILE, log) : configured.adminKey(chainId, log)),
+    registrarKey: async (chainId, log) =>
+      config.chain.registrarKey || chainId !== BigInt(DEV_CHAIN_ID) ? configured.registrarKey(chainId, log) : devKey(DEV_REGISTRAR_KEY_FILE, log),
   };
 }
 
@@ -115,6 +135,6 @@ export function devAggregateKeySource(config: Readonly<Config>): AggregateKeySou
 }
 
 /** The dev sources, in the shape the pipeline runtime and the review server take. */
-export function devKeySources(config: Readonly<Config>): { signer: SignerSource; masterKey: MasterKeySource; aggregateKey: AggregateKeySource } {
-  return { signer: devSignerSource(config), masterKey: devMasterKeySource(config), aggregateKey: devAggregateKeySource(config) };
+export function devKeySources(config: Readonly<Config>): { signer: SignerSource; masterKey: MasterKeySource; aggregateKey: AggregateKeySource; roles: RoleKeySource } {
+  return { signer: devSignerSource(config), masterKey: devMasterKeySource(config), aggregateKey: devAggregateKeySource(config), roles: devRoleKeySource(config) };
 }

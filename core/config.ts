@@ -91,6 +91,18 @@ const EnvSchema = z.object({
   SIGNER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 64 hex digits').optional(),
   SIGNER_KEY_FILE: z.string().min(1).optional(),
   DECISION_ANCHOR_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address').optional(),
+  /** DecisionAnchorV2 (proof format v2): required on every chain but the dev chain 31337, where it is deployed automatically. */
+  DECISION_ANCHOR_V2_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address').optional(),
+  /**
+   * The anchoring address whose DecisionAnchorV2 records this installation's verification trusts
+   * (`claimtrail verify <claim-id>`, compliance verify). Default: the address of the signer key when
+   * this process holds it, else the dev deployment's recorded anchorer; with none, v2 decisions
+   * verify UNPINNED (never PASS).
+   */
+  DECISION_ANCHOR_V2_ANCHORER: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address').optional(),
+  /** Key holding MODEL_REGISTRAR_ROLE on DecisionAnchorV2 (never the anchoring key); unset: models are not registered at start. */
+  MODEL_REGISTRAR_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 64 hex digits').optional(),
+  MODEL_REGISTRAR_KEY_FILE: z.string().min(1).optional(),
   /** A claimtrail-trust-v1 file: the deployments `claimtrail verify --bundle` trusts (docs/proof-bundle.md#trust). */
   TRUST_FILE: z.string().min(1).optional(),
   CONFIRMATIONS: intFromEnv(1, 1000).default(1),
@@ -154,7 +166,14 @@ export interface Config {
     rpcUrl: string;
     /** Absent until a key is configured; anchoring refuses to start without it. */
     signerKey: string | undefined;
+    /** The v1 DecisionAnchor: anchors only v1-leaf batches left from before proof format v2. */
     contractAddress: string | undefined;
+    /** DecisionAnchorV2 (epochs, flagged roots, models); required off the dev chain. */
+    contractV2Address: string | undefined;
+    /** DECISION_ANCHOR_V2_ANCHORER: the anchorer server-side verification pins v2 decisions to. */
+    anchorerAddress: string | undefined;
+    /** The model registrar's key (MODEL_REGISTRAR_PRIVATE_KEY / MODEL_REGISTRAR_KEY_FILE). A secret: never log it. */
+    registrarKey: string | undefined;
     confirmations: number;
     /** claimtrail-trust-v1 file `verify --bundle` pins to when no --contract / --trust is given. */
     trustFile: string | undefined;
@@ -303,6 +322,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       issues.push(`SIGNER_KEY_FILE: cannot read ${e.SIGNER_KEY_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
+  let registrarKey = e.MODEL_REGISTRAR_PRIVATE_KEY;
+  if (registrarKey && e.MODEL_REGISTRAR_KEY_FILE) {
+    issues.push('MODEL_REGISTRAR_KEY_FILE: set MODEL_REGISTRAR_PRIVATE_KEY or MODEL_REGISTRAR_KEY_FILE, not both');
+  } else if (e.MODEL_REGISTRAR_KEY_FILE) {
+    try {
+      registrarKey = readFileSync(e.MODEL_REGISTRAR_KEY_FILE, 'utf8').trim();
+      if (!/^0x[0-9a-fA-F]{64}$/.test(registrarKey)) issues.push(`MODEL_REGISTRAR_KEY_FILE: ${e.MODEL_REGISTRAR_KEY_FILE} does not hold 0x + 64 hex digits`);
+    } catch (error) {
+      issues.push(`MODEL_REGISTRAR_KEY_FILE: cannot read ${e.MODEL_REGISTRAR_KEY_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
   let masterKey = e.PHI_MASTER_KEY === undefined ? undefined : decodeMasterKey(e.PHI_MASTER_KEY) ?? undefined;
   if (e.PHI_MASTER_KEY !== undefined && e.PHI_MASTER_KEY_FILE) {
     issues.push('PHI_MASTER_KEY_FILE: set PHI_MASTER_KEY or PHI_MASTER_KEY_FILE, not both');
@@ -333,7 +363,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     scoringRunId: e.SCORING_RUN_ID,
     redisUrl: e.REDIS_URL,
     database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA },
-    chain: { rpcUrl: e.CHAIN_RPC_URL, signerKey, contractAddress: e.DECISION_ANCHOR_ADDRESS, confirmations: e.CONFIRMATIONS, trustFile: e.TRUST_FILE },
+    chain: {
+      rpcUrl: e.CHAIN_RPC_URL,
+      signerKey,
+      contractAddress: e.DECISION_ANCHOR_ADDRESS,
+      contractV2Address: e.DECISION_ANCHOR_V2_ADDRESS,
+      anchorerAddress: e.DECISION_ANCHOR_V2_ANCHORER,
+      registrarKey,
+      confirmations: e.CONFIRMATIONS,
+      trustFile: e.TRUST_FILE,
+    },
     anchor: { queue: e.ANCHOR_QUEUE, batchMaxSize: e.BATCH_MAX_SIZE, batchMaxAgeMs: e.BATCH_MAX_AGE_MS },
     modelDir: e.MODEL_DIR,
     challengerModelDir: e.CHALLENGER_MODEL_DIR,

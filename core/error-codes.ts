@@ -28,12 +28,18 @@ export const ERROR_CODES = {
   BATCH_UNKNOWN: 'no batch with that id is stored',
   DECISION_UNKNOWN: 'no decision with that id is in the decision index',
   BATCH_ROOT_CONFLICT: 'the chain already holds a different root under this batch id',
+  EPOCH_ROOT_CONFLICT: 'the chain already holds a different root under this epoch id for our anchorer',
+  FLAGGED_ROOT_CONFLICT: 'the chain holds our flagged root with a different count',
   LOG_READ_FAILED: 'the decisions log could not be read back',
   PROOF_UNAVAILABLE: 'no proof can be made for that decision yet (not batched or not anchored)',
 
   // Chain.
   SIGNER_MISSING: 'no anchoring signer is configured for this chain',
   CONTRACT_MISSING: 'no DecisionAnchor contract at the configured address',
+  DECISION_ANCHOR_V2_UNCONFIGURED: 'no DecisionAnchorV2 address is configured and this chain is not the dev chain (no automatic deployment)',
+  ANCHORER_HOLDS_ADMIN: 'the anchoring key holds the admin role on DecisionAnchorV2 (the hot key must never administer roles)',
+  ANCHORER_ROLE_MISSING: 'the anchoring key does not hold ANCHORER_ROLE on DecisionAnchorV2',
+  V1_CONTRACT_MISSING: 'v1 work is pending but no v1 DecisionAnchor is configured or recorded for this chain',
   CONTRACT_ARTIFACTS_MISSING: 'the compiled contract artifacts are missing (run the contracts build)',
   CONTRACT_ARTIFACTS_INVALID: 'the compiled contract artifacts cannot be read',
   CHAIN_SUBMIT_FAILED: 'a transaction could not be submitted',

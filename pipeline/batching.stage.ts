@@ -3,12 +3,16 @@ import type { Admin, Consumer, ConsumerGroupJoinEvent, Kafka, KafkaMessage } fro
 import type { Config } from '../core/config.ts';
 import { invariant } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { BatchOverlapError, type DecisionIndexRepository, type DecisionsRecordedHook, type IndexedDecision } from '../anchoring/decision-index.repository.ts';
-import type { Decision } from '../domain/decision.ts';
+import {
+  BatchOverlapError, LEAF_V1, LEAF_V2, type DecisionIndexRepository, type DecisionsRecordedHook, type IndexedDecision, type LeafEncoding,
+} from '../anchoring/decision-index.repository.ts';
+import { isDecisionV2, type Decision, type LogPosition } from '../domain/decision.ts';
 import { batchId as computeBatchId } from '../anchoring/core/batch.ts';
-import { leafHash } from '../anchoring/core/leaf.ts';
+import { assertBatchLeavesV2, buildBatchTreeV2 } from '../anchoring/core/batch-v2.ts';
+import { batchIdV2 } from '../anchoring/core/ids-v2.ts';
 import { interimLeafValues } from '../anchoring/interim-leaf.ts';
 import { buildBatchTree } from '../anchoring/core/merkle.ts';
+import { decisionLeafValuesV2 } from '../anchoring/decision-leaf.ts';
 import type { AnchorJobSink } from '../workers/anchor.queue.ts';
 import { restartOnUnrecoveredCrash } from '../infra/kafka/consumer-recovery.ts';
 
@@ -31,14 +35,48 @@ export interface BatchingStageDeps {
 interface OpenBatch {
   partition: number;
   openedAt: number;
+  /** What every item shares: {@link encodingKey}. */
+  key: string;
   items: Array<{ decision: Decision; offset: string }>;
 }
 
 /**
+ * What one batch's records must share: the leaf encoding, and for v2 the installation (a v2
+ * batch id and every v2 leaf bind one instanceId). v1 records (left on the topic from before
+ * the upgrade) keep v1 leaves; v2 records get v2 leaves.
+ */
+function encodingKey(decision: Decision): string {
+  return isDecisionV2(decision) ? `${LEAF_V2}:${decision.instanceId}` : LEAF_V1;
+}
+
+/** A closed batch's id, root and leaf hashes under its encoding. */
+function buildBatch(items: OpenBatch['items'], topic: string, partition: number): { encoding: LeafEncoding; batchId: string; root: string; leaves: readonly string[] } {
+  const firstOffset = items[0]!.offset;
+  const lastOffset = items.at(-1)!.offset;
+  const log = (offset: string): LogPosition => ({ topic, partition, offset });
+  const first = items[0]!.decision;
+  if (isDecisionV2(first)) {
+    const values = items.map(({ decision, offset }) => {
+      invariant(isDecisionV2(decision), 'a v2 batch holds v2 records only');
+      return decisionLeafValuesV2(decision, log(offset));
+    });
+    const range = { topic, partition, firstOffset, lastOffset };
+    assertBatchLeavesV2(first.instanceId, range, values);
+    const tree = buildBatchTreeV2(values);
+    return { encoding: LEAF_V2, batchId: batchIdV2(first.instanceId, topic, partition, firstOffset, lastOffset), root: tree.root, leaves: tree.leafHashes };
+  }
+  const values = items.map(({ decision, offset }) => interimLeafValues(decision, log(offset)));
+  const tree = buildBatchTree(values);
+  return { encoding: LEAF_V1, batchId: computeBatchId({ topic, partition, firstOffset, lastOffset }), root: tree.root, leaves: tree.leafHashes };
+}
+
+/**
  * Decisions -> Merkle batches. Reads the `decisions` topic (read_committed) and cuts each
- * partition into contiguous offset ranges, closed by size (BATCH_MAX_SIZE) or age
- * (BATCH_MAX_AGE_MS). A closed batch is written to PostgreSQL with all its decisions (and what
- * the `recorded` hook writes for them, e.g. review cases) in one transaction, handed to the anchor queue (job id = batch id), and only then are the Kafka
+ * partition into contiguous offset ranges, closed by size (BATCH_MAX_SIZE), age
+ * (BATCH_MAX_AGE_MS), or a change of leaf encoding: v2 records become `claimtrail-leaf-v2`
+ * leaves under batch id v2, v1 records (left from before the upgrade) keep v1 leaves and ids,
+ * and a batch never mixes the two. A closed batch is written to PostgreSQL with all its decisions (and what
+ * the `recorded` hook writes for them, e.g. review cases) in one transaction, handed to the anchor queue (v2: the epoch and flagged jobs; v1: job id = batch id), and only then are the Kafka
  * offsets committed. PostgreSQL is the source of truth for where the next batch starts: offsets
  * already in a stored batch are skipped, so a crash between the two commits never makes two
  * batches overlap. On every (re)assignment each partition is rewound to the offset after its
@@ -155,9 +193,15 @@ export class BatchingStage {
       if ((stored !== null && offset <= stored) || (openLast !== undefined && offset <= BigInt(openLast))) continue;
       invariant(message.value, `decisions record ${partition}/${message.offset} has no value`);
       const decision = decodeDecision(message.value);
+      const key = encodingKey(decision);
       let open = this.#open.get(partition);
+      // A batch never mixes encodings (or installations): the record that changes them closes it.
+      if (open && open.key !== key) {
+        await this.#close(partition);
+        open = this.#open.get(partition);
+      }
       if (!open) {
-        open = { partition, openedAt: Date.now(), items: [] };
+        open = { partition, openedAt: Date.now(), key, items: [] };
         this.#open.set(partition, open);
       }
       open.items.push({ decision, offset: message.offset });
@@ -180,19 +224,17 @@ export class BatchingStage {
     const topic = config.kafka.topics.decisions;
     const firstOffset = open.items[0]!.offset;
     const lastOffset = open.items.at(-1)!.offset;
-    const id = computeBatchId({ topic, partition, firstOffset, lastOffset });
-    // v1 and v2 records alike become v1 leaves (interim, until leaf v2: anchoring/interim-leaf.ts).
-    const values = open.items.map(({ decision, offset }) => interimLeafValues(decision, { topic, partition, offset }));
-    const tree = buildBatchTree(values);
+    const { encoding, batchId: id, root, leaves } = buildBatch(open.items, topic, partition);
     const indexed: IndexedDecision[] = open.items.map(({ decision, offset }, leafIndex) => ({
       ...decision,
       log: { topic, partition, offset },
-      leaf: tree.leafHashes[leafIndex] ?? leafHash(values[leafIndex]!),
+      leaf: leaves[leafIndex]!,
       batchId: id,
       leafIndex,
+      leafEncoding: encoding,
     }));
     try {
-      await index.recordBatch({ batchId: id, topic, partition, firstOffset, lastOffset, leafCount: indexed.length, root: tree.root }, indexed, { hook: recorded });
+      await index.recordBatch({ batchId: id, topic, partition, firstOffset, lastOffset, leafCount: indexed.length, root, leafEncoding: encoding }, indexed, { hook: recorded });
     } catch (error) {
       if (!(error instanceof BatchOverlapError)) throw error;
       // Our view of the partition is stale (another batcher got there first): start over from
@@ -201,13 +243,21 @@ export class BatchingStage {
       await this.#resync([partition]);
       return;
     }
-    await jobs.enqueueBatch(id, indexed.find((d) => d.correlationId)?.correlationId);
+    const correlationId = indexed.find((d) => d.correlationId)?.correlationId;
     const flagged = indexed.filter((d) => d.outcome === 'flag').map((d) => d.decisionId);
-    if (flagged.length > 0) await jobs.enqueueFlagged(id, flagged);
+    if (encoding === LEAF_V2) {
+      // v2: one epoch job and one flagged job, each taking everything pending (workers/anchor.queue.ts).
+      await jobs.enqueueEpoch(correlationId);
+      if (flagged.length > 0) await jobs.enqueueFlaggedRoot(correlationId);
+    } else {
+      // v1 leaves (rare: records from before the upgrade) go to the v1 contract, as before.
+      await jobs.enqueueBatch(id, correlationId);
+      if (flagged.length > 0) await jobs.enqueueFlagged(id, flagged);
+    }
     await this.#consumer.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
     this.#open.delete(partition);
     this.#lastBatched.set(partition, BigInt(lastOffset));
-    log.info({ batchId: id, partition, firstOffset, lastOffset, leafCount: indexed.length }, 'batch closed');
+    log.info({ batchId: id, partition, firstOffset, lastOffset, leafCount: indexed.length, leafEncoding: encoding }, 'batch closed');
     this.#deps.onBatchClosed?.({ batchId: id, partition, leafCount: indexed.length });
   }
 }

@@ -7,9 +7,15 @@ import { connectProvider } from '../anchoring/chain/provider.ts';
 import { AnchorTxRepository } from '../anchoring/chain/anchor-tx.repository.ts';
 import { BatchAnchorer } from '../anchoring/chain/batch-anchorer.ts';
 import { DecisionAnchorClient } from '../anchoring/chain/decision-anchor.client.ts';
-import { ensureDecisionAnchor } from '../anchoring/chain/deployment.ts';
+import { DecisionAnchorV2Client } from '../anchoring/chain/decision-anchor-v2.client.ts';
+import { ensureDecisionAnchor, recordedDecisionAnchor } from '../anchoring/chain/deployment.ts';
+import { checkAnchorerRoles, DecisionAnchorV2UnconfiguredError, DEV_CHAIN_ID, ensureDecisionAnchorV2 } from '../anchoring/chain/deployment-v2.ts';
+import { EpochAnchorer } from '../anchoring/chain/epoch-anchorer.ts';
 import { FlaggedAnchorer } from '../anchoring/chain/flagged-anchorer.ts';
-import type { SignerSource } from '../anchoring/chain/signer-source.ts';
+import { FlaggedRootAnchorer } from '../anchoring/chain/flagged-root-anchorer.ts';
+import { configRoleKeySource, type RoleKeySource, type SignerSource } from '../anchoring/chain/signer-source.ts';
+import { EpochRepository } from '../anchoring/epoch.repository.ts';
+import { FlaggedRootRepository } from '../anchoring/flagged-root.repository.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
@@ -44,8 +50,11 @@ export interface RunningPipeline {
   index: DecisionIndexRepository;
   scoring?: ScoringStage;
   batching?: BatchingStage;
-  /** The anchor worker, its contract client (reads) and its transaction manager (the signer's only sender). */
-  anchor?: { worker: AnchorWorker; client: DecisionAnchorClient; tx: AnchorTxManager };
+  /**
+   * The anchor worker, its contract clients (reads; `client` is the v1 contract, absent when none
+   * is configured or recorded) and its transaction manager (the anchoring key's only sender).
+   */
+  anchor?: { worker: AnchorWorker; client: DecisionAnchorClient | undefined; v2: DecisionAnchorV2Client; tx: AnchorTxManager };
   queue: AnchorQueue;
   stop(): Promise<void>;
 }
@@ -62,39 +71,75 @@ export interface PipelineKeys {
   masterKey: MasterKeySource;
   /** HMAC key of the aggregates' duplicate-claim keys (`scoring` role); default: the configured one (AGGREGATE_KEY_SECRET). */
   aggregateKey?: AggregateKeySource;
+  /** DecisionAnchorV2's admin (dev deployment only) and registrar keys; default: the config's (no admin). */
+  roles?: RoleKeySource;
 }
 
-/** The chain side of anchoring: a read/encode client of the contract and the signer's only sender. */
+/** The chain side of anchoring: read/encode clients of the contracts and the keys' only senders. */
 export interface AnchoringConnection {
-  client: DecisionAnchorClient;
+  /** The v1 DecisionAnchor, for v1-leaf batches from before proof format v2; absent when none is configured or recorded (or deployed, on the dev chain). */
+  client: DecisionAnchorClient | undefined;
+  /** DecisionAnchorV2: epochs, flagged roots, models. */
+  v2: DecisionAnchorV2Client;
+  /** The anchoring key's transaction manager (its only sender). */
   tx: AnchorTxManager;
+  /** The model registrar key's own transaction manager, or undefined when no registrar key is available. */
+  registrar: AnchorTxManager | undefined;
 }
 
 /** Fee cap of the anchor signer's transactions, in wei (200 gwei): fee bumping stops here. */
 const ANCHOR_MAX_FEE_CAP_WEI = 200_000_000_000n;
 
 /**
- * Connects the chain side: provider, the signer's transaction manager (attempts stored in `pool`'s
- * schema, which must be migrated), and the DecisionAnchor (configured, recorded, or deployed now
- * through the manager). Call `client.provider.destroy()` when done.
- * @param manager overrides of the manager's options (the fee cap and confirmations come from here).
- * @throws SignerMissingError (from the signer source) when no key is available for the chain.
+ * Connects the chain side: provider, the anchoring key's transaction manager (attempts stored in
+ * `pool`'s schema, which must be migrated), DecisionAnchorV2 (DECISION_ANCHOR_V2_ADDRESS, or on
+ * the dev chain only a recorded or fresh dev deployment with three distinct role keys), and the v1
+ * DecisionAnchor for v1 leftovers (configured or recorded; deployed only on the dev chain).
+ * Call `v2.provider.destroy()` when done.
+ * @param manager overrides of the managers' options (the fee cap and confirmations come from here).
+ * @throws SignerMissingError (from the signer source) when no key is available for the chain;
+ *   DecisionAnchorV2UnconfiguredError off the dev chain without DECISION_ANCHOR_V2_ADDRESS;
+ *   AnchorerHoldsAdminError / ANCHORER_ROLE_MISSING when the anchoring key's roles are wrong.
  */
 export async function connectAnchoring(
   config: Readonly<Config>,
-  deps: { pool: Pool; signer: SignerSource; log: Logger },
+  deps: { pool: Pool; signer: SignerSource; roles?: RoleKeySource; log: Logger },
   manager: Partial<AnchorTxManagerOptions> = {},
 ): Promise<AnchoringConnection> {
   const { pool, signer, log } = deps;
+  const roles = deps.roles ?? configRoleKeySource(config);
   const provider = await connectProvider(config.chain.rpcUrl);
   try {
-    const signerKey = await signer.signerKey((await provider.getNetwork()).chainId, log);
-    const tx = new AnchorTxManager(
-      { provider, signerKey, repo: new AnchorTxRepository(pool), log: log.child({ component: 'anchor-tx' }) },
-      { maxFeeCapWei: ANCHOR_MAX_FEE_CAP_WEI, confirmations: config.chain.confirmations, pollMs: 250, ...manager },
-    );
-    const address = await ensureDecisionAnchor({ provider, tx, configuredAddress: config.chain.contractAddress, stateDir: config.stateDir, log });
-    return { client: new DecisionAnchorClient({ provider, address }), tx };
+    const chainId = (await provider.getNetwork()).chainId;
+    const repo = new AnchorTxRepository(pool);
+    const managerFor = (signerKey: string, component: string) =>
+      new AnchorTxManager(
+        { provider, signerKey, repo, log: log.child({ component }) },
+        { maxFeeCapWei: ANCHOR_MAX_FEE_CAP_WEI, confirmations: config.chain.confirmations, pollMs: 250, ...manager },
+      );
+    // Checked before any key is asked for: off the dev chain nothing is deployed, so the address must be set.
+    if (!config.chain.contractV2Address && chainId !== DEV_CHAIN_ID) throw new DecisionAnchorV2UnconfiguredError(chainId);
+    const tx = managerFor(await signer.signerKey(chainId, log), 'anchor-tx');
+    const registrarKey = await roles.registrarKey(chainId, log);
+    const registrar = registrarKey ? managerFor(registrarKey, 'registrar-tx') : undefined;
+    const v2Address = await ensureDecisionAnchorV2({
+      provider,
+      anchorer: tx.address,
+      configuredAddress: config.chain.contractV2Address,
+      stateDir: config.stateDir,
+      log,
+      devRoles: async () => {
+        const adminKey = await roles.adminKey(chainId, log);
+        return adminKey && registrar ? { admin: managerFor(adminKey, 'admin-tx'), registrar: registrar.address } : null;
+      },
+    });
+    const v2 = new DecisionAnchorV2Client({ provider, address: v2Address });
+    await checkAnchorerRoles(v2, tx.address);
+    // v1: only for v1-leaf batches left from before proof format v2 (docs/anchor-transactions.md).
+    const v1Address = config.chain.contractAddress ?? recordedDecisionAnchor(config.stateDir, chainId) ?? (chainId === DEV_CHAIN_ID ? await ensureDecisionAnchor({ provider, tx, configuredAddress: undefined, stateDir: config.stateDir, log }) : null);
+    if (v1Address && config.chain.contractAddress) await ensureDecisionAnchor({ provider, tx, configuredAddress: v1Address, stateDir: config.stateDir, log });
+    const client = v1Address ? new DecisionAnchorClient({ provider, address: v1Address }) : undefined;
+    return { client, v2, tx, registrar };
   } catch (error) {
     provider.destroy();
     throw error;
@@ -119,6 +164,8 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
   const redis: Redis = createRedis(config.redisUrl);
   const queue = new AnchorQueue(config.anchor.queue, redis);
   const stoppers: Array<() => Promise<void>> = [];
+  /** The model registrar key's sender (never the anchoring key's), when the anchoring role runs here. */
+  let registrarTx: AnchorTxManager | undefined;
   const running: RunningPipeline = {
     pool,
     kafka,
@@ -135,20 +182,26 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
   };
   try {
     if (roles.includes('anchoring')) {
-      const { client, tx } = await connectAnchoring(config, { pool, signer: keys.signer, log: log.child({ component: 'chain' }) });
+      const { client, v2, tx, registrar } = await connectAnchoring(config, { pool, signer: keys.signer, ...(keys.roles ? { roles: keys.roles } : {}), log: log.child({ component: 'chain' }) });
       const workerLog = log.child({ component: 'anchor-worker' });
       const roots = new AnchorRootRepository(pool);
-      const batches = new BatchAnchorer({ roots, chain: client, tx, log: workerLog });
-      const flagged = new FlaggedAnchorer({ index, chain: client, tx, log: workerLog });
+      const attempts = new AnchorTxRepository(pool);
+      const instanceId = await new InstanceRepository(pool).instanceId();
+      const epochStore = new EpochRepository(pool);
+      const flaggedStore = new FlaggedRootRepository(pool);
+      const epochs = new EpochAnchorer({ epochs: epochStore, attempts, chain: v2, tx, instanceId, log: workerLog });
+      const flaggedRoots = new FlaggedRootAnchorer({ index, roots: flaggedStore, attempts, chain: v2, tx, log: workerLog });
+      const v1 = client ? { batches: new BatchAnchorer({ roots, chain: client, tx, log: workerLog }), flagged: new FlaggedAnchorer({ index, chain: client, tx, log: workerLog }) } : {};
       const workerRedis = createRedis(config.redisUrl);
-      const worker = new AnchorWorker(config.anchor.queue, workerRedis, { index, roots, batches, flagged, tx, queue, log: workerLog });
+      const worker = new AnchorWorker(config.anchor.queue, workerRedis, { index, roots, epochStore, flaggedStore, instanceId, epochs, flaggedRoots, ...v1, tx, queue, log: workerLog });
       await worker.start();
       stoppers.push(async () => {
         await worker.close();
         workerRedis.disconnect();
-        client.provider.destroy();
+        v2.provider.destroy();
       });
-      running.anchor = { worker, client, tx };
+      running.anchor = { worker, client, v2, tx };
+      registrarTx = registrar;
     }
     if (roles.includes('ingest')) stoppers.push(await startIngestStage({ kafka, config, log }));
     if (roles.includes('batching')) {
@@ -162,11 +215,7 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
       const excludedNpis = await loadLeieNpis(config.exclusionLists);
       log.info({ files: config.exclusionLists.length, npis: excludedNpis.size }, 'exclusion lists loaded');
       const scorer = await Scorer.load(config.modelDir, { rules: createRulesConfig({ excludedNpis }), log: log.child({ component: 'scorer' }) });
-      if (running.anchor && !(await running.anchor.client.isModelRegistered(scorer.modelHash))) {
-        // Through the transaction manager: it is the signer's only sender while the worker runs.
-        const data = running.anchor.client.calldata('registerModel', [scorer.modelHash, `claimtrail-model:${scorer.modelHash}`]);
-        await running.anchor.tx.send({ to: running.anchor.client.address, data, method: 'registerModel', batchIds: [] });
-      }
+      if (running.anchor) await registerModel(running.anchor.v2, registrarTx, scorer.modelHash, log.child({ component: 'chain' }));
       // Entity aggregates in Redis: windows from the model when it was trained with them.
       const spec = aggregateSpecFor(scorer, config);
       const fingerprintKey = (keys.aggregateKey ?? configAggregateKeySource(config)).aggregateKey(log);
@@ -195,6 +244,24 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
     throw error;
   }
   return running;
+}
+
+/**
+ * Registers the scoring model on DecisionAnchorV2 through the registrar key's own transaction
+ * manager (MODEL_REGISTRAR_ROLE; never the anchoring key). One call at start; nothing when the
+ * model is registered already. Without a registrar key it warns and goes on: decisions anchor
+ * either way, and the operator registers the model with the registrar key out of band.
+ */
+async function registerModel(v2: DecisionAnchorV2Client, registrar: AnchorTxManager | undefined, modelHash: string, log: Logger): Promise<void> {
+  if (await v2.isModelRegistered(modelHash)) return;
+  if (!registrar) {
+    log.warn({ modelHash, contract: v2.address }, 'model not registered on DecisionAnchorV2 and no registrar key (MODEL_REGISTRAR_KEY_FILE) is configured: register it with the registrar key');
+    return;
+  }
+  await registrar.resume();
+  const data = v2.calldata('registerModel', [modelHash, `claimtrail-model:${modelHash}`]);
+  const outcome = await registrar.send({ to: v2.address, data, method: 'registerModel', batchIds: [] });
+  log.info({ modelHash, registrar: registrar.address, txHash: outcome.txHash }, 'model registered on DecisionAnchorV2');
 }
 
 /**

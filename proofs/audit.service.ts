@@ -1,42 +1,15 @@
 import { DecisionFormatError, decodeDecision } from '../domain/decision-codec.ts';
 import { InvalidArgumentError as AnchoringArgumentError } from '../anchoring/core/errors.ts';
-import { leafHash } from '../anchoring/core/leaf.ts';
-import { interimLeafValues } from '../anchoring/interim-leaf.ts';
 import { makeTree } from '../anchoring/core/merkle-core.ts';
+import type { Decision } from '../domain/decision.ts';
 import type { AnchorReader } from '../anchoring/core/verify-proof.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { DecisionIndexRepository, IndexedDecision, StoredBatch } from '../anchoring/decision-index.repository.ts';
-import type { Decision } from '../domain/decision.ts';
+import { auditEpochOf, auditFlaggedRoots, type AuditV2Deps } from './audit-v2.ts';
+import { leafOf, type AuditFinding } from './audit-model.ts';
 import type { DecisionLogRange, DecisionLogRecord } from './decision-log.reader.ts';
 
-/**
- * What can be wrong, each kind about one decision or one batch:
- * - `missing`: a decision is in the log (inside a batch's range) but has no PostgreSQL row.
- * - `extra`: a PostgreSQL row claims a log position the log does not hold, or names a batch
- *   whose range does not contain it.
- * - `altered`: a PostgreSQL row no longer encodes to the leaf its log record encodes to.
- * - `root-mismatch`: the root (or leaf count) recomputed from the log differs from the one
- *   stored in PostgreSQL or recorded on chain.
- * - `unanchored`: the contract holds no root for the batch.
- * - `reorged`: the anchor recorded in PostgreSQL is not where the canonical chain has it.
- * - `unbatched`: a decision in the log lies in no batch's range.
- * - `unreadable`: a log record is not a decision we can encode.
- */
-export type AuditFindingKind = 'missing' | 'extra' | 'altered' | 'root-mismatch' | 'unanchored' | 'reorged' | 'unbatched' | 'unreadable';
-
-export interface AuditFinding {
-  kind: AuditFindingKind;
-  message: string;
-  partition: number;
-  batchId?: string;
-  /** Log offset of the decision concerned, when one is. */
-  offset?: string;
-  decisionId?: string;
-  /** The value the log (the reference) gives, when one value is at stake. */
-  expected?: string;
-  /** The value found in PostgreSQL or on chain. */
-  computed?: string;
-}
+export type { AuditFinding, AuditFindingKind } from './audit-model.ts';
 
 /** The audit of one batch. */
 export interface BatchAudit {
@@ -49,8 +22,10 @@ export interface BatchAudit {
   /** Root recomputed from the log, or null when the range holds no decision. */
   logRoot: string | null;
   storedRoot: string;
-  /** Root the contract records, or null when it has none. */
+  /** Root the contract records, or null when it has none (v2: the root of the batch's epoch). */
   chainRoot: string | null;
+  /** v2-leaf batches: the epoch holding the batch, when it is in one. */
+  epochId?: string;
   findings: AuditFinding[];
 }
 
@@ -74,15 +49,22 @@ export interface DecisionLogSource {
 export interface AuditServiceDeps {
   index: Pick<DecisionIndexRepository, 'getBatch' | 'listBatches' | 'decisionsInRange' | 'decisionsOfBatch'>;
   log: DecisionLogSource;
-  /** Read access to the DecisionAnchor the batches are anchored on. */
-  chain: Pick<AnchorReader, 'batchOf' | 'blockHash'>;
+  /** Read access to the v1 DecisionAnchor v1-leaf batches are anchored on; absent when none is configured. */
+  chain?: Pick<AnchorReader, 'batchOf' | 'blockHash'>;
+  /** v2-leaf batches: epochs and flagged roots in PostgreSQL, the trusted DecisionAnchorV2 and our anchorer. */
+  v2?: AuditV2Deps;
 }
 
 /**
  * The batch audit: the `decisions` log is the reference. For each batch it re-reads the batch's
- * offset range (read_committed), recomputes every leaf and the root, and compares them with the
- * PostgreSQL index (rows and stored root) and with the chain (`batchOf`). With `auditAll` it
- * also reads every partition to the end and reports decisions that lie in no batch.
+ * offset range (read_committed), recomputes every leaf (v1 or v2, by the batch's leaf encoding)
+ * and the root, and compares them with the PostgreSQL index (rows and stored root) and with the
+ * chain: a v1 batch with `batchOf` on the v1 contract; a v2 batch through its epoch: the epoch root
+ * recomputed from its stored entries with this batch's entry taken from the log, against the
+ * stored epoch root and `epochOf(our anchorer, epochId)` on the trusted DecisionAnchorV2. With
+ * `auditAll` it also reads every partition to the end, reports decisions that lie in no batch,
+ * and recomputes every flagged root from its members' log records (against PostgreSQL and
+ * `flaggedRootOf(our anchorer, root)`).
  */
 export class AuditService {
   readonly #deps: AuditServiceDeps;
@@ -128,7 +110,8 @@ export class AuditService {
         ...decisionIdOf(r),
         message: `decision at ${log.topic}/${r.partition}@${r.offset} is in no batch`,
       }));
-    return report(log.topic, audits, records.length, unbatched);
+    const flagged = this.#deps.v2 ? await auditFlaggedRoots(this.#deps.v2, records, log.topic) : [];
+    return report(log.topic, audits, records.length, [...unbatched, ...flagged]);
   }
 
   async #audit(batch: StoredBatch, records: readonly DecisionLogRecord[]): Promise<BatchAudit> {
@@ -189,26 +172,17 @@ export class AuditService {
     }
 
     // The chain.
-    const onChain = await chain.batchOf(batch.batchId);
-    if (!onChain) {
-      findings.push({ kind: 'unanchored', ...at, message: `the contract holds no root for batch ${batch.batchId}${batch.status === 'anchored' ? ' although PostgreSQL marks it anchored' : ''}` });
+    let chainRoot: string | null = null;
+    let epochId: string | undefined;
+    if (batch.leafEncoding === 'claimtrail-leaf-v2') {
+      if (!this.#deps.v2) throw new InvalidArgumentError(`batch ${batch.batchId} holds v2 leaves: audit it with the epochs and the trusted DecisionAnchorV2 wired in`);
+      const epoch = await auditEpochOf(this.#deps.v2, batch, logRoot, leaves.length, findings);
+      chainRoot = epoch.chainRoot;
+      epochId = epoch.epochId;
+    } else if (!chain) {
+      findings.push({ kind: 'unanchored', ...at, message: `batch ${batch.batchId} holds v1 leaves, but no v1 DecisionAnchor is configured to check it against` });
     } else {
-      const chainRoot = onChain.root.toLowerCase();
-      if (chainRoot !== logRoot || onChain.leafCount !== leaves.length) {
-        findings.push({ kind: 'root-mismatch', ...at, message: `the contract records root ${chainRoot} over ${onChain.leafCount} decision(s); the log recomputes to ${logRoot ?? 'none'} over ${leaves.length}`, expected: logRoot ?? 'none', computed: chainRoot });
-      }
-      if (batch.anchor) {
-        const canonical = await chain.blockHash(batch.anchor.blockNumber);
-        if (onChain.anchoredBlock !== batch.anchor.blockNumber || canonical?.toLowerCase() !== batch.anchor.blockHash.toLowerCase()) {
-          findings.push({
-            kind: 'reorged',
-            ...at,
-            message: `PostgreSQL records the anchor in block ${batch.anchor.blockNumber} (${batch.anchor.blockHash}); the chain has it in block ${onChain.anchoredBlock} and block ${batch.anchor.blockNumber} is ${canonical ?? 'missing'}`,
-            expected: `${onChain.anchoredBlock}`,
-            computed: `${batch.anchor.blockNumber}`,
-          });
-        }
-      }
+      chainRoot = await this.#auditV1Chain(chain, batch, logRoot, leaves.length, findings);
     }
     return {
       batchId: batch.batchId,
@@ -218,9 +192,37 @@ export class AuditService {
       logDecisions: leaves.length,
       logRoot,
       storedRoot: batch.root,
-      chainRoot: onChain?.root.toLowerCase() ?? null,
+      chainRoot,
+      ...(epochId === undefined ? {} : { epochId }),
       findings,
     };
+  }
+
+  /** A v1 batch against `batchOf` on the v1 contract; returns the chain's root or null. */
+  async #auditV1Chain(chain: Pick<AnchorReader, 'batchOf' | 'blockHash'>, batch: StoredBatch, logRoot: string | null, leafCount: number, findings: AuditFinding[]): Promise<string | null> {
+    const at = { partition: batch.partition, batchId: batch.batchId };
+    const onChain = await chain.batchOf(batch.batchId);
+    if (!onChain) {
+      findings.push({ kind: 'unanchored', ...at, message: `the contract holds no root for batch ${batch.batchId}${batch.status === 'anchored' ? ' although PostgreSQL marks it anchored' : ''}` });
+      return null;
+    }
+    const chainRoot = onChain.root.toLowerCase();
+    if (chainRoot !== logRoot || onChain.leafCount !== leafCount) {
+      findings.push({ kind: 'root-mismatch', ...at, message: `the contract records root ${chainRoot} over ${onChain.leafCount} decision(s); the log recomputes to ${logRoot ?? 'none'} over ${leafCount}`, expected: logRoot ?? 'none', computed: chainRoot });
+    }
+    if (batch.anchor) {
+      const canonical = await chain.blockHash(batch.anchor.blockNumber);
+      if (onChain.anchoredBlock !== batch.anchor.blockNumber || canonical?.toLowerCase() !== batch.anchor.blockHash.toLowerCase()) {
+        findings.push({
+          kind: 'reorged',
+          ...at,
+          message: `PostgreSQL records the anchor in block ${batch.anchor.blockNumber} (${batch.anchor.blockHash}); the chain has it in block ${onChain.anchoredBlock} and block ${batch.anchor.blockNumber} is ${canonical ?? 'missing'}`,
+          expected: `${onChain.anchoredBlock}`,
+          computed: `${batch.anchor.blockNumber}`,
+        });
+      }
+    }
+    return chainRoot;
   }
 }
 
@@ -240,8 +242,8 @@ function logLeaf(batch: StoredBatch, record: DecisionLogRecord): { leaf: string;
     throw error;
   }
   try {
-    const leaf = leafHash(interimLeafValues(decision, { topic: batch.topic, partition: batch.partition, offset: record.offset }));
-    return { leaf, decisionId: decision.decisionId };
+    const log = { topic: batch.topic, partition: batch.partition, offset: record.offset };
+    return { leaf: leafOf(batch.leafEncoding, decision, log), decisionId: decision.decisionId };
   } catch (error) {
     if (error instanceof AnchoringArgumentError) return error.message;
     throw error;
@@ -251,7 +253,7 @@ function logLeaf(batch: StoredBatch, record: DecisionLogRecord): { leaf: string;
 /** The leaf a PostgreSQL row encodes to now; a row that no longer encodes gets a marker value. */
 function rowLeafOf(row: IndexedDecision): string {
   try {
-    return leafHash(interimLeafValues(row, row.log));
+    return leafOf(row.leafEncoding ?? 'claimtrail-leaf-v1', row, row.log);
   } catch (error) {
     if (error instanceof AnchoringArgumentError) return `unencodable (${error.message})`;
     throw error;

@@ -1,27 +1,25 @@
 import type { JsonRpcProvider } from 'ethers';
 import { getProof, leafTreeIndex, makeTree } from '../anchoring/core/merkle-core.ts';
 import { makeProofBundle, type ProofBundle } from '../anchoring/core/proof-bundle.ts';
-import { type ChainVerifyResult, type VerifyFailure, verifyAgainstChain } from '../anchoring/core/verify-proof.ts';
 import { VerificationError } from '../anchoring/core/errors.ts';
+import type { AnyProofBundle } from '../anchoring/core/proof-bundle-any.ts';
 import type { TrustAnchor } from '../anchoring/core/trust.ts';
-import { ClaimtrailError } from '../core/errors.ts';
+import type { EpochRepository } from '../anchoring/epoch.repository.ts';
+import type { FlaggedRootRepository } from '../anchoring/flagged-root.repository.ts';
+import { ProofUnavailableError } from './proof-errors.ts';
 import type { DecisionIndexRepository, IndexedDecision } from '../anchoring/decision-index.repository.ts';
 import { interimLeafInput } from '../anchoring/interim-leaf.ts';
 import type { ReasonV1 } from '../domain/decision.ts';
-import { createAnchorReader } from './anchor-reader.ts';
+import { pinBundleV2, toReport, verifyBundleOnChain, verifyBundleV2OnChain, type BundleReport } from './bundle-verification.ts';
+import { exportBundleV2, type IndexedDecisionV2 } from './proof-export-v2.ts';
 
-/** No decision / batch to prove (unknown claim id, or not batched yet). Caller-facing. */
-export class ProofUnavailableError extends ClaimtrailError {
-  constructor(message: string) {
-    super('PROOF_UNAVAILABLE', message);
-  }
-}
+export { ProofUnavailableError };
 
-/** What `verify` reports for one decision; on PASS, the chain id and the trusted contract asked. */
-export type DecisionVerification = (
-  | { ok: true; confirmations: string; chainId: string; contract: string }
-  | Omit<VerifyFailure, 'ok'> & { ok: false }
-) & { claimId: string; decisionId: string; batchId: string; txHash: string | null };
+/**
+ * What `verify` reports for one decision; on PASS, the chain id and the trusted contract asked
+ * (and, for a v2 decision, the trusted anchorer).
+ */
+export type DecisionVerification = BundleReport & { claimId: string; decisionId: string; batchId: string; txHash: string | null };
 
 /** A value sealed under the member's data key, as the payload store gives it back. */
 export type SealedSecret<T> = { state: 'present'; value: T } | { state: 'erased'; erasedAt: string | null };
@@ -46,6 +44,16 @@ export interface ProofServiceDeps {
    * whose texts were moved into the sealed store cannot be bundled (its v1 leaf hashes the texts).
    */
   sealed?: SealedDecisionSecrets;
+  /**
+   * The epochs and flagged trees of v2-leaf batches (anchoring/epoch.repository.ts,
+   * flagged-root.repository.ts). Without them a v2-leaf decision cannot be bundled.
+   */
+  v2?: { epochs: EpochRepository; flaggedRoots: FlaggedRootRepository };
+}
+
+/** The leaf encoding the decision's batch was built with: it picks the bundle format. */
+function isV2Leaf(decision: IndexedDecision): decision is IndexedDecisionV2 & IndexedDecision {
+  return decision.leafEncoding === 'claimtrail-leaf-v2';
 }
 
 /**
@@ -73,11 +81,26 @@ export class ProofService {
   }
 
   /**
-   * The proof bundle of a decision, with the anchor and its confirmations read from the chain.
-   * @throws ProofUnavailableError when the claim is unknown; InvalidArgumentError (anchoring)
-   *   whose cause is a VerificationError when the stored decision no longer proves.
+   * The proof bundle of a decision, with the anchor and its confirmations read from the chain:
+   * `claimtrail-proof-v2` for a decision batched as a v2 leaf, `claimtrail-proof-v1` otherwise
+   * (v1 records, and v2 records batched through the interim v1 leaf, keep v1 bundles forever).
+   * The salt is included only with `includeSalt` (an entitled exporter: compliance role, or the CLI
+   * operator holding the PHI master key), read from the sealed store; never otherwise.
+   * @throws ProofUnavailableError when the claim is unknown, its batch is not anchored yet (v2), or
+   *   a requested salt is erased or unreachable; InvalidArgumentError (anchoring) whose cause is a
+   *   VerificationError when the stored decision no longer proves.
    */
-  async bundle(decision: IndexedDecision, options: { includeSalt?: boolean } = {}): Promise<ProofBundle> {
+  async bundle(decision: IndexedDecision, options: { includeSalt?: boolean } = {}): Promise<AnyProofBundle> {
+    if (isV2Leaf(decision)) {
+      const { v2, index, provider } = this.#deps;
+      if (!v2) throw new ProofUnavailableError(`decision ${decision.decisionId} is a v2 leaf: export it with the epoch and flagged-root repositories wired in`);
+      const salt = options.includeSalt ? await this.#salt(decision) : undefined;
+      return exportBundleV2({ index, provider, epochs: v2.epochs, flaggedRoots: v2.flaggedRoots }, decision, salt);
+    }
+    return this.#bundleV1(decision, options);
+  }
+
+  async #bundleV1(decision: IndexedDecision, options: { includeSalt?: boolean }): Promise<ProofBundle> {
     const { index, provider } = this.#deps;
     const batch = await index.getBatch(decision.batchId);
     if (!batch) throw new ProofUnavailableError(`batch ${decision.batchId} of decision ${decision.decisionId} is missing`);
@@ -131,14 +154,16 @@ export class ProofService {
 
   /**
    * Verifies a decision end to end: stored row -> leaf -> proof -> root on the TRUSTED contract,
-   * confirmed. The contract the batch row names must be a trusted one (else CONTRACT_NOT_TRUSTED):
-   * rows are not a trust anchor.
-   * @param options.trust the configured deployment (`configuredTrustAnchor`), never a stored value.
+   * confirmed. The contract (and, v2, the anchorer) the stored rows name must be trusted ones
+   * (else CONTRACT_NOT_TRUSTED): rows are not a trust anchor. A v2 decision is checked against the
+   * trust anchor's v2 deployment (DecisionAnchorV2 and our anchorer), a v1 one against its v1
+   * deployment.
+   * @param options.trust the configured deployments (`configuredTrustAnchor`), never a stored value.
    */
   async verify(decision: IndexedDecision, options: { minConfirmations: number; trust: TrustAnchor }): Promise<DecisionVerification> {
     const batch = await this.#deps.index.getBatch(decision.batchId);
     const base = { claimId: decision.claimId, decisionId: decision.decisionId, batchId: decision.batchId, txHash: batch?.anchor?.txHash ?? null };
-    let bundle: ProofBundle;
+    let bundle: AnyProofBundle;
     try {
       bundle = await this.bundle(decision);
     } catch (error) {
@@ -148,19 +173,11 @@ export class ProofService {
       }
       throw error;
     }
+    if (bundle.format === 'claimtrail-proof-v2') {
+      const pinned = pinBundleV2(bundle, options.trust);
+      if (!pinned.ok) return { ...base, txHash: bundle.anchor.txHash, ...pinned };
+      return { ...base, txHash: bundle.anchor.txHash, ...(await verifyBundleV2OnChain(bundle, this.#deps.provider, pinned.pin, options)) };
+    }
     return { ...base, ...toReport(await verifyBundleOnChain(bundle, this.#deps.provider, options)) };
   }
-}
-
-/**
- * Verifies a bundle through `provider` against the contract `trust` names (never the bundle's);
- * `trust: null` checks the bundle alone and answers UNPINNED at best.
- */
-export function verifyBundleOnChain(bundle: ProofBundle, provider: JsonRpcProvider, options: { minConfirmations: number; trust: TrustAnchor | null }): Promise<ChainVerifyResult> {
-  return verifyAgainstChain(bundle, (contract) => createAnchorReader(provider, contract), options);
-}
-
-/** The chain result with bigints as decimal strings (JSON, HTTP and CLI output). */
-export function toReport(result: ChainVerifyResult): { ok: true; confirmations: string; chainId: string; contract: string } | (Omit<VerifyFailure, 'ok'> & { ok: false }) {
-  return result.ok ? { ok: true, confirmations: result.confirmations.toString(), chainId: result.chainId.toString(), contract: result.contract } : result;
 }

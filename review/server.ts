@@ -1,6 +1,7 @@
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { DecisionAnchorClient } from '../anchoring/chain/decision-anchor.client.ts';
+import { sealRootOnChain } from '../anchoring/chain/seal-root.ts';
+import { EpochRepository } from '../anchoring/epoch.repository.ts';
 import { connectProvider } from '../anchoring/chain/provider.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
 import { DecisionIndexRepository } from '../anchoring/decision-index.repository.ts';
@@ -9,6 +10,7 @@ import { createPool } from '../infra/db/pool.ts';
 import { createKafka } from '../infra/kafka/kafka.ts';
 import { openMemberKeys, type MasterKeySource } from '../privacy/master-key.ts';
 import { configuredTrustAnchor } from '../proofs/configured-trust.ts';
+import { FlaggedRootRepository } from '../anchoring/flagged-root.repository.ts';
 import { ProofService } from '../proofs/proof.service.ts';
 import type { ReviewConfig } from './config.ts';
 import { buildReviewApp } from './http/app.ts';
@@ -72,8 +74,10 @@ export async function startReviewServer(
     const index = new DecisionIndexRepository(pool);
     const users = new UserRepository(pool);
     const audit = new AuditRepository(pool);
-    // Decrypts claim payloads only inside CaseRepository.claimPayload (the role-checked case view).
-    const cases = new CaseRepository(pool, new ClaimPayloadRepository(pool, await openMemberKeys(pool, deps.masterKey, log.child({ component: 'privacy' }))));
+    // Decrypts claim payloads only inside CaseRepository.claimPayload (the role-checked case view),
+    // and salts only for compliance's explicit bundle request (ComplianceService.bundle).
+    const payloads = new ClaimPayloadRepository(pool, await openMemberKeys(pool, deps.masterKey, log.child({ component: 'privacy' })));
+    const cases = new CaseRepository(pool, payloads);
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
     const auth = new AuthService({ users, audit, sessionHours: review.sessionHours, tokenDefaultDays: review.tokenDefaultDays, tokenMaxDays: review.tokenMaxDays, scryptGate: new ConcurrencyGate({ concurrency: review.loginConcurrency, maxQueued: 16 * review.loginConcurrency }) });
     const identifiers = new CaseIdentifierIndex(deps.indexKey.indexKey(log), new CaseIndexRepository(pool));
@@ -82,15 +86,15 @@ export async function startReviewServer(
     log.info({ cases: hashed, keyId: identifiers.keyId }, 'case identifier index up to date');
     const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), identifiers, chainHead: async () => BigInt(await provider.getBlockNumber()) });
     const trust = await configuredTrustAnchor(config, provider);
-    const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider }), audit, minConfirmations: config.chain.confirmations, trust });
-    // Audit seals are checked on the configured deployment only, never the contract a seal row names.
-    const sealContract = new DecisionAnchorClient({ provider, address: trust.deployments[0]!.contract });
+    const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider, sealed: payloads, v2: { epochs: new EpochRepository(pool), flaggedRoots: new FlaggedRootRepository(pool) } }), audit, minConfirmations: config.chain.confirmations, trust });
     const seals = new AuditSealService({
       pool,
       seals: new AuditSealRepository(pool),
       audit,
       jobs: deps.anchoring,
-      rootOnChain: async (batchId) => (await sealContract.batchOf(batchId))?.root ?? null,
+      // Audit seals are checked on the configured deployments only, never the contract or anchorer a
+      // row names: v2 seals through their epoch, v1 ones by batchOf (anchoring/chain/seal-root.ts).
+      rootOnChain: (batchId) => sealRootOnChain({ provider, epochs: new EpochRepository(pool) }, batchId, trust),
       log: log.child({ component: 'audit-seal' }),
       minAgeSeconds: review.auditSealMinAgeSeconds,
     });

@@ -25,6 +25,13 @@ const STATE_INTERVAL_S = 5;
 
 /** Key file of the dev signer, relative to the state folder (see dev-signer.ts). */
 export const DEV_SIGNER_KEY_FILE = join('chain', 'dev-signer.key');
+/**
+ * Key files of DecisionAnchorV2's other dev role holders, relative to the state folder: the admin
+ * (deploys the dev contract and holds DEFAULT_ADMIN_ROLE) and the model registrar. Three distinct
+ * keys, as the contract demands; made and funded like the dev signer, on the dev chain only.
+ */
+export const DEV_ADMIN_KEY_FILE = join('chain', 'dev-admin.key');
+export const DEV_REGISTRAR_KEY_FILE = join('chain', 'dev-registrar.key');
 
 export function createChainService(ctx: StackContext): StackService {
   const rpcUrl = ctx.config.chainRpcUrl;

@@ -104,6 +104,16 @@ export class AnchorTxRepository {
     return rows.map((r) => BigInt(r.nonce)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
+  /**
+   * True when some attempt of `signer` names `id` among its batch ids (an epoch id, a flagged
+   * root): something carrying it was signed, so it may be on chain or in a mempool and must never
+   * be rebuilt with other contents.
+   */
+  async hasAttemptNaming(signer: string, id: string): Promise<boolean> {
+    const { rows } = await this.#pool.query('SELECT 1 FROM anchor_transactions WHERE signer = $1 AND $2 = ANY(batch_ids) LIMIT 1', [signer, id]);
+    return rows.length > 0;
+  }
+
   /** Highest nonce the signer has stored an attempt for, or null. */
   async maxNonce(signer: string): Promise<bigint | null> {
     const { rows } = await this.#pool.query<{ n: string | null }>('SELECT max(nonce)::text AS n FROM anchor_transactions WHERE signer = $1', [signer]);

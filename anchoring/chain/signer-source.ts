@@ -35,3 +35,26 @@ export function configSignerSource(config: Readonly<Config>): SignerSource {
     },
   };
 }
+
+/**
+ * Where the other DecisionAnchorV2 role keys come from (docs/anchor-transactions.md#roles). The
+ * anchoring key (SignerSource) never holds the admin role; these are separate keys, each with
+ * its own transaction manager (its own nonce sequence).
+ */
+export interface RoleKeySource {
+  /**
+   * The key that deploys DecisionAnchorV2 and holds its admin role, or null. Only a dev source
+   * answers, and only on the dev chain: claimtrail never deploys (or administers) elsewhere.
+   */
+  adminKey(chainId: bigint, log: Logger): Promise<string | null>;
+  /** The key holding MODEL_REGISTRAR_ROLE, or null (models are then not registered at start; a warning says so). */
+  registrarKey(chainId: bigint, log: Logger): Promise<string | null>;
+}
+
+/** The production role keys: no admin key ever; the registrar from MODEL_REGISTRAR_PRIVATE_KEY / MODEL_REGISTRAR_KEY_FILE. */
+export function configRoleKeySource(config: Readonly<Config>): RoleKeySource {
+  return {
+    adminKey: async () => null,
+    registrarKey: async () => config.chain.registrarKey ?? null,
+  };
+}

@@ -7,7 +7,7 @@
  *   domain = keccak256("claimtrail-epoch-entry-v2")
  *   entry  = keccak256(bytes.concat(keccak256(abi.encode(types, values))))
  *
- * in batch order (partition, then first offset), `sortLeaves: false`. The entry carries the
+ * in batch order (grouped by topic; partition, then first offset), `sortLeaves: false`. The entry carries the
  * batch's range, so a verifier (and the contract) checks that a decision's log position lies in
  * it and that `batchId` derives from it. The domain word and the 9-word preimage keep an entry
  * apart from a v2 leaf (12 words), a v1 leaf (10) and an inner node (64 bytes).
@@ -149,17 +149,25 @@ export interface EpochTree {
 }
 
 /**
- * Builds an epoch's tree. `batches` must already be in batch order: all on one topic, by
- * partition, then by first offset, and two batches of one partition must not overlap.
+ * Builds an epoch's tree. `batches` must already be in batch order: grouped by topic (each
+ * topic's batches contiguous: the `decisions` topic's first, then the audit log's pseudo-topic,
+ * whose seals ride in the same epoch), within a topic by partition, then by first offset, and two
+ * batches of one partition must not overlap.
  * @throws InvalidArgumentError when there is no batch, a batch is invalid or out of order.
  */
 export function buildEpochTree(instanceId: string, batches: readonly EpochBatch[], options: BuildTreeV2Options = {}): EpochTree {
   if (!Array.isArray(batches) || batches.length === 0) throw new InvalidArgumentError('an epoch needs at least one batch');
   const entries = Object.freeze(batches.map((b) => entryValues(instanceId, b)));
+  const topicsDone = new Set<string>();
   entries.forEach((e, i) => {
     if (i === 0) return;
     const prev = entries[i - 1]!;
-    if (e[5] !== prev[5]) throw new InvalidArgumentError(`batch ${i} is on another topic than batch 0: an epoch covers one decisions topic`);
+    if (e[5] !== prev[5]) {
+      // A new topic's group starts (the decisions topic, then the audit log's pseudo-topic).
+      topicsDone.add(prev[5]);
+      if (topicsDone.has(e[5])) throw new InvalidArgumentError(`batch ${i} returns to a topic an earlier group of batches covered: batches of one topic must be contiguous`);
+      return;
+    }
     const inOrder = e[6] > prev[6] || (e[6] === prev[6] && BigInt(e[7]) > BigInt(prev[8]));
     if (!inOrder) {
       throw new InvalidArgumentError(

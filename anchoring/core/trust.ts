@@ -63,6 +63,12 @@ export interface TrustedDeployment {
   readonly contract: string;
   /** v2: the anchorers whose records count; absent: every anchorer of the contract. */
   readonly anchorers?: readonly string[];
+  /**
+   * Which contract this is (`DecisionAnchor` v1 or `DecisionAnchorV2`); absent: either. Verifiers
+   * pin a bundle only to a deployment of its own version: the two contracts answer different
+   * questions (`batchOf` vs `epochOf`).
+   */
+  readonly version?: 'v1' | 'v2';
 }
 
 /** What a verifier trusts: one or more deployments. */
@@ -115,13 +121,23 @@ export function loadTrustFile(input: unknown): TrustFile {
 }
 
 /**
- * A one-deployment trust anchor from a caller's pin (`--contract ADDRESS [--chain-id N]`).
- * @throws InvalidArgumentError when the address or chain id is malformed.
+ * A one-deployment trust anchor from a caller's pin (`--contract ADDRESS [--chain-id N]
+ * [--anchorer ADDRESS]`). `anchorer` (v2) restricts the deployment to that anchorer's records.
+ * @throws InvalidArgumentError when the address, chain id or anchorer is malformed.
  */
-export function pinnedTrust(pin: { contract: string; chainId?: number | undefined }): TrustAnchor {
+export function pinnedTrust(pin: { contract: string; chainId?: number | undefined; anchorer?: string | undefined }): TrustAnchor {
   if (!ADDRESS.test(pin.contract)) throw new InvalidArgumentError(`contract ${JSON.stringify(pin.contract)} is not 0x followed by 40 hex digits`);
   if (pin.chainId !== undefined && !chainId.safeParse(pin.chainId).success) throw new InvalidArgumentError(`chain id ${String(pin.chainId)} is not a positive integer`);
-  return { deployments: [pin.chainId === undefined ? { contract: pin.contract } : { chainId: pin.chainId, contract: pin.contract }] };
+  if (pin.anchorer !== undefined && !ADDRESS.test(pin.anchorer)) throw new InvalidArgumentError(`anchorer ${JSON.stringify(pin.anchorer)} is not 0x followed by 40 hex digits`);
+  return {
+    deployments: [
+      {
+        ...(pin.chainId === undefined ? {} : { chainId: pin.chainId }),
+        contract: pin.contract,
+        ...(pin.anchorer === undefined ? {} : { anchorers: [pin.anchorer] }),
+      },
+    ],
+  };
 }
 
 /**

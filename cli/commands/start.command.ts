@@ -7,7 +7,8 @@ import { redactUrl } from '../../core/redact.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { SAMPLE_EXCLUSION_LIST } from '../../fixtures/samples.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
-import { pinnedTrust } from '../../anchoring/core/trust.ts';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
+import { FlaggedRootRepository } from '../../anchoring/flagged-root.repository.ts';
 import { ProofService } from '../../proofs/proof.service.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { trainModel } from '../../training/train.ts';
@@ -111,22 +112,24 @@ export function registerStartCommand(program: Command): void {
         line(`  flagged              ${after.flagged - before.flagged}`);
         line(`  review               ${after.review - before.review}`);
         line(`  dead-lettered (DLQ)  ${pipeline.scoring?.counters.deadLettered ?? 0}  (topic ${config.kafka.topics.dlq})`);
-        line(`  batches anchored     ${batches.length}  on chain ${batches[0]?.anchor?.chainId ?? '?'}, contract ${pipeline.anchor?.client.address}`);
+        line(`  batches anchored     ${batches.length}  on chain ${batches[0]?.anchor?.chainId ?? '?'}, contract ${pipeline.anchor?.v2.address} (v1: ${pipeline.anchor?.client?.address ?? "none"})`);
         for (const batch of batches.slice(0, 5)) line(`    ${batch.batchId.slice(0, 18)}…  ${String(batch.leafCount).padStart(5)} decisions  tx ${batch.anchor?.txHash}`);
         if (batches.length > 5) line(`    … and ${batches.length - 5} more`);
         const sample = batches.at(-1);
         if (sample) {
           // One decision of this run, flagged if any: the verification a compliance team would run.
           const decision = (await pipeline.index.sampleDecision(sample.batchId, 'flag'))!;
-          const { client } = pipeline.anchor!;
-          const proofs = new ProofService({ index: pipeline.index, provider: client.provider });
-          // Pinned to the contract this run anchored to (the runtime's own deployment).
-          const trust = pinnedTrust({ contract: client.address, chainId: Number(await client.chainId()) });
+          const { v2 } = pipeline.anchor!;
+          const proofs = new ProofService({ index: pipeline.index, provider: v2.provider, v2: { epochs: new EpochRepository(pipeline.pool), flaggedRoots: new FlaggedRootRepository(pipeline.pool) } });
+          // Pinned to the deployments this run anchored to (v2: DecisionAnchorV2 and our anchorer; v1 leftovers: the v1 contract).
+          const chainId = Number((await v2.provider.getNetwork()).chainId);
+          const v1 = pipeline.anchor!.client;
+          const trust = { deployments: [{ chainId, contract: v2.address, version: 'v2' as const, anchorers: [pipeline.anchor!.tx.address] }, ...(v1 ? [{ chainId, contract: v1.address, version: 'v1' as const }] : [])] };
           const result = await proofs.verify(decision, { minConfirmations: config.chain.confirmations, trust });
           line('');
           line(`verify: ${result.ok ? 'PASS' : `FAIL ${result.code}`}  claim ${decision.claimId} (${decision.outcome}, score ${decision.score.toFixed(3)})`);
           line(`  npx claimtrail verify ${decision.claimId}`);
-          line(`  npx claimtrail proof ${decision.claimId} > proof.json && npx claimtrail verify --bundle proof.json --rpc ${redactUrl(config.chain.rpcUrl)} --contract ${client.address}`);
+          line(`  npx claimtrail proof ${decision.claimId} > proof.json && npx claimtrail verify --bundle proof.json --rpc ${redactUrl(config.chain.rpcUrl)} --contract ${v2.address} --anchorer ${pipeline.anchor!.tx.address}`);
           if (!result.ok) process.exitCode = 1;
         }
         if (opts.keepRunning) {

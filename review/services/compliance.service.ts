@@ -1,4 +1,4 @@
-import type { ProofBundle } from '../../anchoring/core/proof-bundle.ts';
+import type { AnyProofBundle } from '../../anchoring/core/proof-bundle-any.ts';
 import type { TrustAnchor } from '../../anchoring/core/trust.ts';
 import type { DecisionIndexRepository } from '../../anchoring/decision-index.repository.ts';
 import type { DecisionVerification, ProofService } from '../../proofs/proof.service.ts';
@@ -36,9 +36,11 @@ export interface ComplianceServiceDeps {
 
 /**
  * Compliance's view: find the decisions about a claim, verify one against the configured
- * contract with the same verifier as `claimtrail verify` (reporting the chain id and contract
- * asked), export its proof bundle (without the salt: the salt
- * would let the holder test guesses of the claim). Every call is audited.
+ * deployment with the same verifier as `claimtrail verify` (reporting the chain id, contract and,
+ * for v2, anchorer asked), export its proof bundle (v1 or v2 by the decision's leaf encoding).
+ * The bundle carries the salt only when compliance asks for it (`includeSalt`): the salt lets the
+ * holder test guesses of the claim, so it leaves only on an explicit, audited request, and never
+ * for an erased member. Every call is audited.
  */
 export class ComplianceService {
   readonly #d: ComplianceServiceDeps;
@@ -71,13 +73,14 @@ export class ComplianceService {
   async verify(actor: Actor, decisionId: string): Promise<DecisionVerification> {
     const decision = await this.#decision(decisionId);
     const result = await this.#d.proofs.verify(decision, { minConfirmations: this.#d.minConfirmations, trust: this.#d.trust });
-    await this.#d.audit.append(actor, 'decision.verify', { type: 'decision', id: decisionId }, { ok: result.ok, ...(result.ok ? { chainId: result.chainId, contract: result.contract } : { code: result.code }) });
+    await this.#d.audit.append(actor, 'decision.verify', { type: 'decision', id: decisionId }, { ok: result.ok, ...(result.ok ? { chainId: result.chainId, contract: result.contract, ...(result.anchorer ? { anchorer: result.anchorer } : {}) } : { code: result.code }) });
     return result;
   }
 
-  async bundle(actor: Actor, decisionId: string): Promise<ProofBundle> {
-    const bundle = await this.#d.proofs.bundle(await this.#decision(decisionId));
-    await this.#d.audit.append(actor, 'decision.bundle', { type: 'decision', id: decisionId });
+  async bundle(actor: Actor, decisionId: string, options: { includeSalt?: boolean } = {}): Promise<AnyProofBundle> {
+    const includeSalt = options.includeSalt === true;
+    const bundle = await this.#d.proofs.bundle(await this.#decision(decisionId), { includeSalt });
+    await this.#d.audit.append(actor, 'decision.bundle', { type: 'decision', id: decisionId }, { format: bundle.format, includeSalt });
     return bundle;
   }
 

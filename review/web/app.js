@@ -528,7 +528,7 @@ async function compliancePage(params) {
         outcome.replaceChildren(h('p', { class: 'muted' }, 'Verifying against the chain…'));
         try {
           const r = await api('POST', `/api/compliance/decisions/${d.decisionId}/verify`);
-          outcome.replaceChildren(r.ok ? h('div', { class: 'result pass' }, `PASS — decision is in batch ${r.batchId.slice(0, 12)}…, anchored on chain ${r.chainId} at contract ${r.contract} in tx ${r.txHash}, ${r.confirmations} confirmations`) : h('div', { class: 'result fail' }, `FAIL — ${r.code}: ${r.message}`));
+          outcome.replaceChildren(r.ok ? h('div', { class: 'result pass' }, `PASS — decision is in batch ${r.batchId.slice(0, 12)}…, anchored on chain ${r.chainId} at contract ${r.contract}${r.anchorer ? ` by anchorer ${r.anchorer}` : ''} in tx ${r.txHash}, ${r.confirmations} confirmations`) : h('div', { class: 'result fail' }, `FAIL — ${r.code}: ${r.message}`));
         } catch (e) {
           outcome.replaceChildren(h('div', { class: 'result fail' }, e.message));
         }

@@ -7,18 +7,21 @@ import type { Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
+import { FlaggedRootRepository } from '../../anchoring/flagged-root.repository.ts';
 import { devKeySources } from '../../cli/dev-sources.ts';
 import { trainModel } from '../../training/train.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
 /**
  * An anchoring outage on the real stack: scoring and batching run while no anchor worker can
- * reach the chain, so batches pile up pending; when anchoring comes back, the worker catches the
- * backlog up in fewer transactions than batches (anchorBatches, anchoring/chain/batch-anchorer.ts).
+ * reach the chain, so batches pile up pending; when anchoring comes back, the worker commits the
+ * whole backlog as ONE epoch (one anchorEpoch transaction, anchoring/chain/epoch-anchorer.ts) and
+ * every waiting flagged decision as one flagged root (one anchorFlaggedRoot).
  */
 const CLAIMS = 300;
 
-describe('anchoring outage: the backlog is caught up in fewer transactions than batches', () => {
+describe('anchoring outage: the backlog goes out as one epoch', () => {
   let config: Readonly<Config>;
   let processing: RunningPipeline;
   let anchoring: RunningPipeline | undefined;
@@ -46,7 +49,7 @@ describe('anchoring outage: the backlog is caught up in fewer transactions than 
     if (modelDir) rmSync(modelDir, { recursive: true, force: true });
   });
 
-  it('anchors every pending batch once the chain side is back, in fewer transactions', async () => {
+  it('anchors every pending batch in one epoch, and every waiting flagged decision in one flagged root, once the chain side is back', async () => {
     // The outage: no anchor worker, so every batch stays pending (its job waits in the queue).
     processing = await startPipeline(config, testLog, devKeySources(config), ['scoring', 'batching']);
     const producer = new ClaimsProducer(processing.kafka);
@@ -67,17 +70,27 @@ describe('anchoring outage: the backlog is caught up in fewer transactions than 
 
     // The chain side comes back.
     anchoring = await startPipeline(config, testLog, devKeySources(config), ['anchoring']);
+    const flaggedWaiting = (await processing.index.pendingFlaggedV2()).length;
+    expect(flaggedWaiting).toBeGreaterThan(0);
     await until('every batch anchored', async () => {
       const c = await processing.index.counts();
-      return c.anchored === c.batches && (await processing.index.pendingFlagged(1)).length === 0;
+      return c.anchored === c.batches && (await processing.index.pendingFlaggedV2(1)).length === 0;
     });
     const batches = await processing.index.listBatches();
+    expect(batches.every((b) => b.leafEncoding === 'claimtrail-leaf-v2')).toBe(true);
     const txs = new Set(batches.map((b) => b.anchor!.txHash));
-    expect(txs.size).toBeLessThan(batches.length);
-    const client = anchoring.anchor!.client;
-    for (const b of batches) expect((await client.batchOf(b.batchId))?.root).toBe(b.root);
-    const { rows } = await processing.pool.query<{ n: string }>(`SELECT count(*) AS n FROM anchor_transactions WHERE method = 'anchorBatches' AND state = 'confirmed'`);
-    expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(1);
+    expect(txs.size).toBe(1);
+    const epochs = new EpochRepository(processing.pool);
+    const [epoch, ...others] = await epochs.list();
+    expect(others).toEqual([]);
+    expect(epoch).toMatchObject({ sequence: '0', batchCount: batches.length, status: 'anchored', anchor: { txHash: [...txs][0] } });
+    const v2 = anchoring.anchor!.v2;
+    expect((await v2.epochOf(anchoring.anchor!.tx.address, epoch!.epochId))?.root).toBe(epoch!.root);
+    const roots = await new FlaggedRootRepository(processing.pool).list();
+    expect(roots).toHaveLength(1);
+    expect(roots[0]).toMatchObject({ count: flaggedWaiting, status: 'anchored' });
+    const { rows } = await processing.pool.query<{ method: string; n: string }>(`SELECT method, count(*) AS n FROM anchor_transactions WHERE state = 'confirmed' AND method LIKE 'anchor%' GROUP BY method ORDER BY method`);
+    expect(rows.map((r) => [r.method, Number(r.n)])).toEqual([['anchorEpoch', 1], ['anchorFlaggedRoot', 1]]);
     testLog.info({ batches: batches.length, transactions: txs.size }, 'outage backlog caught up');
   }, 400_000);
 });

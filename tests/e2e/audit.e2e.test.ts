@@ -12,6 +12,9 @@ import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { devKeySources } from '../../cli/dev-sources.ts';
 import { createAnchorReader } from '../../proofs/anchor-reader.ts';
+import { createAnchorReaderV2 } from '../../proofs/anchor-reader-v2.ts';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
+import { FlaggedRootRepository } from '../../anchoring/flagged-root.repository.ts';
 import { AuditService } from '../../proofs/audit.service.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
 import { trainModel } from '../../training/train.ts';
@@ -45,11 +48,14 @@ describe(`audit: ${CLAIMS} claims through the real stack, then the index tampere
     await producer.produce(generatedMessages(CLAIMS, SEED, 3), { topic: config.kafka.topics.claims });
     await producer.disconnect();
     await waitUntilSettled(pipeline, CLAIMS, 180_000);
-    const client = pipeline.anchor!.client;
+    const client = pipeline.anchor!.client!;
+    const { v2, tx } = pipeline.anchor!;
     audit = new AuditService({
       index: pipeline.index,
       log: new KafkaDecisionLog(pipeline.kafka, config.kafka.topics.decisions),
       chain: createAnchorReader(client.provider, client.address),
+      // The configured DecisionAnchorV2 and our anchorer (what DECISION_ANCHOR_V2_* give the CLI below).
+      v2: { epochs: new EpochRepository(pipeline.pool), flaggedRoots: new FlaggedRootRepository(pipeline.pool), chain: createAnchorReaderV2(v2.provider, v2.address), anchorer: tx.address },
     });
     env = {
       CLAIMS_TOPIC: config.kafka.topics.claims,
@@ -57,6 +63,8 @@ describe(`audit: ${CLAIMS} claims through the real stack, then the index tampere
       DECISIONS_TOPIC: config.kafka.topics.decisions,
       DATABASE_SCHEMA: config.database.schema,
       DECISION_ANCHOR_ADDRESS: client.address,
+      DECISION_ANCHOR_V2_ADDRESS: v2.address,
+      DECISION_ANCHOR_V2_ANCHORER: tx.address,
       LOG_LEVEL: 'warn',
     };
   }, 600_000);
@@ -102,7 +110,14 @@ describe(`audit: ${CLAIMS} claims through the real stack, then the index tampere
     expect(report.batches).toHaveLength(counts.batches);
     expect(counts.batches).toBeGreaterThan(1);
     expect(report.logDecisions).toBe(CLAIMS);
-    for (const b of report.batches) expect([b.logRoot, b.chainRoot]).toEqual([b.storedRoot, b.storedRoot]);
+    // v2 batches: the log's root is the stored one, and the chain holds the root of their epoch.
+    for (const b of report.batches) {
+      expect(b.logRoot).toBe(b.storedRoot);
+      const epoch = (await new EpochRepository(pipeline.pool).placementOfBatch(b.batchId))!.epoch;
+      expect([b.epochId, b.chainRoot]).toEqual([epoch.epochId, epoch.root]);
+    }
+    const { rows: flagged } = await pipeline.pool.query<{ n: string }>(`SELECT count(*) AS n FROM flagged_roots WHERE status = 'anchored'`);
+    expect(Number(flagged[0]!.n)).toBeGreaterThan(0);
     expect(await cli('--all')).toMatchObject({ exitCode: 0, out: { result: 'CLEAN', findings: [] } });
   }, 300_000);
 
@@ -117,6 +132,20 @@ describe(`audit: ${CLAIMS} claims through the real stack, then the index tampere
     expect(all.exitCode).toBe(1);
     expect(all.out.result).toBe('DISCREPANCIES');
     expect(all.out.findings).toEqual([expect.objectContaining({ kind: 'altered', decisionId: id })]);
+  }, 300_000);
+
+  it('reports an epoch root altered in PostgreSQL, and an epoch row naming another anchorer', async () => {
+    const { rows } = await pipeline.pool.query<{ epoch_id: string; root: string; anchorer: string }>(`SELECT epoch_id, root, anchorer FROM epochs WHERE status = 'anchored' ORDER BY sequence LIMIT 1`);
+    const { epoch_id: epochId, root, anchorer } = rows[0]!;
+    const { rows: entries } = await pipeline.pool.query<{ batch_id: string }>('SELECT batch_id FROM epoch_batches WHERE epoch_id = $1 AND batch_id IS NOT NULL ORDER BY position LIMIT 1', [epochId]);
+    await pipeline.pool.query('UPDATE epochs SET root = $2, anchorer = $3 WHERE epoch_id = $1', [epochId, `0x${'ee'.repeat(32)}`, `0x${'11'.repeat(20)}`]);
+    try {
+      const report = await audit.auditBatch(entries[0]!.batch_id);
+      expect(report.findings.map((f) => f.kind).sort()).toEqual(['altered', 'root-mismatch']);
+      expect(report.findings.find((f) => f.kind === 'root-mismatch')).toMatchObject({ expected: root, computed: `0x${'ee'.repeat(32)}` });
+    } finally {
+      await pipeline.pool.query('UPDATE epochs SET root = $2, anchorer = $3 WHERE epoch_id = $1', [epochId, root, anchorer]);
+    }
   }, 300_000);
 
   it('reports a deleted decision row as missing, and exits 1', async () => {

@@ -27,27 +27,37 @@ const env = {
 };
 
 interface Bundle {
-  leafTypes: string[];
   proof: string[];
-  batch: { root: string };
+  batch: { batchId: string; root: string; topic: string; partition: number; firstOffset: string; lastOffset: string; leafCount: number };
+  epoch: { root: string; proof: string[] };
   decision: {
+    instanceId: string;
     decisionId: string;
     claimCommitment: string;
     score: number;
     outcome: 'approve' | 'review' | 'flag';
     modelHash: string;
-    reasons: Array<{ code: string; contribution: number; text: string }>;
+    reasons: Array<{ code: string; contribution: number }>;
     decidedAt: string;
     log: { topic: string; partition: number; offset: string };
   };
 }
 
-/** The leaf tuple, rebuilt from the bundle's fields (never from its `leaf`). */
+const h = (s: string) => keccak256(toUtf8Bytes(s));
+/** The claimtrail-leaf-v2 types (docs/proof-bundle.md, "Verifying v2 with @openzeppelin/merkle-tree alone"). */
+const LEAF_TYPES = ['bytes32', 'bytes32', 'bytes32', 'bytes32', 'uint32', 'uint8', 'bytes32', 'bytes32', 'uint64', 'bytes32', 'uint32', 'uint64'];
+const ENTRY_TYPES = ['bytes32', 'bytes32', 'bytes32', 'bytes32', 'uint32', 'bytes32', 'uint32', 'uint64', 'uint64'];
+
+/** The v2 leaf tuple, rebuilt from the bundle's fields (never from its `leaf`). */
 function values(b: Bundle): unknown[] {
   const d = b.decision;
-  const h = (s: string) => keccak256(toUtf8Bytes(s));
-  const reasonsHash = h(JSON.stringify(d.reasons.map(({ code, contribution, text }) => ({ code, contribution, text }))));
-  return [d.decisionId, d.claimCommitment, Math.round(d.score * 1e6), ['approve', 'review', 'flag'].indexOf(d.outcome), d.modelHash, reasonsHash, String(Date.parse(d.decidedAt)), h(d.log.topic), d.log.partition, d.log.offset];
+  const reasonsHash = h(JSON.stringify(d.reasons.map(({ code, contribution }) => ({ code, contributionMicros: Math.round(contribution * 1e6) }))));
+  return [h('claimtrail-leaf-v2'), d.instanceId, d.decisionId, d.claimCommitment, Math.round(d.score * 1e6), ['approve', 'review', 'flag'].indexOf(d.outcome), d.modelHash, reasonsHash, String(Date.parse(d.decidedAt)), h(d.log.topic), d.log.partition, d.log.offset];
+}
+
+/** The batch entry tuple of the epoch tree. */
+function entry(b: Bundle): unknown[] {
+  return [h('claimtrail-epoch-entry-v2'), b.decision.instanceId, b.batch.batchId, b.batch.root, b.batch.leafCount, h(b.batch.topic), b.batch.partition, b.batch.firstOffset, b.batch.lastOffset];
 }
 
 describe('the main job, then its proof bundle checked with @openzeppelin/merkle-tree alone', () => {
@@ -76,8 +86,9 @@ describe('the main job, then its proof bundle checked with @openzeppelin/merkle-
 
     const { stdout } = await run(process.execPath, ['cli/main.ts', 'proof', claimId!], { env });
     const bundle = JSON.parse(stdout) as Bundle;
-    expect(StandardMerkleTree.verify(bundle.batch.root, bundle.leafTypes, values(bundle), bundle.proof)).toBe(true);
+    expect(StandardMerkleTree.verify(bundle.batch.root, LEAF_TYPES, values(bundle), bundle.proof)).toBe(true);
+    expect(StandardMerkleTree.verify(bundle.epoch.root, ENTRY_TYPES, entry(bundle), bundle.epoch.proof)).toBe(true);
     const tampered: Bundle = { ...bundle, decision: { ...bundle.decision, score: bundle.decision.score === 0.5 ? 0.25 : 0.5 } };
-    expect(StandardMerkleTree.verify(bundle.batch.root, bundle.leafTypes, values(tampered), bundle.proof)).toBe(false);
+    expect(StandardMerkleTree.verify(bundle.batch.root, LEAF_TYPES, values(tampered), bundle.proof)).toBe(false);
   });
 });

@@ -18,7 +18,13 @@ import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { devAggregateKeySource, devKeySources } from '../../cli/dev-sources.ts';
 import { ERASURE_MAC_PURPOSE } from '../../privacy/erasure.service.ts';
 import { LocalKeyWrapper } from '../../privacy/key-wrapper.ts';
-import { ProofService } from '../../proofs/proof.service.ts';
+import { ProofService, ProofUnavailableError } from '../../proofs/proof.service.ts';
+import { createAnchorReaderV2 } from '../../proofs/anchor-reader-v2.ts';
+import { configuredTrustAnchor } from '../../proofs/configured-trust.ts';
+import type { ProofBundleV2 } from '../../anchoring/core/proof-bundle-v2.ts';
+import { verifyAgainstChainV2, verifyProofBundleV2 } from '../../anchoring/core/verify-proof-v2.ts';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
+import { FlaggedRootRepository } from '../../anchoring/flagged-root.repository.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
@@ -29,7 +35,7 @@ import { trainModel } from '../../training/train.ts';
 import { createRedis } from '../../infra/redis.ts';
 import { keyedDuplicateFingerprint } from '../../scoring/aggregates.ts';
 import { isolatedConfig, migratedSchema, payloadRepository, testLog, uniqueName } from '../support/env.ts';
-import { runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
+import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 
 const run = promisify(execFile);
 const CLAIMS = 300;
@@ -144,6 +150,8 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
       const exists = await Promise.all(names.map((n) => redis.exists(n)));
       return names.filter((_, i) => exists[i] === 1);
     };
+    let bundlesBefore: ProofBundleV2[];
+    const v2Repositories = () => ({ epochs: new EpochRepository(pipeline.pool), flaggedRoots: new FlaggedRootRepository(pipeline.pool) });
     const memberAggregateKeys = async (): Promise<string[]> => (await redis.keys(`${config.aggregates.keyPrefix}:m:${memberId}:*`)).filter((k) => /:\d+$/.test(k));
 
     beforeAll(async () => {
@@ -156,6 +164,9 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
       decisionIds = ids.rows.map((r) => r.decision_id);
       keyId = ids.rows[0]!.key_id;
       expect(new Set(ids.rows.map((r) => r.key_id))).toEqual(new Set([keyId]));
+      // Bundles of the member exported before the erasure, salt included (an entitled export).
+      const entitled = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.v2.provider, sealed: payloads, v2: v2Repositories() });
+      bundlesBefore = await Promise.all(decisionIds.map(async (id) => (await entitled.bundle((await pipeline.index.getDecision(id))!, { includeSalt: true })) as ProofBundleV2));
       redis = createRedis(config.redisUrl);
       aggregateKeysBefore = await memberAggregateKeys();
       duplicateKeysBefore = await memberDuplicateKeys();
@@ -223,19 +234,42 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
       expect((await tableBytes(pipeline, 'audit_log')).includes(Buffer.from(memberId))).toBe(false);
     });
 
-    it('every decision of the member still verifies PASS on chain, flagged leaves included', async () => {
-      const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+    it('every decision of the member still verifies PASS on chain (v2: pinned to DecisionAnchorV2 and our anchorer), flagged ones through their flagged root too', async () => {
+      const provider = pipeline.anchor!.v2.provider;
+      const proofs = new ProofService({ index: pipeline.index, provider, v2: v2Repositories() });
+      const trust = await configuredTrustAnchor(config, provider);
       let flagged = 0;
       for (const id of decisionIds) {
         const decision = (await pipeline.index.getDecision(id))!;
-        expect(await proofs.verify(decision, { minConfirmations: 1, trust: runtimeTrust(pipeline) }), `decision ${id}`).toMatchObject({ ok: true });
+        expect(decision.leafEncoding, id).toBe('claimtrail-leaf-v2');
+        const result = await proofs.verify(decision, { minConfirmations: 1, trust });
+        expect(result, `decision ${id}`).toMatchObject({ ok: true, contract: pipeline.anchor!.v2.address, anchorer: pipeline.anchor!.tx.address.toLowerCase() });
         if (decision.outcome === 'flag') {
           flagged++;
-          const { rows } = await pipeline.pool.query<{ leaf: string }>('SELECT leaf FROM decisions WHERE decision_id = $1', [id]);
-          expect(await pipeline.anchor!.client.flaggedAnchoredAt(rows[0]!.leaf)).toBeGreaterThan(0n);
+          expect(result, `flagged decision ${id}`).toHaveProperty('flaggedConfirmations');
         }
       }
       expect(flagged).toBeGreaterThan(0);
+    }, 120_000);
+
+    it('bundles exported before the erasure still verify without their salt (pure and on chain); a new export refuses the salt but proves without it', async () => {
+      const provider = pipeline.anchor!.v2.provider;
+      const trust = await configuredTrustAnchor(config, provider);
+      const v2 = trust.deployments.find((d) => d.version === 'v2')!;
+      const pin = { chainId: v2.chainId!, contract: v2.contract, anchorer: v2.anchorers![0]! };
+      expect(bundlesBefore.length).toBe(decisionIds.length);
+      for (const bundle of bundlesBefore) {
+        expect(bundle.salt).toMatch(/^0x[0-9a-f]{64}$/);
+        const { salt: _salt, ...saltless } = bundle;
+        expect(verifyProofBundleV2(saltless, { trust: pin })).toEqual({ ok: true });
+        expect(await verifyAgainstChainV2(saltless, createAnchorReaderV2(provider, pin.contract), pin, { minConfirmations: 1 })).toMatchObject({ ok: true });
+      }
+      const proofs = new ProofService({ index: pipeline.index, provider, sealed: payloads, v2: v2Repositories() });
+      const decision = (await pipeline.index.getDecision(decisionIds[0]!))!;
+      await expect(proofs.bundle(decision, { includeSalt: true })).rejects.toBeInstanceOf(ProofUnavailableError);
+      const fresh = (await proofs.bundle(decision)) as ProofBundleV2;
+      expect(fresh.salt).toBeUndefined();
+      expect(verifyProofBundleV2(fresh, { trust: pin })).toEqual({ ok: true });
     }, 120_000);
 
     it('shows an erased claim as erased in the review app (200, not 500)', async () => {

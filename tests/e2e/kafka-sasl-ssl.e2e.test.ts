@@ -9,11 +9,10 @@ import { generateClaims } from '../../fixtures/generator.ts';
 import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { devKeySources } from '../../cli/dev-sources.ts';
-import { ProofService } from '../../proofs/proof.service.ts';
 import { trainModel } from '../../training/train.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import { secureKafkaPassword } from '../../stack/kafka-secure.ts';
-import { runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
+import { runtimeProofs, runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 import { startSecureKafka, type SecureKafka } from '../support/secure-kafka.ts';
 
@@ -72,7 +71,7 @@ describe('the pipeline over SASL_SSL (SCRAM-SHA-512, TLS with a private CA and a
     expect(counts.anchored).toBe(counts.batches);
     expect(pipeline.scoring?.counters.deadLettered).toBe(MALFORMED);
     const { rows } = await pipeline.pool.query<{ decision_id: string }>('SELECT decision_id FROM decisions ORDER BY random() LIMIT 3');
-    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+    const proofs = runtimeProofs(pipeline);
     for (const { decision_id } of rows) {
       expect(await proofs.verify((await pipeline.index.getDecision(decision_id))!, { minConfirmations: 1, trust: runtimeTrust(pipeline) })).toMatchObject({ ok: true });
     }

@@ -12,10 +12,13 @@ import { ClaimsProducer } from '../../ingest/claims.producer.ts';
 import { DLQ_HEADERS, headerString } from '../../ingest/claim-decoder.ts';
 import { startPipeline, type RunningPipeline } from '../../pipeline/runtime.ts';
 import { devKeySources } from '../../cli/dev-sources.ts';
-import { ProofService } from '../../proofs/proof.service.ts';
+import { buildEpochTree } from '../../anchoring/core/epoch.ts';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
+import { FlaggedRootRepository } from '../../anchoring/flagged-root.repository.ts';
+import { InstanceRepository } from '../../anchoring/instance.repository.ts';
 import { trainModel } from '../../training/train.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
-import { runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
+import { runtimeProofs, runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
 const run = promisify(execFile);
@@ -108,17 +111,35 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     }
     const { rows } = await pipeline.pool.query<{ n: string }>('SELECT count(*) AS n FROM decisions d JOIN batches b USING (batch_id) WHERE d.log_offset BETWEEN b.first_offset AND b.last_offset AND d.log_partition = b.partition');
     expect(rows[0]!.n).toBe(String(CLAIMS));
-    const client = pipeline.anchor!.client;
+    // Proof format v2: every batch is v2 leaves, committed in epochs on DecisionAnchorV2 whose
+    // stored entries rebuild the anchored root; every flagged decision is in an anchored flagged root.
+    expect(batches.every((b) => b.leafEncoding === 'claimtrail-leaf-v2')).toBe(true);
+    const { v2, tx } = pipeline.anchor!;
+    const epochs = new EpochRepository(pipeline.pool);
+    const instanceId = await new InstanceRepository(pipeline.pool).instanceId();
+    const seen = new Set<string>();
     for (const batch of batches) {
-      expect((await client.batchOf(batch.batchId))?.root).toBe(batch.root);
+      const placed = (await epochs.placementOfBatch(batch.batchId))!;
+      expect(placed.epoch.status).toBe('anchored');
+      expect(batch.anchor?.txHash).toBe(placed.epoch.anchor!.txHash);
+      if (seen.has(placed.epoch.epochId)) continue;
+      seen.add(placed.epoch.epochId);
+      expect(buildEpochTree(instanceId, placed.entries).root).toBe(placed.epoch.root);
+      expect((await v2.epochOf(tx.address, placed.epoch.epochId))?.root).toBe(placed.epoch.root);
     }
-    const flagged = await pipeline.pool.query<{ leaf: string }>(`SELECT leaf FROM decisions WHERE outcome = 'flag'`);
+    expect(seen.size).toBeLessThan(batches.length);
+    const flagged = await pipeline.pool.query<{ decision_id: string }>(`SELECT decision_id FROM decisions WHERE outcome = 'flag'`);
     expect(flagged.rows.length).toBeGreaterThan(0);
-    for (const { leaf } of flagged.rows.slice(0, 50)) expect(await client.flaggedAnchoredAt(leaf)).toBeGreaterThan(0n);
+    const flaggedRoots = new FlaggedRootRepository(pipeline.pool);
+    for (const { decision_id } of flagged.rows) {
+      const membership = (await flaggedRoots.membershipOf(decision_id))!;
+      expect(membership.status).toBe('anchored');
+      expect((await v2.flaggedRootOf(tx.address, membership.root))?.count).toBe(membership.count);
+    }
   });
 
   it('verifies 100 random decisions PASS against the chain', async () => {
-    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+    const proofs = runtimeProofs(pipeline);
     const { rows } = await pipeline.pool.query<{ decision_id: string }>('SELECT decision_id FROM decisions ORDER BY random() LIMIT 100');
     for (const { decision_id } of rows) {
       const decision = (await pipeline.index.getDecision(decision_id))!;
@@ -128,15 +149,16 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
   });
 
   it('says FAIL for a decision altered in PostgreSQL', async () => {
-    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+    const proofs = runtimeProofs(pipeline);
     const { rows } = await pipeline.pool.query<{ decision_id: string }>(`SELECT decision_id FROM decisions WHERE outcome = 'flag' LIMIT 1`);
     const id = rows[0]!.decision_id;
     await pipeline.pool.query(`UPDATE decisions SET outcome = 'approve', score = 0.01 WHERE decision_id = $1`, [id]);
     const result = await proofs.verify((await pipeline.index.getDecision(id))!, { minConfirmations: 1, trust: runtimeTrust(pipeline) });
+    // The v2 leaf binds outcome and score: the recomputed leaf no longer leads to the batch root.
     expect(result).toMatchObject({ ok: false, code: 'PROOF_INVALID' });
   });
 
-  it('exports a bundle with `claimtrail proof` that the CLI verifies with an RPC URL and the pinned contract, and rejects a one-byte edit', async () => {
+  it('exports a v2 bundle with `claimtrail proof` that the CLI verifies with an RPC URL and the pinned contract and anchorer, and rejects a one-byte edit', async () => {
     const { rows } = await pipeline.pool.query<{ claim_id: string }>(`SELECT claim_id FROM decisions WHERE outcome <> 'flag' LIMIT 1`);
     const claimId = rows[0]!.claim_id;
     const { stdout } = await run(process.execPath, ['cli/main.ts', 'proof', claimId], { env });
@@ -144,14 +166,14 @@ describe(`end to end: ${CLAIMS} claims + ${MALFORMED} malformed through the real
     const file = join(dir, 'proof.json');
     writeFileSync(file, stdout);
     const bare = { PATH: process.env.PATH ?? '' };
-    const pass = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--contract', pipeline.anchor!.client.address, '--json'], { env: bare });
-    expect(JSON.parse(pass.stdout)).toMatchObject({ result: 'PASS', ok: true, claimId });
+    const pass = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--contract', pipeline.anchor!.v2.address, '--anchorer', pipeline.anchor!.tx.address, '--json'], { env: bare });
+    expect(JSON.parse(pass.stdout)).toMatchObject({ result: 'PASS', ok: true, claimId, format: 'claimtrail-proof-v2', anchorer: pipeline.anchor!.tx.address.toLowerCase() });
 
     const bundle = JSON.parse(stdout) as { decision: { score: number } };
     const edited = stdout.replace(`"score": ${bundle.decision.score}`, `"score": ${bundle.decision.score === 0.5 ? 0.6 : 0.5}`);
     expect(edited).not.toBe(stdout);
     writeFileSync(file, edited);
-    const fail = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--contract', pipeline.anchor!.client.address, '--json'], { env: bare }).catch((error: { code: number; stdout: string }) => error);
+    const fail = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', config.chain.rpcUrl, '--contract', pipeline.anchor!.v2.address, '--anchorer', pipeline.anchor!.tx.address, '--json'], { env: bare }).catch((error: { code: number; stdout: string }) => error);
     expect((fail as { code: number }).code).toBe(11); // LEAF_MISMATCH: the score is bound by the leaf
     expect(JSON.parse((fail as { stdout: string }).stdout)).toMatchObject({ result: 'FAIL', ok: false });
     rmSync(dir, { recursive: true, force: true });

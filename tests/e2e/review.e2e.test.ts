@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { sealRootOnChain } from '../../anchoring/chain/seal-root.ts';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +8,7 @@ import { promisify } from 'node:util';
 import type { KafkaMessage } from 'kafkajs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyProofBundle } from '../../anchoring/core/verify-proof.ts';
+import { verifyAnyProofBundle } from '../../anchoring/core/verify-any.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import type { Config } from '../../core/config.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
@@ -406,11 +408,12 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download proof bundle' }).click()]);
       const file = join(userDataDir, 'bundle.json');
       await download.saveAs(file);
-      const bundle = JSON.parse(readFileSync(file, 'utf8')) as { format: string; decision: { claimId: string; salt?: string } };
-      expect(bundle.format).toBe('claimtrail-proof-v1');
+      const bundle = JSON.parse(readFileSync(file, 'utf8')) as { format: string; decision: { claimId: string }; salt?: string };
+      // The pipeline batches v2 records as v2 leaves: the download is a v2 bundle, without salt.
+      expect(bundle.format).toBe('claimtrail-proof-v2');
       expect(bundle.decision.claimId).toBe(disposedClaim);
-      expect(bundle.decision.salt).toBeUndefined();
-      expect(verifyProofBundle(bundle)).toEqual({ ok: true });
+      expect(bundle.salt).toBeUndefined();
+      expect(verifyAnyProofBundle(bundle)).toEqual({ ok: true });
       await page.screenshot({ path: join(SCREENSHOTS, 'review-compliance.png'), fullPage: true });
       const audit = await call('ada', 'GET', `/api/audit?user=cora&limit=10`);
       expect(audit.json.items.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(['decision.search', 'decision.verify', 'decision.bundle']));
@@ -445,7 +448,8 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
       if (Date.now() > deadline) throw new Error('audit batch was not anchored');
       await new Promise((r) => setTimeout(r, 300));
     }
-    expect((await pipeline.anchor!.client.batchOf(sealed!.batchId))?.root).toBe(sealed!.root);
+    // Proof format v2: the seal is an entry of an epoch on DecisionAnchorV2.
+    expect(await sealRootOnChain({ provider: pipeline.anchor!.v2.provider, epochs: new EpochRepository(pipeline.pool) }, sealed!.batchId, { deployments: [{ contract: pipeline.anchor!.v2.address, version: 'v2', anchorers: [pipeline.anchor!.tx.address] }] })).toBe(sealed!.root);
     // Seals have their own table: the decision batches stay decision batches.
     expect(await pipeline.index.getBatch(sealed!.batchId)).toBeNull();
     const listed = await call('sue', 'GET', '/api/audit/batches');

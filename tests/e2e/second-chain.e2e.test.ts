@@ -13,9 +13,11 @@ import { devKeySources } from '../../cli/dev-sources.ts';
 import { createAnchorReader } from '../../proofs/anchor-reader.ts';
 import { AuditService } from '../../proofs/audit.service.ts';
 import { KafkaDecisionLog } from '../../proofs/decision-log.reader.ts';
-import { ProofService } from '../../proofs/proof.service.ts';
+import { createAnchorReaderV2 } from '../../proofs/anchor-reader-v2.ts';
+import { EpochRepository } from '../../anchoring/epoch.repository.ts';
+import { FlaggedRootRepository } from '../../anchoring/flagged-root.repository.ts';
 import { trainModel } from '../../training/train.ts';
-import { runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
+import { runtimeProofs, runtimeTrust, stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 import { startPrivateHardhatNode, type PrivateHardhatNode } from '../support/private-hardhat-node.ts';
 
@@ -55,14 +57,16 @@ describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => 
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   });
 
-  it('anchors every batch on EDR and its decisions verify PASS there', async () => {
-    const client = pipeline.anchor!.client;
-    expect(await client.chainId()).toBe(31337n);
+  it('anchors every batch on EDR (in epochs on DecisionAnchorV2) and its decisions verify PASS there', async () => {
+    const { v2, tx } = pipeline.anchor!;
+    expect(await v2.chainId()).toBe(31337n);
+    const epochs = new EpochRepository(pipeline.pool);
     for (const batch of await pipeline.index.listBatches()) {
       expect(batch.status).toBe('anchored');
-      expect((await client.batchOf(batch.batchId))?.root).toBe(batch.root);
+      const { epoch } = (await epochs.placementOfBatch(batch.batchId))!;
+      expect((await v2.epochOf(tx.address, epoch.epochId))?.root).toBe(epoch.root);
     }
-    const proofs = new ProofService({ index: pipeline.index, provider: client.provider });
+    const proofs = runtimeProofs(pipeline);
     const { rows } = await pipeline.pool.query<{ decision_id: string }>('SELECT decision_id FROM decisions ORDER BY random() LIMIT 20');
     for (const { decision_id } of rows) {
       expect(await proofs.verify((await pipeline.index.getDecision(decision_id))!, { minConfirmations: 1, trust: runtimeTrust(pipeline) }), decision_id).toMatchObject({ ok: true });
@@ -70,20 +74,26 @@ describe(`second chain: ${CLAIMS} claims anchored on Hardhat's EDR node`, () => 
   });
 
   it('audits clean against EDR', async () => {
-    const client = pipeline.anchor!.client;
-    const audit = new AuditService({ index: pipeline.index, log: new KafkaDecisionLog(pipeline.kafka, config.kafka.topics.decisions), chain: createAnchorReader(client.provider, client.address) });
+    const client = pipeline.anchor!.client!;
+    const { v2, tx } = pipeline.anchor!;
+    const audit = new AuditService({
+      index: pipeline.index,
+      log: new KafkaDecisionLog(pipeline.kafka, config.kafka.topics.decisions),
+      chain: createAnchorReader(client.provider, client.address),
+      v2: { epochs: new EpochRepository(pipeline.pool), flaggedRoots: new FlaggedRootRepository(pipeline.pool), chain: createAnchorReaderV2(v2.provider, v2.address), anchorer: tx.address },
+    });
     const report = await audit.auditAll();
     expect(report.findings).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.logDecisions).toBe(CLAIMS);
   });
 
-  it('exports a bundle that the CLI verifies against EDR with its RPC URL and the pinned contract', async () => {
+  it('exports a v2 bundle that the CLI verifies against EDR with its RPC URL and the pinned contract and anchorer', async () => {
     const decision = (await pipeline.index.sampleDecision((await pipeline.index.listBatches())[0]!.batchId, 'flag'))!;
-    const proofs = new ProofService({ index: pipeline.index, provider: pipeline.anchor!.client.provider });
+    const proofs = runtimeProofs(pipeline);
     const file = join(tempDir, 'proof.json');
     writeFileSync(file, JSON.stringify(await proofs.bundle(decision)));
-    const { stdout } = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', node.rpcUrl, '--contract', pipeline.anchor!.client.address, '--json'], { env: { PATH: process.env.PATH ?? '' } });
-    expect(JSON.parse(stdout)).toMatchObject({ result: 'PASS', decisionId: decision.decisionId, chainId: '31337', contract: pipeline.anchor!.client.address });
+    const { stdout } = await run(process.execPath, ['cli/main.ts', 'verify', '--bundle', file, '--rpc', node.rpcUrl, '--contract', pipeline.anchor!.v2.address, '--anchorer', pipeline.anchor!.tx.address, '--json'], { env: { PATH: process.env.PATH ?? '' } });
+    expect(JSON.parse(stdout)).toMatchObject({ result: 'PASS', decisionId: decision.decisionId, chainId: '31337', contract: pipeline.anchor!.v2.address, anchorer: pipeline.anchor!.tx.address.toLowerCase() });
   });
 });

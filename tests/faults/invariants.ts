@@ -115,10 +115,12 @@ export async function checkInvariants(options: {
            ON a.topic = b.topic AND a.partition = b.partition AND a.batch_id < b.batch_id
           AND a.first_offset <= b.last_offset AND b.first_offset <= a.last_offset`,
       ),
-      doubleAnchoredBatches: await one(
+      // v1: batch ids; v2: epoch ids and flagged roots (each stored with its attempts), plus any
+      // batch in two epochs (epoch_batches forbids it; counted in case a migration ever drops that).
+      doubleAnchoredBatches: (await one(`SELECT count(*) AS n FROM (SELECT batch_id FROM epoch_batches WHERE batch_id IS NOT NULL GROUP BY batch_id HAVING count(*) > 1) x`)) + await one(
         `SELECT count(*) AS n FROM (
            SELECT id FROM anchor_transactions, unnest(batch_ids) AS id
-            WHERE state = 'confirmed' AND method IN ('anchorBatch', 'anchorBatches')
+            WHERE state = 'confirmed' AND method IN ('anchorBatch', 'anchorBatches', 'anchorEpoch', 'anchorFlaggedRoot')
             GROUP BY id HAVING count(*) > 1) x`,
       ),
       flaggedMissingFromQueue: await one(

@@ -59,7 +59,9 @@ export async function finished(db: pg.Pool, expected: number): Promise<boolean> 
   const { rows } = await db.query<{ decisions: string; pending_batches: string; pending_flagged: string }>(
     `SELECT (SELECT count(*) FROM decisions) AS decisions,
             (SELECT count(*) FROM batches WHERE status <> 'anchored') AS pending_batches,
-            (SELECT count(*) FROM decisions WHERE outcome = 'flag' AND flagged_tx_hash IS NULL) AS pending_flagged`,
+            -- v1 leaves: anchored one by one (flagged_tx_hash); v2 leaves: in an anchored flagged root.
+            (SELECT count(*) FROM decisions d WHERE outcome = 'flag' AND CASE WHEN leaf_encoding = 'claimtrail-leaf-v1' THEN flagged_tx_hash IS NULL
+               ELSE NOT EXISTS (SELECT 1 FROM flagged_members m JOIN flagged_roots r USING (root) WHERE m.decision_id = d.decision_id AND r.status = 'anchored') END) AS pending_flagged`,
   );
   const r = rows[0]!;
   return Number(r.decisions) >= expected && Number(r.pending_batches) === 0 && Number(r.pending_flagged) === 0;

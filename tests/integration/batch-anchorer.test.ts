@@ -17,7 +17,8 @@ import { startPrivateAnvil, type PrivateAnvil } from '../support/private-anvil.t
 import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
 
 /**
- * BatchAnchorer on a real (private) anvil and PostgreSQL: a backlog of pending batches goes out
+ * BatchAnchorer (the v1 path, kept for v1-leaf batches left from before proof format v2) on a
+ * real (private) anvil and PostgreSQL: a backlog of pending batches goes out
  * in fewer transactions than batches, a batch already on chain with our root counts as done,
  * and a batch whose anchoring block a reorg removed goes back to pending and is anchored again.
  */
@@ -78,27 +79,24 @@ describe('BatchAnchorer on anvil', () => {
     expect(receipt?.logs).toHaveLength(4); // one BatchAnchored per root
   });
 
-  it('anchors a pending audit seal in the same anchorBatches transaction as decision batches, and re-anchors it after a reorg', async () => {
+  it('leaves audit seals and v2 batches to epochs: the v1 path sends v1-leaf decision batches only', async () => {
     const anchorer = new BatchAnchorer({ roots, chain: client, tx, log: testLog });
     const n = next++;
     const range = { topic: 'claimtrail.audit-log.test', partition: 0, firstOffset: String(n * 10 + 1), lastOffset: String(n * 10 + 3) };
     const seal = { batchId: computeBatchId(range), first: range.firstOffset, last: range.lastOffset, leafCount: 3, root: id(`audit seal ${n}`) };
     await new AuditSealRepository(pool).insertSeal(seal, pool);
+    const v2Range = { topic: 'decisions', partition: 7, firstOffset: '0', lastOffset: '4' };
+    const v2 = { batchId: id(`v2 batch ${n}`), ...v2Range, leafCount: 5, root: id(`v2 root ${n}`), leafEncoding: 'claimtrail-leaf-v2' as const };
+    await index.recordBatch(v2, []);
     const decisions = await pendingBatch();
-    expect((await roots.pending()).map((r) => [r.batchId, r.source])).toEqual([[seal.batchId, 'audit'], [decisions.batchId, 'decisions']]);
-    const snapshot = (await provider.send('evm_snapshot', [])) as string;
+    expect((await roots.pending()).map((r) => [r.batchId, r.source, r.leafEncoding])).toEqual([[decisions.batchId, 'decisions', 'claimtrail-leaf-v1']]);
+    expect(await roots.get(seal.batchId)).toMatchObject({ source: 'audit', leafEncoding: null, inEpoch: false });
     const result = await anchorer.anchor(decisions.batchId);
-    expect(result).toMatchObject({ alreadyAnchored: false, batchesInTx: 2 });
-    expect((await provider.getTransaction(result.txHash))?.data.slice(0, 10)).toBe(id('anchorBatches(bytes32[],bytes32[],uint32[])').slice(0, 10));
-    expect(await roots.get(seal.batchId)).toMatchObject({ source: 'audit', status: 'anchored', anchor: { txHash: result.txHash } });
-    expect((await client.batchOf(seal.batchId))?.root).toBe(seal.root);
-    expect(await index.getBatch(seal.batchId)).toBeNull();
-    expect(await provider.send('evm_revert', [snapshot])).toBe(true);
-    await provider.send('evm_mine', []);
-    expect((await anchorer.reorged()).sort()).toEqual([seal.batchId, decisions.batchId].sort());
+    expect(result).toMatchObject({ alreadyAnchored: false, batchesInTx: 1 });
+    expect((await provider.getTransaction(result.txHash))?.data.slice(0, 10)).toBe(id('anchorBatch(bytes32,bytes32,uint32)').slice(0, 10));
+    expect(await client.batchOf(seal.batchId)).toBeNull();
+    expect(await client.batchOf(v2.batchId)).toBeNull();
     expect((await roots.get(seal.batchId))?.status).toBe('pending');
-    expect(await anchorer.anchor(seal.batchId)).toMatchObject({ alreadyAnchored: false, batchesInTx: 2 });
-    expect((await client.batchOf(seal.batchId))?.root).toBe(seal.root);
   });
 
   it('records a batch that is already on chain with our root instead of sending it again', async () => {

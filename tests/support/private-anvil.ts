@@ -19,6 +19,8 @@ const ANVIL_ACCOUNT_0_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efca
 export interface PrivateAnvilOptions {
   /** A state file written by `anvil --dump-state` to start from (accounts, contracts, blocks). */
   loadState?: string;
+  /** Chain id; default 31337 (the dev chain). Another id plays a non-dev chain. */
+  chainId?: number;
 }
 
 export async function startPrivateAnvil(options: PrivateAnvilOptions = {}): Promise<PrivateAnvil> {
@@ -27,7 +29,7 @@ export async function startPrivateAnvil(options: PrivateAnvilOptions = {}): Prom
   const binary = require.resolve(`@foundry-rs/anvil-${process.platform}-${arch}/bin/anvil`);
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const state = options.loadState ? ['--load-state', options.loadState] : [];
-  const child: ChildProcess = spawn(binary, ['--port', String(port), '--chain-id', '31337', '--silent', ...state], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(binary, ['--port', String(port), '--chain-id', String(options.chainId ?? 31337), '--silent', ...state], { stdio: 'ignore' });
   const rpcUrl = `http://127.0.0.1:${port}`;
   await waitForRpc(child, rpcUrl, `private anvil on port ${port}`, 20_000);
   return {

@@ -27,7 +27,7 @@ function world(n = 5) {
   const log: DecisionLogRecord[] = decisions.map((d, i) => ({ partition: 3, offset: String(10 + i), value: Buffer.from(JSON.stringify(d)) }));
   const rows: IndexedDecision[] = decisions.map((d, i) => ({ ...d, log: { topic: TOPIC, partition: 3, offset: String(10 + i) }, leaf: leaves[i]!, batchId, leafIndex: i }));
   const anchor = { chainId: 31337n, contract: '0x5fbdb2315678afecb367f032d93f642f64180aa3', txHash: `0x${'ab'.repeat(32)}`, blockNumber: 7n, blockHash: `0x${'cd'.repeat(32)}` };
-  const batch: StoredBatch = { batchId, ...range, leafCount: n, root, status: 'anchored', anchor, createdAt: new Date(0), anchoredAt: new Date(0) };
+  const batch: StoredBatch = { batchId, ...range, leafCount: n, root, leafEncoding: 'claimtrail-leaf-v1', status: 'anchored', anchor, createdAt: new Date(0), anchoredAt: new Date(0) };
   const chain = new Map([[batchId, { root, leafCount: n, anchoredBlock: 7n }]]);
   const blocks = new Map([[7n, anchor.blockHash]]);
   return { decisions, batch, log, rows, chain, blocks };
