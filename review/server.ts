@@ -1,6 +1,9 @@
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { sealRootOnChain } from '../anchoring/chain/seal-root.ts';
+import { metrics } from '../infra/metrics/registry.ts';
+import { every } from '../infra/metrics/samplers.ts';
+import { startMetricsServer } from '../infra/metrics/server.ts';
 import { EpochRepository } from '../anchoring/epoch.repository.ts';
 import { connectProvider } from '../anchoring/chain/provider.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
@@ -42,6 +45,9 @@ export interface RunningReviewServer {
 }
 
 /** What the composition root plugs into the review app. */
+/** How often the review queues' depth and SLA breaches are sampled for /metrics, ms. */
+const REVIEW_SAMPLE_MS = 15_000;
+
 export interface ReviewServerDeps {
   /** The PHI master key, for the role-checked case view's claim payloads. */
   masterKey: MasterKeySource;
@@ -106,6 +112,26 @@ export async function startReviewServer(
       const sealLog = log.child({ component: 'audit-seal' });
       const sealTimer = setInterval(() => void seals.seal().catch((error: unknown) => sealLog.error({ err: error }, 'sealing the audit log failed; retried next time')), review.auditSealSeconds * 1000);
       stops.unshift(() => clearInterval(sealTimer));
+    }
+    // Operations: queue depth and SLA breaches sampled for Prometheus, and the process endpoint
+    // (/metrics, /healthz, /readyz) when METRICS_PORT is set.
+    const sampleQueues = async () => {
+      const queues = await cases.queues();
+      for (const q of queues) metrics.reviewQueueDepth.set({ queue: q.name }, q.open + q.assigned + q.snoozed + q.escalated);
+      metrics.reviewSlaBreaches.set(queues.reduce((n, q) => n + q.breached, 0));
+    };
+    await sampleQueues();
+    stops.unshift(every(REVIEW_SAMPLE_MS, sampleQueues, log, 'review queues'));
+    if (config.metrics.port > 0) {
+      const ops = await startMetricsServer({
+        host: config.metrics.host,
+        port: config.metrics.port,
+        token: config.metrics.token,
+        registry: metrics.registry,
+        checks: () => ({ postgres: () => pool.query('SELECT 1'), chain: () => provider.getBlockNumber() }),
+        log: log.child({ component: 'metrics' }),
+      });
+      stops.unshift(() => ops.close());
     }
     const url = await app.listen({ host: review.host, port });
     log.info({ url }, 'review app listening');
