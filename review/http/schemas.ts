@@ -46,7 +46,7 @@ export const CaseSummary = z.object({
   outcome: z.enum(['review', 'flag']),
   score: z.number(),
   amount: z.number().nullable().describe('totalCharged, USD; null when masked'),
-  priority: z.number().nullable().describe('score x amount; null when masked'),
+  priority: z.number().nullable().describe('score x (amount band + 1): band 0 below $100 ... 5 from $1,000,000 up; null when masked'),
   lineOfBusiness: z.string().nullable(),
   memberId: z.string().nullable().describe('null when masked'),
   providerNpi: z.string().nullable().describe('billing NPI; null when masked'),

@@ -4,8 +4,6 @@ import type { Queryable } from './db.ts';
 /** The clear, non-identifying columns of one `claim_payloads` row that case opening reads. */
 export interface PayloadRoutingRow {
   decisionId: string;
-  memberId: string | null;
-  providerNpi: string | null;
   claimType: string | null;
   /** `total_charged` as PostgreSQL's numeric text (exact), or null. */
   totalCharged: string | null;
@@ -23,12 +21,9 @@ export interface NewCase {
   queue: string;
   outcome: CaseOutcome;
   score: number;
-  /** Numeric text of the amount (stored rounded to cents by the column), or null. */
-  amount: string | null;
+  /** score x (amount band + 1): never the amount itself (queue-routing.ts casePriority). */
   priority: number;
   lineOfBusiness: string | null;
-  memberId: string | null;
-  providerNpi: string | null;
   ruleCodes: readonly string[];
 }
 
@@ -49,30 +44,30 @@ export class CaseOpeningRepository {
    */
   async payloadRoutingRows(db: Queryable, decisionIds: readonly string[]): Promise<Map<string, PayloadRoutingRow>> {
     if (decisionIds.length === 0) return new Map();
-    const { rows } = await db.query<{ decision_id: string; member_id: string | null; provider_npi: string | null; claim_type: string | null; total_charged: string | null; claim_bytes: Buffer | null }>(
-      `SELECT decision_id, member_id, provider_npi, claim_type, total_charged::text,
+    const { rows } = await db.query<{ decision_id: string; claim_type: string | null; total_charged: string | null; claim_bytes: Buffer | null }>(
+      `SELECT decision_id, claim_type, total_charged::text,
               CASE WHEN claim_type IS NULL THEN claim_bytes END AS claim_bytes
          FROM claim_payloads WHERE decision_id = ANY ($1::text[])`,
       [decisionIds],
     );
     return new Map(
-      rows.map((r) => [r.decision_id, { decisionId: r.decision_id, memberId: r.member_id, providerNpi: r.provider_npi, claimType: r.claim_type, totalCharged: r.total_charged, claimBytes: r.claim_bytes }]),
+      rows.map((r) => [r.decision_id, { decisionId: r.decision_id, claimType: r.claim_type, totalCharged: r.total_charged, claimBytes: r.claim_bytes }]),
     );
   }
 
   /**
    * Inserts the cases in the given order; a decision that already has a case keeps it, and a case
    * whose queue is not in `review_queues` is not opened. SLA deadline = the transaction's now() +
-   * the queue's `sla_hours`. Returns the number of cases opened.
+   * the queue's `sla_hours`. `member_id`, `provider_npi` and `amount` are left NULL: no claim
+   * field is copied out of the payload store. Returns the number of cases opened.
    */
   async insertCases(db: Queryable, cases: readonly NewCase[]): Promise<number> {
     if (cases.length === 0) return 0;
     const result = await db.query(
-      `INSERT INTO cases (decision_id, claim_id, queue, outcome, score, amount, priority, line_of_business,
-                          member_id, provider_npi, rule_codes, created_at, due_at)
-       SELECT u.d, u.c, u.q, u.o, u.s, u.a, u.p, u.lob, u.m, u.npi, u.rules::text[], now(), now() + make_interval(hours => rq.sla_hours)
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::numeric[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[])
-              WITH ORDINALITY AS u(d, c, q, o, s, a, p, lob, m, npi, rules, n)
+      `INSERT INTO cases (decision_id, claim_id, queue, outcome, score, priority, line_of_business, rule_codes, created_at, due_at)
+       SELECT u.d, u.c, u.q, u.o, u.s, u.p, u.lob, u.rules::text[], now(), now() + make_interval(hours => rq.sla_hours)
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::text[], $8::text[])
+              WITH ORDINALITY AS u(d, c, q, o, s, p, lob, rules, n)
          JOIN review_queues rq ON rq.name = u.q
         ORDER BY u.n
        ON CONFLICT (decision_id) DO NOTHING`,
@@ -82,11 +77,8 @@ export class CaseOpeningRepository {
         cases.map((c) => c.queue),
         cases.map((c) => c.outcome),
         cases.map((c) => c.score),
-        cases.map((c) => c.amount),
         cases.map((c) => c.priority),
         cases.map((c) => c.lineOfBusiness),
-        cases.map((c) => c.memberId),
-        cases.map((c) => c.providerNpi),
         // text[] of text[] literals: unnest cannot take a ragged 2-D array.
         cases.map((c) => toArrayLiteral(c.ruleCodes)),
       ],

@@ -9,9 +9,10 @@ export const DISPOSITIONS = ['confirmed_fraud', 'false_positive', 'needs_informa
 export type Disposition = (typeof DISPOSITIONS)[number];
 
 /**
- * One case as listed in a queue (no claim payload). `masked`: member id, NPI, amount and
- * priority (score x amount, from which the amount follows) are withheld (null) because the viewer
- * is an investigator and the case is not assigned to them (CaseService).
+ * One case as listed in a queue (no claim payload). Member id, NPI and amount are not stored in
+ * `cases`: CaseService fills them in from `claim_payloads` for entitled viewers only (null as the
+ * repository returns them). `masked`: member id, NPI, amount and priority (score x amount band)
+ * are withheld (null) because the viewer is an investigator and the case is not assigned to them.
  */
 export interface CaseSummary {
   caseId: string;
@@ -51,6 +52,14 @@ export interface CaseFilter {
   to?: Date;
   assigneeId?: string;
   breached?: boolean;
+}
+
+/** Member id, billing NPI and claim total of one case's claim, as `claim_payloads` holds them. */
+export interface CaseClaimFields {
+  memberId: string | null;
+  providerNpi: string | null;
+  /** USD; null when unknown. */
+  amount: number | null;
 }
 
 export interface QueueSummary {
@@ -102,11 +111,8 @@ interface CaseRow {
   queue: string;
   outcome: 'review' | 'flag';
   score: number;
-  amount: string | null;
   priority: number;
   line_of_business: string | null;
-  member_id: string | null;
-  provider_npi: string | null;
   rule_codes: string[];
   status: CaseStatus;
   assignee_id: string | null;
@@ -118,8 +124,10 @@ interface CaseRow {
   breached: boolean;
 }
 
-const CASE_COLUMNS = `c.case_id::text, c.decision_id, c.claim_id, c.queue, c.outcome, c.score, c.amount::text, c.priority,
-  c.line_of_business, c.member_id, c.provider_npi, c.rule_codes, c.status, c.assignee_id::text, u.name AS assignee_name,
+// Never cases.member_id / provider_npi / amount (NULL since migration 1733800000000): entitled
+// viewers get those from claim_payloads ({@link CaseRepository.claimFields}).
+const CASE_COLUMNS = `c.case_id::text, c.decision_id, c.claim_id, c.queue, c.outcome, c.score, c.priority,
+  c.line_of_business, c.rule_codes, c.status, c.assignee_id::text, u.name AS assignee_name,
   c.snoozed_until, c.created_at, c.due_at, c.closed_at, coalesce(c.closed_at, now()) > c.due_at AS breached`;
 const FROM_CASES = 'cases c LEFT JOIN review_users u ON u.user_id = c.assignee_id';
 
@@ -131,11 +139,11 @@ function toCase(r: CaseRow): CaseSummary {
     queue: r.queue,
     outcome: r.outcome,
     score: r.score,
-    amount: r.amount === null ? null : Number(r.amount),
+    amount: null,
     priority: r.priority,
     lineOfBusiness: r.line_of_business,
-    memberId: r.member_id,
-    providerNpi: r.provider_npi,
+    memberId: null,
+    providerNpi: null,
     ruleCodes: r.rule_codes,
     status: r.status,
     assigneeId: r.assignee_id,
@@ -276,6 +284,20 @@ export class CaseRepository {
       // Payloads are stored only after decoding succeeded, so this is unexpected; show none.
       return null;
     }
+  }
+
+  /**
+   * Member id, NPI and total of the claims behind these decisions, from the lookup columns of
+   * `claim_payloads` (`member_id`, `provider_npi`, `total_charged`; no decryption), keyed by
+   * decision id. Callers pass only the decisions of cases the viewer may see unmasked.
+   */
+  async claimFields(decisionIds: readonly string[], db: Queryable = this.#pool): Promise<Map<string, CaseClaimFields>> {
+    if (decisionIds.length === 0) return new Map();
+    const { rows } = await db.query<{ decision_id: string; member_id: string | null; provider_npi: string | null; total_charged: string | null }>(
+      'SELECT decision_id, member_id, provider_npi, total_charged::text FROM claim_payloads WHERE decision_id = ANY ($1::text[])',
+      [decisionIds],
+    );
+    return new Map(rows.map((r) => [r.decision_id, { memberId: r.member_id, providerNpi: r.provider_npi, amount: r.total_charged === null ? null : Number(r.total_charged) }]));
   }
 
   /** Up to `limit` other claims of the same member or provider, newest first. */

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import type { CaseIndexRepository } from '../repositories/case-index.repository.ts';
+import { casePriority } from './queue-routing.ts';
 
 /** Rows hashed per round trip when filling the index. */
 const BATCH = 500;
@@ -43,7 +44,11 @@ export class CaseIdentifierIndex {
   /**
    * Hashes every case not hashed yet (and, with `rehash`, every case hashed under another key).
    * Run at start (with `rehash`) and before each identifier search, so cases opened since are
-   * found. @returns the number of cases hashed.
+   * found. The identifiers hashed are those of the case's `claim_payloads` row (lookup columns
+   * `member_id` / `provider_npi`), never `cases`' own columns; a case opened by an older release
+   * that still holds a clear member id, NPI or amount is hashed again and those columns are set
+   * to NULL (its score x amount priority becomes score x amount band). Idempotent: a hashed,
+   * cleared case is not read again. @returns the number of cases hashed.
    */
   async fill(options: { rehash?: boolean } = {}): Promise<number> {
     let total = 0;
@@ -51,7 +56,12 @@ export class CaseIdentifierIndex {
       const rows = await this.#repo.unindexed(this.keyId, BATCH, options.rehash ?? false);
       if (rows.length === 0) return total;
       await this.#repo.setHashes(
-        rows.map((r) => ({ caseId: r.caseId, memberHmac: r.memberId === null ? null : this.memberHash(r.memberId), providerHmac: r.providerNpi === null ? null : this.providerHash(r.providerNpi) })),
+        rows.map((r) => ({
+          caseId: r.caseId,
+          memberHmac: r.memberId === null ? null : this.memberHash(r.memberId),
+          providerHmac: r.providerNpi === null ? null : this.providerHash(r.providerNpi),
+          priority: r.legacyAmount === null ? null : casePriority(r.score, Number(r.legacyAmount)),
+        })),
         this.keyId,
       );
       total += rows.length;

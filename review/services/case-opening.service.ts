@@ -52,11 +52,15 @@ export function payloadFields(row: PayloadRoutingRow | undefined): PayloadFields
 /**
  * Opens a review case for every `review` / `flag` decision as the batching stage records it,
  * inside the same transaction, so a decision and its case commit (or roll back) together.
- * Queue: the first matching `review_queue_rules` row ({@link routeCase}); priority: score x amount
- * ({@link casePriority}); SLA deadline: the transaction's time + the queue's `sla_hours`; status
- * `open`. Idempotent: a decision that already has a case keeps it.
+ * Queue: the first matching `review_queue_rules` row ({@link routeCase}); priority: score x
+ * (amount band + 1) ({@link casePriority}); SLA deadline: the transaction's time + the queue's
+ * `sla_hours`; status `open`. Idempotent: a decision that already has a case keeps it.
  *
  * Routing reads the clear `claim_type` / `total_charged` columns of `claim_payloads` (moving them into the encrypted payload is a separate change).
+ * No claim field is copied into `cases`: `member_id`, `provider_npi` and `amount` stay NULL (the
+ * case list and view read them from `claim_payloads` for entitled viewers; search goes through
+ * the keyed hashes `member_hmac` / `provider_hmac`, review/services/case-identifier-index.ts), and
+ * the priority carries only the amount's band, never the amount.
  */
 export class CaseOpeningService implements DecisionsRecordedHook {
   readonly #repository: CaseOpeningRepository;
@@ -90,11 +94,8 @@ export class CaseOpeningService implements DecisionsRecordedHook {
         queue: routeCase(rules, { outcome, score: d.score, lineOfBusiness, ruleCodes }),
         outcome,
         score: d.score,
-        amount,
         priority: casePriority(d.score, amount === null ? null : Number(amount)),
         lineOfBusiness,
-        memberId: payload?.memberId ?? null,
-        providerNpi: payload?.providerNpi ?? null,
         ruleCodes,
       };
     });

@@ -8,7 +8,7 @@ import type { Actor } from '../auth/roles.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { AttachmentFile, AttachmentRepository, AttachmentSummary } from '../repositories/attachment.repository.ts';
 import type { AuditRepository } from '../repositories/audit.repository.ts';
-import type { CaseFilter, CaseNote, CaseRepository, CaseSummary, Disposition, DispositionRecord, QueueSummary, RelatedClaim } from '../repositories/case.repository.ts';
+import type { CaseClaimFields, CaseFilter, CaseNote, CaseRepository, CaseSummary, Disposition, DispositionRecord, QueueSummary, RelatedClaim } from '../repositories/case.repository.ts';
 import { withTransaction } from '../repositories/db.ts';
 import type { UserRepository } from '../repositories/user.repository.ts';
 import { checkAttachment } from './attachment-policy.ts';
@@ -97,7 +97,7 @@ export class CaseService {
     }
     const result = await this.#d.cases.list(filter, page);
     await this.#d.audit.append(actor, 'cases.list', null, { filter: { ...filter, from: filter.from?.toISOString(), to: filter.to?.toISOString() }, ...page, returned: result.items.map((c) => c.caseId) });
-    return { total: result.total, items: result.items.map((c) => this.#present(actor, c)) };
+    return { total: result.total, items: await this.#presentAll(actor, result.items) };
   }
 
   /** Assigns the next case to the actor; null when the queue is empty. */
@@ -108,18 +108,24 @@ export class CaseService {
       if (!caseId) return null;
       await this.#d.audit.append(actor, 'case.take', { type: 'case', id: caseId }, { queue: queue ?? null }, db);
       const taken = await this.#d.cases.get(caseId, db);
-      return taken && this.#present(actor, taken);
+      return taken && this.#present(actor, taken, db);
     });
   }
 
-  /** The case with claim data, decision, related claims and proof status. Audited as a PHI view. */
+  /**
+   * The case with claim data, decision, related claims and proof status. Audited as a PHI view.
+   * Member id, NPI and amount are read here from the decrypted claim (`memberId`,
+   * `billingProviderNpi`, `totalCharged`); where the claim cannot be read (erased member, no
+   * payload) from the payload row's lookup columns.
+   */
   async view(actor: Actor, caseId: string): Promise<CaseDetail> {
-    const c = await this.#require(caseId);
-    this.#mayRead(actor, c);
-    const decision = await this.#d.index.getDecision(c.decisionId);
-    if (!decision) throw new NotFoundError(`decision ${c.decisionId} of case ${caseId} is missing from the index`);
-    const [claim, related, notes, dispositions, batch] = await Promise.all([
-      this.#d.cases.claimPayload(c.decisionId),
+    const stored = await this.#require(caseId);
+    this.#mayRead(actor, stored);
+    const decision = await this.#d.index.getDecision(stored.decisionId);
+    if (!decision) throw new NotFoundError(`decision ${stored.decisionId} of case ${caseId} is missing from the index`);
+    const [claim, lookup] = await Promise.all([this.#d.cases.claimPayload(stored.decisionId), this.#d.cases.claimFields([stored.decisionId])]);
+    const c: CaseSummary = { ...stored, ...claimFieldsOf(claim, lookup.get(stored.decisionId)), masked: false };
+    const [related, notes, dispositions, batch] = await Promise.all([
       this.#d.cases.related(c.decisionId, c.memberId, c.providerNpi),
       this.#d.cases.notes(caseId),
       this.#d.cases.dispositions(caseId),
@@ -167,7 +173,7 @@ export class CaseService {
       const dispositionId = await this.#d.cases.addDisposition(c, actor.userId, disposition, text, db);
       await this.#d.cases.setStatus(caseId, disposition === 'escalated' ? { status: 'escalated', assigneeId: null } : { status: 'closed', assigneeId: c.assigneeId ?? actor.userId }, db);
       await this.#d.audit.append(actor, 'case.dispose', { type: 'case', id: caseId }, { dispositionId, disposition, claimId: c.claimId }, db);
-      return this.#present(actor, (await this.#d.cases.get(caseId, db))!);
+      return this.#present(actor, (await this.#d.cases.get(caseId, db))!, db);
     });
     this.#d.verdicts.flushInBackground();
     return updated;
@@ -181,7 +187,7 @@ export class CaseService {
       const c = await this.#lockForAction(actor, caseId, db);
       await this.#d.cases.setStatus(caseId, { status: 'snoozed', assigneeId: null, snoozedUntil: until }, db);
       await this.#d.audit.append(actor, 'case.snooze', { type: 'case', id: caseId }, { until: until.toISOString(), previousAssignee: c.assigneeId }, db);
-      return this.#present(actor, (await this.#d.cases.get(caseId, db))!);
+      return this.#present(actor, (await this.#d.cases.get(caseId, db))!, db);
     });
   }
 
@@ -225,17 +231,29 @@ export class CaseService {
       const c = await this.#lockForAction(actor, caseId, db);
       await this.#d.cases.setStatus(caseId, { status: 'assigned', assigneeId }, db);
       await this.#d.audit.append(actor, 'case.reassign', { type: 'case', id: caseId }, { from: c.assigneeId, to: assigneeId }, db);
-      return (await this.#d.cases.get(caseId, db))!;
+      return this.#present(actor, (await this.#d.cases.get(caseId, db))!, db);
     });
   }
 
+  /** {@link #presentAll} of one case. */
+  async #present(actor: Actor, c: CaseSummary, db?: Parameters<CaseRepository['claimFields']>[1]): Promise<CaseSummary> {
+    return (await this.#presentAll(actor, [c], db))[0]!;
+  }
+
   /**
-   * The case as `actor` may see it: everything for a supervisor or the assignee; for an
-   * investigator on a case not assigned to them, member id, NPI, amount and priority withheld.
+   * The cases as `actor` may see them: for a supervisor or the assignee, with member id, NPI and
+   * amount read now from `claim_payloads` (`cases` holds none of them); for an investigator on a
+   * case not assigned to them, those and the priority withheld. Identifiers are fetched only for
+   * the cases the actor may see unmasked.
    */
-  #present(actor: Actor, c: CaseSummary): CaseSummary {
-    if (actor.role === 'supervisor' || c.assigneeId === actor.userId) return c;
-    return { ...c, memberId: null, providerNpi: null, amount: null, priority: null, masked: true };
+  async #presentAll(actor: Actor, cases: readonly CaseSummary[], db?: Parameters<CaseRepository['claimFields']>[1]): Promise<CaseSummary[]> {
+    const entitled = (c: CaseSummary) => actor.role === 'supervisor' || c.assigneeId === actor.userId;
+    const fields = await this.#d.cases.claimFields(cases.filter(entitled).map((c) => c.decisionId), db);
+    return cases.map((c) => {
+      if (!entitled(c)) return { ...c, memberId: null, providerNpi: null, amount: null, priority: null, masked: true };
+      const f = fields.get(c.decisionId);
+      return { ...c, memberId: f?.memberId ?? null, providerNpi: f?.providerNpi ?? null, amount: f?.amount ?? null, masked: false };
+    });
   }
 
   async #require(caseId: string, db?: Parameters<CaseRepository['get']>[1]): Promise<CaseSummary> {
@@ -280,4 +298,20 @@ export class CaseService {
       flaggedTxHash: decision.flaggedTxHash ?? null,
     };
   }
+}
+
+/**
+ * Member id, billing NPI and total of a case's claim for the case view: from the decrypted claim
+ * where it can be read, else from the payload row's lookup columns (`lookup`), else unknown.
+ */
+function claimFieldsOf(claim: Record<string, unknown> | null, lookup: CaseClaimFields | undefined): CaseClaimFields {
+  const readable = claim !== null && !claim.erased;
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+  const total = readable ? claim.totalCharged : undefined;
+  const amount = typeof total === 'number' && Number.isFinite(total) ? total : typeof total === 'string' && total.trim() !== '' && Number.isFinite(Number(total)) ? Number(total) : null;
+  return {
+    memberId: (readable ? text(claim.memberId) : null) ?? lookup?.memberId ?? null,
+    providerNpi: (readable ? text(claim.billingProviderNpi) : null) ?? lookup?.providerNpi ?? null,
+    amount: amount ?? lookup?.amount ?? null,
+  };
 }

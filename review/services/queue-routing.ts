@@ -96,10 +96,27 @@ export function routeCase(rules: readonly QueueRule[], input: RoutingInput): str
   return ordered.find((rule) => ruleMatches(rule, input))?.queue ?? FALLBACK_QUEUE;
 }
 
+/** Lower bounds (USD) of amount bands 1, 2, ...; band 0 is below the first, the last band is open-ended. */
+export const AMOUNT_BAND_FLOORS = [100, 1_000, 10_000, 100_000, 1_000_000] as const;
+
 /**
- * Work order of a case, higher first: score x amount charged (USD), or the score alone when the
- * amount is unknown.
+ * The amount band of a claim total: 0 below $100, 1 below $1,000, 2 below $10,000, 3 below
+ * $100,000, 4 below $1,000,000, 5 from $1,000,000 up (capped). An unknown (null or non-finite)
+ * amount is band 0. A band is a coarse, non-identifying number: it is what `cases.priority`
+ * carries instead of the amount (docs/privacy.md).
+ */
+export function amountBand(amount: number | null): number {
+  if (amount === null || !Number.isFinite(amount)) return 0;
+  let band = 0;
+  while (band < AMOUNT_BAND_FLOORS.length && amount >= AMOUNT_BAND_FLOORS[band]!) band++;
+  return band;
+}
+
+/**
+ * Work order of a case, higher first: score x (amount band + 1) ({@link amountBand}), so the
+ * score alone below $100 or when the amount is unknown, and a bigger claim outranks a smaller one
+ * of similar score. Never the amount itself: priority is stored in `cases` and must not reveal it.
  */
 export function casePriority(score: number, amount: number | null): number {
-  return score * (amount ?? 1);
+  return score * (amountBand(amount) + 1);
 }

@@ -199,29 +199,7 @@ const ALLOWED_COLUMNS: ReadonlyArray<{ table: string; columns: '*' | readonly st
  * Findings whose fix belongs to another room, listed with their owner (reported, not fixed here).
  * Each must still be found: when one disappears, delete it from this list.
  */
-const KNOWN_FINDINGS: ReadonlyArray<{ sink: string; key: string; needle: RegExp; owner: string; why: string }> = [
-  {
-    sink: 'table cases',
-    key: 'member_id',
-    needle: /\.memberId$/,
-    owner: 'review (case opening, review/services/case-opening.service.ts; migration 1733310000000)',
-    why: 'cases.member_id holds the member id in clear for the assigned investigator\'s view; it should be read at view time from the sealed payload (the HMAC column already serves search)',
-  },
-  {
-    sink: 'table cases',
-    key: 'provider_npi',
-    needle: /ProviderNpi$/,
-    owner: 'review (case opening)',
-    why: 'cases.provider_npi holds the billing (or attending) NPI in clear; same fix as member_id',
-  },
-  {
-    sink: 'table cases',
-    key: 'amount',
-    needle: /\.totalCharged \(/,
-    owner: 'review (case opening, queue routing)',
-    why: 'cases.amount holds the claim total in clear (and priority = score x amount reveals it); claim_payloads.total_charged is the documented clear copy, cases duplicates it outside the payload store',
-  },
-];
+const KNOWN_FINDINGS: ReadonlyArray<{ sink: string; key: string; needle: RegExp; owner: string; why: string }> = [];
 
 /** Every row and column of every table of the schema, except the allowed columns. */
 async function schemaPieces(pool: Pool, schema: string): Promise<SinkText[]> {

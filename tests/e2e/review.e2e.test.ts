@@ -134,7 +134,10 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
     const { json } = await call('sue', 'GET', '/api/queues');
     expect(json.queues.map((q: { name: string }) => q.name)).toEqual(['rule-hits', 'flagged', 'review']);
     expect(json.queues.reduce((n: number, q: { open: number }) => n + q.open, 0)).toBe(Number(rows[0]!.cases));
-    const amounts = await pipeline.pool.query<{ n: string }>('SELECT count(*) AS n FROM cases WHERE amount IS NULL OR member_id IS NULL');
+    // No claim field in clear in cases: member id, NPI and amount are read from claim_payloads at view time.
+    const clear = await pipeline.pool.query<{ n: string }>('SELECT count(*) AS n FROM cases WHERE amount IS NOT NULL OR member_id IS NOT NULL OR provider_npi IS NOT NULL');
+    expect(clear.rows[0]!.n).toBe('0');
+    const amounts = await pipeline.pool.query<{ n: string }>('SELECT count(*) AS n FROM cases c LEFT JOIN claim_payloads p USING (decision_id) WHERE p.total_charged IS NULL OR p.member_id IS NULL');
     expect(amounts.rows[0]!.n).toBe('0');
   });
 

@@ -10,6 +10,7 @@ import { generateClaims } from '../../fixtures/generator.ts';
 import { migrate } from '../../infra/db/migrate.ts';
 import { createPool, type Pool } from '../../infra/db/pool.ts';
 import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
+import { amountBand } from '../../review/services/queue-routing.ts';
 import { isolatedConfig, migratedSchema } from '../support/env.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../infra/db/migrations', import.meta.url));
@@ -28,7 +29,9 @@ const CASE_COLUMNS = `c.decision_id, c.claim_id, c.queue, c.outcome, c.score, c.
 /**
  * CaseOpeningService opens exactly the cases the `review_open_case` trigger opened (its last
  * version, migration 1732900000000_phi-encryption.sql), column by column, for the same decisions,
- * payload rows and routing rules.
+ * payload rows and routing rules, except where it differs by design (migration 1733800000000):
+ * `member_id`, `provider_npi` and `amount` stay NULL (no claim field in clear in `cases`), and
+ * the priority is score x (amount band + 1) instead of score x amount.
  */
 describe('case opening: service == the trigger it replaces', () => {
   const triggerConfig = isolatedConfig();
@@ -177,7 +180,14 @@ describe('case opening: service == the trigger it replaces', () => {
     expect(byTrigger.some((c) => c.amount === '1234.57')).toBe(true);
     expect(byTrigger.every((c) => c.status === 'open' && c.opened_with_batch === true)).toBe(true);
 
-    expect(byService).toEqual(byTrigger);
+    // By design: no claim field in clear, and a priority from the amount's band only.
+    expect(byService.every((c) => c.member_id === null && c.provider_npi === null && c.amount === null)).toBe(true);
+    expect(byTrigger.some((c) => c.member_id !== null && c.provider_npi !== null && c.amount !== null)).toBe(true);
+    expect(byService.map((c) => c.priority)).toEqual(byTrigger.map((c) => (c.score as number) * (amountBand(c.amount === null ? null : Number(c.amount)) + 1)));
+    expect(byService.map((c) => c.priority)).not.toEqual(byTrigger.map((c) => c.priority));
+    // Everything else, column by column.
+    const rest = ({ member_id: _m, provider_npi: _p, amount: _a, priority: _r, ...others }: Record<string, unknown>) => others;
+    expect(byService.map(rest)).toEqual(byTrigger.map(rest));
   });
 
   it('opens no second case when a batch is recorded twice or its cases are opened again', async () => {

@@ -17,6 +17,7 @@ import type { RunningReviewServer } from '../../review/server.ts';
 import { startTestReviewServer } from '../support/review.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
 import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
+import { amountBand } from '../../review/services/queue-routing.ts';
 import { isolatedConfig, migratedSchema, payloadRepository, testLog, uniqueName } from '../support/env.ts';
 
 const hex = (s: string) => `0x${createHash('sha256').update(s).digest('hex')}`;
@@ -101,13 +102,18 @@ describe('review case identifiers: masking and keyed-hash search (real app, real
     await drop?.();
   });
 
-  it('fills the keyed-hash columns at start (hex HMACs, not the identifiers)', async () => {
-    const { rows } = await pool.query<{ member_id: string; provider_npi: string; member_hmac: string | null; provider_hmac: string | null }>('SELECT member_id, provider_npi, member_hmac, provider_hmac FROM cases');
+  it('fills the keyed-hash columns at start (hex HMACs, not the identifiers); cases hold no member id, NPI or amount', async () => {
+    const { rows } = await pool.query<{ claim_id: string; member_id: string | null; provider_npi: string | null; amount: string | null; score: number; priority: number; member_hmac: string | null; provider_hmac: string | null }>(
+      'SELECT claim_id, member_id, provider_npi, amount::text, score, priority, member_hmac, provider_hmac FROM cases',
+    );
     expect(rows).toHaveLength(4);
     for (const r of rows) {
+      const claim = claims.find((c) => c.claimId === r.claim_id)!;
+      expect(r).toMatchObject({ member_id: null, provider_npi: null, amount: null });
+      expect(r.priority).toBe(r.score * (amountBand(claim.totalCharged) + 1));
       expect(r.member_hmac).toMatch(/^[0-9a-f]{64}$/);
       expect(r.provider_hmac).toMatch(/^[0-9a-f]{64}$/);
-      expect(r.member_hmac).not.toBe(createHash('sha256').update(r.member_id).digest('hex'));
+      expect(r.member_hmac).not.toBe(createHash('sha256').update(claim.memberId).digest('hex'));
     }
     expect(new Set(rows.map((r) => r.member_hmac)).size).toBe(4);
   });
@@ -120,14 +126,26 @@ describe('review case identifiers: masking and keyed-hash search (real app, real
     expect(list.json.items).toHaveLength(4);
     for (const c of list.json.items) {
       if (c.caseId === taken.caseId) {
-        expect(c).toMatchObject({ masked: false, memberId: taken.memberId, providerNpi: taken.providerNpi });
-        expect(c.amount).toBeGreaterThan(0);
+        const claim = claims.find((x) => x.claimId === c.claimId)!;
+        expect(c).toMatchObject({ masked: false, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, amount: claim.totalCharged });
+        expect(taken).toMatchObject({ memberId: claim.memberId, providerNpi: claim.billingProviderNpi, amount: claim.totalCharged });
+        expect(c.priority).toBe(c.score * (amountBand(claim.totalCharged) + 1));
       } else {
         expect(c).toMatchObject({ masked: true, memberId: null, providerNpi: null, amount: null, priority: null });
       }
     }
     const supervisor = await call('sue', '/api/cases?limit=50');
-    expect(supervisor.json.items.every((c: { masked: boolean; memberId: string | null }) => !c.masked && c.memberId !== null)).toBe(true);
+    for (const c of supervisor.json.items) {
+      const claim = claims.find((x) => x.claimId === c.claimId)!;
+      expect(c).toMatchObject({ masked: false, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, amount: claim.totalCharged });
+    }
+    // The case view (role-checked, audited) reads them from the decrypted claim.
+    const view = await call('ivy', `/api/cases/${taken.caseId}`);
+    expect(view.status).toBe(200);
+    const claim = claims.find((x) => x.claimId === taken.claimId)!;
+    expect(view.json.case).toMatchObject({ masked: false, memberId: claim.memberId, providerNpi: claim.billingProviderNpi, amount: claim.totalCharged });
+    const other = supervisor.json.items.find((c: { caseId: string }) => c.caseId !== taken.caseId);
+    expect((await call('ivy', `/api/cases/${other.caseId}`)).status).toBe(403);
   });
 
   it('searches by member and NPI through the keyed hash: investigators only within their own cases, never via the clear columns', async () => {
@@ -139,14 +157,34 @@ describe('review case identifiers: masking and keyed-hash search (real app, real
     expect((await call('ivy', `/api/cases?member=${mine.memberId}`)).json.items.map((c: { caseId: string }) => c.caseId)).toEqual([mine.caseId]);
     const found = await call('sue', `/api/cases?member=${other.memberId}`);
     expect(found.json.total).toBe(1);
-    // The clear columns are not what the search reads.
-    await pool.query('UPDATE cases SET member_id = NULL, provider_npi = NULL WHERE member_id = $1', [other.memberId]);
+    // The clear columns are not what the search reads (they are empty).
+    expect((await pool.query('SELECT 1 FROM cases WHERE member_id IS NOT NULL OR provider_npi IS NOT NULL OR amount IS NOT NULL')).rowCount).toBe(0);
     expect((await call('sue', `/api/cases?member=${other.memberId}`)).json.total).toBe(1);
     expect((await call('sue', `/api/cases?provider=${other.billingProviderNpi}`)).json.total).toBe(1);
     // Nor does the audit log keep the searched identifier in the clear.
     const { rows } = await pool.query<{ details: string }>(`SELECT details::text FROM audit_log WHERE action = 'cases.list'`);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.map((r) => r.details).join('\n')).not.toContain(other.memberId);
+  });
+
+  it('hashes a case an older release opened (clear member id, NPI, amount) from its payload row, clears them and re-derives its priority, once', async () => {
+    const claim = claims[3]!;
+    const { rows: [before] } = await pool.query<{ score: number }>('SELECT score FROM cases WHERE claim_id = $1', [claim.claimId]);
+    // As the trigger-era release left it: clear columns (here decoys, to show they are not what is hashed), score x amount.
+    await pool.query(
+      `UPDATE cases SET member_id = 'DECOY-MEMBER', provider_npi = '0000000000', amount = 12345.67, priority = score * 12345.67, member_hmac = NULL, provider_hmac = NULL, index_key_id = NULL
+       WHERE claim_id = $1`,
+      [claim.claimId],
+    );
+    expect((await call('sue', `/api/cases?member=${claim.memberId}`)).json.total).toBe(1);
+    expect((await call('sue', '/api/cases?member=DECOY-MEMBER')).json.total).toBe(0);
+    expect((await call('sue', `/api/cases?provider=${claim.billingProviderNpi}`)).json.total).toBe(1);
+    const read = async () => (await pool.query('SELECT member_id, provider_npi, amount, priority, member_hmac, index_key_id FROM cases WHERE claim_id = $1', [claim.claimId])).rows[0];
+    const after = await read();
+    expect(after).toMatchObject({ member_id: null, provider_npi: null, amount: null, priority: before!.score * (amountBand(12345.67) + 1) });
+    // Idempotent: a further fill leaves the row as it is.
+    expect((await call('sue', `/api/cases?member=${claim.memberId}`)).json.total).toBe(1);
+    expect(await read()).toEqual(after);
   });
 
   it('indexes a case opened after the server started before the next identifier search', async () => {

@@ -19,7 +19,7 @@ export const caseRoutes: FastifyPluginAsyncZod<{ cases: CaseService; auth: AuthS
 
   app.get('/api/cases', {
     config: { access: WORKERS },
-    schema: { tags: ['cases'], summary: 'Cases by priority (score x amount) then age, filtered and paginated', querystring: CaseQuery, response: { 200: CaseList, ...errors } },
+    schema: { tags: ['cases'], summary: 'Cases by priority (score x amount band) then age, filtered and paginated', querystring: CaseQuery, response: { 200: CaseList, ...errors } },
   }, async (request) => {
     const actor = actorOf(request);
     const q = request.query;

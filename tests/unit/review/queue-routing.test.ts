@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../../core/errors.ts';
 import { payloadFields } from '../../../review/services/case-opening.service.ts';
-import { casePriority, FALLBACK_QUEUE, likeMatches, opensCase, type QueueRule, routeCase, ruleCodesOf, type RoutingInput } from '../../../review/services/queue-routing.ts';
+import { amountBand, casePriority, FALLBACK_QUEUE, likeMatches, opensCase, type QueueRule, routeCase, ruleCodesOf, type RoutingInput } from '../../../review/services/queue-routing.ts';
 
 const rule = (position: number, queue: string, conditions: Partial<Omit<QueueRule, 'position' | 'queue'>> = {}): QueueRule => ({
   position,
@@ -93,11 +93,22 @@ describe('routeCase', () => {
   });
 });
 
+describe('amountBand', () => {
+  it('is the log10 band of the amount: 0 below $100, 1 below $1,000, ... capped at 5, 0 when unknown', () => {
+    expect([null, Number.NaN, -5, 0, 99.99].map(amountBand)).toEqual([0, 0, 0, 0, 0]);
+    expect([100, 999.99, 1_000, 9_999.99, 10_000, 99_999.99, 100_000, 999_999.99, 1_000_000, 1e12].map(amountBand)).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+  });
+});
+
 describe('casePriority', () => {
-  it('is score x amount, or the score alone without an amount (as PostgreSQL float8 arithmetic)', () => {
-    expect(casePriority(0.7, 1234.56)).toBe(864.1919999999999);
+  it('is score x (amount band + 1), the score alone below $100 or without an amount; never reveals the amount', () => {
+    expect(casePriority(0.7, 1234.56)).toBeCloseTo(2.1, 12);
+    expect(casePriority(0.7, 1234.56)).toBe(casePriority(0.7, 9000));
     expect(casePriority(0.42, null)).toBe(0.42);
-    expect(casePriority(0.9, 0)).toBe(0);
+    expect(casePriority(0.9, 0)).toBe(0.9);
+    expect(casePriority(0.5, 2_000_000)).toBe(3);
+    // A bigger band outranks a smaller one at a similar score.
+    expect(casePriority(0.6, 50_000)).toBeGreaterThan(casePriority(0.9, 500));
   });
 });
 
