@@ -61,7 +61,11 @@ async function eraseIn(db: PoolClient, memberId: string, reference: string, oper
     [memberId, keyIds],
   );
   const decisionIds = payloads.rows.map((r) => r.decision_id);
-  const cases = await db.query('UPDATE cases SET member_id = NULL WHERE member_id = $1 OR (decision_id = ANY($2::text[]) AND member_id IS NOT NULL)', [memberId, decisionIds]);
+  // The member's search hash goes too: an erased member's cases must not be found by member id.
+  const cases = await db.query(
+    'UPDATE cases SET member_id = NULL, member_hmac = NULL WHERE member_id = $1 OR (decision_id = ANY($2::text[]) AND (member_id IS NOT NULL OR member_hmac IS NOT NULL))',
+    [memberId, decisionIds],
+  );
   // ON DELETE SET NULL clears claim_payloads.key_id: the ciphertext stays, unreadable for good.
   const deleted = await db.query('DELETE FROM member_data_keys WHERE member_id = $1', [memberId]);
   const result = { deletedKeys: deleted.rowCount ?? 0, payloads: payloads.rowCount ?? 0, cases: cases.rowCount ?? 0 };
