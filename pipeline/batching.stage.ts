@@ -15,12 +15,16 @@ import { buildBatchTree } from '../anchoring/core/merkle.ts';
 import { decisionLeafValuesV2 } from '../anchoring/decision-leaf.ts';
 import type { AnchorJobSink } from '../workers/anchor.queue.ts';
 import { restartOnUnrecoveredCrash } from '../infra/kafka/consumer-recovery.ts';
+import type { LogIdentityRepository } from '../anchoring/log-identity.repository.ts';
+import { checkLogIdentity } from './log-identity.ts';
 
 
 export interface BatchingStageDeps {
   kafka: Kafka;
   config: Readonly<Config>;
   index: DecisionIndexRepository;
+  /** The Kafka log identity this schema's batches belong to, checked before subscribing (pipeline/log-identity.ts). */
+  identity: LogIdentityRepository;
   /**
    * Runs inside each new batch's PostgreSQL transaction, after its decisions are inserted, so
    * what it writes commits with them (the runtime wires the review app's case opener).
@@ -103,6 +107,13 @@ export class BatchingStage {
   async start(): Promise<void> {
     const { config } = this.#deps;
     await this.#admin.connect();
+    // Another cluster or a recreated topic would make every stored offset wrong: refuse before subscribing.
+    try {
+      await checkLogIdentity({ kafka: this.#deps.kafka, admin: this.#admin, identity: this.#deps.identity, topic: config.kafka.topics.decisions, log: this.#deps.log });
+    } catch (error) {
+      await this.#admin.disconnect();
+      throw error;
+    }
     await this.#consumer.connect();
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => {
       const partitions = event.payload.memberAssignment[config.kafka.topics.decisions] ?? [];

@@ -36,6 +36,7 @@ import { AnchorQueue } from '../workers/anchor.queue.ts';
 import { AnchorWorker } from '../workers/anchor.worker.ts';
 import { createRedis } from '../infra/redis.ts';
 import { BatchingStage } from './batching.stage.ts';
+import { LogIdentityRepository } from '../anchoring/log-identity.repository.ts';
 import { sealLegacyDecisions } from './legacy-decisions.ts';
 import { ScoringStage } from './scoring.stage.ts';
 import { startIngestStage } from './ingest.stage.ts';
@@ -206,7 +207,7 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
     if (roles.includes('ingest')) stoppers.push(await startIngestStage({ kafka, config, log }));
     if (roles.includes('batching')) {
       // Review cases open in the transaction that records their decisions.
-      const batching = new BatchingStage({ kafka, config, index, recorded: new CaseOpeningService(), jobs: queue, log: log.child({ component: 'batching' }) });
+      const batching = new BatchingStage({ kafka, config, index, identity: new LogIdentityRepository(pool), recorded: new CaseOpeningService(), jobs: queue, log: log.child({ component: 'batching' }) });
       await batching.start();
       stoppers.push(() => batching.stop());
       running.batching = batching;

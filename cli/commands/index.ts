@@ -6,6 +6,7 @@ import { registerEraseCommand } from './erase.command.ts';
 import { registerEvaluateCommand } from './evaluate.command.ts';
 import { registerFixturesCommand } from './fixtures.command.ts';
 import { registerProduceCommand } from './produce.command.ts';
+import { registerRebaselineCommand } from './rebaseline.command.ts';
 import { registerReviewCommand } from './review.command.ts';
 import { registerRunCommand } from './run.command.ts';
 import { registerShadowCommand } from './shadow.command.ts';
@@ -31,4 +32,5 @@ export function registerCommands(program: Command): void {
   registerEraseCommand(program);
   registerDbCommand(program);
   registerBenchCommand(program);
+  registerRebaselineCommand(program);
 }
