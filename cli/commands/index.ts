@@ -11,6 +11,7 @@ import { registerReviewCommand } from './review.command.ts';
 import { registerRunCommand } from './run.command.ts';
 import { registerShadowCommand } from './shadow.command.ts';
 import { registerStackCommand } from './stack.command.ts';
+import { registerStatusCommand } from './status.command.ts';
 import { registerStartCommand } from './start.command.ts';
 import { registerTrainCommand } from './train.command.ts';
 import { registerProofCommand, registerVerifyCommand } from './verify.command.ts';
@@ -33,4 +34,5 @@ export function registerCommands(program: Command): void {
   registerDbCommand(program);
   registerBenchCommand(program);
   registerRebaselineCommand(program);
+  registerStatusCommand(program);
 }
