@@ -85,6 +85,12 @@ const EnvSchema = z.object({
   /** Scoring run bound into every decision id v2: `live` for the streaming pipeline, a backfill names its own. */
   SCORING_RUN_ID: z.string().regex(/^[a-z0-9._-]{1,64}$/, 'expected 1-64 of a-z 0-9 . _ -').default('live'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /** Interface of the metrics/health endpoint (/metrics, /healthz, /readyz): loopback by default. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port of the metrics/health endpoint; 0 (the default) = no endpoint. Give each process on a host its own. */
+  METRICS_PORT: intFromEnv(0, 65535).default(0),
+  /** Bearer token /metrics requires when set (/healthz and /readyz stay open). A secret: never log it. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/claimtrail'),
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case SQL identifier').default('public'),
   CHAIN_RPC_URL: url(['http:', 'https:', 'ws:', 'wss:']).default('http://127.0.0.1:8545'),
@@ -161,6 +167,8 @@ export interface Config {
    */
   scoringRunId: string;
   redisUrl: string;
+  /** The process's metrics/health endpoint (port 0: none). `token` is a secret: never log it. */
+  metrics: { host: string; port: number; token: string | undefined };
   database: { url: string; schema: string };
   chain: {
     rpcUrl: string;
@@ -362,6 +370,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     scoringRunId: e.SCORING_RUN_ID,
     redisUrl: e.REDIS_URL,
+    metrics: { host: e.METRICS_HOST, port: e.METRICS_PORT, token: e.METRICS_TOKEN },
     database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA },
     chain: {
       rpcUrl: e.CHAIN_RPC_URL,

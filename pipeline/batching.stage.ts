@@ -17,6 +17,7 @@ import type { AnchorJobSink } from '../workers/anchor.queue.ts';
 import { restartOnUnrecoveredCrash } from '../infra/kafka/consumer-recovery.ts';
 import type { LogIdentityRepository } from '../anchoring/log-identity.repository.ts';
 import { checkLogIdentity } from './log-identity.ts';
+import { metrics, secondsSince } from '../infra/metrics/registry.ts';
 
 
 export interface BatchingStageDeps {
@@ -96,12 +97,18 @@ export class BatchingStage {
   #serial: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
+  #joined = false;
   #cancelRecovery: () => void = () => undefined;
 
   constructor(deps: BatchingStageDeps) {
     this.#deps = deps;
     this.#consumer = deps.kafka.consumer({ groupId: deps.config.kafka.batchingGroupId, readUncommitted: false, maxBytesPerPartition: 4 * 1024 * 1024 });
     this.#admin = deps.kafka.admin();
+  }
+
+  /** True while the stage's consumer is in its group (readiness). */
+  get joined(): boolean {
+    return this.#joined;
   }
 
   async start(): Promise<void> {
@@ -116,9 +123,11 @@ export class BatchingStage {
     }
     await this.#consumer.connect();
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => {
+      this.#joined = true;
       const partitions = event.payload.memberAssignment[config.kafka.topics.decisions] ?? [];
       void this.#exclusive(() => this.#resync(partitions, true)).catch((error: unknown) => this.#deps.log.error({ err: error }, 'rewinding partitions failed'));
     });
+    for (const event of [this.#consumer.events.CRASH, this.#consumer.events.STOP, this.#consumer.events.DISCONNECT]) this.#consumer.on(event, () => { this.#joined = false; });
     await this.#consumer.subscribe({ topic: config.kafka.topics.decisions, fromBeginning: true });
     this.#cancelRecovery = restartOnUnrecoveredCrash(this.#consumer, () => this.#rerun(), this.#deps.log, () => this.#stopping);
     await this.#run();
@@ -232,6 +241,7 @@ export class BatchingStage {
     const open = this.#open.get(partition);
     if (!open || open.items.length === 0) return;
     const { config, index, recorded, jobs, log } = this.#deps;
+    const started = performance.now();
     const topic = config.kafka.topics.decisions;
     const firstOffset = open.items[0]!.offset;
     const lastOffset = open.items.at(-1)!.offset;
@@ -268,6 +278,9 @@ export class BatchingStage {
     await this.#consumer.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
     this.#open.delete(partition);
     this.#lastBatched.set(partition, BigInt(lastOffset));
+    metrics.stageDuration.observe({ stage: 'batch_close' }, secondsSince(started));
+    metrics.batchSize.observe(indexed.length);
+    metrics.batchAge.observe((Date.now() - open.openedAt) / 1000);
     log.info({ batchId: id, partition, firstOffset, lastOffset, leafCount: indexed.length, leafEncoding: encoding }, 'batch closed');
     this.#deps.onBatchClosed?.({ batchId: id, partition, leafCount: indexed.length });
   }

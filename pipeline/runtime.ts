@@ -35,6 +35,9 @@ import { Scorer } from '../scoring/scorer.ts';
 import { AnchorQueue } from '../workers/anchor.queue.ts';
 import { AnchorWorker } from '../workers/anchor.worker.ts';
 import { createRedis } from '../infra/redis.ts';
+import { metrics } from '../infra/metrics/registry.ts';
+import { every, sampleConsumerLag } from '../infra/metrics/samplers.ts';
+import { startMetricsServer, type MetricsServer, type ReadinessCheck } from '../infra/metrics/server.ts';
 import { BatchingStage } from './batching.stage.ts';
 import { LogIdentityRepository } from '../anchoring/log-identity.repository.ts';
 import { sealLegacyDecisions } from './legacy-decisions.ts';
@@ -57,7 +60,17 @@ export interface RunningPipeline {
    */
   anchor?: { worker: AnchorWorker; client: DecisionAnchorClient | undefined; v2: DecisionAnchorV2Client; tx: AnchorTxManager };
   queue: AnchorQueue;
+  /** The metrics and health endpoint (/metrics, /healthz, /readyz), when one listens. */
+  metricsServer?: MetricsServer;
   stop(): Promise<void>;
+}
+
+/** Options of {@link startPipeline}. */
+export interface PipelineOptions {
+  /** Port of the metrics endpoint, overriding METRICS_PORT: 0 picks a free one (tests). Default: METRICS_PORT (0 = none). */
+  metricsPort?: number;
+  /** Milliseconds between samples of consumer lag, pending batches and the signer balance. Default 15000. */
+  sampleMs?: number;
 }
 
 /**
@@ -154,7 +167,7 @@ export async function connectAnchoring(
  * @param keys where the signer and PHI master keys come from (chosen by the caller: the runtime
  *   never reaches for a dev key by itself).
  */
-export async function startPipeline(config: Readonly<Config>, log: Logger, keys: PipelineKeys, roles: readonly PipelineRole[] = ALL_ROLES): Promise<RunningPipeline> {
+export async function startPipeline(config: Readonly<Config>, log: Logger, keys: PipelineKeys, roles: readonly PipelineRole[] = ALL_ROLES, options: PipelineOptions = {}): Promise<RunningPipeline> {
   const pool = createPool(config.database.url, config.database.schema);
   await migrate(config.database.url, config.database.schema, log);
   const kafka = createKafka(config, log);
@@ -165,6 +178,10 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
   const redis: Redis = createRedis(config.redisUrl);
   const queue = new AnchorQueue(config.anchor.queue, redis);
   const stoppers: Array<() => Promise<void>> = [];
+  // Readiness and sampling: one admin client for both.
+  const admin = kafka.admin();
+  await admin.connect();
+  stoppers.push(() => admin.disconnect());
   /** The model registrar key's sender (never the anchoring key's), when the anchoring role runs here. */
   let registrarTx: AnchorTxManager | undefined;
   const running: RunningPipeline = {
@@ -240,11 +257,50 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
       stoppers.push(() => scoring.stop());
       running.scoring = scoring;
     }
+    await startObservability(running, { config, log, roles, admin, redis, options, stoppers });
   } catch (error) {
     await running.stop();
     throw error;
   }
   return running;
+}
+
+/**
+ * Samplers of the gauges (consumer lag of this process's groups, pending batches, the signer's
+ * balance) and, when a port is configured, the metrics and health endpoint. Both stop first.
+ */
+async function startObservability(
+  running: RunningPipeline,
+  deps: { config: Readonly<Config>; log: Logger; roles: readonly PipelineRole[]; admin: ReturnType<Kafka['admin']>; redis: Redis; options: PipelineOptions; stoppers: Array<() => Promise<void>> },
+): Promise<void> {
+  const { config, log, roles, admin, redis, options, stoppers } = deps;
+  const sampleMs = options.sampleMs ?? 15_000;
+  const groups = [
+    ...(roles.includes('scoring') ? [{ groupId: config.kafka.scoringGroupId, topic: config.kafka.topics.claims }] : []),
+    ...(roles.includes('batching') ? [{ groupId: config.kafka.batchingGroupId, topic: config.kafka.topics.decisions }] : []),
+  ];
+  if (groups.length > 0) stoppers.push(every(sampleMs, () => sampleConsumerLag(admin, groups, metrics), log, 'consumer lag'));
+  if (roles.includes('batching') || roles.includes('anchoring')) {
+    stoppers.push(every(sampleMs, async () => {
+      const { rows } = await running.pool.query<{ n: string }>(`SELECT count(*) AS n FROM batches WHERE status = 'pending'`);
+      metrics.batchesPending.set(Number(rows[0]!.n));
+    }, log, 'pending batches'));
+  }
+  const anchor = running.anchor;
+  if (anchor) stoppers.push(every(sampleMs, async () => metrics.signerBalance.set(Number(await anchor.v2.provider.getBalance(anchor.tx.address))), log, 'signer balance'));
+  const port = options.metricsPort ?? config.metrics.port;
+  if (options.metricsPort === undefined && port === 0) return;
+  const checks = (): Record<string, ReadinessCheck> => ({
+    kafka: () => admin.describeCluster(),
+    postgres: () => running.pool.query('SELECT 1'),
+    redis: () => redis.ping(),
+    ...(anchor ? { chain: () => anchor.v2.provider.getBlockNumber() } : {}),
+    ...(running.scoring ? { 'consumer:scoring': async () => { if (!running.scoring?.joined) throw new Error('not in its consumer group'); } } : {}),
+    ...(running.batching ? { 'consumer:batching': async () => { if (!running.batching?.joined) throw new Error('not in its consumer group'); } } : {}),
+  });
+  const server = await startMetricsServer({ host: config.metrics.host, port, token: config.metrics.token, registry: metrics.registry, checks, log });
+  running.metricsServer = server;
+  stoppers.push(() => server.close());
 }
 
 /**

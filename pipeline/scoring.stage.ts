@@ -8,6 +8,7 @@ import { DECISION_FORMAT_V2, type DecisionV2 } from '../domain/decision.ts';
 import { CORRELATION_HEADER, decisionIdFor, decisionIdV2, encodeDecision } from '../domain/decision-codec.ts';
 import { decodeClaim, headerString, toDlqMessage } from '../ingest/claim-decoder.ts';
 import { type StageBatch, type StageOutput, TransactionalStage } from '../infra/kafka/transactional-stage.ts';
+import { metrics, secondsSince } from '../infra/metrics/registry.ts';
 import type { Scorer } from '../scoring/scorer.ts';
 import type { ClaimAggregates } from '../scoring/aggregates.ts';
 import { SHADOW_FORMAT, type ShadowRecord } from '../scoring/shadow.ts';
@@ -61,6 +62,8 @@ export class ScoringStage {
   readonly counters: ScoringStageCounters = { decided: 0, flagged: 0, review: 0, deadLettered: 0, shadowed: 0, shadowDisagreements: 0 };
   readonly #deps: ScoringStageDeps;
   readonly #stage: TransactionalStage;
+  /** What each partition's batch in flight adds to the metrics, counted once its transaction commits. */
+  readonly #uncounted = new Map<number, { consumed: number; outcomes: Map<string, number>; dlq: Map<string, number> }>();
 
   constructor(deps: ScoringStageDeps) {
     this.#deps = deps;
@@ -72,7 +75,23 @@ export class ScoringStage {
       transactionalId: `${config.kafka.scoringGroupId}-${config.kafka.scoringInstanceId}`,
       log: deps.log,
       handle: (batch) => this.handle(batch),
+      onCommitted: ({ partition }) => this.#count(partition),
     });
+  }
+
+  /** True while the stage's consumer is in its group (readiness). */
+  get joined(): boolean {
+    return this.#stage.joined;
+  }
+
+  /** Counts a committed batch: only what is visible downstream, so the counters equal the topics. */
+  #count(partition: number): void {
+    const tally = this.#uncounted.get(partition);
+    if (!tally) return;
+    this.#uncounted.delete(partition);
+    metrics.claimsConsumed.inc(tally.consumed);
+    for (const [outcome, n] of tally.outcomes) metrics.decisions.inc({ outcome }, n);
+    for (const [reason, n] of tally.dlq) metrics.dlq.inc({ reason }, n);
   }
 
   start(): Promise<void> {
@@ -88,6 +107,8 @@ export class ScoringStage {
     const { config, scorer, payloads } = this.#deps;
     const now = this.#deps.now ?? (() => new Date());
     const dlq: Message[] = [];
+    const dlqReasons = new Map<string, number>();
+    const decodeStarted = performance.now();
     const valid: Array<{ claim: Claim; bytes: Buffer; offset: string; correlationId: string | undefined }> = [];
     for (const message of batch.messages) {
       const decoded = decodeClaim(message.value, message.headers);
@@ -95,18 +116,25 @@ export class ScoringStage {
         valid.push({ claim: decoded.claim, bytes: decoded.bytes, offset: message.offset, correlationId: headerString(message.headers, CORRELATION_HEADER) });
       } else {
         dlq.push(toDlqMessage(message, { topic: batch.topic, partition: batch.partition, offset: message.offset }, decoded));
+        dlqReasons.set(decoded.reason, (dlqReasons.get(decoded.reason) ?? 0) + 1);
       }
     }
+    metrics.stageDuration.observe({ stage: 'decode' }, secondsSince(decodeStarted));
 
     // Aggregates first: each claim's are read (claims before it) and it is added, in order; the
     // scorers take these observations for their features and the duplicate rule. The event id
     // is the input position (decision id v1), not the decision id v2: a re-scoring run or another
     // model over the same claims observes the same events, so nothing is counted twice.
+    const aggregateStarted = performance.now();
     const observed = valid.length > 0 ? await this.#deps.aggregates.observeBatch(valid.map((v) => ({ eventId: decisionIdFor(batch.topic, batch.partition, v.offset), claim: v.claim }))) : [];
+    if (valid.length > 0) metrics.redisAggregateDuration.observe(secondsSince(aggregateStarted));
     const claims = valid.map((v) => v.claim);
+    const scoreStarted = performance.now();
     const results = valid.length > 0 ? scorer.scoreBatch(claims, observed) : [];
     const challenger = this.#deps.challenger;
     const shadow = challenger && valid.length > 0 ? challenger.scoreBatch(claims, observed) : undefined;
+    if (valid.length > 0) metrics.stageDuration.observe({ stage: 'score' }, secondsSince(scoreStarted));
+    const outcomes = new Map<string, number>();
     const decidedAt = now().toISOString();
     const { instanceId } = this.#deps;
     const runId = config.scoringRunId;
@@ -138,6 +166,7 @@ export class ScoringStage {
         claimCommitment: claimCommitment(v.bytes, salts.get(decisionId)!),
         ...(v.correlationId ? { correlationId: v.correlationId } : {}),
       };
+      outcomes.set(decision.outcome, (outcomes.get(decision.outcome) ?? 0) + 1);
       if (decision.outcome === 'flag') flagged++;
       else if (decision.outcome === 'review') review++;
       decisions.push({
@@ -164,6 +193,7 @@ export class ScoringStage {
     this.counters.review += review;
     this.counters.deadLettered += dlq.length;
     this.counters.shadowed += shadowRecords.length;
+    this.#uncounted.set(batch.partition, { consumed: batch.messages.length, outcomes, dlq: dlqReasons });
     return [
       { topic: config.kafka.topics.decisions, messages: decisions },
       { topic: config.kafka.topics.dlq, messages: dlq },

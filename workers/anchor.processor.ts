@@ -7,6 +7,7 @@ import type { FlaggedAnchorer } from '../anchoring/chain/flagged-anchorer.ts';
 import type { FlaggedRootAnchorer } from '../anchoring/chain/flagged-root-anchorer.ts';
 import { ClaimtrailError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { metrics } from '../infra/metrics/registry.ts';
 import {
   ANCHOR_BATCH, ANCHOR_EPOCH, ANCHOR_FLAGGED, ANCHOR_FLAGGED_ROOT, type AnchorBatchJob, type AnchorFlaggedJob, type AnchorJobData,
 } from './anchor.queue.ts';
@@ -54,6 +55,7 @@ export function createAnchorProcessor(deps: AnchorProcessorDeps) {
     const reorged = await epochs.reorged();
     if (reorged.length > 0) log.warn({ epochs: reorged }, 'epochs back to pending after a reorg');
     const done = await epochs.anchorPending();
+    for (const e of done.filter((x) => !x.alreadyAnchored)) metrics.batchesAnchored.inc(e.batchCount);
     for (const e of done.filter((x) => !x.alreadyAnchored)) log.info({ epochId: e.epochId, txHash: e.txHash, batches: e.batchCount, leaves: e.leafCount }, 'epoch anchored');
     const last = done.at(-1);
     return { txHash: last?.txHash ?? '', blockNumber: last?.blockNumber ?? '', alreadyAnchored: done.length > 0 && done.every((e) => e.alreadyAnchored), anchored: done.length };
@@ -76,6 +78,7 @@ export function createAnchorProcessor(deps: AnchorProcessorDeps) {
     const reorged = await batches.reorged();
     if (reorged.length > 0) log.warn({ batches: reorged }, 'batches back to pending after a reorg');
     const result = await batches.anchor(data.batchId);
+    if (!result.alreadyAnchored) metrics.batchesAnchored.inc(result.batchesInTx);
     if (!result.alreadyAnchored) log.info({ txHash: result.txHash, blockNumber: result.blockNumber, batchesInTx: result.batchesInTx }, 'batch anchored');
     return { txHash: result.txHash, blockNumber: result.blockNumber, alreadyAnchored: result.alreadyAnchored };
   }

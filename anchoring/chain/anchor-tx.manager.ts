@@ -1,6 +1,7 @@
 import { Transaction, Wallet, type JsonRpcProvider } from 'ethers';
 import { ClaimtrailError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
+import { incBig, metrics } from '../../infra/metrics/registry.ts';
 import type { AnchorTxAttempt, AnchorTxRepository } from './anchor-tx.repository.ts';
 
 /** Options of {@link AnchorTxManager}. */
@@ -95,6 +96,10 @@ export class AnchorTxManager {
   readonly #bumpAfterMs: number;
   readonly #bumpPermille: bigint;
   readonly #confirmations: number;
+  /** When each open nonce was first broadcast (performance.now()), for claimtrail_anchor_lag_seconds. */
+  readonly #sentAt = new Map<bigint, number>();
+  /** Effective gas price of each mined attempt, counted into the fee metric once it is confirmed. */
+  readonly #gasPrice = new Map<string, bigint>();
   readonly #pollMs: number;
   readonly #timeoutMs: number;
   /** Sends run one after another: one signer, one nonce sequence. */
@@ -236,9 +241,16 @@ export class AnchorTxManager {
       const mined = { attempt: a, blockNumber: BigInt(receipt.blockNumber), blockHash: receipt.blockHash, gasUsed: receipt.gasUsed, status: receipt.status };
       if (a.state !== 'mined' || a.blockHash !== receipt.blockHash) {
         await this.#repo.setState(a.txHash, 'mined', { blockNumber: mined.blockNumber, blockHash: mined.blockHash, gasUsed: mined.gasUsed });
+        metrics.anchorTransactions.inc({ state: 'mined' });
+        const sentAt = this.#sentAt.get(a.nonce);
+        if (sentAt !== undefined) metrics.anchorLag.observe({ to: 'mined' }, (performance.now() - sentAt) / 1000);
+        this.#gasPrice.set(a.txHash, receipt.gasPrice);
       }
       for (const other of attempts) {
-        if (other.txHash !== a.txHash && other.state !== 'replaced' && other.state !== 'failed') await this.#repo.setState(other.txHash, 'replaced');
+        if (other.txHash !== a.txHash && other.state !== 'replaced' && other.state !== 'failed') {
+          await this.#repo.setState(other.txHash, 'replaced');
+          metrics.anchorTransactions.inc({ state: 'replaced' });
+        }
       }
       return mined;
     }
@@ -259,6 +271,8 @@ export class AnchorTxManager {
     if (mined.status === 0) {
       const data = await this.#revertData(request, mined.blockNumber);
       await this.#repo.setState(attempt.txHash, 'failed', { blockNumber: mined.blockNumber, blockHash: mined.blockHash, gasUsed: mined.gasUsed, error: `reverted${data ? ` with ${data}` : ''}` });
+      metrics.anchorTransactions.inc({ state: 'failed' });
+      this.#settled(attempt, mined.gasUsed);
       throw new TxRevertedError(`${attempt.method} transaction ${attempt.txHash} reverted in block ${mined.blockNumber}`, data);
     }
     for (;;) {
@@ -266,6 +280,8 @@ export class AnchorTxManager {
       const canonical = receipt ? (await this.#provider.getBlock(receipt.blockNumber))?.hash : null;
       if (!receipt || receipt.blockHash !== mined.blockHash || canonical !== mined.blockHash) {
         this.#log.warn({ txHash: attempt.txHash, blockNumber: mined.blockNumber.toString(), blockHash: mined.blockHash }, 'reorg: mined transaction left its block; re-broadcasting');
+        metrics.chainReorgs.inc();
+        metrics.anchorTransactions.inc({ state: 'reorged' });
         for (const a of attempts) {
           if (a.state !== 'failed') {
             await this.#repo.setState(a.txHash, 'sent');
@@ -277,10 +293,22 @@ export class AnchorTxManager {
       const head = BigInt(await this.#provider.getBlockNumber());
       if (head - mined.blockNumber + 1n >= BigInt(this.#confirmations)) {
         await this.#repo.setState(attempt.txHash, 'confirmed', { blockNumber: mined.blockNumber, blockHash: mined.blockHash, gasUsed: mined.gasUsed });
+        metrics.anchorTransactions.inc({ state: 'confirmed' });
+        const sentAt = this.#sentAt.get(attempt.nonce);
+        if (sentAt !== undefined) metrics.anchorLag.observe({ to: 'confirmed' }, (performance.now() - sentAt) / 1000);
+        this.#settled(attempt, mined.gasUsed);
         return { txHash: attempt.txHash, nonce: attempt.nonce, blockNumber: mined.blockNumber, blockHash: mined.blockHash, gasUsed: mined.gasUsed, attempts: attempts.length };
       }
       await sleep(this.#pollMs);
     }
+  }
+
+  /** A nonce is done (confirmed or reverted): its gas and fee are counted once, its timers forgotten. */
+  #settled(attempt: AnchorTxAttempt, gasUsed: bigint): void {
+    incBig(metrics.anchorGasUsed, gasUsed);
+    incBig(metrics.anchorFeePaid, gasUsed * (this.#gasPrice.get(attempt.txHash) ?? attempt.maxFeePerGas));
+    this.#sentAt.delete(attempt.nonce);
+    this.#gasPrice.delete(attempt.txHash);
   }
 
   async #initialFees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
@@ -311,9 +339,11 @@ export class AnchorTxManager {
     };
     await this.#repo.insert(stored);
     await this.#broadcast(stored);
+    metrics.anchorTransactions.inc({ state: attempt === 0 ? 'sent' : 'bumped' });
   }
 
   async #broadcast(a: AnchorTxAttempt): Promise<void> {
+    if (!this.#sentAt.has(a.nonce)) this.#sentAt.set(a.nonce, performance.now());
     try {
       await this.#provider.broadcastTransaction(a.rawTx);
     } catch (error) {

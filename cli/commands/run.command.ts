@@ -3,6 +3,9 @@ import { ALL_ROLES, type PipelineRole, startPipeline } from '../../pipeline/runt
 import { commandContext, untilSignal } from '../context.ts';
 import { devKeySources } from '../dev-sources.ts';
 
+/** How long SIGTERM / SIGINT waits for the stages to drain before exiting anyway. */
+const DRAIN_MS = 30_000;
+
 function roles(value: string): PipelineRole[] {
   const parts = value.split(',').map((p) => p.trim());
   const bad = parts.filter((p) => !ALL_ROLES.includes(p as PipelineRole));
@@ -22,7 +25,17 @@ export function registerRunCommand(program: Command): void {
       const pipeline = await startPipeline(config, log, devKeySources(config), opts.roles);
       log.info({ roles: opts.roles }, 'pipeline running');
       const signal = await untilSignal();
-      log.info({ signal }, 'stopping');
+      log.info({ signal, drainMs: DRAIN_MS }, 'stopping: draining in-flight work');
+      // Stages finish (or hand back) their batch in flight; a stop that hangs must not keep the
+      // process alive forever: after DRAIN_MS it exits 1 (uncommitted work is re-read on restart).
+      const bound = setTimeout(() => {
+        log.error({ drainMs: DRAIN_MS }, 'stages did not stop in time; exiting');
+        process.exit(1);
+      }, DRAIN_MS);
+      bound.unref();
       await pipeline.stop();
+      clearTimeout(bound);
+      log.info({ signal }, 'stopped');
+      process.exitCode = 0;
     });
 }

@@ -1,6 +1,7 @@
 import { type Consumer, type Kafka, type KafkaMessage, type Message, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from '../../core/logger.ts';
 import { restartOnUnrecoveredCrash } from './consumer-recovery.ts';
+import { metrics, secondsSince } from '../metrics/registry.ts';
 
 /** Messages a stage produces for one input batch, all in the same Kafka transaction. */
 export interface StageOutput {
@@ -56,7 +57,13 @@ export class TransactionalStage {
   readonly #producer: Producer;
   readonly #log: Logger;
   #stopping = false;
+  #joined = false;
   #cancelRecovery: () => void = () => undefined;
+
+  /** True while the consumer is a member of its group (joined, not crashed or stopped): readiness. */
+  get joined(): boolean {
+    return this.#joined;
+  }
 
   constructor(options: TransactionalStageOptions) {
     this.#options = options;
@@ -87,6 +94,8 @@ export class TransactionalStage {
   async start(): Promise<void> {
     await this.#producer.connect();
     await this.#consumer.connect();
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => { this.#joined = true; });
+    for (const event of [this.#consumer.events.CRASH, this.#consumer.events.STOP, this.#consumer.events.DISCONNECT]) this.#consumer.on(event, () => { this.#joined = false; });
     await this.#consumer.subscribe({ topic: this.#options.inputTopic, fromBeginning: true });
     this.#cancelRecovery = restartOnUnrecoveredCrash(this.#consumer, () => this.#rerun(), this.#log, () => this.#stopping);
     await this.#run();
@@ -106,6 +115,7 @@ export class TransactionalStage {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const outputs = await this.#options.handle({ topic: batch.topic, partition: batch.partition, messages: batch.messages });
         const lastOffset = batch.lastOffset();
+        const started = performance.now();
         const transaction = await this.#producer.transaction();
         try {
           for (const topicMessages of requests(outputs, this.#options.maxRequestBytes ?? Infinity)) await transaction.sendBatch({ topicMessages, acks: -1 });
@@ -114,6 +124,7 @@ export class TransactionalStage {
             topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }] }],
           });
           await transaction.commit();
+          metrics.stageDuration.observe({ stage: 'transaction' }, secondsSince(started));
         } catch (error) {
           this.#log.warn({ err: error, partition: batch.partition }, 'transaction failed; aborting, the batch will be retried');
           await transaction.abort().catch((abortError: unknown) => this.#log.error({ err: abortError }, 'transaction abort failed'));

@@ -64,7 +64,7 @@ export const METRICS = {
   anchorTransactions: {
     name: 'claimtrail_anchor_transactions_total',
     type: 'counter',
-    help: 'Anchor transaction state transitions (sent, replaced, mined, confirmed, failed, reorged).',
+    help: 'Anchor transaction attempts by state reached: sent, bumped (a fee-bumped replacement sent), replaced, mined, confirmed, failed, reorged.',
     labels: ['state'],
   },
   anchorGasUsed: {
