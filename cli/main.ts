@@ -25,6 +25,8 @@ export function exitCodeFor(error: unknown): number {
     if (error.code === 'INVALID_ARGUMENT' || error.code === 'CONFIG_INVALID' || error.code === 'PHI_MASTER_KEY_MISSING' || error.code === 'PHI_MASTER_KEY_MISMATCH') return 2;
     // DecisionAnchorV2 configuration: no address off the dev chain, or an anchoring key with the wrong roles.
     if (error.code === 'DECISION_ANCHOR_V2_UNCONFIGURED' || error.code === 'ANCHORER_HOLDS_ADMIN' || error.code === 'ANCHORER_ROLE_MISSING') return 2;
+    // Another Kafka cluster or a recreated decisions topic: an operator decides (`claimtrail rebaseline --confirm`).
+    if (error.code === 'LOG_IDENTITY_CHANGED') return 2;
     if (error.code === 'CHECK_FAILED') return 1;
     return error.retriable ? 3 : 70;
   }

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   EPOCH_ROOT_CONFLICT: 'the chain already holds a different root under this epoch id for our anchorer',
   FLAGGED_ROOT_CONFLICT: 'the chain holds our flagged root with a different count',
   LOG_READ_FAILED: 'the decisions log could not be read back',
+  LOG_IDENTITY_CHANGED: 'the Kafka cluster or the decisions topic is not the one this schema\'s batches describe (other cluster id, or topic recreated); `claimtrail rebaseline --confirm` accepts it',
   PROOF_UNAVAILABLE: 'no proof can be made for that decision yet (not batched or not anchored)',
 
   // Chain.

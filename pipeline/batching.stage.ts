@@ -15,6 +15,8 @@ import { buildBatchTree } from '../anchoring/core/merkle.ts';
 import { decisionLeafValuesV2 } from '../anchoring/decision-leaf.ts';
 import type { AnchorJobSink } from '../workers/anchor.queue.ts';
 import { restartOnUnrecoveredCrash } from '../infra/kafka/consumer-recovery.ts';
+import type { LogIdentityRepository } from '../anchoring/log-identity.repository.ts';
+import { checkLogIdentity } from './log-identity.ts';
 import { metrics, secondsSince } from '../infra/metrics/registry.ts';
 
 
@@ -22,6 +24,8 @@ export interface BatchingStageDeps {
   kafka: Kafka;
   config: Readonly<Config>;
   index: DecisionIndexRepository;
+  /** The Kafka log identity this schema's batches belong to, checked before subscribing (pipeline/log-identity.ts). */
+  identity: LogIdentityRepository;
   /**
    * Runs inside each new batch's PostgreSQL transaction, after its decisions are inserted, so
    * what it writes commits with them (the runtime wires the review app's case opener).
@@ -110,6 +114,13 @@ export class BatchingStage {
   async start(): Promise<void> {
     const { config } = this.#deps;
     await this.#admin.connect();
+    // Another cluster or a recreated topic would make every stored offset wrong: refuse before subscribing.
+    try {
+      await checkLogIdentity({ kafka: this.#deps.kafka, admin: this.#admin, identity: this.#deps.identity, topic: config.kafka.topics.decisions, log: this.#deps.log });
+    } catch (error) {
+      await this.#admin.disconnect();
+      throw error;
+    }
     await this.#consumer.connect();
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => {
       this.#joined = true;

@@ -39,6 +39,7 @@ import { metrics } from '../infra/metrics/registry.ts';
 import { every, sampleConsumerLag } from '../infra/metrics/samplers.ts';
 import { startMetricsServer, type MetricsServer, type ReadinessCheck } from '../infra/metrics/server.ts';
 import { BatchingStage } from './batching.stage.ts';
+import { LogIdentityRepository } from '../anchoring/log-identity.repository.ts';
 import { sealLegacyDecisions } from './legacy-decisions.ts';
 import { ScoringStage } from './scoring.stage.ts';
 import { startIngestStage } from './ingest.stage.ts';
@@ -223,7 +224,7 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
     if (roles.includes('ingest')) stoppers.push(await startIngestStage({ kafka, config, log }));
     if (roles.includes('batching')) {
       // Review cases open in the transaction that records their decisions.
-      const batching = new BatchingStage({ kafka, config, index, recorded: new CaseOpeningService(), jobs: queue, log: log.child({ component: 'batching' }) });
+      const batching = new BatchingStage({ kafka, config, index, identity: new LogIdentityRepository(pool), recorded: new CaseOpeningService(), jobs: queue, log: log.child({ component: 'batching' }) });
       await batching.start();
       stoppers.push(() => batching.stop());
       running.batching = batching;

@@ -6,10 +6,12 @@ import { registerEraseCommand } from './erase.command.ts';
 import { registerEvaluateCommand } from './evaluate.command.ts';
 import { registerFixturesCommand } from './fixtures.command.ts';
 import { registerProduceCommand } from './produce.command.ts';
+import { registerRebaselineCommand } from './rebaseline.command.ts';
 import { registerReviewCommand } from './review.command.ts';
 import { registerRunCommand } from './run.command.ts';
 import { registerShadowCommand } from './shadow.command.ts';
 import { registerStackCommand } from './stack.command.ts';
+import { registerStatusCommand } from './status.command.ts';
 import { registerStartCommand } from './start.command.ts';
 import { registerTrainCommand } from './train.command.ts';
 import { registerProofCommand, registerVerifyCommand } from './verify.command.ts';
@@ -31,4 +33,6 @@ export function registerCommands(program: Command): void {
   registerEraseCommand(program);
   registerDbCommand(program);
   registerBenchCommand(program);
+  registerRebaselineCommand(program);
+  registerStatusCommand(program);
 }
