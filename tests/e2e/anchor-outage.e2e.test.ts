@@ -72,9 +72,14 @@ describe('anchoring outage: the backlog goes out as one epoch', () => {
     anchoring = await startPipeline(config, testLog, devKeySources(config), ['anchoring']);
     const flaggedWaiting = (await processing.index.pendingFlaggedV2()).length;
     expect(flaggedWaiting).toBeGreaterThan(0);
-    await until('every batch anchored', async () => {
+    // Done when every batch is anchored and every flagged decision sits in a flagged root whose
+    // transaction is confirmed (membership is recorded before the root's transaction confirms).
+    const flaggedRoots = new FlaggedRootRepository(processing.pool);
+    await until('every batch and flagged root anchored', async () => {
       const c = await processing.index.counts();
-      return c.anchored === c.batches && (await processing.index.pendingFlaggedV2(1)).length === 0;
+      if (c.anchored !== c.batches || (await processing.index.pendingFlaggedV2(1)).length > 0) return false;
+      const roots = await flaggedRoots.list();
+      return roots.length > 0 && roots.every((r) => r.status === 'anchored');
     });
     const batches = await processing.index.listBatches();
     expect(batches.every((b) => b.leafEncoding === 'claimtrail-leaf-v2')).toBe(true);

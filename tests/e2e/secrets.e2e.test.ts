@@ -104,7 +104,7 @@ describe('secrets in logs (end to end, LOG_LEVEL=debug)', () => {
     const lines = logs.split('\n').filter((l) => l.startsWith('{'));
     // The search is only meaningful if the run really logged at debug, through anchoring.
     expect(lines.some((l) => l.includes('"level":20'))).toBe(true);
-    expect(logs).toContain('"msg":"batch anchored"');
+    expect(logs).toContain('"msg":"epoch anchored"');
     // The run did encrypt every payload under data keys wrapped by this master key (not a dev key).
     expect(keyring).toEqual({ masterKeyId: new LocalKeyWrapper(masterKey).masterKeyId, sealed: CLAIMS });
     const secrets = [signer.privateKey, masterKey.toString('hex'), masterKey.toString('base64'), masterKey.toString('base64url'), ...Object.entries(process.env).filter(([k, v]) => /MASTER_KEY/i.test(k) && v).map(([, v]) => v!)];
