@@ -92,6 +92,8 @@ export class ClaimPayloadRepository {
   async #insert(rows: readonly ClaimPayloadRow[]): Promise<Map<string, string>> {
     const keys = await this.#keys.keysForMembers(rows.map((r) => r.memberId));
     const keyOf = (r: ClaimPayloadRow): DataKey => keys.get(r.memberId)!;
+    const sealedSalts = rows.map((r) => sealEnvelope(keyOf(r).key, saltBytes(r.salt), sealedValueAad('commitment-salt', r.decisionId, keyOf(r).keyId)));
+    const sent = new Map(rows.map((r, i) => [r.decisionId, sealedSalts[i]!]));
     // DO UPDATE only to return the stored row (and to give a row stored before sealed salts
     // existed the proposed one); the claim and an existing salt are never replaced.
     const stored = await this.#pool.query<{ decision_id: string; key_id: string | null; salt_sealed: Buffer | null }>(
@@ -108,12 +110,14 @@ export class ClaimPayloadRepository {
         rows.map((r) => r.totalCharged),
         rows.map((r) => keyOf(r).keyId),
         rows.map((r) => sealEnvelope(keyOf(r).key, r.claimBytes, payloadAad(r.decisionId, keyOf(r).keyId))),
-        rows.map((r) => sealEnvelope(keyOf(r).key, saltBytes(r.salt), sealedValueAad('commitment-salt', r.decisionId, keyOf(r).keyId))),
+        sealedSalts,
       ],
     );
     const salts = new Map(rows.map((r) => [r.decisionId, r.salt]));
     for (const row of stored.rows) {
       if (!row.key_id || !row.salt_sealed) continue;
+      // The row this call wrote holds the sealed salt it sent: the proposed salt stands, no need to open it.
+      if (sent.get(row.decision_id)?.equals(row.salt_sealed)) continue;
       const key = await this.#keys.keyById(row.key_id);
       if (key) salts.set(row.decision_id, saltHex(openEnvelope(key.key, row.salt_sealed, sealedValueAad('commitment-salt', row.decision_id, key.keyId))));
     }

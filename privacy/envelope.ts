@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { secretKeyObject } from '../core/secret-key-cache.ts';
 import { PrivacyError } from './errors.ts';
 
 /**
@@ -25,7 +26,7 @@ export const ENVELOPE_OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES;
 export function sealEnvelope(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
   if (key.length !== KEY_BYTES) throw new RangeError(`AES-256-GCM needs a ${KEY_BYTES}-byte key, got ${key.length}`);
   const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  const cipher = createCipheriv('aes-256-gcm', secretKeyObject(key), nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([Buffer.of(ENVELOPE_VERSION), nonce, body, cipher.getAuthTag()]);
@@ -43,7 +44,7 @@ export function openEnvelope(key: Buffer, envelope: Buffer, aad: Buffer): Buffer
   const nonce = envelope.subarray(1, 1 + NONCE_BYTES);
   const tag = envelope.subarray(envelope.length - TAG_BYTES);
   const body = envelope.subarray(1 + NONCE_BYTES, envelope.length - TAG_BYTES);
-  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv('aes-256-gcm', secretKeyObject(key), nonce, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   try {

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { secretKeyObject } from '../core/secret-key-cache.ts';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Claim } from '../domain/claim.schema.ts';
@@ -167,12 +168,12 @@ const MIN_FINGERPRINT_KEY_BYTES = 32;
  * without the key the name can neither be derived from a claim nor tied to a member.
  */
 export function keyedDuplicateFingerprint(key: Buffer, claim: Claim): string {
-  return createHmac('sha256', key).update('claimtrail-aggregate-dup-v1\0').update(duplicateMaterial(claim)).digest('hex').slice(0, 32);
+  return createHmac('sha256', secretKeyObject(key)).update('claimtrail-aggregate-dup-v1\0').update(duplicateMaterial(claim)).digest('hex').slice(0, 32);
 }
 
 /** Keyed reference of a member for its duplicate-key index (`<prefix>:md:<ref>`): the member id never appears in clear there. */
 function memberRef(key: Buffer, memberId: string): string {
-  return createHmac('sha256', key).update('claimtrail-aggregate-member-v1\0').update(memberId).digest('hex').slice(0, 32);
+  return createHmac('sha256', secretKeyObject(key)).update('claimtrail-aggregate-member-v1\0').update(memberId).digest('hex').slice(0, 32);
 }
 
 function cents(claim: Claim): number {

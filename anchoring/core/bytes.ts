@@ -29,3 +29,26 @@ export function hex32ToBytes(hex: string): Uint8Array {
   writeHex32(out, 0, hex);
   return out;
 }
+
+/** Byte -> two lowercase hex digits. */
+const HEX_PAIRS = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** Bytes as `0x` + lowercase hex. */
+export function bytesToHex(bytes: Uint8Array): string {
+  let out = '0x';
+  for (let i = 0; i < bytes.length; i++) out += HEX_PAIRS[bytes[i]!];
+  return out;
+}
+
+/** `0x` + an even number of hex digits (either case) as bytes. */
+export function hexToBytes(hex: string): Uint8Array {
+  invariant(hex.length % 2 === 0 && hex.startsWith('0x'), 'expected 0x + an even number of hex digits');
+  const out = new Uint8Array((hex.length - 2) / 2);
+  for (let i = 0; i < out.length; i++) {
+    const hi = NIBBLE[hex.charCodeAt(2 + 2 * i)] ?? -1;
+    const lo = NIBBLE[hex.charCodeAt(3 + 2 * i)] ?? -1;
+    invariant(hi >= 0 && lo >= 0, 'expected hex digits');
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
+}

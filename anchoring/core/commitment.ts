@@ -13,11 +13,11 @@
  * WARNING: the salt is as sensitive as the claim. Keep it off chain, next to the claim, and hand
  * it out only inside proof bundles meant for someone entitled to the claim.
  */
-import { AbiCoder, hexlify, keccak256, randomBytes, sha256, ZeroHash } from 'ethers';
+import { randomBytes, ZeroHash } from 'ethers';
+import { bytesToHex, writeHex32 } from './bytes.ts';
 import { InvalidArgumentError } from './errors.ts';
+import { keccak256, sha256Bytes } from './hashes.ts';
 import { bytes32 } from './validate.ts';
-
-const COMMITMENT_TYPES = ['bytes32', 'bytes32'] as const;
 
 /**
  * Commits to `claimBytes` under `salt`.
@@ -33,10 +33,14 @@ export function claimCommitment(claimBytes: Uint8Array, salt: string): string {
   const s = bytes32(salt, 'salt');
   // A zero salt is what a forgotten default looks like, and it makes the commitment guessable.
   if (s === ZeroHash) throw new InvalidArgumentError('salt must not be zero');
-  return keccak256(AbiCoder.defaultAbiCoder().encode(COMMITMENT_TYPES, [s, sha256(claimBytes)]));
+  // abi.encode(bytes32, bytes32) is the two words side by side; tests check it against ethers' AbiCoder.
+  const preimage = new Uint8Array(64);
+  writeHex32(preimage, 0, s);
+  preimage.set(sha256Bytes(claimBytes), 32);
+  return keccak256(preimage);
 }
 
 /** A fresh salt: 32 bytes from the platform's cryptographic RNG, `0x` + 64 lowercase hex digits. */
 export function newSalt(): string {
-  return hexlify(randomBytes(32));
+  return bytesToHex(randomBytes(32));
 }

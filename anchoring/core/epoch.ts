@@ -12,7 +12,7 @@
  * it and that `batchId` derives from it. The domain word and the 9-word preimage keep an entry
  * apart from a v2 leaf (12 words), a v1 leaf (10) and an inner node (64 bytes).
  */
-import { id as keccakUtf8, keccak256 } from 'ethers';
+import { doubleKeccak256, keccakUtf8 } from './hashes.ts';
 import { WORD, writeBytes32Word, writeUintWord } from './abi-words.ts';
 import { validateBatchRange } from './batch.ts';
 import { InvalidArgumentError } from './errors.ts';
@@ -121,7 +121,7 @@ export function encodeEntryValues(values: EntryValues): Uint8Array {
  * @throws InvalidArgumentError when `values` is not a valid {@link EntryValues}.
  */
 export function entryHash(values: EntryValues): string {
-  return keccak256(keccak256(encodeEntryValues(values)));
+  return doubleKeccak256(encodeEntryValues(values));
 }
 
 /** `entryHash(entryValues(instanceId, batch))`: the epoch-tree leaf of one batch. */

@@ -12,7 +12,7 @@
  *
  * Changing anything here (types, order, units, rounding) is a new encoding: keep v2 verifiable.
  */
-import { id as keccakUtf8, keccak256, toUtf8Bytes } from 'ethers';
+import { doubleKeccak256, keccakUtf8 } from './hashes.ts';
 import { WORD, writeBytes32Word, writeUintWord } from './abi-words.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { OUTCOME_CODES, scoreMicros, topicHash, type LeafLogPosition, type Outcome } from './leaf.ts';
@@ -135,7 +135,7 @@ export function reasonsHashV2(reasons: readonly ReasonV2[]): string {
   });
   // Keys `code` < `contributionMicros` are in sorted order and values are strings and safe
   // integers, so JSON.stringify is already the canonical JSON (canonical-json.ts) of this value.
-  return keccak256(toUtf8Bytes(JSON.stringify(projected)));
+  return keccakUtf8(JSON.stringify(projected));
 }
 
 /**
@@ -201,7 +201,7 @@ export function encodeLeafValuesV2(values: LeafValuesV2): Uint8Array {
  * @throws InvalidArgumentError when `values` is not a valid {@link LeafValuesV2}.
  */
 export function leafHashV2(values: LeafValuesV2): string {
-  return keccak256(keccak256(encodeLeafValuesV2(values)));
+  return doubleKeccak256(encodeLeafValuesV2(values));
 }
 
 /** `leafHashV2(leafValuesV2(input))`: the v2 leaf of one decision. */

@@ -13,7 +13,7 @@
  * Changing anything here (types, order, units, rounding) is a new encoding: bump
  * {@link LEAF_ENCODING} and keep v1 verifiable.
  */
-import { keccak256, toUtf8Bytes } from 'ethers';
+import { doubleKeccak256, keccak256, keccakUtf8 } from './hashes.ts';
 import { writeHex32 } from './bytes.ts';
 import { canonicalBytes } from './canonical-json.ts';
 import { InvalidArgumentError } from './errors.ts';
@@ -147,9 +147,16 @@ export function reasonsHash(reasons: readonly LeafReason[]): string {
   return keccak256(canonicalBytes(projected));
 }
 
+const TOPIC_HASHES = new Map<string, string>();
+
 /** keccak256 of the UTF-8 topic name, as the leaf stores it. */
 export function topicHash(topic: string): string {
-  return keccak256(toUtf8Bytes(kafkaTopic(topic, 'log.topic')));
+  const known = TOPIC_HASHES.get(topic);
+  if (known !== undefined) return known;
+  const hash = keccakUtf8(kafkaTopic(topic, 'log.topic'));
+  // A process sees a handful of topic names; the bound only guards against a caller hashing many.
+  if (TOPIC_HASHES.size < 1_024) TOPIC_HASHES.set(topic, hash);
+  return hash;
 }
 
 /**
@@ -213,7 +220,7 @@ export function encodeLeafValues(values: LeafValues): Uint8Array {
  * @throws InvalidArgumentError when `values` is not a valid {@link LeafValues}.
  */
 export function leafHash(values: LeafValues): string {
-  return keccak256(keccak256(encodeLeafValues(values)));
+  return doubleKeccak256(encodeLeafValues(values));
 }
 
 /** `leafHash(leafValues(input))`: the leaf of one decision. */

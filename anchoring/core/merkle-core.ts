@@ -1,6 +1,6 @@
 /**
  * Merkle tree core: the same array layout and node hashing as `@openzeppelin/merkle-tree`'s
- * `core.ts` (`makeMerkleTree`, `getProof`, `processProof`), over ethers' keccak256.
+ * `core.ts` (`makeMerkleTree`, `getProof`, `processProof`), over hashes.ts (hash-wasm's keccak).
  *
  * Layout (OpenZeppelin's): a complete binary tree in an array of 2n-1 hex nodes. Node i has
  * children 2i+1 and 2i+2; the root is node 0; leaf k (in the order given) sits at index
@@ -15,8 +15,8 @@
  * the leaf format), so going faster would need a native keccak. OpenZeppelin stays the
  * reference: tests check that roots and every proof are identical.
  */
-import { keccak256 } from 'ethers';
-import { hex32ToBytes } from './bytes.ts';
+import { bytesToHex, hex32ToBytes } from './bytes.ts';
+import { keccak256Bytes } from './hashes.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { bytes32 } from './validate.ts';
 
@@ -44,9 +44,9 @@ export function makeTree(leaves: readonly string[]): string[] {
     raw[size - 1 - k] = hex32ToBytes(leaf);
   });
   for (let i = size - 1 - leaves.length; i >= 0; i--) {
-    const node = hashPair(raw[2 * i + 1]!, raw[2 * i + 2]!);
-    hex[i] = node;
-    raw[i] = hex32ToBytes(node);
+    const node = hashPairBytes(raw[2 * i + 1]!, raw[2 * i + 2]!);
+    raw[i] = node;
+    hex[i] = bytesToHex(node);
   }
   return hex;
 }
@@ -78,15 +78,18 @@ export function getProof(tree: readonly string[], treeIndex: number): string[] {
  */
 export function processProof(leaf: string, proof: readonly string[]): string {
   let node = hex32ToBytes(bytes32(leaf, 'leaf'));
-  let hex = bytes32(leaf, 'leaf');
+  const hex = bytes32(leaf, 'leaf');
   proof.forEach((p, i) => {
-    hex = hashPair(node, hex32ToBytes(bytes32(p, `proof[${i}]`)));
-    node = hex32ToBytes(hex);
+    node = hashPairBytes(node, hex32ToBytes(bytes32(p, `proof[${i}]`)));
   });
-  return hex;
+  return proof.length === 0 ? hex : bytesToHex(node);
 }
 
 function hashPair(a: Uint8Array, b: Uint8Array): string {
+  return bytesToHex(hashPairBytes(a, b));
+}
+
+function hashPairBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   const buf = new Uint8Array(64);
   if (compare(a, b) <= 0) {
     buf.set(a, 0);
@@ -95,7 +98,7 @@ function hashPair(a: Uint8Array, b: Uint8Array): string {
     buf.set(b, 0);
     buf.set(a, 32);
   }
-  return keccak256(buf);
+  return keccak256Bytes(buf);
 }
 
 /** Big-endian numeric order of two 32-byte values = byte-wise lexicographic order. */

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { secretKeyObject } from '../../core/secret-key-cache.ts';
 import type { CaseIndexRepository } from '../repositories/case-index.repository.ts';
 import { casePriority } from './queue-routing.ts';
 
@@ -28,7 +29,7 @@ export class CaseIdentifierIndex {
     if (key.length < 32) throw new InvalidArgumentError('the case index key must be at least 32 bytes');
     this.#key = Buffer.from(key);
     this.#repo = repo;
-    this.keyId = createHmac('sha256', this.#key).update('claimtrail-case-index-key-id').digest('hex').slice(0, 16);
+    this.keyId = createHmac('sha256', secretKeyObject(this.#key)).update('claimtrail-case-index-key-id').digest('hex').slice(0, 16);
   }
 
   /** The keyed hash of a member id as stored in `cases.member_hmac` (hex). */
@@ -70,6 +71,6 @@ export class CaseIdentifierIndex {
   }
 
   #hash(kind: 'member' | 'provider', value: string): string {
-    return createHmac('sha256', this.#key).update(`claimtrail-case-${kind}-v1\u0000${value}`).digest('hex');
+    return createHmac('sha256', secretKeyObject(this.#key)).update(`claimtrail-case-${kind}-v1\u0000${value}`).digest('hex');
   }
 }

@@ -12,6 +12,18 @@ describe('claimCommitment', () => {
     expect(claimCommitment(CLAIM_BYTES, SALT.toUpperCase().replace('0X', '0x'))).toBe(expected);
   });
 
+  it('equals the ethers AbiCoder reference on random claims and salts (the hand-built encoding)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 4_096 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (bytes, saltBytes) => {
+        fc.pre(saltBytes.some((b) => b !== 0));
+        const salt = `0x${Buffer.from(saltBytes).toString('hex')}`;
+        const expected = keccak256(AbiCoder.defaultAbiCoder().encode(['bytes32', 'bytes32'], [salt, sha256(bytes)]));
+        expect(claimCommitment(bytes, salt)).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('changes when any single claim byte changes', () => {
     const base = claimCommitment(CLAIM_BYTES, SALT);
     fc.assert(
