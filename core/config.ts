@@ -115,6 +115,13 @@ const EnvSchema = z.object({
   ANCHOR_QUEUE: z.string().min(1).default('claimtrail-anchor'),
   BATCH_MAX_SIZE: intFromEnv(1, 1_000_000).default(1000),
   BATCH_MAX_AGE_MS: intFromEnv(10, 3_600_000).default(2000),
+  /**
+   * Shortest time between two epochs (docs/gas.md): an epoch job waits this long after the first
+   * batch closed since the last epoch, then anchors everything pending in one transaction. 0: one
+   * epoch per block (lowest anchor lag, highest gas). Production at high rates: 60 (0.12 gas per
+   * decision at 10,000 claims/s). Flagged roots never wait (one per block at most).
+   */
+  ANCHOR_EPOCH_SECONDS: intFromEnv(0, 86_400).default(0),
   MODEL_DIR: z.string().min(1).default('models/current'),
   /** A second model bundle scored in shadow beside MODEL_DIR (champion / challenger); unset: none. */
   CHALLENGER_MODEL_DIR: z.string().min(1).optional(),
@@ -186,7 +193,7 @@ export interface Config {
     /** claimtrail-trust-v1 file `verify --bundle` pins to when no --contract / --trust is given. */
     trustFile: string | undefined;
   };
-  anchor: { queue: string; batchMaxSize: number; batchMaxAgeMs: number };
+  anchor: { queue: string; batchMaxSize: number; batchMaxAgeMs: number; epochSeconds: number };
   modelDir: string;
   /** Challenger bundle scored in shadow (logged to the shadow topic, never acted on). */
   challengerModelDir: string | undefined;
@@ -382,7 +389,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       confirmations: e.CONFIRMATIONS,
       trustFile: e.TRUST_FILE,
     },
-    anchor: { queue: e.ANCHOR_QUEUE, batchMaxSize: e.BATCH_MAX_SIZE, batchMaxAgeMs: e.BATCH_MAX_AGE_MS },
+    anchor: { queue: e.ANCHOR_QUEUE, batchMaxSize: e.BATCH_MAX_SIZE, batchMaxAgeMs: e.BATCH_MAX_AGE_MS, epochSeconds: e.ANCHOR_EPOCH_SECONDS },
     modelDir: e.MODEL_DIR,
     challengerModelDir: e.CHALLENGER_MODEL_DIR,
     aggregates: { keyPrefix: e.AGGREGATE_KEY_PREFIX ?? `claimtrail:agg:${e.SCORING_GROUP_ID}`, ttlDays: e.AGGREGATE_TTL_DAYS, keySecretHex: aggregateKey?.toString('hex') },

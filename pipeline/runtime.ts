@@ -176,7 +176,7 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
   for (const problem of await topicSizeProblems(kafka, config)) log.warn({ component: 'kafka' }, problem);
   const index = new DecisionIndexRepository(pool);
   const redis: Redis = createRedis(config.redisUrl);
-  const queue = new AnchorQueue(config.anchor.queue, redis);
+  const queue = new AnchorQueue(config.anchor.queue, redis, { epochDelayMs: config.anchor.epochSeconds * 1000 });
   const stoppers: Array<() => Promise<void>> = [];
   // Readiness and sampling: one admin client for both.
   const admin = kafka.admin();

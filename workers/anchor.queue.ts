@@ -77,9 +77,16 @@ const JOB_OPTIONS: JobsOptions = {
  */
 export class AnchorQueue implements AnchorJobSink {
   readonly queue: Queue<AnchorJobData>;
+  readonly #epochDelayMs: number;
 
-  constructor(name: string, connection: Redis) {
+  /**
+   * @param options.epochDelayMs how long an epoch job waits after the request that created it
+   *   (ANCHOR_EPOCH_SECONDS): requests within that time join the same job, so epochs come at most
+   *   once per interval and each takes everything closed meanwhile. 0 (default): run at once.
+   */
+  constructor(name: string, connection: Redis, options: { epochDelayMs?: number } = {}) {
     this.queue = new Queue<AnchorJobData>(name, { connection, defaultJobOptions: JOB_OPTIONS });
+    this.#epochDelayMs = options.epochDelayMs ?? 0;
   }
 
   async enqueueBatch(batchId: string, correlationId?: string): Promise<void> {
@@ -96,7 +103,7 @@ export class AnchorQueue implements AnchorJobSink {
   }
 
   async enqueueEpoch(correlationId?: string): Promise<void> {
-    await this.#sweep(ANCHOR_EPOCH, correlationId);
+    await this.#sweep(ANCHOR_EPOCH, correlationId, this.#epochDelayMs);
   }
 
   async enqueueFlaggedRoot(correlationId?: string): Promise<void> {
@@ -104,8 +111,8 @@ export class AnchorQueue implements AnchorJobSink {
   }
 
   /** One job of a v2 kind, deduplicated by kind (see the class comment); BullMQ numbers it. */
-  async #sweep(name: typeof ANCHOR_EPOCH | typeof ANCHOR_FLAGGED_ROOT, correlationId?: string): Promise<void> {
-    await this.queue.add(name, correlationId ? { correlationId } : {}, { deduplication: { id: name, keepLastIfActive: true } });
+  async #sweep(name: typeof ANCHOR_EPOCH | typeof ANCHOR_FLAGGED_ROOT, correlationId?: string, delayMs = 0): Promise<void> {
+    await this.queue.add(name, correlationId ? { correlationId } : {}, { deduplication: { id: name, keepLastIfActive: true }, ...(delayMs > 0 ? { delay: delayMs } : {}) });
   }
 
   close(): Promise<void> {

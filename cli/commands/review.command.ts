@@ -42,7 +42,7 @@ export function registerReviewCommand(program: Command): void {
       if (opts.port !== undefined && opts.port > 65535) throw new InvalidArgumentError('--port must be at most 65535');
       // Sealed audit batches go to the pipeline's anchor queue; its anchor worker sends them.
       const redis = createRedis(config.redisUrl);
-      const anchoring = new AnchorQueue(config.anchor.queue, redis);
+      const anchoring = new AnchorQueue(config.anchor.queue, redis, { epochDelayMs: config.anchor.epochSeconds * 1000 });
       try {
         const server = await startReviewServer(config, reviewConfig, log, { masterKey: devMasterKeySource(config), anchoring, indexKey: devIndexKeySource(config, reviewConfig) }, opts.port ?? reviewConfig.port);
         process.stdout.write(`review app on ${server.url}\n`);
