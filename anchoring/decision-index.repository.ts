@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { ClaimtrailError } from '../core/errors.ts';
+import { copyRows } from '../infra/db/copy.ts';
 import { withTransaction } from '../infra/db/transaction.ts';
 import { DECISION_FORMAT_V2, type DecisionV1, type DecisionV2, type LogPosition, type Outcome, type Reason, type ReasonV1 } from '../domain/decision.ts';
 
@@ -202,6 +203,13 @@ const DECISION_COLUMNS = `decision_id, claim_id, score, rf_score, nn_score, outc
 const BATCH_COLUMNS = `batch_id, topic, partition, first_offset::text, last_offset::text, leaf_count, root, leaf_encoding, status,
   chain_id::text, contract, tx_hash, block_number::text, block_hash, created_at, anchored_at`;
 
+/** Columns of `decisions` that recordBatch copies, in the order of its rows. */
+const COPIED_DECISION_COLUMNS = Object.freeze([
+  'decision_id', 'claim_id', 'score', 'rf_score', 'nn_score', 'outcome', 'reasons', 'model_hash',
+  'decided_at', 'decided_at_text', 'input_topic', 'input_partition', 'input_offset', 'claim_commitment', 'salt',
+  'correlation_id', 'log_topic', 'log_partition', 'log_offset', 'leaf', 'batch_id', 'leaf_index', 'format', 'instance_id', 'run_id', 'reasons_v1_hash', 'leaf_encoding',
+]);
+
 /**
  * The decision index and its batches in PostgreSQL. A batch and all its decisions are written
  * in one transaction, so the index never holds a decision outside a batch. Batches' anchor
@@ -235,48 +243,23 @@ export class DecisionIndexRepository {
         [batch.batchId, batch.topic, batch.partition, batch.firstOffset, batch.lastOffset, batch.leafCount, batch.root, batch.leafEncoding ?? LEAF_V1],
       );
       if (inserted.rowCount === 1) {
-        const col = <K extends keyof IndexedDecision>(k: K) => decisions.map((d) => d[k]);
         const v2 = (d: IndexedDecision): DecisionV2 | null => ('format' in d && d.format === DECISION_FORMAT_V2 ? d : null);
-        await client.query(
-          `INSERT INTO decisions (decision_id, claim_id, score, rf_score, nn_score, outcome, reasons, model_hash,
-             decided_at, decided_at_text, input_topic, input_partition, input_offset, claim_commitment, salt,
-             correlation_id, log_topic, log_partition, log_offset, leaf, batch_id, leaf_index, format, instance_id, run_id, reasons_v1_hash, leaf_encoding)
-           SELECT d, c, s, rf, nn, o, r::jsonb, m, t::timestamptz, t, it, ip, io, cc, sa, ci, lt, lp, lo, lf, b, li, fo, ii, ri, rh, $26
-           FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::text[], $7::text[], $8::text[],
-             $9::text[], $10::text[], $11::int[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[],
-             $17::int[], $18::bigint[], $19::text[], $20::text[], $21::int[], $22::text[], $23::text[], $24::text[], $25::text[])
-             AS u(d, c, s, rf, nn, o, r, m, t, it, ip, io, cc, sa, ci, lt, lp, lo, lf, b, li, fo, ii, ri, rh)`,
-          [
-            col('decisionId'),
-            col('claimId'),
-            col('score'),
-            decisions.map((d) => d.components.rf),
-            decisions.map((d) => d.components.nn),
-            col('outcome'),
+        // The batch's encoding, for every decision of it: a batch never mixes encodings.
+        const encoding = batch.leafEncoding ?? LEAF_V1;
+        await copyRows(client, 'decisions', COPIED_DECISION_COLUMNS, decisions.map((d) => {
+          const isV2 = v2(d);
+          return [
+            d.decisionId, d.claimId, d.score, d.components.rf, d.components.nn, d.outcome,
             // v2: codes and contributions only, whatever else an in-memory object carries.
-            decisions.map((d) => JSON.stringify(v2(d) ? d.reasons.map(({ code, contribution }) => ({ code, contribution })) : d.reasons)),
-            col('modelHash'),
-            col('decidedAt'),
-            decisions.map((d) => d.input.topic),
-            decisions.map((d) => d.input.partition),
-            decisions.map((d) => d.input.offset),
-            col('claimCommitment'),
-            decisions.map((d) => (v2(d) ? null : (d as IndexedDecisionV1).salt)),
-            decisions.map((d) => d.correlationId ?? null),
-            decisions.map((d) => d.log.topic),
-            decisions.map((d) => d.log.partition),
-            decisions.map((d) => d.log.offset),
-            col('leaf'),
-            col('batchId'),
-            col('leafIndex'),
-            decisions.map((d) => v2(d)?.format ?? null),
-            decisions.map((d) => v2(d)?.instanceId ?? null),
-            decisions.map((d) => v2(d)?.runId ?? null),
-            decisions.map((d) => (v2(d) ? null : (d as IndexedDecisionV1).reasonsV1Hash ?? null)),
-            // The batch's encoding, for every decision of it: a batch never mixes encodings.
-            batch.leafEncoding ?? LEAF_V1,
-          ],
-        );
+            JSON.stringify(isV2 ? isV2.reasons.map(({ code, contribution }) => ({ code, contribution })) : d.reasons),
+            d.modelHash, d.decidedAt, d.decidedAt, d.input.topic, d.input.partition, d.input.offset, d.claimCommitment,
+            isV2 ? null : (d as IndexedDecisionV1).salt,
+            d.correlationId ?? null, d.log.topic, d.log.partition, d.log.offset, d.leaf, d.batchId, d.leafIndex,
+            isV2?.format ?? null, isV2?.instanceId ?? null, isV2?.runId ?? null,
+            isV2 ? null : ((d as IndexedDecisionV1).reasonsV1Hash ?? null),
+            encoding,
+          ];
+        }));
         await options.hook?.decisionsRecorded(client, decisions);
       }
     });

@@ -38,12 +38,12 @@ import { generateClaims } from '../fixtures/generator.ts';
 import { createKafka, ensureTopics } from '../infra/kafka/kafka.ts';
 import { trainModel } from '../training/train.ts';
 import { pipelineRoleEnv } from '../stack/child-env.ts';
+import { startPrivateAnvil, type PrivateAnvil } from '../tests/support/private-anvil.ts';
 import { benchConfig, cleanupRun, groupLag, progress, sleep } from './support.ts';
 
 const REPO_ROOT = join(import.meta.dirname, '..');
 const CLI = join(REPO_ROOT, 'cli', 'main.ts');
-const ROLES = ['scoring', 'batching', 'anchoring'] as const;
-type Role = (typeof ROLES)[number];
+type Role = 'scoring' | 'batching' | 'anchoring';
 
 /** Runs inside each child: its memoryUsage() as JSON into $SOAK_PROBE_FILE every second. */
 const PROBE = `data:text/javascript,${encodeURIComponent(
@@ -74,6 +74,32 @@ export interface SoakOptions {
   workDir?: string;
   /** Where soak-<date>.md / .json are written. Default bench/results. */
   resultsDir: string;
+  /**
+   * Seconds between blocks of the soak's own anvil (`--block-time`): 2 plays an L2, 12 mainnet.
+   * 0: the shared stack chain (automine, a block per transaction). Default 2.
+   */
+  blockTime: number;
+  /** Scoring processes in the one consumer group (each its own transactional id). Default 1. */
+  scoringProcesses: number;
+  /** ANCHOR_EPOCH_SECONDS of the anchoring role. Default 0 (an epoch per block). */
+  epochSeconds: number;
+  /** Highest RSS any child may reach during the steady phase, MiB. Default 400. */
+  maxRssMiB: number;
+}
+
+/** What the chain was paid, and how long anchoring took, over the whole run (from PostgreSQL). */
+export interface SoakAnchoring {
+  epochs: number;
+  epochGas: number;
+  /** Decisions in anchored epochs. */
+  epochDecisions: number;
+  flaggedRoots: number;
+  flaggedGas: number;
+  flaggedDecisions: number;
+  /** Batch recorded (decisions committed to the index) -> its epoch anchored, ms. */
+  epochLagMs: { p50: number; p99: number; max: number };
+  /** Flagged decision's batch recorded -> its flagged root anchored, ms. */
+  flaggedLagMs: { p50: number; p99: number; max: number };
 }
 
 export interface SoakSample {
@@ -86,8 +112,9 @@ export interface SoakSample {
   anchored: number;
   scoringLag: number;
   batchingLag: number;
-  rssMiB: Record<Role, number>;
-  heapMiB: Record<Role, number>;
+  /** By child name: `scoring`, `scoring-2`..., `batching`, `anchoring`. */
+  rssMiB: Record<string, number>;
+  heapMiB: Record<string, number>;
   /** This driver process (producer + sampler). */
   driverRssMiB: number;
   load1: number;
@@ -101,6 +128,7 @@ export interface SoakResult {
   offeredPerSecond: number;
   checks: Array<{ name: string; ok: boolean; detail: string }>;
   ok: boolean;
+  anchoring?: SoakAnchoring;
 }
 
 export class SoakUsageError extends Error {}
@@ -119,6 +147,10 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
       'drain-seconds': { type: 'string', default: '300' },
       'work-dir': { type: 'string' },
       'results-dir': { type: 'string', default: join(REPO_ROOT, 'bench', 'results') },
+      'block-time': { type: 'string', default: '2' },
+      'scoring-processes': { type: 'string', default: '1' },
+      'epoch-seconds': { type: 'string', default: '0' },
+      'max-rss-mib': { type: 'string', default: '400' },
     },
     strict: true,
   });
@@ -139,21 +171,31 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
     drainSeconds: num('drain-seconds', values['drain-seconds'], 10, 7200),
     workDir: values['work-dir'],
     resultsDir: values['results-dir'],
+    blockTime: Math.round(num('block-time', values['block-time'], 0, 60)),
+    scoringProcesses: Math.round(num('scoring-processes', values['scoring-processes'], 1, 8)),
+    epochSeconds: Math.round(num('epoch-seconds', values['epoch-seconds'], 0, 3600)),
+    maxRssMiB: num('max-rss-mib', values['max-rss-mib'], 64, 65536),
   };
 }
 
 /** One `claimtrail run --roles <role>` child with the memory probe; output appended to a log file. */
 class SoakChild {
   readonly role: Role;
+  /** The role, numbered from the second process of a role on: `scoring`, `scoring-2`... */
+  readonly name: string;
   readonly probeFile: string;
   readonly logFile: string;
+  /** Variables of this process only (a scoring process's own transactional id). */
+  readonly #extraEnv: NodeJS.ProcessEnv;
   #child: ChildProcess | undefined;
   #exit: Promise<void> = Promise.resolve();
 
-  constructor(role: Role, dir: string) {
+  constructor(role: Role, dir: string, name: string = role, extraEnv: NodeJS.ProcessEnv = {}) {
     this.role = role;
-    this.probeFile = join(dir, `${role}.mem.json`);
-    this.logFile = join(dir, `${role}.log`);
+    this.name = name;
+    this.#extraEnv = extraEnv;
+    this.probeFile = join(dir, `${name}.mem.json`);
+    this.logFile = join(dir, `${name}.log`);
   }
 
   async start(env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<void> {
@@ -161,7 +203,7 @@ class SoakChild {
     const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--import', PROBE, CLI, 'run', '--roles', this.role], {
       cwd: REPO_ROOT,
       // Only the anchoring role gets the signer's key (stack/child-env.ts).
-      env: { ...pipelineRoleEnv(this.role, env), SOAK_PROBE_FILE: this.probeFile },
+      env: { ...pipelineRoleEnv(this.role, env), ...this.#extraEnv, SOAK_PROBE_FILE: this.probeFile },
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
@@ -169,8 +211,8 @@ class SoakChild {
     this.#exit = new Promise((resolve) => child.once('exit', () => resolve()));
     const deadline = Date.now() + timeoutMs;
     while (!readFileSync(this.logFile, 'utf8').includes('"pipeline running"')) {
-      if (!this.alive) throw new Error(`${this.role} exited before running; see ${this.logFile}`);
-      if (Date.now() > deadline) throw new Error(`${this.role} not running after ${timeoutMs} ms; see ${this.logFile}`);
+      if (!this.alive) throw new Error(`${this.name} exited before running; see ${this.logFile}`);
+      if (Date.now() > deadline) throw new Error(`${this.name} not running after ${timeoutMs} ms; see ${this.logFile}`);
       await sleep(200);
     }
   }
@@ -216,10 +258,11 @@ const mib = (n: number) => n.toFixed(0);
 
 /** The sample table printed on stdout and kept in the .md result. */
 export function soakTable(samples: readonly SoakSample[]): string {
-  const head = ['t (s)', 'phase', 'produced', 'indexed', 'batches', 'anchored', 'lag scoring', 'lag batching', 'RSS scoring', 'RSS batching', 'RSS anchoring', 'heap scoring', 'heap batching', 'heap anchoring', 'RSS driver', 'load1'];
+  const names = Object.keys(samples[0]?.rssMiB ?? {});
+  const head = ['t (s)', 'phase', 'produced', 'indexed', 'batches', 'anchored', 'lag scoring', 'lag batching', ...names.map((n) => `RSS ${n}`), ...names.map((n) => `heap ${n}`), 'RSS driver', 'load1'];
   const rows = samples.map((s) => [
     s.t.toFixed(0), s.phase, String(s.produced), String(s.indexed), String(s.batches), String(s.anchored), String(s.scoringLag), String(s.batchingLag),
-    mib(s.rssMiB.scoring), mib(s.rssMiB.batching), mib(s.rssMiB.anchoring), mib(s.heapMiB.scoring), mib(s.heapMiB.batching), mib(s.heapMiB.anchoring), mib(s.driverRssMiB), s.load1.toFixed(1),
+    ...names.map((n) => mib(s.rssMiB[n] ?? 0)), ...names.map((n) => mib(s.heapMiB[n] ?? 0)), mib(s.driverRssMiB), s.load1.toFixed(1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -244,14 +287,21 @@ export function soakChecks(samples: readonly SoakSample[], options: SoakOptions,
   const half = steady.filter((s) => s.t >= options.minutes * 30);
   const mid = half[0];
   const end = steady.at(-1);
-  for (const role of ROLES) {
-    const growth = mid && end ? end.rssMiB[role] - mid.rssMiB[role] : Number.NaN;
+  const names = Object.keys(samples[0]?.rssMiB ?? {});
+  for (const name of names) {
+    const growth = mid && end ? end.rssMiB[name]! - mid.rssMiB[name]! : Number.NaN;
     checks.push({
-      name: `RSS ${role} bounded`,
-      ok: Number.isFinite(growth) && growth <= options.maxRssGrowthMiB && end!.rssMiB[role] > 0,
-      detail: mid && end ? `${mib(mid.rssMiB[role])} MiB at t=${mid.t.toFixed(0)} s -> ${mib(end.rssMiB[role])} MiB at t=${end.t.toFixed(0)} s (${growth >= 0 ? '+' : ''}${growth.toFixed(0)}, limit +${options.maxRssGrowthMiB})` : 'not enough samples in the second half',
+      name: `RSS ${name} bounded`,
+      ok: Number.isFinite(growth) && growth <= options.maxRssGrowthMiB && end!.rssMiB[name]! > 0,
+      detail: mid && end ? `${mib(mid.rssMiB[name]!)} MiB at t=${mid.t.toFixed(0)} s -> ${mib(end.rssMiB[name]!)} MiB at t=${end.t.toFixed(0)} s (${growth >= 0 ? '+' : ''}${growth.toFixed(0)}, limit +${options.maxRssGrowthMiB})` : 'not enough samples in the second half',
     });
   }
+  const peak = Object.fromEntries(names.map((n) => [n, Math.max(0, ...steady.map((s) => s.rssMiB[n] ?? 0))]));
+  checks.push({
+    name: 'RSS of every process under the limit',
+    ok: names.length > 0 && names.every((n) => peak[n]! <= options.maxRssMiB),
+    detail: `peak ${names.map((n) => `${n} ${mib(peak[n]!)}`).join(', ')} MiB (limit ${options.maxRssMiB})`,
+  });
   for (const [name, pick] of [['scoring', (s: SoakSample) => s.scoringLag], ['batching', (s: SoakSample) => s.batchingLag]] as const) {
     const worst = Math.max(0, ...half.map(pick));
     checks.push({ name: `lag ${name} bounded`, ok: half.length > 0 && worst <= options.maxLag, detail: `max ${worst} in the second half (limit ${options.maxLag})` });
@@ -276,10 +326,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     SCORING_GROUP_ID: config.kafka.scoringGroupId, BATCHING_GROUP_ID: config.kafka.batchingGroupId, SCORING_INSTANCE_ID: id,
     ANCHOR_QUEUE: config.anchor.queue, DATABASE_SCHEMA: id, TOPIC_PARTITIONS: String(options.partitions),
     MODEL_DIR: config.modelDir, STATE_DIR: config.stateDir, LOG_LEVEL: 'info',
+    ANCHOR_EPOCH_SECONDS: String(options.epochSeconds),
   };
   const kafka = createKafka(config, log, '-soak');
   const admin = kafka.admin();
-  const children = ROLES.map((role) => new SoakChild(role, work));
+  // Batching first: the schema is migrated once, before two children race to migrate it.
+  const children = [
+    new SoakChild('batching', work),
+    new SoakChild('anchoring', work),
+    ...Array.from({ length: options.scoringProcesses }, (_, k) =>
+      k === 0 ? new SoakChild('scoring', work) : new SoakChild('scoring', work, `scoring-${k + 1}`, { SCORING_INSTANCE_ID: `${id}-${k + 1}` }),
+    ),
+  ];
+  let anvil: PrivateAnvil | undefined;
   const db = new pg.Client({ connectionString: config.database.url });
   const samples: SoakSample[] = [];
   let produced = 0;
@@ -289,9 +348,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const training = generateClaims({ count: 2000, seed: 11 });
     await trainModel({ claims: training.claims, labels: training.labels, outDir: config.modelDir, seed: 11, log });
     await ensureTopics(kafka, config);
-    // Batching first: the schema is migrated once, before two children race to migrate it.
-    for (const child of [children[1]!, children[2]!, children[0]!]) {
-      progress(`starting ${child.role} (log ${child.logFile})`);
+    if (options.blockTime > 0) {
+      anvil = await startPrivateAnvil({ blockTime: options.blockTime });
+      env.CHAIN_RPC_URL = anvil.rpcUrl;
+      progress(`chain: own anvil at ${anvil.rpcUrl}, a block every ${options.blockTime} s`);
+    }
+    for (const child of children) {
+      progress(`starting ${child.name} (log ${child.logFile})`);
       await child.start(env);
     }
     await admin.connect();
@@ -314,13 +377,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       ]);
       const s: SoakSample = {
         t: (performance.now() - started) / 1000, phase, produced, ...c, scoringLag, batchingLag,
-        rssMiB: Object.fromEntries(children.map((ch) => [ch.role, ch.rssMiB()])) as Record<Role, number>,
-        heapMiB: Object.fromEntries(children.map((ch) => [ch.role, ch.heapMiB()])) as Record<Role, number>,
+        rssMiB: Object.fromEntries(children.map((ch) => [ch.name, ch.rssMiB()])),
+        heapMiB: Object.fromEntries(children.map((ch) => [ch.name, ch.heapMiB()])),
         driverRssMiB: process.memoryUsage().rss / 2 ** 20, load1: loadavg()[0]!,
       };
       samples.push(s);
-      progress(`t=${s.t.toFixed(0)}s ${phase}: produced ${produced}, indexed ${s.indexed}, anchored ${s.anchored}/${s.batches}, lag ${scoringLag}/${batchingLag}, RSS ${ROLES.map((r) => `${r} ${mib(s.rssMiB[r])}`).join(' ')} MiB, load ${s.load1.toFixed(1)}`);
-      for (const ch of children) if (!ch.alive) throw new Error(`${ch.role} child died; see ${ch.logFile}`);
+      progress(`t=${s.t.toFixed(0)}s ${phase}: produced ${produced}, indexed ${s.indexed}, anchored ${s.anchored}/${s.batches}, lag ${scoringLag}/${batchingLag}, RSS ${children.map((ch) => `${ch.name} ${mib(s.rssMiB[ch.name]!)}`).join(' ')} MiB, load ${s.load1.toFixed(1)}`);
+      for (const ch of children) if (!ch.alive) throw new Error(`${ch.name} child died; see ${ch.logFile}`);
     };
 
     progress(`steady phase: ${options.rate} claims/s for ${options.minutes} min, a sample every ${options.sampleSeconds} s`);
@@ -370,14 +433,64 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     await sample('drain');
     const checks = soakChecks(samples, options, produced);
-    return { options, startedAt, samples, produced, offeredPerSecond, checks, ok: checks.every((c) => c.ok) };
+    const anchoring = await anchoringSummary(db, id);
+    return { options, startedAt, samples, produced, offeredPerSecond, checks, ok: checks.every((c) => c.ok), anchoring };
   } finally {
     for (const child of children) await child.stop();
+    await anvil?.stop();
     await db.end().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await cleanupRun(kafka, config, log);
     if (!options.workDir) rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Gas paid and anchor lag over the run, from the run's schema (epochs, flagged roots, their transactions). */
+async function anchoringSummary(db: pg.Client, schema: string): Promise<SoakAnchoring> {
+  const one = async (sql: string) => (await db.query<Record<string, string | null>>(sql)).rows[0]!;
+  const epochs = await one(
+    `SELECT count(*) AS n, coalesce(sum(t.gas_used), 0) AS gas, coalesce(sum(e.leaf_count), 0) AS leaves
+       FROM "${schema}".epochs e LEFT JOIN "${schema}".anchor_transactions t ON t.tx_hash = e.tx_hash WHERE e.status = 'anchored'`,
+  );
+  const flagged = await one(
+    `SELECT count(*) AS n, coalesce(sum(t.gas_used), 0) AS gas, coalesce(sum(f.leaf_count), 0) AS leaves
+       FROM "${schema}".flagged_roots f LEFT JOIN "${schema}".anchor_transactions t ON t.tx_hash = f.tx_hash WHERE f.status = 'anchored'`,
+  );
+  const lag = async (sql: string) => {
+    const r = await one(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99, max(ms) AS max FROM (${sql}) l`,
+    );
+    return { p50: Number(r.p50 ?? 0), p99: Number(r.p99 ?? 0), max: Number(r.max ?? 0) };
+  };
+  return {
+    epochs: Number(epochs.n),
+    epochGas: Number(epochs.gas),
+    epochDecisions: Number(epochs.leaves),
+    flaggedRoots: Number(flagged.n),
+    flaggedGas: Number(flagged.gas),
+    flaggedDecisions: Number(flagged.leaves),
+    epochLagMs: await lag(
+      `SELECT extract(epoch FROM (e.anchored_at - b.created_at)) * 1000 AS ms FROM "${schema}".batches b
+         JOIN "${schema}".epoch_batches eb ON eb.batch_id = b.batch_id JOIN "${schema}".epochs e ON e.epoch_id = eb.epoch_id WHERE e.status = 'anchored'`,
+    ),
+    flaggedLagMs: await lag(
+      `SELECT extract(epoch FROM (f.anchored_at - b.created_at)) * 1000 AS ms FROM "${schema}".flagged_members m
+         JOIN "${schema}".flagged_roots f ON f.root = m.root JOIN "${schema}".decisions d ON d.decision_id = m.decision_id
+         JOIN "${schema}".batches b ON b.batch_id = d.batch_id WHERE f.status = 'anchored'`,
+    ),
+  };
+}
+
+/** The anchoring lines of the result: gas per decision and per flagged decision, lag, gas per day at 10,000 claims/s. */
+export function anchoringLines(a: SoakAnchoring, options: SoakOptions): string[] {
+  const perDecision = a.epochDecisions > 0 ? a.epochGas / a.epochDecisions : Number.NaN;
+  const perFlagged = a.flaggedDecisions > 0 ? a.flaggedGas / a.flaggedDecisions : Number.NaN;
+  const lag = (l: SoakAnchoring['epochLagMs']) => `p50 ${(l.p50 / 1000).toFixed(1)} s, p99 ${(l.p99 / 1000).toFixed(1)} s, max ${(l.max / 1000).toFixed(1)} s`;
+  return [
+    `- chain: ${options.blockTime > 0 ? `own anvil, --block-time ${options.blockTime}` : 'the shared stack anvil (automine)'}; ANCHOR_EPOCH_SECONDS=${options.epochSeconds}; ${options.scoringProcesses} scoring process(es)`,
+    `- epochs: ${a.epochs} anchored, ${a.epochGas.toLocaleString('en-US')} gas for ${a.epochDecisions.toLocaleString('en-US')} decisions = **${perDecision.toFixed(3)} gas per decision** (target <= 0.1 at 10,000 claims/s with 60 s epochs); anchor lag batch recorded -> epoch anchored ${lag(a.epochLagMs)}`,
+    `- flagged roots: ${a.flaggedRoots} anchored, ${a.flaggedGas.toLocaleString('en-US')} gas for ${a.flaggedDecisions.toLocaleString('en-US')} flagged decisions = **${perFlagged.toFixed(1)} gas per flagged decision** (target <= 100); lag batch recorded -> flagged root anchored ${lag(a.flaggedLagMs)}`,
+  ];
 }
 
 /** Writes bench/results/soak-<date>.md (table + checks) and .json (every sample); returns the .md path. */
@@ -400,6 +513,7 @@ export function writeSoakResult(result: SoakResult, command: string, loadBefore:
     '',
     ...result.checks.map((c) => `- ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
     '',
+    ...(result.anchoring ? ['Anchoring over the whole run (PostgreSQL: epochs, flagged roots and their transactions\' gasUsed):', '', ...anchoringLines(result.anchoring, result.options), ''] : []),
   ].join('\n');
   writeFileSync(`${base}.md`, md);
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
@@ -411,12 +525,13 @@ if (import.meta.main) {
   try {
     options = parseSoakOptions(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`soak: ${(error as Error).message}\nusage: node bench/soak.ts [--minutes 30] [--rate 200] [--sample-seconds 60] [--partitions 4] [--max-rss-growth-mib 64] [--max-lag N] [--max-anchor-backlog 300] [--drain-seconds 300] [--work-dir DIR] [--results-dir DIR]\n`);
+    process.stderr.write(`soak: ${(error as Error).message}\nusage: node bench/soak.ts [--minutes 30] [--rate 200] [--sample-seconds 60] [--partitions 4] [--max-rss-growth-mib 64] [--max-lag N] [--max-anchor-backlog 300] [--drain-seconds 300] [--block-time 2] [--scoring-processes 1] [--epoch-seconds 0] [--max-rss-mib 400] [--work-dir DIR] [--results-dir DIR]\n`);
     process.exit(2);
   }
   const loadBefore = loadavg();
   const result = await runSoak(options);
   process.stdout.write(`${soakTable(result.samples)}\n\n${result.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`).join('\n')}\n`);
+  if (result.anchoring) process.stdout.write(`${anchoringLines(result.anchoring, options).join('\n')}\n`);
   const file = writeSoakResult(result, `node bench/soak.ts ${process.argv.slice(2).join(' ')}`, loadBefore);
   process.stdout.write(`${result.ok ? 'PASS' : 'FAIL'}; written ${file}\n`);
   process.exitCode = result.ok ? 0 : 1;

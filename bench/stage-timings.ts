@@ -1,11 +1,8 @@
 import { InstanceRepository } from '../anchoring/instance.repository.ts';
-import { interimLeafValues } from '../anchoring/interim-leaf.ts';
 import { newSalt } from '../anchoring/core/commitment.ts';
 import { decodeDecision } from '../domain/decision-codec.ts';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
-import { batchId as computeBatchId } from '../anchoring/core/batch.ts';
-import { buildBatchTree } from '../anchoring/core/merkle.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
@@ -17,6 +14,7 @@ import { migrate } from '../infra/db/migrate.ts';
 import { createPool } from '../infra/db/pool.ts';
 import { decodeClaim } from '../ingest/claim-decoder.ts';
 import { ensureTopics } from '../infra/kafka/kafka.ts';
+import { buildBatch } from '../pipeline/batching.stage.ts';
 import { ScoringStage } from '../pipeline/scoring.stage.ts';
 import { DEFAULT_AGGREGATE_SPEC, offlineObservations, RedisClaimAggregates } from '../scoring/aggregates.ts';
 import type { Scorer } from '../scoring/scorer.ts';
@@ -96,11 +94,10 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
         const topic = config.kafka.topics.decisions;
         const partition = 0;
         const offsets = decisions.map((_, i) => String(base + i));
-        const values = decisions.map((d, i) => interimLeafValues(d, { topic, partition, offset: offsets[i]! }));
-        const tree = buildBatchTree(values);
-        const id = computeBatchId({ topic, partition, firstOffset: offsets[0]!, lastOffset: offsets.at(-1)! });
-        const indexed: IndexedDecision[] = decisions.map((d, i) => ({ ...d, log: { topic, partition, offset: offsets[i]! }, leaf: tree.leafHashes[i]!, batchId: id, leafIndex: i }));
-        await index.recordBatch({ batchId: id, topic, partition, firstOffset: offsets[0]!, lastOffset: offsets.at(-1)!, leafCount: indexed.length, root: tree.root }, indexed, { hook: caseOpener });
+        // The batching stage's own builder: v2 leaves, batch id and tree, as production closes a batch.
+        const built = buildBatch(decisions.map((decision, i) => ({ decision, offset: offsets[i]! })), topic, partition);
+        const indexed: IndexedDecision[] = decisions.map((d, i) => ({ ...d, log: { topic, partition, offset: offsets[i]! }, leaf: built.leaves[i]!, batchId: built.batchId, leafIndex: i, leafEncoding: built.encoding }));
+        await index.recordBatch({ batchId: built.batchId, topic, partition, firstOffset: offsets[0]!, lastOffset: offsets.at(-1)!, leafCount: indexed.length, root: built.root, leafEncoding: built.encoding }, indexed, { hook: caseOpener });
       });
     }
   } finally {

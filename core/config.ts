@@ -82,6 +82,11 @@ const EnvSchema = z.object({
   BATCHING_GROUP_ID: z.string().min(1).default('claimtrail-batching'),
   /** Stable per scoring process: Kafka fences a zombie with the same transactional id. */
   SCORING_INSTANCE_ID: z.string().min(1).default(hostname()),
+  /**
+   * Partitions one scoring process handles at once: one batch's decode and scoring overlap another's
+   * PostgreSQL and Redis round trips; the Kafka transactions stay one at a time. 1: strictly serial.
+   */
+  SCORING_CONCURRENCY: intFromEnv(1, 64).default(2),
   /** Scoring run bound into every decision id v2: `live` for the streaming pipeline, a backfill names its own. */
   SCORING_RUN_ID: z.string().regex(/^[a-z0-9._-]{1,64}$/, 'expected 1-64 of a-z 0-9 . _ -').default('live'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
@@ -163,6 +168,8 @@ export interface Config {
     ingestGroupId: string;
     batchingGroupId: string;
     scoringInstanceId: string;
+    /** SCORING_CONCURRENCY: partitions a scoring process handles at once. */
+    scoringConcurrency: number;
     /** TLS to the brokers (PEM texts read from the files at load); undefined: plaintext. */
     ssl: KafkaTls | undefined;
     /** SASL authentication; undefined: none. */
@@ -372,6 +379,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       ingestGroupId: e.INGEST_GROUP_ID,
       batchingGroupId: e.BATCHING_GROUP_ID,
       scoringInstanceId: e.SCORING_INSTANCE_ID,
+      scoringConcurrency: e.SCORING_CONCURRENCY,
       ssl,
       sasl,
     },

@@ -54,8 +54,8 @@ function encodingKey(decision: Decision): string {
   return isDecisionV2(decision) ? `${LEAF_V2}:${decision.instanceId}` : LEAF_V1;
 }
 
-/** A closed batch's id, root and leaf hashes under its encoding. */
-function buildBatch(items: OpenBatch['items'], topic: string, partition: number): { encoding: LeafEncoding; batchId: string; root: string; leaves: readonly string[] } {
+/** A closed batch's id, root and leaf hashes under its encoding (exported for the bench's stage timings). */
+export function buildBatch(items: ReadonlyArray<{ decision: Decision; offset: string }>, topic: string, partition: number): { encoding: LeafEncoding; batchId: string; root: string; leaves: readonly string[] } {
   const firstOffset = items[0]!.offset;
   const lastOffset = items.at(-1)!.offset;
   const log = (offset: string): LogPosition => ({ topic, partition, offset });

@@ -73,6 +73,7 @@ export class ScoringStage {
       groupId: config.kafka.scoringGroupId,
       inputTopic: config.kafka.topics.claims,
       transactionalId: `${config.kafka.scoringGroupId}-${config.kafka.scoringInstanceId}`,
+      partitionsConcurrently: config.kafka.scoringConcurrency,
       log: deps.log,
       handle: (batch) => this.handle(batch),
       onCommitted: ({ partition }) => this.#count(partition),

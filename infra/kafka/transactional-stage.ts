@@ -41,6 +41,13 @@ export interface TransactionalStageOptions {
    * ONE record batch, which the topic's `max.message.bytes` limits. Default: one request.
    */
   maxRequestBytes?: number;
+  /**
+   * Partitions whose batches are handled at the same time (kafkajs `partitionsConsumedConcurrently`).
+   * `handle` of one partition's batch (CPU, PostgreSQL, Redis) overlaps another's; transactions
+   * still run one at a time (one transactional producer), in the order their batches finished
+   * handling. Default 1 (strictly serial).
+   */
+  partitionsConcurrently?: number;
   /** Called after each committed transaction (metrics, progress). */
   onCommitted?(info: { partition: number; inputCount: number; outputCount: number; lastOffset: string }): void;
 }
@@ -58,6 +65,8 @@ export class TransactionalStage {
   readonly #log: Logger;
   #stopping = false;
   #joined = false;
+  /** Tail of the chain of transactions: each waits for the one before it (one open transaction per producer). */
+  #lastTransaction: Promise<unknown> = Promise.resolve();
   #cancelRecovery: () => void = () => undefined;
 
   /** True while the consumer is a member of its group (joined, not crashed or stopped): readiness. */
@@ -111,25 +120,28 @@ export class TransactionalStage {
     await this.#consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#options.partitionsConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const outputs = await this.#options.handle({ topic: batch.topic, partition: batch.partition, messages: batch.messages });
         const lastOffset = batch.lastOffset();
-        const started = performance.now();
-        const transaction = await this.#producer.transaction();
-        try {
-          for (const topicMessages of requests(outputs, this.#options.maxRequestBytes ?? Infinity)) await transaction.sendBatch({ topicMessages, acks: -1 });
-          await transaction.sendOffsets({
-            consumerGroupId: this.#options.groupId,
-            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }] }],
-          });
-          await transaction.commit();
-          metrics.stageDuration.observe({ stage: 'transaction' }, secondsSince(started));
-        } catch (error) {
-          this.#log.warn({ err: error, partition: batch.partition }, 'transaction failed; aborting, the batch will be retried');
-          await transaction.abort().catch((abortError: unknown) => this.#log.error({ err: abortError }, 'transaction abort failed'));
-          throw error;
-        }
+        await this.#oneAtATime(async () => {
+          const started = performance.now();
+          const transaction = await this.#producer.transaction();
+          try {
+            for (const topicMessages of requests(outputs, this.#options.maxRequestBytes ?? Infinity)) await transaction.sendBatch({ topicMessages, acks: -1 });
+            await transaction.sendOffsets({
+              consumerGroupId: this.#options.groupId,
+              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }] }],
+            });
+            await transaction.commit();
+            metrics.stageDuration.observe({ stage: 'transaction' }, secondsSince(started));
+          } catch (error) {
+            this.#log.warn({ err: error, partition: batch.partition }, 'transaction failed; aborting, the batch will be retried');
+            await transaction.abort().catch((abortError: unknown) => this.#log.error({ err: abortError }, 'transaction abort failed'));
+            throw error;
+          }
+        });
         resolveOffset(lastOffset);
         await heartbeat();
         this.#options.onCommitted?.({
@@ -140,6 +152,13 @@ export class TransactionalStage {
         });
       },
     });
+  }
+
+  /** Runs `work` after every transaction queued before it has settled (committed or failed). */
+  #oneAtATime(work: () => Promise<void>): Promise<void> {
+    const run = this.#lastTransaction.then(work, work);
+    this.#lastTransaction = run.catch(() => undefined);
+    return run;
   }
 
   /** Stops consuming after the batch in flight and disconnects. */

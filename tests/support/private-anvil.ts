@@ -21,6 +21,8 @@ export interface PrivateAnvilOptions {
   loadState?: string;
   /** Chain id; default 31337 (the dev chain). Another id plays a non-dev chain. */
   chainId?: number;
+  /** Seconds between blocks (`--block-time`); unset: automine, a block per transaction. */
+  blockTime?: number;
 }
 
 export async function startPrivateAnvil(options: PrivateAnvilOptions = {}): Promise<PrivateAnvil> {
@@ -29,7 +31,8 @@ export async function startPrivateAnvil(options: PrivateAnvilOptions = {}): Prom
   const binary = require.resolve(`@foundry-rs/anvil-${process.platform}-${arch}/bin/anvil`);
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const state = options.loadState ? ['--load-state', options.loadState] : [];
-  const child: ChildProcess = spawn(binary, ['--port', String(port), '--chain-id', String(options.chainId ?? 31337), '--silent', ...state], { stdio: 'ignore' });
+  const mining = options.blockTime ? ['--block-time', String(options.blockTime)] : [];
+  const child: ChildProcess = spawn(binary, ['--port', String(port), '--chain-id', String(options.chainId ?? 31337), '--silent', ...mining, ...state], { stdio: 'ignore' });
   const rpcUrl = `http://127.0.0.1:${port}`;
   await waitForRpc(child, rpcUrl, `private anvil on port ${port}`, 20_000);
   return {
