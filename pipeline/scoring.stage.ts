@@ -1,5 +1,6 @@
 import type { Kafka, Message } from 'kafkajs';
-import { claimCommitment, newSalt } from '../anchoring/core/commitment.ts';
+import { claimCommitment } from '../anchoring/core/commitment.ts';
+import { secureRandomBytes } from '../core/secure-random.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ClaimPayloadRepository, ClaimPayloadRow } from '../privacy/claim-payload.repository.ts';
@@ -142,7 +143,7 @@ export class ScoringStage {
     const ids = valid.map((v) => decisionIdV2({ instanceId, runId, modelHash: scorer.modelHash, topic: batch.topic, partition: batch.partition, offset: v.offset }));
     // Payloads first: a decision replayed after a crash commits with the salt its stored row
     // already holds (insertMany returns it), so record and sealed salt always agree.
-    const rows: ClaimPayloadRow[] = valid.map((v, i) => ({ decisionId: ids[i]!, claimId: v.claim.claimId, memberId: v.claim.memberId, providerNpi: v.claim.billingProviderNpi, claimBytes: v.bytes, claimType: v.claim.claimType, totalCharged: v.claim.totalCharged, salt: newSalt() }));
+    const rows: ClaimPayloadRow[] = valid.map((v, i) => ({ decisionId: ids[i]!, claimId: v.claim.claimId, memberId: v.claim.memberId, providerNpi: v.claim.billingProviderNpi, claimBytes: v.bytes, claimType: v.claim.claimType, totalCharged: v.claim.totalCharged, salt: `0x${secureRandomBytes(32).toString('hex')}` }));
     const salts = await payloads.insertMany(rows);
     const decisions: Message[] = [];
     const shadowRecords: Message[] = [];

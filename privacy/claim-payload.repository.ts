@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { ReasonV1 } from '../domain/decision.ts';
+import { copyRows } from '../infra/db/copy.ts';
 import { openEnvelope, payloadAad, sealEnvelope, sealedValueAad } from './envelope.ts';
 import type { DataKey, MemberKeyService } from './member-key.service.ts';
 
@@ -52,6 +53,7 @@ export type StoredClaimPayload =
 
 /** PostgreSQL foreign_key_violation: a data key deleted by an erasure while cached here. */
 const FOREIGN_KEY_VIOLATION = '23503';
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * Claim payloads (PHI) keyed by decision id, encrypted at rest: AES-256-GCM under the member's
@@ -59,6 +61,9 @@ const FOREIGN_KEY_VIOLATION = '23503';
  * type and total charged stay in clear beside the ids (review case opening routes on them).
  * Reading decrypts: callers are the case view (role-restricted, audited) and the training join.
  */
+/** Columns of a new payload row, in the order insertMany copies them. */
+const PAYLOAD_COLUMNS = Object.freeze(['decision_id', 'claim_id', 'member_id', 'provider_npi', 'claim_type', 'total_charged', 'key_id', 'ciphertext', 'salt_sealed']);
+
 export class ClaimPayloadRepository {
   readonly #pool: Pool;
   readonly #keys: MemberKeyService;
@@ -93,6 +98,18 @@ export class ClaimPayloadRepository {
     const keys = await this.#keys.keysForMembers(rows.map((r) => r.memberId));
     const keyOf = (r: ClaimPayloadRow): DataKey => keys.get(r.memberId)!;
     const sealedSalts = rows.map((r) => sealEnvelope(keyOf(r).key, saltBytes(r.salt), sealedValueAad('commitment-salt', r.decisionId, keyOf(r).keyId)));
+    const sealedClaims = rows.map((r) => sealEnvelope(keyOf(r).key, r.claimBytes, payloadAad(r.decisionId, keyOf(r).keyId)));
+    // The usual case, new decisions: one COPY, and every proposed salt stands. COPY is atomic, so
+    // a decision already stored (a replay) fails it whole, and the upsert below sorts it out.
+    const client = await this.#pool.connect();
+    try {
+      await copyRows(client, 'claim_payloads', PAYLOAD_COLUMNS, rows.map((r, i) => [r.decisionId, r.claimId, r.memberId, r.providerNpi, r.claimType, r.totalCharged, keyOf(r).keyId, sealedClaims[i]!, sealedSalts[i]!]));
+      return new Map(rows.map((r) => [r.decisionId, r.salt]));
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+    } finally {
+      client.release();
+    }
     const sent = new Map(rows.map((r, i) => [r.decisionId, sealedSalts[i]!]));
     // DO UPDATE only to return the stored row (and to give a row stored before sealed salts
     // existed the proposed one); the claim and an existing salt are never replaced.
@@ -109,7 +126,7 @@ export class ClaimPayloadRepository {
         rows.map((r) => r.claimType),
         rows.map((r) => r.totalCharged),
         rows.map((r) => keyOf(r).keyId),
-        rows.map((r) => sealEnvelope(keyOf(r).key, r.claimBytes, payloadAad(r.decisionId, keyOf(r).keyId))),
+        sealedClaims,
         sealedSalts,
       ],
     );

@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { secretKeyObject } from '../core/secret-key-cache.ts';
+import { secureRandomBytes } from '../core/secure-random.ts';
 import { PrivacyError } from './errors.ts';
 
 /**
@@ -25,7 +26,7 @@ export const ENVELOPE_OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES;
 /** Encrypts `plaintext` under a 32-byte `key`, binding `aad`. A fresh random nonce each call. */
 export function sealEnvelope(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
   if (key.length !== KEY_BYTES) throw new RangeError(`AES-256-GCM needs a ${KEY_BYTES}-byte key, got ${key.length}`);
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = secureRandomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', secretKeyObject(key), nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
