@@ -11,4 +11,6 @@ const scorer = await Scorer.load('/tmp/soak2/model');
 const { encodeClaims } = await import('../bench/claims-feed.ts'); const claims = encodeClaims(12000, 5);
 const t = await stageTimings(kafka, config, scorer, claims as never, 1000, 10, log);
 console.log(JSON.stringify(t));
+const { metrics } = await import('../infra/metrics/registry.ts');
+for (const h of [metrics.stageDuration, metrics.redisAggregateDuration]) { const v = await h.get(); for (const x of v.values) if (x.metricName?.endsWith('_sum') || x.metricName?.endsWith('_count')) console.log(x.metricName, JSON.stringify(x.labels), x.value); }
 process.exit(0);

@@ -43,6 +43,15 @@ export const DEFAULT_AGGREGATE_SPEC: Readonly<AggregateSpec> = Object.freeze({ w
 
 const ENTITIES = ['provider', 'member'] as const;
 
+/**
+ * Service days per Redis bucket hash (aggregates.lua): `<prefix>:p:<npi>:b<floor(day / 32)>` and
+ * `<prefix>:m:<member ref>:b<...>` (the member by its HMAC reference) hold fields `n<day>` /
+ * `c<day>` for 32 days, so a 30-day window reads two hashes, not 30 keys. Keys written before
+ * blocks (`<prefix>:<p|m>:<id>:<day>`, the member in clear) are no longer read; they expire after
+ * AGGREGATE_TTL_DAYS (as after a change of the aggregate key), and erasure still deletes them.
+ */
+export const AGGREGATE_BLOCK_DAYS = 32;
+
 /** The part of the spec a model depends on (the windows); TTLs are operational. */
 export type AggregateWindows = Pick<AggregateSpec, 'windowsDays'>;
 
@@ -171,8 +180,8 @@ export function keyedDuplicateFingerprint(key: Buffer, claim: Claim): string {
   return createHmac('sha256', secretKeyObject(key)).update('claimtrail-aggregate-dup-v1\0').update(duplicateMaterial(claim)).digest('hex').slice(0, 32);
 }
 
-/** Keyed reference of a member for its duplicate-key index (`<prefix>:md:<ref>`): the member id never appears in clear there. */
-function memberRef(key: Buffer, memberId: string): string {
+/** Keyed reference of a member (HMAC under the aggregate key): names its duplicate-key index (`<prefix>:md:<ref>`) and its bucket hashes (`<prefix>:m:<ref>:b<n>`), so the member id never appears in Redis. */
+export function memberRef(key: Buffer, memberId: string): string {
   return createHmac('sha256', secretKeyObject(key)).update('claimtrail-aggregate-member-v1\0').update(memberId).digest('hex').slice(0, 32);
 }
 
@@ -304,16 +313,22 @@ export class RedisClaimAggregates implements ClaimAggregates {
     if (items.length === 0) return [];
     const spec = this.#spec;
     const M = spec.windowsDays[spec.windowsDays.length - 1] as number;
+    // Blocks a window of M days can touch (see aggregates.lua): at most this many, whatever the day.
+    const NB = Math.floor((M - 1) / AGGREGATE_BLOCK_DAYS) + 2;
+    const windows = spec.windowsDays.map(String);
     const p = this.#prefix;
     const pipeline = this.#redis.pipeline();
     for (const { eventId, claim } of items) {
       const day = dayNumber(claim.serviceFrom);
-      const keys = [`${p}:seen:${eventId}`, `${p}:dup:${keyedDuplicateFingerprint(this.#key, claim)}`, `${p}:md:${memberRef(this.#key, claim.memberId)}`];
-      for (const [tag, id] of [['p', claim.billingProviderNpi], ['m', claim.memberId]] as const) {
-        for (let k = 0; k < M; k++) keys.push(`${p}:${tag}:${id}:${day - k}`);
+      const firstBlock = Math.floor((day - M + 1) / AGGREGATE_BLOCK_DAYS);
+      const member = memberRef(this.#key, claim.memberId);
+      const keys = [`${p}:seen:${eventId}`, `${p}:dup:${keyedDuplicateFingerprint(this.#key, claim)}`, `${p}:md:${member}`];
+      // The member's buckets are named by its keyed reference, never by the member id.
+      for (const [tag, id] of [['p', claim.billingProviderNpi], ['m', member]] as const) {
+        for (let j = 0; j < NB; j++) keys.push(`${p}:${tag}:${id}:b${firstBlock + j}`);
       }
       keys.push(`${p}:g:${peerGroup(claim)}:${day}`);
-      const argv = [eventId, String(spec.ttlSeconds), String(cents(claim)), String(ENTITIES.length), String(M), String(spec.windowsDays.length), ...spec.windowsDays.map(String), claim.billingProviderNpi];
+      const argv = [eventId, String(spec.ttlSeconds), String(cents(claim)), String(ENTITIES.length), String(M), String(windows.length), ...windows, claim.billingProviderNpi, String(day), String(AGGREGATE_BLOCK_DAYS), String(NB)];
       (pipeline as unknown as { claimtrailObserve(n: number, ...args: string[]): void }).claimtrailObserve(keys.length, ...keys, ...argv);
     }
     const replies = (await pipeline.exec()) ?? [];
@@ -332,18 +347,21 @@ export class RedisClaimAggregates implements ClaimAggregates {
     const listed = (await this.#redis.smembers(index)).filter((k) => k.startsWith(`${this.#prefix}:dup:`));
     const duplicates = listed.length > 0 ? await this.#redis.del(...listed) : 0;
     await this.#redis.del(index);
-    return { buckets: await this.#forgetBuckets(memberId), duplicates };
+    // Block buckets under the keyed reference, and day buckets written before blocks, named in clear.
+    const buckets = (await this.#forgetBuckets(memberRef(this.#key, memberId))) + (await this.#forgetBuckets(memberId));
+    return { buckets, duplicates };
   }
 
-  async #forgetBuckets(memberId: string): Promise<number> {
-    const head = `${this.#prefix}:m:${memberId}:`;
+  async #forgetBuckets(name: string): Promise<number> {
+    const head = `${this.#prefix}:m:${name}:`;
     let deleted = 0;
     let cursor = '0';
     do {
       const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${head.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
       cursor = next;
-      // Only day-number suffixes: member "A" must not take member "A:1"'s buckets with it.
-      const mine = keys.filter((k) => /^-?\d+$/.test(k.slice(head.length)));
+      // Only block (b<n>) or, from before blocks, day-number suffixes: member "A" must not take
+      // member "A:1"'s buckets with it.
+      const mine = keys.filter((k) => /^b?-?\d+$/.test(k.slice(head.length)));
       if (mine.length > 0) deleted += await this.#redis.del(...mine);
     } while (cursor !== '0');
     return deleted;

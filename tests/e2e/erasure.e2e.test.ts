@@ -33,7 +33,7 @@ import { startTestReviewServer } from '../support/review.ts';
 import { AuthService } from '../../review/services/auth.service.ts';
 import { trainModel } from '../../training/train.ts';
 import { createRedis } from '../../infra/redis.ts';
-import { keyedDuplicateFingerprint } from '../../scoring/aggregates.ts';
+import { keyedDuplicateFingerprint, memberRef } from '../../scoring/aggregates.ts';
 import { isolatedConfig, migratedSchema, payloadRepository, testLog, uniqueName } from '../support/env.ts';
 import { stopAndDeleteTopics, waitUntilSettled } from '../support/pipeline.ts';
 
@@ -152,7 +152,12 @@ describe(`erasure: ${CLAIMS} claims through the real stack, one member crypto-sh
     };
     let bundlesBefore: ProofBundleV2[];
     const v2Repositories = () => ({ epochs: new EpochRepository(pipeline.pool), flaggedRoots: new FlaggedRootRepository(pipeline.pool) });
-    const memberAggregateKeys = async (): Promise<string[]> => (await redis.keys(`${config.aggregates.keyPrefix}:m:${memberId}:*`)).filter((k) => /:\d+$/.test(k));
+    // The member's bucket hashes: named by its keyed reference (HMAC under the aggregate key), never in clear.
+    const memberAggregateKeys = async (): Promise<string[]> => {
+      const ref = memberRef(devAggregateKeySource(config).aggregateKey(testLog), memberId);
+      expect(await redis.keys(`${config.aggregates.keyPrefix}:m:${memberId}:*`)).toEqual([]);
+      return (await redis.keys(`${config.aggregates.keyPrefix}:m:${ref}:*`)).filter((k) => /:b-?\d+$/.test(k));
+    };
 
     beforeAll(async () => {
       const { rows } = await pipeline.pool.query<{ member_id: string }>(

@@ -69,10 +69,12 @@ describe('duplicate fingerprint keys in Redis', () => {
     }
   });
 
-  it('keeps no Redis key naming the member other than its day buckets', async () => {
-    const naming = (await keysUnder(redis, prefix)).filter((k) => k.includes(memberA));
-    expect(naming.length).toBeGreaterThan(0);
-    for (const k of naming) expect(k).toMatch(new RegExp(`^${prefix}:m:${memberA}:-?\\d+$`));
+  it('keeps no Redis key naming the member: its buckets are under its keyed reference', async () => {
+    const keys = await keysUnder(redis, prefix);
+    expect(keys.filter((k) => k.includes(memberA))).toEqual([]);
+    const memberBuckets = keys.filter((k) => k.startsWith(`${prefix}:m:`));
+    expect(memberBuckets.length).toBeGreaterThan(0);
+    for (const k of memberBuckets) expect(k).toMatch(new RegExp(`^${prefix}:m:[0-9a-f]{32}:b-?\\d+$`));
   });
 
   it("forgetMember deletes the member's duplicate keys and their index, and no other member's", async () => {

@@ -55,4 +55,19 @@ describe('entity aggregates on the real Redis', () => {
     expect(fresh[0]!.raw).toEqual(fresh2[0]!.raw);
     expect(fresh[0]!.duplicate).toBe(true);
   });
+
+  it.each([
+    ['windows 1, 7, 90 days (a window over four 32-day blocks)', [1, 7, 90]],
+    ['windows 32 and 33 days (block edges)', [32, 33]],
+  ])('matches the offline evaluator with %s', async (_what, windowsDays) => {
+    const { claims } = generateClaims({ count: 1500, seed: 19, fraudRate: 0.2 });
+    const items = claims.map((claim, i) => ({ eventId: `w${windowsDays.join('-')}-${i}`, claim }));
+    const expected = await new OfflineClaimAggregates({ windowsDays }).observeBatch(items);
+    const online = new RedisClaimAggregates(redis, { prefix: `${prefix}:w${windowsDays.join('-')}`, fingerprintKey: randomBytes(32), spec: { windowsDays, ttlSeconds: 3600 } });
+    const got: AggregateObservation[] = [];
+    for (let i = 0; i < items.length; i += 300) got.push(...(await online.observeBatch(items.slice(i, i + 300))));
+    expect(got.map((g) => g.raw)).toEqual(expected.map((e) => e.raw));
+    // Non-trivial: the longest window sees more than the shortest somewhere.
+    expect(got.some((g) => g.raw[2 * windowsDays.length - 1]! > g.raw[1]!)).toBe(true);
+  });
 });
