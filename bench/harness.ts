@@ -14,7 +14,6 @@ import type { Config } from '../core/config.ts';
 import { loadDotEnv } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import type { Claim } from '../domain/claim.schema.ts';
-import { buildBatchTree } from '../anchoring/core/merkle.ts';
 import { decodeClaim } from '../ingest/claim-decoder.ts';
 import { createKafka, ensureTopics } from '../infra/kafka/kafka.ts';
 import { createRulesConfig } from '../scoring/rules.ts';
@@ -179,9 +178,8 @@ async function main(opts: BenchOptions): Promise<BenchResult> {
     await preload(kafka, config.kafka.topics.claims, pool.slice(0, opts.anchorClaims));
     return runPipeline({ label: 'anchoring', config, roles: ['scoring', 'batching', 'anchoring'], mode: { kind: 'drain', expected: opts.anchorClaims }, anchored: true, timeoutMs: 600_000 }, log);
   });
-  progress('anchoring: gas per decision at each batch size (direct anchorBatch)');
-  const roots = opts.anchorBatchSizes.map((size) => ({ leafCount: size, root: buildBatchTree(leaves.slice(0, size)).root }));
-  const anchorDirect = await anchorCeiling(base, log, roots, opts.quick ? 3 : 10);
+  progress('anchoring: gas of anchorEpoch and anchorFlaggedRoot (direct, DecisionAnchorV2)');
+  const anchorDirect = await anchorCeiling(base, log, opts.quick ? 3 : 10);
 
   machine.loadAvgEnd = loadavg();
   const result: BenchResult = {
