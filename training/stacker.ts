@@ -128,3 +128,102 @@ function solve(h: readonly (readonly number[])[], g: readonly number[]): number[
   }
   return s;
 }
+
+/** Members a stacker may weigh: forest, network and gradient-boosted trees. */
+export type Member = 'rf' | 'nn' | 'gb';
+
+export interface MemberStackerFit {
+  /** Mixing weights (sum 1, each in [0, 1]); a member left out has weight 0. */
+  weights: Record<Member, number>;
+  /** Fitted logistic coefficients on the members kept (0 for the others), for the report. */
+  coefficients: { intercept: number } & Record<Member, number>;
+  /** Members that got weight 0, and the held-out log-loss (per row) of the subsets tried. */
+  dropped: Member[];
+  heldOutLoss: Record<string, number>;
+}
+
+/** Folds of the stacker's own held-out check. */
+const STACKER_FOLDS = 5;
+
+/**
+ * The stacker over up to three members (forest, network, booster), fitted on out-of-fold scores.
+ * A member is kept only if it helps: starting from every member, the member whose removal gives
+ * the lowest held-out log-loss (5-fold, folds dealt round-robin within each class in row order,
+ * so deterministic) is dropped as long as that loss is no worse than with it; a member whose
+ * coefficient would be negative is dropped too. The kept members are then fitted on all rows
+ * (non-negative coefficients as in `fitStacker`); their weights are the coefficients over their
+ * sum, and the others get weight 0. A pure-noise member therefore gets weight 0.
+ *
+ * @param scores out-of-fold probabilities per member (all members given must have one per label)
+ * @throws InvalidArgumentError for arrays of different lengths, no member, or a single class.
+ */
+export function fitMemberStacker(scores: Partial<Record<Member, ArrayLike<number>>>, labels: ArrayLike<number>): MemberStackerFit {
+  const n = labels.length;
+  const members = (['rf', 'nn', 'gb'] as const).filter((m) => scores[m] !== undefined);
+  if (members.length === 0) throw new InvalidArgumentError('stacker needs at least one member');
+  for (const m of members) if ((scores[m] as ArrayLike<number>).length !== n) throw new InvalidArgumentError(`stacker needs one ${m} score per label (${(scores[m] as ArrayLike<number>).length}, ${n})`);
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += labels[i] === 1 ? 1 : 0;
+  if (positives === 0 || positives === n) throw new InvalidArgumentError('stacker needs both classes');
+
+  const fold = new Int32Array(n);
+  const dealt = [0, 0];
+  for (let i = 0; i < n; i++) {
+    const c = labels[i] === 1 ? 1 : 0;
+    fold[i] = (dealt[c] as number) % STACKER_FOLDS;
+    dealt[c] = (dealt[c] as number) + 1;
+  }
+  const heldOutLoss: Record<string, number> = {};
+  const cvLoss = (subset: readonly Member[]): number => {
+    const key = subset.join('+');
+    const known = heldOutLoss[key];
+    if (known !== undefined) return known;
+    let loss = 0;
+    for (let k = 0; k < STACKER_FOLDS; k++) {
+      const fit: number[] = [];
+      const held: number[] = [];
+      for (let i = 0; i < n; i++) (fold[i] === k ? held : fit).push(i);
+      const pick = (idx: readonly number[]) => subset.map((m) => Float64Array.from(idx, (i) => (scores[m] as ArrayLike<number>)[i] as number));
+      const fitY = Uint8Array.from(fit, (i) => labels[i] as number);
+      const beta = logistic(pick(fit), fitY);
+      loss += logLoss(pick(held), beta, Uint8Array.from(held, (i) => labels[i] as number));
+    }
+    heldOutLoss[key] = loss / n;
+    return loss / n;
+  };
+
+  // Members entering with a non-positive slope in the joint fit go first.
+  let kept: Member[] = [...members];
+  for (;;) {
+    const beta = logistic(kept.map((m) => scores[m] as ArrayLike<number>), labels);
+    const negative = kept.filter((_, j) => !((beta[j + 1] as number) > 0));
+    if (negative.length === 0 || kept.length === 1) break;
+    // Drop the most negative one and refit.
+    let worst = 0;
+    kept.forEach((_, j) => {
+      if ((beta[j + 1] as number) < (beta[worst + 1] as number)) worst = j;
+    });
+    kept = kept.filter((_, j) => j !== worst);
+  }
+  // Backward elimination on the held-out loss.
+  while (kept.length > 1) {
+    const current = cvLoss(kept);
+    let best: { member: Member; loss: number } | undefined;
+    for (const m of kept) {
+      const loss = cvLoss(kept.filter((x) => x !== m));
+      if (loss <= current && (best === undefined || loss < best.loss)) best = { member: m, loss };
+    }
+    if (!best) break;
+    const gone = best.member;
+    kept = kept.filter((x) => x !== gone);
+  }
+  const beta = logistic(kept.map((m) => scores[m] as ArrayLike<number>), labels);
+  const coefficients = { intercept: beta[0] as number, rf: 0, nn: 0, gb: 0 };
+  kept.forEach((m, j) => (coefficients[m] = Math.max(0, beta[j + 1] as number)));
+  const sum = kept.reduce((s, m) => s + coefficients[m], 0);
+  const weights = { rf: 0, nn: 0, gb: 0 };
+  // No member separates the classes: an even mix of those given.
+  if (sum > 0) for (const m of kept) weights[m] = coefficients[m] / sum;
+  else for (const m of members) weights[m] = 1 / members.length;
+  return { weights, coefficients, dropped: members.filter((m) => !(weights[m] > 0)), heldOutLoss };
+}
