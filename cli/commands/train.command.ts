@@ -51,6 +51,7 @@ interface TrainFlags {
 const PHASE_TITLES: Record<TrainPhase, string> = {
   features: 'features',
   forest: 'random forest',
+  booster: 'gradient-boosted trees',
   network: 'network',
   evaluate: 'validation',
   save: 'saving',
@@ -190,7 +191,9 @@ export function formatMetrics(m: TrainMetrics, total: number): string {
   lines.push('model      ROC-AUC  PR-AUC');
   lines.push(`forest     ${num(m.rf.rocAuc)}   ${num(m.rf.prAuc)}`);
   lines.push(`network    ${num(m.nn.rocAuc)}   ${num(m.nn.prAuc)}`);
-  lines.push(`ensemble   ${num(m.ensemble.rocAuc)}   ${num(m.ensemble.prAuc)}   (weights rf ${m.weights.rf} / nn ${m.weights.nn})`);
+  if (m.gb) lines.push(`boosted    ${num(m.gb.rocAuc)}   ${num(m.gb.prAuc)}`);
+  const gbWeight = m.weights.gb === undefined ? '' : ` / gb ${m.weights.gb.toFixed(3)}`;
+  lines.push(`ensemble   ${num(m.ensemble.rocAuc)}   ${num(m.ensemble.prAuc)}   (weights rf ${Number(m.weights.rf.toFixed(3))} / nn ${Number(m.weights.nn.toFixed(3))}${gbWeight})`);
   lines.push('');
   lines.push('threshold  score    share   precision  recall');
   lines.push(`flag       ${m.thresholds.flag.toFixed(4)}  ${pct(m.atFlag.share)}  ${pct(m.atFlag.precision)}     ${pct(m.atFlag.recall)}`);
