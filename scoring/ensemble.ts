@@ -94,21 +94,27 @@ export function scoreMatrix(models: EnsembleModels, matrix: Float64Array, rows: 
  */
 export function scoreExplained(models: EnsembleModels & { mlp: MlpEvaluator }, matrix: Float64Array, rows: number, width: number): ExplainedScores {
   const { forest, mlp, weights, calibration } = models;
+  // A member with weight 0 is still scored (decisions record the forest and network
+  // probabilities) but not explained: its contributions would be multiplied by 0.
   const rf = new Float64Array(rows);
   const rfContrib = new Float64Array(rows * width);
-  forest.predictBatch(matrix, rows, rf, rfContrib);
+  if (weights.rf > 0) forest.predictBatch(matrix, rows, rf, rfContrib);
+  else forest.predictBatch(matrix, rows, rf);
   const normalized = normalizeMatrix(models.normalizer, matrix, rows, width);
   const nn = new Float64Array(rows);
   const contributions = new Float64Array(rows * width);
-  mlp.predictWithAttributions(normalized, rows, nn, contributions);
+  if (weights.nn > 0) mlp.predictWithAttributions(normalized, rows, nn, contributions);
+  else mlp.predictBatch(normalized, rows, nn);
   const booster = models.booster;
   const wGb = weights.gb ?? 0;
   let gb: Float64Array | undefined;
   let gbContrib: Float64Array | undefined;
   if (booster) {
     gb = new Float64Array(rows);
-    gbContrib = new Float64Array(rows * width);
-    booster.predictBatch(matrix, rows, gb, gbContrib);
+    if (wGb > 0) {
+      gbContrib = new Float64Array(rows * width);
+      booster.predictBatch(matrix, rows, gb, gbContrib);
+    } else booster.predictBatch(matrix, rows, gb);
   }
   const baseMix = mix(weights, forest.baseValue, mlp.baseValue, booster ? booster.baseValue : 0);
   const baseScore = calibrate(calibration, baseMix);
