@@ -3,7 +3,7 @@
  * same outer folds, in the same run:
  *
  *   npm run bench:models -- --data FILE --spec SPEC.json --label COLUMN [--seeds 3] [--seed 1]
- *     [--folds 5] [--inner-folds 3] [--trees 100] [--epochs 30] [--report FILE.md]
+ *     [--folds 5] [--inner-folds 3] [--trees 100] [--epochs 30] [--workers 1] [--report FILE.md]
  *
  * For every fold-assignment seed (seed, seed + 1, ...) claimtrail's `crossValidate` runs with
  * `fitFinal: false` (every choice on inner folds of the outer training part). The peers get the
@@ -45,6 +45,7 @@ const { values: args } = parseArgs({
     trees: { type: 'string', default: '100' },
     epochs: { type: 'string', default: '30' },
     report: { type: 'string' },
+    workers: { type: 'string', default: '1' },
   },
 });
 if (!args.data || !args.spec || !args.label) {
@@ -139,6 +140,7 @@ for (let s = 0; s < SEEDS; s++) {
     trees: TREES,
     epochs: EPOCHS,
     fitFinal: false,
+    workers: Number(args.workers),
     onProgress: (done, total, what) => process.stderr.write(`\rseed ${seed} ${what} ${done}/${total}          `),
   });
   cvSeconds.push(cv.durationsMs.cv / 1000);

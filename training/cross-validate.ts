@@ -119,6 +119,11 @@ export interface CrossValidateOptions {
   boosterRounds?: number;
   /** Fit the final model on all rows after the CV. Default true (false: CV figures only). */
   fitFinal?: boolean;
+  /**
+   * Worker threads the outer folds are dealt to (1: in this thread). Results are the same for
+   * any number: every fold is a pure function of its seed. Default 1.
+   */
+  workers?: number;
   /** Progress: `done` of `total` model fittings, with what is being fitted. */
   onProgress?: (done: number, total: number, what: string) => void;
   /** Instrumentation: called before every fitting with the rows it uses (see FitEvent). */
@@ -216,6 +221,84 @@ interface Context {
   boosterRounds: number;
   onFit: (event: FitEvent) => void;
   step: (what: string) => void;
+}
+
+/** What a worker needs to rebuild the context (all structured-cloneable). */
+export interface FoldWorkerData {
+  rows: readonly TableRow[];
+  labels: Uint8Array;
+  spec: FeatureSpec;
+  trees: number;
+  epochs: number;
+  innerFolds: number;
+  candidates: readonly ForestSetting[];
+  boosters: readonly BoosterSetting[];
+  boosterRounds: number;
+}
+
+export function foldContext(data: FoldWorkerData, onFit: (event: FitEvent) => void, step: (what: string) => void): Context {
+  return { ...data, onFit, step };
+}
+
+/** What one outer fold gives back, computed in this thread or in a worker. */
+export interface OuterFoldOutput {
+  combination: Combination;
+  rf: Float64Array;
+  nn: Float64Array;
+  gb: Float64Array;
+  featureNames: string[];
+}
+
+/** Rows held out by fold `f` and the others, in row order. */
+function splitFold(foldOf: Int32Array, f: number): { trainIdx: number[]; testIdx: number[] } {
+  const trainIdx: number[] = [];
+  const testIdx: number[] = [];
+  for (let i = 0; i < foldOf.length; i++) (foldOf[i] === f ? testIdx : trainIdx).push(i);
+  return { trainIdx, testIdx };
+}
+
+/** Steps 2 and 3 of the module doc for outer fold `f`: its combination and its held-out scores. */
+export async function runOuterFold(ctx: Context, foldOf: Int32Array, f: number, seed: number): Promise<OuterFoldOutput> {
+  const { trainIdx, testIdx } = splitFold(foldOf, f);
+  const combination = await chooseCombination(ctx, trainIdx, seed + 1000 + f, f);
+  ctx.onFit({ stage: 'fold-model', outerFold: f, rows: trainIdx });
+  const models = await fitModels(ctx, trainIdx, combination, seed + f);
+  const scored = scoreRows(models, testIdx.map((i) => ctx.rows[i] as TableRow));
+  models.nn.dispose();
+  return { combination, ...scored, featureNames: [...models.encoder.names] };
+}
+
+/** Runs the outer folds on `workers` worker threads (training/cv-worker.ts), folds dealt in order. */
+async function runFoldsInWorkers(data: FoldWorkerData, foldOf: Int32Array, folds: number, seed: number, workers: number, onFit: (event: FitEvent) => void, step: (what: string) => void): Promise<OuterFoldOutput[]> {
+  const { Worker } = await import('node:worker_threads');
+  const outputs: OuterFoldOutput[] = [];
+  let next = 0;
+  const runOne = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker(new URL('./cv-worker.ts', import.meta.url), { workerData: data });
+      const take = (): void => {
+        if (next >= folds) {
+          void worker.terminate().then(() => resolve());
+          return;
+        }
+        const f = next++;
+        worker.postMessage({ foldOf, f, seed });
+      };
+      worker.on('message', (m: { type: 'fit'; event: FitEvent } | { type: 'step'; what: string } | { type: 'done'; f: number; out: OuterFoldOutput } | { type: 'ready' }) => {
+        if (m.type === 'fit') onFit(m.event);
+        else if (m.type === 'step') step(m.what);
+        else if (m.type === 'done') {
+          outputs[m.f] = m.out;
+          take();
+        } else take();
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => {
+        if (code !== 0 && code !== 1) reject(new Error(`cross-validation worker exited with code ${code}`));
+      });
+    });
+  await Promise.all(Array.from({ length: Math.min(workers, folds) }, runOne));
+  return outputs;
 }
 
 /** An encoder fitted on `idx`, with the encoded training matrix. */
@@ -433,6 +516,14 @@ export async function crossValidate(options: CrossValidateOptions): Promise<Cros
 
   const started = performance.now();
   const foldOf = stratifiedFolds(labels, folds, new Rng(seed));
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new InvalidArgumentError(`workers must be an integer >= 1, got ${workers}`);
+  let outputs: OuterFoldOutput[] = [];
+  if (workers > 1) {
+    where = 'outer folds';
+    const data: FoldWorkerData = { rows, labels, spec, trees: ctx.trees, epochs: ctx.epochs, innerFolds, candidates, boosters, boosterRounds };
+    outputs = await runFoldsInWorkers(data, foldOf, folds, seed, workers, ctx.onFit, ctx.step);
+  }
   const rf = new Float64Array(rows.length);
   const nn = new Float64Array(rows.length);
   const gb = new Float64Array(rows.length);
@@ -441,15 +532,10 @@ export async function crossValidate(options: CrossValidateOptions): Promise<Cros
   let featureNames: readonly string[] = [];
   for (let f = 0; f < folds; f++) {
     where = `fold ${f + 1}/${folds}`;
-    const trainIdx: number[] = [];
-    const testIdx: number[] = [];
-    for (let i = 0; i < rows.length; i++) (foldOf[i] === f ? testIdx : trainIdx).push(i);
-    const combination = await chooseCombination(ctx, trainIdx, seed + 1000 + f, f);
-    ctx.onFit({ stage: 'fold-model', outerFold: f, rows: trainIdx });
-    const models = await fitModels(ctx, trainIdx, combination, seed + f);
-    featureNames = models.encoder.names;
-    const scored = scoreRows(models, testIdx.map((i) => rows[i] as TableRow));
-    models.nn.dispose();
+    const { testIdx } = splitFold(foldOf, f);
+    const scored = workers > 1 ? (outputs[f] as OuterFoldOutput) : await runOuterFold(ctx, foldOf, f, seed);
+    const { combination } = scored;
+    featureNames = scored.featureNames;
     const testLabels = Uint8Array.from(testIdx, (i) => labels[i] as number);
     const mixed = scored.rf.map((r, k) => calibrate(combination.calibration, mix(combination.weights, r, scored.nn[k] as number, scored.gb[k] as number)));
     testIdx.forEach((row, k) => {

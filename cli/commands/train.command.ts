@@ -1,4 +1,4 @@
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command } from 'commander';
@@ -36,6 +36,7 @@ interface TrainFlags {
   folds: number;
   innerFolds: number;
   cvSeeds: number;
+  workers: number;
   report?: string;
   generate?: number;
   seed: number;
@@ -71,6 +72,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--folds <n>', 'with --spec: stratified (outer) cross-validation folds', positiveInt, 5)
     .option('--inner-folds <n>', 'with --spec: inner folds of each training part, for the forest setting, MLP epochs, stacker, calibration and thresholds', positiveInt, 3)
     .option('--cv-seeds <n>', 'with --spec: repeat the cross-validation with seeds seed..seed+n-1 and report mean ± sd over folds x seeds', positiveInt, 1)
+    .option('--workers <n>', 'with --spec: worker threads for the outer folds (same results for any number)', positiveInt, Math.min(2, availableParallelism()))
     .option('--report <dir>', 'with --spec: evaluation report directory (default: <out>/report)')
     .option('--generate <n>', 'train on N freshly generated synthetic claims instead of files', positiveInt)
     .option('--seed <n>', 'seed for the split, the models (and the generator with --generate)', seedArg, 1)
@@ -241,6 +243,7 @@ async function trainTable(flags: TrainFlags): Promise<void> {
           spec,
           folds: flags.folds,
           innerFolds: flags.innerFolds,
+          workers: flags.workers,
           seed,
           trees: flags.trees,
           epochs: flags.epochs,

@@ -130,6 +130,17 @@ describe('crossValidate', () => {
     expect(again.folds.map((f) => f.combination)).toEqual(cv.folds.map((f) => f.combination));
   }, 120_000);
 
+  it('gives the same results on worker threads, and reports the same fittings', async () => {
+    const events: FitEvent[] = [];
+    const parallel = await crossValidate({ ...options, fitFinal: false, workers: 2, onFit: (e) => events.push(e) });
+    expect(Array.from(parallel.ensemble)).toEqual(Array.from(cv.ensemble));
+    expect(Array.from(parallel.gb)).toEqual(Array.from(cv.gb));
+    expect(parallel.folds).toEqual(cv.folds);
+    const key = (e: FitEvent): string => `${e.outerFold} ${e.stage} ${e.rows.length}`;
+    expect(events.map(key).sort()).toEqual(fits.filter((e) => e.outerFold !== null).map(key).sort());
+    await expect(crossValidate({ ...options, workers: 0 })).rejects.toThrow(/workers must be an integer >= 1/);
+  }, 120_000);
+
   it('refuses too few rows of a class', async () => {
     await expect(crossValidate({ rows: rows.slice(0, 3), labels: Uint8Array.from([1, 0, 0]), spec, folds: 3, seed: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     // 3 outer x 3 inner folds need 9 rows of each class.
