@@ -11,7 +11,8 @@
  *   (`libraryProbabilities`), the network through tf.js (one `predictOnBatch` per batch), mix +
  *   calibration. No explanations.
  * - fast path, scores: features, the compiled forest tree by tree over the batch, the network
- *   through the Float32Array evaluator, mix + calibration. No explanations.
+ *   through the Float32Array evaluator, the booster (when the trained bundle kept it) in the same
+ *   flat layout, mix + calibration. No explanations.
  * - fast path, Scorer#scoreBatch: everything the pipeline gets: the above plus rules, exact forest
  *   path contributions, network gradient x input and the reason texts.
  */
@@ -102,12 +103,12 @@ process.stdout.write(`  both                       wall ${secs(forestTime.wallMs
 
 const dir = await mkdtemp(path.join(tmpdir(), 'claimtrail-bench-'));
 try {
-  let durations = { features: 0, forest: 0, network: 0, total: 0 };
+  let durations = { features: 0, forest: 0, booster: 0, network: 0, total: 0 };
   const full = await measure(async () => {
     const result = await trainModel({ claims: training.claims, labels: training.labels, outDir: dir, seed: 1, forest: { nTrees: TREES } });
     durations = result.metrics.durationsMs;
   });
-  process.stdout.write(`  trainModel (${FEATURES.length} claim features + entity aggregates, split, weights, calibration, bundle)  wall ${secs(full.wallMs)} (features ${secs(durations.features)}, forest ${secs(durations.forest)}, network ${secs(durations.network)})   cpu ${secs(full.cpuMs)}\n\n`);
+  process.stdout.write(`  trainModel (${FEATURES.length} claim features + entity aggregates, split, weights, calibration, bundle)  wall ${secs(full.wallMs)} (features ${secs(durations.features)}, forest ${secs(durations.forest)}, booster ${secs(durations.booster)}, network ${secs(durations.network)})   cpu ${secs(full.cpuMs)}\n\n`);
 
   // --- scoring ----------------------------------------------------------------------------
   const scoring = generateClaims({ count: SCORE, seed: 2 }).claims;
@@ -126,7 +127,8 @@ try {
     return row;
   };
   const mlp = MlpEvaluator.fromModel(nn);
-  const models = { forest, nn, mlp, normalizer: bundle.normalizer, weights: manifest.weights, calibration: manifest.calibration };
+  const models = { forest, nn, mlp, normalizer: bundle.normalizer, ...(bundle.booster ? { booster: bundle.booster } : {}), weights: manifest.weights, calibration: manifest.calibration };
+  const members = `${forest.treeCount} trees + MLP${bundle.booster ? ` + ${bundle.booster.treeCount} boosted trees` : ''} (weights ${JSON.stringify(manifest.weights)})`;
 
   const library = await throughput(scoring, (batch, start) => {
     const features = batch.map((c, i) => rowOf(c, start + i));
@@ -163,10 +165,10 @@ try {
     nnMaxDiff = Math.max(nnMaxDiff, Math.abs((fastScores.nn[i] as number) - (tfScores.nn[i] as number)));
   }
 
-  process.stdout.write(`scoring ${SCORE.toLocaleString('en-US')} generated claims in batches of ${BATCH}, ${forest.treeCount} trees + MLP, ${width} features${aggregates ? ` (${width - FEATURES.length} entity aggregates, precomputed)` : ''}  (load ${load()})\n`);
+  process.stdout.write(`scoring ${SCORE.toLocaleString('en-US')} generated claims in batches of ${BATCH}, ${members}, ${width} features${aggregates ? ` (${width - FEATURES.length} entity aggregates, precomputed)` : ''}  (load ${load()})\n`);
   process.stdout.write('path                                         claims/s per core   claims/s wall\n');
   process.stdout.write(`library (ml-cart trees + tf.js), scores      ${fmt(library.perCpuSecond)}           ${fmt(library.perWallSecond)}\n`);
-  process.stdout.write(`fast (flat forest + JS MLP), scores          ${fmt(fast.perCpuSecond)}           ${fmt(fast.perWallSecond)}\n`);
+  process.stdout.write(`fast (flat trees + JS MLP), scores           ${fmt(fast.perCpuSecond)}           ${fmt(fast.perWallSecond)}\n`);
   process.stdout.write(`fast, Scorer#scoreBatch (rules + reasons)    ${fmt(full2.perCpuSecond)}           ${fmt(full2.perWallSecond)}\n`);
   process.stdout.write(`speed-up of the scores: ${(fast.perCpuSecond / library.perCpuSecond).toFixed(1)}x per core\n`);
   process.stdout.write(`check on ${check.length} claims: forest identical to the library on ${rfSame}/${check.length}; network max |fast - tf.js| = ${nnMaxDiff.toExponential(2)}\n`);

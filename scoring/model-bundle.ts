@@ -6,6 +6,8 @@ import { CalibrationSchema, type Calibration } from './calibration.ts';
 import { ModelLoadError } from './errors.ts';
 import { aggregateFeatureNames, type AggregateWindows } from './aggregates.ts';
 import { FEATURE_NAMES } from './features.ts';
+import { Booster } from './booster.ts';
+import type { BoosterModelJson } from './booster-model.ts';
 import { Forest } from './forest.ts';
 import type { ForestModelJson } from './forest-model.ts';
 import { NormalizerSchema, type Normalizer } from './normalizer.ts';
@@ -23,10 +25,14 @@ import { memoryLoadHandler, memorySaveHandler, TFJS_MODEL_FILE, TFJS_WEIGHTS_FIL
  * | `model.json`      | the tfjs layers model topology + weights manifest               |
  * | `weights.bin`     | the tfjs weights                                                |
  * | `normalizer.json` | feature means / stds for the network (and the explanations)     |
+ * | `booster.json`    | optional: gradient-boosted trees (booster-model.ts), the third  |
+ * |                   | member; listed in `files` and weighted by `weights.gb` when set |
  *
  * The model hash, recorded in every decision, is `0x` + sha256 of the manifest bytes; since the
  * manifest pins every other file by sha256, the hash pins the whole bundle. Bundles are read only
  * through `loadModelBundle`, which checks every file against the manifest before using it.
+ * A bundle without a booster has neither the `booster.json` entry nor `weights.gb`, so bundles
+ * written before the booster existed load unchanged and keep their model hash.
  */
 
 export const MODEL_FORMAT = 'claimtrail-model-v1';
@@ -35,6 +41,8 @@ export const RF_FILE = 'rf.json';
 export const NORMALIZER_FILE = 'normalizer.json';
 /** Every file a bundle holds besides the manifest. */
 export const BUNDLE_FILES = [RF_FILE, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, NORMALIZER_FILE] as const;
+/** The optional third member's file. */
+export const BOOSTER_FILE = 'booster.json';
 
 const probability = z.number().finite().min(0).max(1);
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
@@ -53,12 +61,16 @@ export const ManifestSchema = z.strictObject({
     .refine((a) => a.windowsDays.every((w, i) => i === 0 || w > (a.windowsDays[i - 1] as number)), 'windows must be ascending')
     .optional(),
   thresholds: z.strictObject({ review: probability, flag: probability }).refine((t) => t.review <= t.flag, 'review threshold above flag threshold'),
-  weights: z.strictObject({ rf: probability, nn: probability }).refine((w) => Math.abs(w.rf + w.nn - 1) < 1e-9, 'ensemble weights must sum to 1'),
+  /** Mixing weights of the members; `gb` (the booster) exactly when the bundle has one. */
+  weights: z.strictObject({ rf: probability, nn: probability, gb: probability.optional() }).refine((w) => Math.abs(w.rf + w.nn + (w.gb ?? 0) - 1) < 1e-9, 'ensemble weights must sum to 1'),
   calibration: CalibrationSchema,
-  files: z.strictObject(Object.fromEntries(BUNDLE_FILES.map((f) => [f, sha256Hex])) as Record<(typeof BUNDLE_FILES)[number], typeof sha256Hex>),
+  files: z.strictObject({
+    ...(Object.fromEntries(BUNDLE_FILES.map((f) => [f, sha256Hex])) as Record<(typeof BUNDLE_FILES)[number], typeof sha256Hex>),
+    [BOOSTER_FILE]: sha256Hex.optional(),
+  }),
   /** Informational: how the bundle was trained (seed, data sizes, validation metrics). */
   training: z.record(z.string(), z.unknown()).optional(),
-});
+}).refine((m) => (m.weights.gb === undefined) === (m.files[BOOSTER_FILE] === undefined), { message: `weights.gb and files.${BOOSTER_FILE} come together`, path: ['weights'] });
 
 export type Manifest = z.infer<typeof ManifestSchema>;
 
@@ -67,8 +79,11 @@ export interface ModelBundleParts {
   nn: tf.LayersModel;
   normalizer: Normalizer;
   thresholds: { review: number; flag: number };
-  weights: { rf: number; nn: number };
+  /** `gb` exactly when `booster` is given. */
+  weights: { rf: number; nn: number; gb?: number };
   calibration: Calibration;
+  /** The optional gradient-boosted trees member. */
+  booster?: BoosterModelJson;
   /** Entity aggregate windows the features include (see the manifest field). */
   aggregates?: AggregateWindows;
   training?: Record<string, unknown>;
@@ -83,6 +98,8 @@ export interface LoadedModelBundle {
   forest: Forest;
   nn: tf.LayersModel;
   normalizer: Normalizer;
+  /** Present when the bundle has `booster.json`. */
+  booster?: Booster;
 }
 
 /** The feature columns of a model: the claim's own features, then its aggregates if any. */
@@ -109,6 +126,7 @@ export async function saveModelBundle(dir: string, parts: ModelBundleParts): Pro
     [TFJS_WEIGHTS_FILE]: weights,
     [NORMALIZER_FILE]: Buffer.from(`${JSON.stringify(parts.normalizer)}\n`),
   };
+  const boosterBytes = parts.booster ? Buffer.from(JSON.stringify(parts.booster)) : undefined;
   const manifest: Manifest = ManifestSchema.parse({
     format: MODEL_FORMAT,
     createdAt: parts.createdAt ?? new Date().toISOString(),
@@ -117,7 +135,7 @@ export async function saveModelBundle(dir: string, parts: ModelBundleParts): Pro
     thresholds: parts.thresholds,
     weights: parts.weights,
     calibration: parts.calibration,
-    files: Object.fromEntries(BUNDLE_FILES.map((f) => [f, sha256(contents[f])])),
+    files: { ...Object.fromEntries(BUNDLE_FILES.map((f) => [f, sha256(contents[f])])), ...(boosterBytes ? { [BOOSTER_FILE]: sha256(boosterBytes) } : {}) },
     ...(parts.training ? { training: parts.training } : {}),
   });
   const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
@@ -127,6 +145,7 @@ export async function saveModelBundle(dir: string, parts: ModelBundleParts): Pro
   await mkdir(tmp, { recursive: true });
   try {
     for (const f of BUNDLE_FILES) await writeFile(path.join(tmp, f), contents[f]);
+    if (boosterBytes) await writeFile(path.join(tmp, BOOSTER_FILE), boosterBytes);
     await writeFile(path.join(tmp, MANIFEST_FILE), manifestBytes);
     const old = `${target}.old-${process.pid}-${Date.now()}`;
     let moved = false;
@@ -199,6 +218,21 @@ export async function loadModelBundle(dir: string): Promise<LoadedModelBundle> {
   }
   if (forest.featureCount !== expected.length) throw new ModelLoadError(`model bundle ${dir}: ${RF_FILE} expects ${forest.featureCount} features, not ${expected.length}`, { file: RF_FILE });
 
+  let booster: Booster | undefined;
+  const boosterHash = manifest.files[BOOSTER_FILE];
+  if (boosterHash !== undefined) {
+    const bytes = await readBundleFile(dir, BOOSTER_FILE);
+    const actual = sha256(bytes);
+    if (actual !== boosterHash) throw new ModelLoadError(`model bundle ${dir}: ${BOOSTER_FILE} has sha256 ${actual}, the manifest expects ${boosterHash}`, { file: BOOSTER_FILE });
+    try {
+      booster = Booster.fromJson(parseJson(bytes, dir, BOOSTER_FILE));
+    } catch (error) {
+      if (error instanceof ModelLoadError) throw error;
+      throw new ModelLoadError(`model bundle ${dir}: ${BOOSTER_FILE}: ${error instanceof Error ? error.message : String(error)}`, { file: BOOSTER_FILE, cause: error });
+    }
+    if (booster.featureCount !== expected.length) throw new ModelLoadError(`model bundle ${dir}: ${BOOSTER_FILE} expects ${booster.featureCount} features, not ${expected.length}`, { file: BOOSTER_FILE });
+  }
+
   const normalizer = NormalizerSchema.safeParse(parseJson(files[NORMALIZER_FILE], dir, NORMALIZER_FILE));
   if (!normalizer.success || normalizer.data.means.length !== expected.length) throw new ModelLoadError(`model bundle ${dir}: ${NORMALIZER_FILE} is invalid or has the wrong number of features`, { file: NORMALIZER_FILE });
 
@@ -208,5 +242,5 @@ export async function loadModelBundle(dir: string): Promise<LoadedModelBundle> {
   } catch (error) {
     throw new ModelLoadError(`model bundle ${dir}: the tfjs model cannot be built: ${error instanceof Error ? error.message : String(error)}`, { file: TFJS_MODEL_FILE, cause: error });
   }
-  return { manifest, modelHash: `0x${sha256(manifestBytes)}`, forest, nn, normalizer: normalizer.data };
+  return { manifest, modelHash: `0x${sha256(manifestBytes)}`, forest, nn, normalizer: normalizer.data, ...(booster ? { booster } : {}) };
 }

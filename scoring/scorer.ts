@@ -26,6 +26,12 @@ export interface ScoreResult {
   score: number;
   /** Forest and network probabilities in [0, 1], before mixing and calibration. */
   components: { rf: number; nn: number };
+  /**
+   * The booster's probability when the bundle has one. Not a decision field: decisions (format
+   * v2, domain/decision.ts) keep `components` to the forest and the network; the booster's part
+   * is in the score and the reasons.
+   */
+  gb?: number;
   /** `flag` when a rule fires or score >= flag threshold; `review` when score >= review threshold. */
   outcome: Outcome;
   /**
@@ -49,11 +55,13 @@ export interface ScorerOptions {
 /**
  * Scores claims with a verified model bundle, on the fast path: the forest compiled to flat
  * arrays and walked tree by tree over the batch, the network evaluated in plain JS from its
- * tf.js weights (both proven equal to the library / tf.js references, see fast-path.test.ts).
+ * tf.js weights (both proven equal to the library / tf.js references, see fast-path.test.ts),
+ * and, when the bundle has one, the gradient-boosted trees in the same flat layout (booster.ts).
  *
  * Explanations (feature contributions, in score units = probability points): the forest's exact
- * Saabas path contributions (they sum to the forest probability minus its base value) and the
- * network's gradient x input against the training mean, mixed with the ensemble weights and
+ * Saabas path contributions (they sum to the forest probability minus its base value), the
+ * booster's (they sum to its probability minus its base value) and the network's gradient x
+ * input against the training mean, mixed with the ensemble weights and
  * carried through the calibration by its secant slope (see `scoreExplained` in ensemble.ts).
  */
 export class Scorer {
@@ -95,7 +103,15 @@ export class Scorer {
     options.log?.info({ component: 'scorer', modelHash: bundle.modelHash, backend }, 'model bundle loaded');
     const { manifest } = bundle;
     return new Scorer(
-      { forest: bundle.forest, nn: bundle.nn, mlp: MlpEvaluator.fromModel(bundle.nn), normalizer: bundle.normalizer, weights: manifest.weights, calibration: manifest.calibration },
+      {
+        forest: bundle.forest,
+        nn: bundle.nn,
+        mlp: MlpEvaluator.fromModel(bundle.nn),
+        normalizer: bundle.normalizer,
+        ...(bundle.booster ? { booster: bundle.booster } : {}),
+        weights: manifest.weights,
+        calibration: manifest.calibration,
+      },
       manifest,
       bundle.modelHash,
       backend,
@@ -128,7 +144,7 @@ export class Scorer {
         matrix.set(agg, i * width + own);
       }
     }
-    const { rf, nn, score, contributions } = scoreExplained(this.#models, matrix, rows, width);
+    const { rf, nn, gb, score, contributions } = scoreExplained(this.#models, matrix, rows, width);
     const { thresholds } = this.manifest;
     const used = new Uint8Array(width);
 
@@ -162,7 +178,7 @@ export class Scorer {
         reasons.push({ code, contribution: Math.round(bestC * 10_000) / 10_000 });
       }
       const outcome: Outcome = ruleHit || final >= thresholds.flag ? 'flag' : review.length > 0 || final >= thresholds.review ? 'review' : 'approve';
-      return { score: final, components: { rf: rf[i] as number, nn: nn[i] as number }, outcome, reasons };
+      return { score: final, components: { rf: rf[i] as number, nn: nn[i] as number }, ...(gb ? { gb: gb[i] as number } : {}), outcome, reasons };
     });
   }
 

@@ -12,14 +12,17 @@ import { trainMlp } from './mlp.ts';
 import { prAuc, rocAuc, statsAt } from './evaluation/metrics.ts';
 import { fitNormalizer, normalizeInto, type Normalizer } from '../scoring/normalizer.ts';
 import { Rng } from '../core/random.ts';
-import { fitStacker } from './stacker.ts';
+import { fitMemberStacker } from './stacker.ts';
+import { Booster } from '../scoring/booster.ts';
+import type { BoosterModelJson } from '../scoring/booster-model.ts';
+import { trainBooster, walkRaw, type BoosterTrainOptions } from './booster-trainer.ts';
 import type { TableRow } from './tables/table-reader.ts';
 import type { tf } from '../scoring/tf.ts';
 import { initTf } from '../scoring/tf.ts';
 
 /**
- * Nested, stratified k-fold cross-validation of the RF + MLP ensemble on a table with a feature
- * spec, and the final model fitted on all rows.
+ * Nested, stratified k-fold cross-validation of the RF + MLP + gradient-boosted trees ensemble
+ * on a table with a feature spec, and the final model fitted on all rows.
  *
  * Outer loop: each fold is held out once; everything learnt from data is learnt from the other
  * folds (the "training part") only:
@@ -27,20 +30,23 @@ import { initTf } from '../scoring/tf.ts';
  * 1. the feature spec is fitted on the training part (medians, categories, target rates);
  * 2. the **combination** is chosen by an inner stratified k-fold of the training part
  *    (`innerFolds`): on every inner split the spec, each candidate forest setting and one MLP
- *    are fitted on the inner training rows and score the inner held-out rows (the MLP once per
- *    epoch), giving inner out-of-fold scores for every training-part row. From them: the forest
- *    setting with the best inner ROC-AUC (`forestCandidates`, fixed in advance; ties to the
- *    first), the number of MLP epochs with the best inner ROC-AUC (1..`epochs`; ties to fewer),
- *    the stacker (logistic regression on the two scores, stacker.ts) whose ranking is a weighted
- *    mix, the Platt calibration of that mix, and the decision threshold of each component (its
- *    best F1 on the inner scores);
- * 3. forest and MLP are fitted on the whole training part with those choices, and the held-out
- *    fold is scored: calibrate(mix(rf, nn)), compared with the chosen thresholds.
+ *    and each booster setting are fitted on the inner training rows and score the inner held-out
+ *    rows (the MLP once per epoch, the booster at every `BOOSTER_CHECKPOINT` rounds), giving
+ *    inner out-of-fold scores for every training-part row. From them: the forest setting with
+ *    the best inner ROC-AUC (`forestCandidates`, fixed in advance; ties to the first), the number
+ *    of MLP epochs with the best inner ROC-AUC (1..`epochs`; ties to fewer), the booster setting
+ *    and number of rounds with the best inner ROC-AUC (`boosterCandidates` x checkpoints; ties to
+ *    the first setting and fewer rounds: early stopping on the inner folds), the member stacker
+ *    (logistic regression on the three scores, stacker.ts; a member that does not help on the
+ *    inner scores gets weight 0) whose ranking is a weighted mix, the Platt calibration of that
+ *    mix, and the decision threshold of each component (its best F1 on the inner scores);
+ * 3. forest, MLP and booster are fitted on the whole training part with those choices, and the
+ *    held-out fold is scored: calibrate(mix(rf, nn, gb)), compared with the chosen thresholds.
  *
  * The held-out fold's rows are thus never passed to any fitting or choice (`onFit` reports every
  * fitting with the rows it used; the tests check this). The final model runs step 2 on all rows,
- * then fits on all rows. Cost: (folds + 1) x (innerFolds x (candidates forests + 1 MLP) + 1
- * forest + 1 MLP).
+ * then fits on all rows. Cost: (folds + 1) x (innerFolds x (candidates forests + 1 MLP +
+ * booster candidates) + 1 forest + 1 MLP + 1 booster).
  */
 
 /** Forest options a candidate may set (the trainer's own defaults fill the rest). */
@@ -58,6 +64,23 @@ export const TABLE_FOREST_CANDIDATES: readonly ForestSetting[] = Object.freeze([
   Object.freeze({ negativeRatio: 1, minNumSamples: 2, maxDepth: 30 }),
   Object.freeze({ negativeRatio: 4, minNumSamples: 5, maxDepth: 20 }),
 ]);
+
+/** Booster options a candidate may set (the trainer's defaults fill the rest; rounds come from the inner CV). */
+export type BoosterSetting = Readonly<Omit<BoosterTrainOptions, 'seed' | 'onRound' | 'validation' | 'rounds' | 'earlyStoppingRounds'>>;
+
+/**
+ * Booster settings the inner cross-validation chooses from (with the number of rounds), fixed
+ * in advance from common practice, not from these tables: shallow trees (depth 3) and XGBoost's
+ * default depth with more regularisation (depth 6, min child weight 3), both eta 0.05 and 0.8
+ * row and column subsampling.
+ */
+export const TABLE_BOOSTER_CANDIDATES: readonly BoosterSetting[] = Object.freeze([
+  Object.freeze({ maxDepth: 3, learningRate: 0.05, subsample: 0.8, colsample: 0.8 }),
+  Object.freeze({ maxDepth: 6, learningRate: 0.05, subsample: 0.8, colsample: 0.8, minChildWeight: 3 }),
+]);
+
+/** The inner CV scores the booster after every this many rounds. */
+export const BOOSTER_CHECKPOINT = 25;
 
 /** MLP shape for tables. */
 const MLP_HIDDEN = [32, 16] as const;
@@ -90,8 +113,17 @@ export interface CrossValidateOptions {
   epochs?: number;
   /** Forest settings to choose from (inner CV). Default TABLE_FOREST_CANDIDATES. */
   forestCandidates?: readonly ForestSetting[];
+  /** Booster settings to choose from (inner CV); empty: no booster (two members). Default TABLE_BOOSTER_CANDIDATES. */
+  boosterCandidates?: readonly BoosterSetting[];
+  /** Most booster rounds; the inner CV chooses a multiple of BOOSTER_CHECKPOINT up to it. Default 400. */
+  boosterRounds?: number;
   /** Fit the final model on all rows after the CV. Default true (false: CV figures only). */
   fitFinal?: boolean;
+  /**
+   * Worker threads the outer folds are dealt to (1: in this thread). Results are the same for
+   * any number: every fold is a pure function of its seed. Default 1.
+   */
+  workers?: number;
   /** Progress: `done` of `total` model fittings, with what is being fitted. */
   onProgress?: (done: number, total: number, what: string) => void;
   /** Instrumentation: called before every fitting with the rows it uses (see FitEvent). */
@@ -104,17 +136,19 @@ export interface Combination {
   forestIndex: number;
   forest: ForestSetting;
   epochs: number;
-  /** Mixing weights (from the stacker) and the stacker's coefficients. */
-  weights: { rf: number; nn: number };
-  coefficients: { intercept: number; rf: number; nn: number };
+  /** The booster setting and rounds chosen; null without booster candidates. */
+  booster: { index: number; setting: BoosterSetting; rounds: number } | null;
+  /** Mixing weights (from the member stacker; gb 0 without a booster) and the stacker's coefficients. */
+  weights: { rf: number; nn: number; gb: number };
+  coefficients: { intercept: number; rf: number; nn: number; gb: number };
   calibration: Calibration;
-  /** Decision thresholds (score >= t): forest and network on their raw scale, ensemble calibrated. */
-  thresholds: { rf: number; nn: number; ensemble: number };
-  /** Inner out-of-fold ROC-AUC of each forest candidate, the chosen MLP and the stacked mix. */
-  inner: { forestRocAuc: number[]; nnRocAuc: number; ensembleRocAuc: number };
+  /** Decision thresholds (score >= t): members on their raw scale, ensemble calibrated. */
+  thresholds: { rf: number; nn: number; gb: number; ensemble: number };
+  /** Inner out-of-fold ROC-AUC of each forest candidate, the chosen MLP, the chosen booster and the stacked mix. */
+  inner: { forestRocAuc: number[]; nnRocAuc: number; gbRocAuc: number; ensembleRocAuc: number };
 }
 
-export type Component = 'rf' | 'nn' | 'ensemble';
+export type Component = 'rf' | 'nn' | 'gb' | 'ensemble';
 
 /** One component's figures on one outer fold; F1 at the threshold chosen by the inner CV. */
 export interface FoldMetrics {
@@ -138,7 +172,10 @@ export interface FinalModel {
   forest: ForestModelJson;
   nn: tf.LayersModel;
   normalizer: Normalizer;
-  weights: { rf: number; nn: number };
+  /** The booster, when the combination gives it a weight. */
+  booster: BoosterModelJson | null;
+  /** `gb` only with a booster. */
+  weights: { rf: number; nn: number; gb?: number };
   calibration: Calibration;
   combination: Combination;
 }
@@ -148,6 +185,8 @@ export interface CrossValidation {
   /** Out-of-fold probabilities per row. */
   rf: Float64Array;
   nn: Float64Array;
+  /** Out-of-fold booster probabilities (0 without booster candidates). */
+  gb: Float64Array;
   /** Out-of-fold ensemble score per row, calibrated by its fold's inner calibration. */
   ensemble: Float64Array;
   foldOf: Int32Array;
@@ -178,8 +217,88 @@ interface Context {
   epochs: number;
   innerFolds: number;
   candidates: readonly ForestSetting[];
+  boosters: readonly BoosterSetting[];
+  boosterRounds: number;
   onFit: (event: FitEvent) => void;
   step: (what: string) => void;
+}
+
+/** What a worker needs to rebuild the context (all structured-cloneable). */
+export interface FoldWorkerData {
+  rows: readonly TableRow[];
+  labels: Uint8Array;
+  spec: FeatureSpec;
+  trees: number;
+  epochs: number;
+  innerFolds: number;
+  candidates: readonly ForestSetting[];
+  boosters: readonly BoosterSetting[];
+  boosterRounds: number;
+}
+
+export function foldContext(data: FoldWorkerData, onFit: (event: FitEvent) => void, step: (what: string) => void): Context {
+  return { ...data, onFit, step };
+}
+
+/** What one outer fold gives back, computed in this thread or in a worker. */
+export interface OuterFoldOutput {
+  combination: Combination;
+  rf: Float64Array;
+  nn: Float64Array;
+  gb: Float64Array;
+  featureNames: string[];
+}
+
+/** Rows held out by fold `f` and the others, in row order. */
+function splitFold(foldOf: Int32Array, f: number): { trainIdx: number[]; testIdx: number[] } {
+  const trainIdx: number[] = [];
+  const testIdx: number[] = [];
+  for (let i = 0; i < foldOf.length; i++) (foldOf[i] === f ? testIdx : trainIdx).push(i);
+  return { trainIdx, testIdx };
+}
+
+/** Steps 2 and 3 of the module doc for outer fold `f`: its combination and its held-out scores. */
+export async function runOuterFold(ctx: Context, foldOf: Int32Array, f: number, seed: number): Promise<OuterFoldOutput> {
+  const { trainIdx, testIdx } = splitFold(foldOf, f);
+  const combination = await chooseCombination(ctx, trainIdx, seed + 1000 + f, f);
+  ctx.onFit({ stage: 'fold-model', outerFold: f, rows: trainIdx });
+  const models = await fitModels(ctx, trainIdx, combination, seed + f);
+  const scored = scoreRows(models, testIdx.map((i) => ctx.rows[i] as TableRow));
+  models.nn.dispose();
+  return { combination, ...scored, featureNames: [...models.encoder.names] };
+}
+
+/** Runs the outer folds on `workers` worker threads (training/cv-worker.ts), folds dealt in order. */
+async function runFoldsInWorkers(data: FoldWorkerData, foldOf: Int32Array, folds: number, seed: number, workers: number, onFit: (event: FitEvent) => void, step: (what: string) => void): Promise<OuterFoldOutput[]> {
+  const { Worker } = await import('node:worker_threads');
+  const outputs: OuterFoldOutput[] = [];
+  let next = 0;
+  const runOne = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker(new URL('./cv-worker.ts', import.meta.url), { workerData: data });
+      const take = (): void => {
+        if (next >= folds) {
+          void worker.terminate().then(() => resolve());
+          return;
+        }
+        const f = next++;
+        worker.postMessage({ foldOf, f, seed });
+      };
+      worker.on('message', (m: { type: 'fit'; event: FitEvent } | { type: 'step'; what: string } | { type: 'done'; f: number; out: OuterFoldOutput } | { type: 'ready' }) => {
+        if (m.type === 'fit') onFit(m.event);
+        else if (m.type === 'step') step(m.what);
+        else if (m.type === 'done') {
+          outputs[m.f] = m.out;
+          take();
+        } else take();
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => {
+        if (code !== 0 && code !== 1) reject(new Error(`cross-validation worker exited with code ${code}`));
+      });
+    });
+  await Promise.all(Array.from({ length: Math.min(workers, folds) }, runOne));
+  return outputs;
 }
 
 /** An encoder fitted on `idx`, with the encoded training matrix. */
@@ -220,6 +339,9 @@ async function chooseCombination(ctx: Context, idx: readonly number[], seed: num
   const inner = stratifiedFolds(y, ctx.innerFolds, new Rng(seed));
   const rfOof = ctx.candidates.map(() => new Float64Array(n));
   const nnOof = Array.from({ length: ctx.epochs }, () => new Float64Array(n));
+  const checkpoints = Math.floor(ctx.boosterRounds / BOOSTER_CHECKPOINT);
+  // Booster probabilities per setting and checkpoint (after (c + 1) x BOOSTER_CHECKPOINT rounds).
+  const gbOof = ctx.boosters.map(() => Array.from({ length: checkpoints }, () => new Float64Array(n)));
   for (let k = 0; k < ctx.innerFolds; k++) {
     const fitAt: number[] = [];
     const valAt: number[] = [];
@@ -235,7 +357,19 @@ async function chooseCombination(ctx: Context, idx: readonly number[], seed: num
       Forest.fromJson(growForest(matrix, labels, width, setting, ctx.trees, seed + k)).predictBatch(valMatrix, valAt.length, scored);
       valAt.forEach((p, v) => ((rfOof[c] as Float64Array)[p] = scored[v] as number));
     });
-    const normalizer = fitNormalizer(rowViews(matrix, labels.length, width));
+    const fitRows = rowViews(matrix, labels.length, width);
+    const valRows = rowViews(valMatrix, valAt.length, width);
+    ctx.boosters.forEach((setting, b) => {
+      const { model } = trainBooster(fitRows, labels, { ...setting, seed: seed + k, rounds: checkpoints * BOOSTER_CHECKPOINT });
+      valRows.forEach((row, v) => {
+        let margin = model.baseMargin;
+        model.trees.forEach((tree, t) => {
+          margin += walkRaw(tree, row);
+          if ((t + 1) % BOOSTER_CHECKPOINT === 0) ((gbOof[b] as Float64Array[])[(t + 1) / BOOSTER_CHECKPOINT - 1] as Float64Array)[valAt[v] as number] = 1 / (1 + Math.exp(-margin));
+        });
+      });
+    });
+    const normalizer = fitNormalizer(fitRows);
     const xVal = normalized(normalizer, valMatrix, valAt.length, width);
     const nn = await trainMlp(normalized(normalizer, matrix, labels.length, width), labels, labels.length, width, {
       seed: seed + k,
@@ -256,19 +390,35 @@ async function chooseCombination(ctx: Context, idx: readonly number[], seed: num
   const bestEpoch = argmax(epochAuc);
   const rf = rfOof[forestIndex] as Float64Array;
   const nn = nnOof[bestEpoch] as Float64Array;
-  const { weights, coefficients } = fitStacker(rf, nn, y);
-  const mixed = rf.map((r, i) => mix(weights, r, nn[i] as number));
+  // Booster: the setting and checkpoint with the best inner ROC-AUC, settings in order, fewer rounds first.
+  let booster: Combination['booster'] = null;
+  let gb: Float64Array | undefined;
+  let gbAuc = NaN;
+  gbOof.forEach((perCheckpoint, b) => {
+    perCheckpoint.forEach((scores, c) => {
+      const auc = rocAuc(scores, y);
+      if (booster === null || auc > gbAuc + 1e-12) {
+        booster = { index: b, setting: ctx.boosters[b] as BoosterSetting, rounds: (c + 1) * BOOSTER_CHECKPOINT };
+        gb = scores;
+        gbAuc = auc;
+      }
+    });
+  });
+  const fit = fitMemberStacker(gb ? { rf, nn, gb } : { rf, nn }, y);
+  const { weights, coefficients } = fit;
+  const mixed = rf.map((r, i) => mix(weights, r, nn[i] as number, gb ? (gb[i] as number) : 0));
   const calibration = fitPlatt(mixed, y);
   const ensemble = mixed.map((m) => calibrate(calibration, m));
   return {
     forestIndex,
     forest: ctx.candidates[forestIndex] as ForestSetting,
     epochs: bestEpoch + 1,
+    booster,
     weights,
     coefficients,
     calibration,
-    thresholds: { rf: bestF1(rf, y).threshold, nn: bestF1(nn, y).threshold, ensemble: bestF1(ensemble, y).threshold },
-    inner: { forestRocAuc, nnRocAuc: epochAuc[bestEpoch] as number, ensembleRocAuc: rocAuc(ensemble, y) },
+    thresholds: { rf: bestF1(rf, y).threshold, nn: bestF1(nn, y).threshold, gb: gb ? bestF1(gb, y).threshold : 0.5, ensemble: bestF1(ensemble, y).threshold },
+    inner: { forestRocAuc, nnRocAuc: epochAuc[bestEpoch] as number, gbRocAuc: gbAuc, ensembleRocAuc: rocAuc(ensemble, y) },
   };
 }
 
@@ -279,6 +429,8 @@ interface FittedModels {
   nn: tf.LayersModel;
   mlp: MlpEvaluator;
   normalizer: Normalizer;
+  boosterJson: BoosterModelJson | null;
+  booster: Booster | null;
 }
 
 /** Step 3: encoder, forest and MLP fitted on `idx` with the combination's choices. */
@@ -290,17 +442,25 @@ async function fitModels(ctx: Context, idx: readonly number[], combination: Comb
   ctx.step('network');
   const normalizer = fitNormalizer(rowViews(matrix, labels.length, width));
   const nn = await trainMlp(normalized(normalizer, matrix, labels.length, width), labels, labels.length, width, { seed, epochs: combination.epochs, hidden: MLP_HIDDEN, batchSize: MLP_BATCH });
-  return { encoder, forestJson, forest: Forest.fromJson(forestJson), nn, mlp: MlpEvaluator.fromModel(nn), normalizer };
+  // Fitted even with weight 0, for its own held-out figures; a final model leaves it out then.
+  let boosterJson: BoosterModelJson | null = null;
+  if (combination.booster) {
+    ctx.step('booster');
+    boosterJson = trainBooster(rowViews(matrix, labels.length, width), labels, { ...combination.booster.setting, seed, rounds: combination.booster.rounds }).model;
+  }
+  return { encoder, forestJson, forest: Forest.fromJson(forestJson), nn, mlp: MlpEvaluator.fromModel(nn), normalizer, boosterJson, booster: boosterJson ? Booster.fromJson(boosterJson) : null };
 }
 
-function scoreRows(models: FittedModels, rows: readonly TableRow[]): { rf: Float64Array; nn: Float64Array } {
+function scoreRows(models: FittedModels, rows: readonly TableRow[]): { rf: Float64Array; nn: Float64Array; gb: Float64Array } {
   const matrix = models.encoder.transform(rows);
   const width = models.encoder.names.length;
   const rf = new Float64Array(rows.length);
   models.forest.predictBatch(matrix, rows.length, rf);
   const nn = new Float64Array(rows.length);
   models.mlp.predictBatch(normalized(models.normalizer, matrix, rows.length, width), rows.length, nn);
-  return { rf, nn };
+  const gb = new Float64Array(rows.length);
+  models.booster?.predictBatch(matrix, rows.length, gb);
+  return { rf, nn, gb };
 }
 
 function foldMetrics(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): FoldMetrics {
@@ -323,6 +483,9 @@ export async function crossValidate(options: CrossValidateOptions): Promise<Cros
   const innerFolds = options.innerFolds ?? 3;
   const fitFinal = options.fitFinal ?? true;
   const candidates = options.forestCandidates ?? TABLE_FOREST_CANDIDATES;
+  const boosters = options.boosterCandidates ?? TABLE_BOOSTER_CANDIDATES;
+  const boosterRounds = options.boosterRounds ?? 400;
+  if (boosters.length > 0 && !(Number.isInteger(boosterRounds) && boosterRounds >= BOOSTER_CHECKPOINT)) throw new InvalidArgumentError(`booster rounds must be an integer >= ${BOOSTER_CHECKPOINT}, got ${boosterRounds}`);
   if (rows.length !== labels.length) throw new InvalidArgumentError(`${rows.length} rows but ${labels.length} labels`);
   if (!Number.isInteger(folds) || folds < 2) throw new InvalidArgumentError(`folds must be an integer >= 2, got ${folds}`);
   if (!Number.isInteger(innerFolds) || innerFolds < 2) throw new InvalidArgumentError(`inner folds must be an integer >= 2, got ${innerFolds}`);
@@ -333,7 +496,7 @@ export async function crossValidate(options: CrossValidateOptions): Promise<Cros
   const need = folds * innerFolds;
   if (positives < need || rows.length - positives < need) throw new InvalidArgumentError(`need at least ${need} rows of each class for ${folds}-fold CV with ${innerFolds} inner folds (${positives} fraudulent, ${rows.length - positives} legitimate)`);
 
-  const total = (folds + (fitFinal ? 1 : 0)) * (innerFolds + 2);
+  const total = (folds + (fitFinal ? 1 : 0)) * (innerFolds + 2 + (boosters.length > 0 ? 1 : 0));
   let done = 0;
   const progress = options.onProgress ?? (() => {});
   let where = '';
@@ -345,33 +508,40 @@ export async function crossValidate(options: CrossValidateOptions): Promise<Cros
     epochs: options.epochs ?? 30,
     innerFolds,
     candidates,
+    boosters,
+    boosterRounds,
     onFit: options.onFit ?? (() => {}),
     step: (what) => progress(done++, total, `${where}: ${what}`),
   };
 
   const started = performance.now();
   const foldOf = stratifiedFolds(labels, folds, new Rng(seed));
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new InvalidArgumentError(`workers must be an integer >= 1, got ${workers}`);
+  let outputs: OuterFoldOutput[] = [];
+  if (workers > 1) {
+    where = 'outer folds';
+    const data: FoldWorkerData = { rows, labels, spec, trees: ctx.trees, epochs: ctx.epochs, innerFolds, candidates, boosters, boosterRounds };
+    outputs = await runFoldsInWorkers(data, foldOf, folds, seed, workers, ctx.onFit, ctx.step);
+  }
   const rf = new Float64Array(rows.length);
   const nn = new Float64Array(rows.length);
+  const gb = new Float64Array(rows.length);
   const ensemble = new Float64Array(rows.length);
   const results: FoldResult[] = [];
   let featureNames: readonly string[] = [];
   for (let f = 0; f < folds; f++) {
     where = `fold ${f + 1}/${folds}`;
-    const trainIdx: number[] = [];
-    const testIdx: number[] = [];
-    for (let i = 0; i < rows.length; i++) (foldOf[i] === f ? testIdx : trainIdx).push(i);
-    const combination = await chooseCombination(ctx, trainIdx, seed + 1000 + f, f);
-    ctx.onFit({ stage: 'fold-model', outerFold: f, rows: trainIdx });
-    const models = await fitModels(ctx, trainIdx, combination, seed + f);
-    featureNames = models.encoder.names;
-    const scored = scoreRows(models, testIdx.map((i) => rows[i] as TableRow));
-    models.nn.dispose();
+    const { testIdx } = splitFold(foldOf, f);
+    const scored = workers > 1 ? (outputs[f] as OuterFoldOutput) : await runOuterFold(ctx, foldOf, f, seed);
+    const { combination } = scored;
+    featureNames = scored.featureNames;
     const testLabels = Uint8Array.from(testIdx, (i) => labels[i] as number);
-    const mixed = scored.rf.map((r, k) => calibrate(combination.calibration, mix(combination.weights, r, scored.nn[k] as number)));
+    const mixed = scored.rf.map((r, k) => calibrate(combination.calibration, mix(combination.weights, r, scored.nn[k] as number, scored.gb[k] as number)));
     testIdx.forEach((row, k) => {
       rf[row] = scored.rf[k] as number;
       nn[row] = scored.nn[k] as number;
+      gb[row] = scored.gb[k] as number;
       ensemble[row] = mixed[k] as number;
     });
     results.push({
@@ -382,6 +552,7 @@ export async function crossValidate(options: CrossValidateOptions): Promise<Cros
       metrics: {
         rf: foldMetrics(scored.rf, testLabels, combination.thresholds.rf),
         nn: foldMetrics(scored.nn, testLabels, combination.thresholds.nn),
+        gb: foldMetrics(scored.gb, testLabels, combination.thresholds.gb),
         ensemble: foldMetrics(mixed, testLabels, combination.thresholds.ensemble),
       },
     });
@@ -396,8 +567,19 @@ export async function crossValidate(options: CrossValidateOptions): Promise<Cros
     const combination = await chooseCombination(ctx, all, seed + 2000, null);
     ctx.onFit({ stage: 'final-model', outerFold: null, rows: all });
     const models = await fitModels(ctx, all, combination, seed);
-    final = { encoder: models.encoder, forest: models.forestJson, nn: models.nn, normalizer: models.normalizer, weights: combination.weights, calibration: combination.calibration, combination };
+    const { rf: wRf, nn: wNn, gb: wGb } = combination.weights;
+    const booster = wGb > 0 ? models.boosterJson : null;
+    final = {
+      encoder: models.encoder,
+      forest: models.forestJson,
+      nn: models.nn,
+      normalizer: models.normalizer,
+      booster,
+      weights: booster ? { rf: wRf, nn: wNn, gb: wGb } : { rf: wRf, nn: wNn },
+      calibration: combination.calibration,
+      combination,
+    };
   }
   progress(total, total, 'done');
-  return { seed, rf, nn, ensemble, foldOf, folds: results, featureNames, final, durationsMs: { cv: Math.round(cvMs), final: Math.round(performance.now() - t) } };
+  return { seed, rf, nn, gb, ensemble, foldOf, folds: results, featureNames, final, durationsMs: { cv: Math.round(cvMs), final: Math.round(performance.now() - t) } };
 }

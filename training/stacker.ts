@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.ts';
+import { prAuc, rocAuc } from './evaluation/metrics.ts';
 
 /**
  * The ensemble's combiner: a logistic-regression stacker over the forest and network
@@ -127,4 +128,111 @@ function solve(h: readonly (readonly number[])[], g: readonly number[]): number[
     s[r] = v / (row[r] as number);
   }
   return s;
+}
+
+/** Members a stacker may weigh: forest, network and gradient-boosted trees. */
+export type Member = 'rf' | 'nn' | 'gb';
+
+export interface MemberStackerFit {
+  /** Mixing weights (sum 1, each in [0, 1]); a member left out has weight 0. */
+  weights: Record<Member, number>;
+  /** Fitted logistic coefficients on the members kept (0 for the others), for the report. */
+  coefficients: { intercept: number } & Record<Member, number>;
+  /** Members that got weight 0, and the held-out ranking (mean ROC-AUC + PR-AUC) of the subsets tried. */
+  dropped: Member[];
+  heldOut: Record<string, number>;
+}
+
+/** Folds of the stacker's own held-out check. */
+const STACKER_FOLDS = 5;
+/** A member stays only if leaving it out costs more than this held-out ROC-AUC + PR-AUC. */
+const HELPS_BY = 1e-3;
+
+/**
+ * The stacker over up to three members (forest, network, booster), fitted on out-of-fold scores.
+ * A member is kept only if it helps: starting from every member, the member whose removal gives
+ * the best held-out ranking (mean over 5 folds of ROC-AUC + PR-AUC of the stacker fitted on the
+ * other folds; folds dealt round-robin within each class in row order, so deterministic) is
+ * dropped as long as that ranking is within 0.001 of the ranking with it; a member whose
+ * coefficient would be negative is dropped first. Ranking, not log-loss, decides because the mix
+ * is linear in probabilities: a member with near-0/1 probabilities can rank best and still fit
+ * the log-loss of a linear mix poorly. The kept members are then fitted on all rows
+ * (non-negative coefficients as in `fitStacker`); their weights are the coefficients over their
+ * sum, and the others get weight 0. A pure-noise member therefore gets weight 0.
+ *
+ * @param scores out-of-fold probabilities per member (all members given must have one per label)
+ * @throws InvalidArgumentError for arrays of different lengths, no member, or a single class.
+ */
+export function fitMemberStacker(scores: Partial<Record<Member, ArrayLike<number>>>, labels: ArrayLike<number>): MemberStackerFit {
+  const n = labels.length;
+  const members = (['rf', 'nn', 'gb'] as const).filter((m) => scores[m] !== undefined);
+  if (members.length === 0) throw new InvalidArgumentError('stacker needs at least one member');
+  for (const m of members) if ((scores[m] as ArrayLike<number>).length !== n) throw new InvalidArgumentError(`stacker needs one ${m} score per label (${(scores[m] as ArrayLike<number>).length}, ${n})`);
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += labels[i] === 1 ? 1 : 0;
+  if (positives === 0 || positives === n) throw new InvalidArgumentError('stacker needs both classes');
+
+  const fold = new Int32Array(n);
+  const dealt = [0, 0];
+  for (let i = 0; i < n; i++) {
+    const c = labels[i] === 1 ? 1 : 0;
+    fold[i] = (dealt[c] as number) % STACKER_FOLDS;
+    dealt[c] = (dealt[c] as number) + 1;
+  }
+  const heldOut: Record<string, number> = {};
+  const ranking = (subset: readonly Member[]): number => {
+    const key = subset.join('+');
+    const known = heldOut[key];
+    if (known !== undefined) return known;
+    let total = 0;
+    for (let k = 0; k < STACKER_FOLDS; k++) {
+      const fit: number[] = [];
+      const held: number[] = [];
+      for (let i = 0; i < n; i++) (fold[i] === k ? held : fit).push(i);
+      const pick = (idx: readonly number[]) => subset.map((m) => Float64Array.from(idx, (i) => (scores[m] as ArrayLike<number>)[i] as number));
+      const beta = logistic(pick(fit), Uint8Array.from(fit, (i) => labels[i] as number));
+      const columns = pick(held);
+      // The serving mix: non-negative slopes on the probabilities (the intercept does not rank).
+      const mixed = Float64Array.from(held, (_, r) => subset.reduce((z, _m, j) => z + Math.max(0, beta[j + 1] as number) * ((columns[j] as Float64Array)[r] as number), 0));
+      const heldY = Uint8Array.from(held, (i) => labels[i] as number);
+      total += rocAuc(mixed, heldY) + prAuc(mixed, heldY);
+    }
+    heldOut[key] = total / STACKER_FOLDS;
+    return total / STACKER_FOLDS;
+  };
+
+  // Members entering with a non-positive slope in the joint fit go first.
+  let kept: Member[] = [...members];
+  for (;;) {
+    const beta = logistic(kept.map((m) => scores[m] as ArrayLike<number>), labels);
+    const negative = kept.filter((_, j) => !((beta[j + 1] as number) > 0));
+    if (negative.length === 0 || kept.length === 1) break;
+    // Drop the most negative one and refit.
+    let worst = 0;
+    kept.forEach((_, j) => {
+      if ((beta[j + 1] as number) < (beta[worst + 1] as number)) worst = j;
+    });
+    kept = kept.filter((_, j) => j !== worst);
+  }
+  // Backward elimination on the held-out ranking.
+  while (kept.length > 1) {
+    const current = ranking(kept);
+    let best: { member: Member; rank: number } | undefined;
+    for (const m of kept) {
+      const rank = ranking(kept.filter((x) => x !== m));
+      if (rank >= current - HELPS_BY && (best === undefined || rank > best.rank)) best = { member: m, rank };
+    }
+    if (!best) break;
+    const gone = best.member;
+    kept = kept.filter((x) => x !== gone);
+  }
+  const beta = logistic(kept.map((m) => scores[m] as ArrayLike<number>), labels);
+  const coefficients = { intercept: beta[0] as number, rf: 0, nn: 0, gb: 0 };
+  kept.forEach((m, j) => (coefficients[m] = Math.max(0, beta[j + 1] as number)));
+  const sum = kept.reduce((s, m) => s + coefficients[m], 0);
+  const weights = { rf: 0, nn: 0, gb: 0 };
+  // No member separates the classes: an even mix of those given.
+  if (sum > 0) for (const m of kept) weights[m] = coefficients[m] / sum;
+  else for (const m of members) weights[m] = 1 / members.length;
+  return { weights, coefficients, dropped: members.filter((m) => !(weights[m] > 0)), heldOut };
 }

@@ -5,8 +5,11 @@ import { fitPlatt } from '../scoring/calibration.ts';
 import { DEFAULT_AGGREGATE_SPEC, offlineObservations, type AggregateObservation, type AggregateWindows } from '../scoring/aggregates.ts';
 import { mix, scoreMatrix } from '../scoring/ensemble.ts';
 import { extractFeatures } from '../scoring/features.ts';
+import { Booster } from '../scoring/booster.ts';
 import { Forest } from '../scoring/forest.ts';
+import { trainBooster, type BoosterTrainOptions } from './booster-trainer.ts';
 import { trainForest, type ForestTrainOptions } from './forest-trainer.ts';
+import { fitMemberStacker } from './stacker.ts';
 import { prAuc, rocAuc, statsAt, topShareThreshold, type ThresholdStats } from './evaluation/metrics.ts';
 import { trainMlp, type MlpTrainOptions } from './mlp.ts';
 import { modelFeatureNames, saveModelBundle } from '../scoring/model-bundle.ts';
@@ -22,7 +25,7 @@ export interface TrainingLabel {
   pattern?: string | null;
 }
 
-export type TrainPhase = 'features' | 'forest' | 'network' | 'evaluate' | 'save';
+export type TrainPhase = 'features' | 'forest' | 'booster' | 'network' | 'evaluate' | 'save';
 
 export interface TrainOptions {
   /**
@@ -54,6 +57,11 @@ export interface TrainOptions {
   forest?: Omit<ForestTrainOptions, 'seed' | 'onTree'>;
   network?: Omit<MlpTrainOptions, 'seed' | 'onEpoch'>;
   /**
+   * Gradient-boosted trees, the third member (early stopping on `boosterStoppingShare` of the
+   * training part, never on validation); `null` leaves it out (a two-member bundle).
+   */
+  booster?: Omit<BoosterTrainOptions, 'seed' | 'onRound' | 'validation'> | null;
+  /**
    * When given, metrics also report the full decision on validation: every rule (the duplicate
    * rule included, from the claims' history in stream order) forcing flag, as the Scorer decides.
    */
@@ -76,8 +84,10 @@ export interface TrainMetrics {
   validation: { claims: number; frauds: number };
   rf: ModelMetrics;
   nn: ModelMetrics;
+  /** The booster's validation metrics, when the bundle has one. */
+  gb?: ModelMetrics;
   ensemble: ModelMetrics;
-  weights: { rf: number; nn: number };
+  weights: { rf: number; nn: number; gb?: number };
   thresholds: { review: number; flag: number };
   /** Validation precision / recall / share at the two thresholds (ensemble score only). */
   atFlag: ThresholdStats;
@@ -86,7 +96,7 @@ export interface TrainMetrics {
   withRules?: { flaggedShare: number; flagPrecision: number; flagRecall: number; reviewOrFlagRecall: number };
   /** Per fraud pattern on validation: count, recall at review and at flag (ensemble score). */
   byPattern: Record<string, { count: number; recallAtReview: number; recallAtFlag: number }>;
-  durationsMs: { features: number; forest: number; network: number; total: number };
+  durationsMs: { features: number; forest: number; booster: number; network: number; total: number };
   backend: string;
 }
 
@@ -96,10 +106,15 @@ export interface TrainResult {
   metrics: TrainMetrics;
 }
 
+/** Share of the training part the booster's early stopping watches (not fitted on). */
+const BOOSTER_STOPPING_SHARE = 0.2;
+
 /**
  * Trains the ensemble and writes a model bundle:
- * features -> stratified train/validation split -> balanced random forest and class-weighted MLP
- * on the training part -> on validation: ensemble weight (grid 0.2..0.8, best PR-AUC), Platt
+ * features -> stratified train/validation split -> balanced random forest, class-weighted MLP
+ * and gradient-boosted trees on the training part -> on validation: ensemble weights (without a
+ * booster: the forest weight on a grid 0.2..0.8, best PR-AUC; with one: the member stacker,
+ * stacker.ts, which gives a member that does not help weight 0), Platt
  * calibration, thresholds (flag: precision-targeted with a cap on the flagged share; review: top
  * `reviewShare` of validation scores) and metrics -> bundle. Deterministic for a seed on a given
  * tf backend.
@@ -155,6 +170,30 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   log?.info({ component: 'train', trees: forest.treeCount, ms: Math.round(forestMs) }, 'random forest trained');
 
   t = performance.now();
+  let boosterJson: ReturnType<typeof trainBooster>['model'] | undefined;
+  let booster: Booster | undefined;
+  if (options.booster !== null) {
+    // Early stopping watches a stratified part of the training rows; the booster fits the rest.
+    const stop = stratifiedSplit(trainY, BOOSTER_STOPPING_SHARE, new Rng(seed + 1));
+    const rounds = options.booster?.rounds ?? 400;
+    const result = trainBooster(
+      stop.train.map((k) => trainRows[k] as Float64Array),
+      Uint8Array.from(stop.train, (k) => trainY[k] as number),
+      {
+        ...options.booster,
+        seed,
+        validation: { rows: stop.validation.map((k) => trainRows[k] as Float64Array), labels: Uint8Array.from(stop.validation, (k) => trainY[k] as number) },
+        onRound: (r) => progress('booster', r, rounds),
+      },
+    );
+    boosterJson = result.model;
+    booster = Booster.fromJson(boosterJson);
+    progress('booster', rounds, rounds);
+    log?.info({ component: 'train', trees: booster.treeCount, ms: Math.round(performance.now() - t) }, 'gradient-boosted trees trained');
+  }
+  const boosterMs = performance.now() - t;
+
+  t = performance.now();
   const normalizer = fitNormalizer(trainRows);
   const xNorm = new Float32Array(train.length * width);
   trainRows.forEach((row, r) => normalizeInto(normalizer, row, xNorm, r * width));
@@ -167,20 +206,32 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const validMatrix = new Float64Array(validation.length * width);
   validation.forEach((i, r) => validMatrix.set(features[i] as Float64Array, r * width));
   const identity = { method: 'platt' as const, a: 1, b: 0 };
-  const raw = scoreMatrix({ forest, nn, normalizer, weights: { rf: 0.5, nn: 0.5 }, calibration: identity }, validMatrix, validation.length, width);
+  const raw = scoreMatrix({ forest, nn, normalizer, ...(booster ? { booster } : {}), weights: { rf: 0.5, nn: 0.5 }, calibration: identity }, validMatrix, validation.length, width);
   const rfScores = raw.rf;
   const nnScores = Float64Array.from(raw.nn);
+  const gbScores = raw.gb;
 
-  let best = { w: 0.5, ap: -1 };
-  for (let k = 2; k <= 8; k++) {
-    const w = k / 10;
-    const ap = prAuc(rfScores.map((r, i) => mix({ rf: w, nn: 1 - w }, r, nnScores[i] as number)), validY);
-    if (ap > best.ap + 1e-9 || (Math.abs(ap - best.ap) <= 1e-9 && Math.abs(w - 0.5) < Math.abs(best.w - 0.5))) best = { w, ap };
+  let weights: { rf: number; nn: number; gb?: number };
+  if (gbScores) {
+    weights = fitMemberStacker({ rf: rfScores, nn: nnScores, gb: gbScores }, validY).weights;
+  } else {
+    let best = { w: 0.5, ap: -1 };
+    for (let k = 2; k <= 8; k++) {
+      const w = k / 10;
+      const ap = prAuc(rfScores.map((r, i) => mix({ rf: w, nn: 1 - w }, r, nnScores[i] as number)), validY);
+      if (ap > best.ap + 1e-9 || (Math.abs(ap - best.ap) <= 1e-9 && Math.abs(w - 0.5) < Math.abs(best.w - 0.5))) best = { w, ap };
+    }
+    weights = { rf: best.w, nn: Math.round((1 - best.w) * 10) / 10 };
   }
-  const weights = { rf: best.w, nn: Math.round((1 - best.w) * 10) / 10 };
-  const mixed = rfScores.map((r, i) => mix(weights, r, nnScores[i] as number));
+  if (weights.gb === 0) {
+    // The booster did not help on validation: leave it out of the bundle (nothing to evaluate).
+    weights = { rf: weights.rf, nn: weights.nn };
+    booster = undefined;
+    boosterJson = undefined;
+  }
+  const mixed = rfScores.map((r, i) => mix(weights, r, nnScores[i] as number, gbScores ? (gbScores[i] as number) : 0));
   const calibration = fitPlatt(mixed, validY);
-  const final = scoreMatrix({ forest, nn, normalizer, weights, calibration }, validMatrix, validation.length, width).score;
+  const final = scoreMatrix({ forest, nn, normalizer, ...(booster ? { booster } : {}), weights, calibration }, validMatrix, validation.length, width).score;
   const flag = chooseFlagThreshold(final, validY, options.flagPrecision ?? 0.9, options.maxFlagShare ?? 0.05) ?? topShareThreshold(final, options.fallbackFlagShare ?? 0.03);
   const thresholds = { flag, review: Math.min(flag, topShareThreshold(final, options.reviewShare ?? 0.12)) };
 
@@ -219,6 +270,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     validation: { claims: validation.length, frauds: count1(validY) },
     rf: { rocAuc: rocAuc(rfScores, validY), prAuc: prAuc(rfScores, validY) },
     nn: { rocAuc: rocAuc(nnScores, validY), prAuc: prAuc(nnScores, validY) },
+    ...(gbScores ? { gb: { rocAuc: rocAuc(gbScores, validY), prAuc: prAuc(gbScores, validY) } } : {}),
     ensemble: { rocAuc: rocAuc(final, validY), prAuc: prAuc(final, validY) },
     weights,
     thresholds,
@@ -226,7 +278,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     atReview: statsAt(final, validY, thresholds.review),
     ...(withRules ? { withRules } : {}),
     byPattern,
-    durationsMs: { features: Math.round(featuresMs), forest: Math.round(forestMs), network: Math.round(networkMs), total: 0 },
+    durationsMs: { features: Math.round(featuresMs), forest: Math.round(forestMs), booster: Math.round(boosterMs), network: Math.round(networkMs), total: 0 },
     backend,
   };
   progress('evaluate', 1, 1);
@@ -239,12 +291,14 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     thresholds,
     weights,
     calibration,
+    ...(boosterJson ? { booster: boosterJson } : {}),
     ...(aggregates ? { aggregates } : {}),
     training: {
       seed,
       claims: claims.length,
       forest: { trees: forest.treeCount, maxDepth: forestJson.baseModel.treeOptions.maxDepth, mtry: forestJson.baseModel.maxFeatures, sampling: 'balanced bootstrap', negativeRatio: options.forest?.negativeRatio ?? 1 },
       network: { hidden: options.network?.hidden ?? [32, 16], epochs, backend },
+      ...(booster && boosterJson ? { booster: { trees: booster.treeCount, ...boosterJson.training } } : {}),
       validation: { claims: validation.length, frauds: metrics.validation.frauds, rf: metrics.rf, nn: metrics.nn, ensemble: metrics.ensemble },
     },
   });

@@ -1,4 +1,4 @@
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command } from 'commander';
@@ -9,7 +9,7 @@ import type { Claim } from '../../domain/claim.schema.ts';
 import { generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
 import { readLabelsNdjson } from '../../fixtures/io.ts';
 import { readValidClaims } from '../../ingest/claim-sources.ts';
-import { crossValidate, TABLE_FOREST_CANDIDATES, type CrossValidation, type FinalModel } from '../../training/cross-validate.ts';
+import { crossValidate, TABLE_BOOSTER_CANDIDATES, TABLE_FOREST_CANDIDATES, type CrossValidation, type FinalModel } from '../../training/cross-validate.ts';
 import { writeEvaluationReport } from '../../training/evaluation/evaluation-report.ts';
 import { parseFeatureSpec } from '../../training/tables/feature-spec.ts';
 import { saveTableBundle } from '../../training/tables/table-bundle.ts';
@@ -36,6 +36,7 @@ interface TrainFlags {
   folds: number;
   innerFolds: number;
   cvSeeds: number;
+  workers: number;
   report?: string;
   generate?: number;
   seed: number;
@@ -51,6 +52,7 @@ interface TrainFlags {
 const PHASE_TITLES: Record<TrainPhase, string> = {
   features: 'features',
   forest: 'random forest',
+  booster: 'gradient-boosted trees',
   network: 'network',
   evaluate: 'validation',
   save: 'saving',
@@ -70,6 +72,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--folds <n>', 'with --spec: stratified (outer) cross-validation folds', positiveInt, 5)
     .option('--inner-folds <n>', 'with --spec: inner folds of each training part, for the forest setting, MLP epochs, stacker, calibration and thresholds', positiveInt, 3)
     .option('--cv-seeds <n>', 'with --spec: repeat the cross-validation with seeds seed..seed+n-1 and report mean ± sd over folds x seeds', positiveInt, 1)
+    .option('--workers <n>', 'with --spec: worker threads for the outer folds (same results for any number)', positiveInt, Math.min(2, availableParallelism()))
     .option('--report <dir>', 'with --spec: evaluation report directory (default: <out>/report)')
     .option('--generate <n>', 'train on N freshly generated synthetic claims instead of files', positiveInt)
     .option('--seed <n>', 'seed for the split, the models (and the generator with --generate)', seedArg, 1)
@@ -90,7 +93,7 @@ held out to choose the ensemble weights, calibrate, set the review/flag threshol
 ROC-AUC / PR-AUC. The bundle's model hash (0x + sha256 of manifest.json) is printed at the end.
 
 With --spec, --data is any claim-like table (CSV with a header, or .ndjson) and --label names
-its label column: the spec is fitted and the RF + MLP ensemble cross-validated, nested
+its label column: the spec is fitted and the RF + MLP + boosted trees ensemble cross-validated, nested
 (--folds outer folds, stratified, seeded; inside each training part an --inner-folds CV chooses
 the forest setting, the MLP epochs, the stacker's ensemble weights, the calibration and the
 thresholds; balanced bootstraps and class weights for the imbalance). A report with ROC-AUC,
@@ -190,7 +193,9 @@ export function formatMetrics(m: TrainMetrics, total: number): string {
   lines.push('model      ROC-AUC  PR-AUC');
   lines.push(`forest     ${num(m.rf.rocAuc)}   ${num(m.rf.prAuc)}`);
   lines.push(`network    ${num(m.nn.rocAuc)}   ${num(m.nn.prAuc)}`);
-  lines.push(`ensemble   ${num(m.ensemble.rocAuc)}   ${num(m.ensemble.prAuc)}   (weights rf ${m.weights.rf} / nn ${m.weights.nn})`);
+  if (m.gb) lines.push(`boosted    ${num(m.gb.rocAuc)}   ${num(m.gb.prAuc)}`);
+  const gbWeight = m.weights.gb === undefined ? '' : ` / gb ${m.weights.gb.toFixed(3)}`;
+  lines.push(`ensemble   ${num(m.ensemble.rocAuc)}   ${num(m.ensemble.prAuc)}   (weights rf ${Number(m.weights.rf.toFixed(3))} / nn ${Number(m.weights.nn.toFixed(3))}${gbWeight})`);
   lines.push('');
   lines.push('threshold  score    share   precision  recall');
   lines.push(`flag       ${m.thresholds.flag.toFixed(4)}  ${pct(m.atFlag.share)}  ${pct(m.atFlag.precision)}     ${pct(m.atFlag.recall)}`);
@@ -238,6 +243,7 @@ async function trainTable(flags: TrainFlags): Promise<void> {
           spec,
           folds: flags.folds,
           innerFolds: flags.innerFolds,
+          workers: flags.workers,
           seed,
           trees: flags.trees,
           epochs: flags.epochs,
@@ -270,14 +276,16 @@ async function trainTable(flags: TrainFlags): Promise<void> {
       `feature spec ${path.basename(flags.spec)}: ${cv.featureNames.length} features; random forest ${flags.trees} trees on balanced bootstraps, MLP [32, 16] on standardised inputs with balanced class weights`,
       `forest setting chosen per outer fold by inner ROC-AUC among ${TABLE_FOREST_CANDIDATES.map((c, i) => `#${i} ${JSON.stringify(c)}`).join(', ')}: ${count(folds.map((f) => `#${f.combination.forestIndex}`))}`,
       `MLP epochs chosen per outer fold by inner ROC-AUC (1..${flags.epochs}): ${folds.map((f) => f.combination.epochs).join(', ')}`,
-      `ensemble = Platt(w x forest + (1 - w) x MLP): w from a logistic-regression stacker on the inner out-of-fold scores (non-negative coefficients; its ranking is the weighted mix), Platt and the F1 thresholds fitted on the same inner scores; w per outer fold ${range(folds.map((f) => f.combination.weights.rf))}`,
-      `final model (all rows, the same inner procedure): forest #${final.combination.forestIndex}, ${final.combination.epochs} epochs, w = ${final.weights.rf.toFixed(3)}, ensemble threshold ${final.combination.thresholds.ensemble.toFixed(4)}`,
+      `gradient-boosted trees (our histogram booster, eta 0.05) setting and rounds chosen per outer fold by inner ROC-AUC among ${TABLE_BOOSTER_CANDIDATES.map((c, i) => `#${i} ${JSON.stringify(c)}`).join(', ')} x every 25 rounds up to 400: ${count(folds.map((f) => (f.combination.booster ? `#${f.combination.booster.index}/${f.combination.booster.rounds}` : 'none')))}`,
+      `ensemble = Platt(w_rf x forest + w_nn x MLP + w_gb x booster): w from a logistic-regression stacker on the inner out-of-fold scores (non-negative coefficients, a member that does not raise the stacker's held-out ROC-AUC + PR-AUC gets weight 0; its ranking is the weighted mix), Platt and the F1 thresholds fitted on the same inner scores; per outer fold w_rf ${range(folds.map((f) => f.combination.weights.rf))}, w_nn ${range(folds.map((f) => f.combination.weights.nn))}, w_gb ${range(folds.map((f) => f.combination.weights.gb))}`,
+      `final model (all rows, the same inner procedure): forest #${final.combination.forestIndex}, ${final.combination.epochs} epochs, booster ${final.booster ? `#${final.combination.booster?.index}, ${final.combination.booster?.rounds} rounds` : 'left out (weight 0)'}, weights rf ${final.weights.rf.toFixed(3)} / nn ${final.weights.nn.toFixed(3)} / gb ${(final.weights.gb ?? 0).toFixed(3)}, ensemble threshold ${final.combination.thresholds.ensemble.toFixed(4)}`,
       `plots and the pooled tables: seed ${cv.seed}; training time: nested CV ${(runs.reduce((s, r) => s + r.durationsMs.cv, 0) / 1000).toFixed(1)} s for ${runs.length} seed${runs.length > 1 ? 's' : ''}, final model ${(cv.durationsMs.final / 1000).toFixed(1)} s (${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at the end)`,
     ],
     labels,
     components: [
       { name: 'random forest', scores: cv.rf },
       { name: 'MLP', scores: cv.nn },
+      { name: 'boosted trees', scores: cv.gb },
       { name: 'ensemble', scores: cv.ensemble },
     ],
     probabilities: cv.ensemble,
@@ -286,6 +294,7 @@ async function trainTable(flags: TrainFlags): Promise<void> {
       components: [
         { name: 'random forest', folds: folds.map((f) => f.metrics.rf) },
         { name: 'MLP', folds: folds.map((f) => f.metrics.nn) },
+        { name: 'boosted trees', folds: folds.map((f) => f.metrics.gb) },
         { name: 'ensemble', folds: folds.map((f) => f.metrics.ensemble) },
       ],
     },
@@ -301,6 +310,7 @@ async function trainTable(flags: TrainFlags): Promise<void> {
     trees: flags.trees,
     epochs: final.combination.epochs,
     forest: final.combination.forest,
+    booster: final.combination.booster,
     stacker: final.combination.coefficients,
     threshold: final.combination.thresholds.ensemble,
     cv: metrics.perFold?.components,

@@ -34,6 +34,10 @@ import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
  * scorer read the same LEIE file, EXCLUSION_LISTS, with the same loader). The claim set holds
  * planted duplicates and claims billed by excluded providers, and both rules must fire on them.
  *
+ * The champion is a three-member ensemble: its bundle carries the gradient-boosted trees
+ * (booster.json, weighted in the manifest), so the comparison covers the booster's scores and
+ * reasons too.
+ *
  * The same run has a challenger (CHALLENGER_MODEL_DIR, trained on claim features only, another
  * seed): its shadow records must match its own offline scores, one per decision, and the
  * decisions must be exactly the champion's (a challenger is never acted on).
@@ -86,7 +90,11 @@ describe('scoring online (Kafka + Redis) == offline, every rule included, with e
     const inLogOrder = decisions.map((d) => byId.get(d.claimId) as Claim);
     const scorer = await Scorer.load(modelDir, { rules });
     expect(scorer.aggregates).toBeDefined();
+    // The booster is in the bundle and in the mix, so equal scores and reasons cover it.
+    expect(scorer.manifest.files['booster.json']).toMatch(/^[0-9a-f]{64}$/);
+    expect(scorer.manifest.weights.gb).toBeGreaterThan(0);
     const offline = scorer.scoreInOrder(inLogOrder, 250);
+    expect(offline.every((o) => typeof o.gb === 'number' && o.gb > 0 && o.gb < 1)).toBe(true);
     scorer.dispose();
 
     const hits = { duplicate: 0, excluded: 0 };

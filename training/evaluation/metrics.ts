@@ -90,3 +90,30 @@ export function topShareThreshold(scores: ArrayLike<number>, share: number): num
   const k = Math.min(sorted.length - 1, Math.max(0, Math.floor(sorted.length * (1 - share))));
   return sorted[k] as number;
 }
+
+/**
+ * Precision among the top `share` of rows by score (the first ceil(share x n) rows, at least
+ * one): what a review queue of that size finds. Tied scores at the cut are counted at their
+ * mean fraud rate, so the figure does not depend on the row order. NaN for no rows.
+ */
+export function precisionAtTop(scores: ArrayLike<number>, labels: ArrayLike<number>, share: number): number {
+  const n = scores.length;
+  if (n === 0) return NaN;
+  const k = Math.max(1, Math.ceil(share * n));
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  let tp = 0;
+  let taken = 0;
+  for (let i = 0; i < n && taken < k; ) {
+    let j = i;
+    let groupTp = 0;
+    while (j < n && scores[order[j] as number] === scores[order[i] as number]) {
+      if (labels[order[j] as number] === 1) groupTp++;
+      j++;
+    }
+    const take = Math.min(j - i, k - taken);
+    tp += (groupTp * take) / (j - i);
+    taken += take;
+    i = j;
+  }
+  return tp / k;
+}

@@ -40,6 +40,20 @@ const CategoricalFeature = z.strictObject({
   /** target: smoothing strength m (pseudo-rows at the prior). Default 20. */
   smoothing: z.number().nonnegative().default(20),
 });
+const OrdinalFeature = z.strictObject({
+  type: z.literal('ordinal'),
+  /** Emitted as `<column>__rank`: the category's rank (0 = lowest). */
+  column,
+  /**
+   * Categories from lowest to highest; a category not listed counts as missing. Without it,
+   * every category is ranked by the number it names ("31 to 35" by 31, "less than 20" just below
+   * 20, "more than 69000" just above 69000): training categories in that order, and an unseen
+   * category between them at the rank of the next seen one.
+   */
+  order: z.array(z.string().min(1)).min(2).optional(),
+  /** Value for a missing (or, with `order`, unlisted) cell. Default -1. */
+  missing: z.number().finite().default(-1),
+});
 const DateFeature = z.strictObject({
   type: z.literal('date'),
   column,
@@ -76,7 +90,7 @@ export const FeatureSpecSchema = z.strictObject({
   description: z.string().optional(),
   /** Cell values that mean "missing" (besides empty cells, null and undefined). Default ['?', 'NA', 'NaN']. */
   missing: z.array(z.string()).default(['?', 'NA', 'NaN']),
-  features: z.array(z.discriminatedUnion('type', [NumericFeature, CategoricalFeature, DateFeature, IntervalFeature, CodeListFeature])).min(1),
+  features: z.array(z.discriminatedUnion('type', [NumericFeature, CategoricalFeature, OrdinalFeature, DateFeature, IntervalFeature, CodeListFeature])).min(1),
 });
 
 export type FeatureSpec = z.infer<typeof FeatureSpecSchema>;
@@ -98,6 +112,8 @@ type Fitted =
   | { kind: 'onehot'; categories: string[] }
   | { kind: 'frequency'; shares: Record<string, number> }
   | { kind: 'target'; rates: Record<string, number>; prior: number }
+  /** Ordinal: the ascending keys of the ranked categories (explicit order: 0..n-1). */
+  | { kind: 'ordinal'; keys: number[] }
   | { kind: 'none' };
 
 export interface EncoderJson {
@@ -211,6 +227,12 @@ export class TableEncoder {
             else if (fit.kind === 'target') out[k++] = targetValue(fit, cat);
             break;
           }
+          case 'ordinal': {
+            const cat = categoryOf(row, def.column, this.#missing);
+            const key = cat === undefined ? NaN : ordinalKey(def, cat);
+            out[k++] = Number.isNaN(key) ? def.missing : rankOf((fit as { keys: number[] }).keys, key);
+            break;
+          }
           case 'date': {
             const day = dateOf(row[def.column], def.format, this.#missing);
             for (const part of def.parts) out[k++] = day === undefined ? MISSING_DATE : datePart(day, part);
@@ -295,6 +317,39 @@ function datePart(day: number, part: 'dayOfWeek' | 'dayOfMonth' | 'month' | 'yea
   return date.getUTCFullYear();
 }
 
+/**
+ * The number an ordered category names, for ranking: its first number, just below it after
+ * "less than" / "under" / "below" / "up to", just above it after "more than" / "over" /
+ * "above" / "greater than" or with a trailing "+". NaN when it names none. With an explicit
+ * order, the category's index there (NaN when unlisted).
+ */
+export function ordinalKey(def: { order?: string[] | undefined }, category: string): number {
+  if (def.order) {
+    const at = def.order.indexOf(category);
+    return at < 0 ? NaN : at;
+  }
+  const text = category.toLowerCase();
+  const m = /-?\d[\d,]*(?:\.\d+)?/.exec(text);
+  if (!m) return NaN;
+  const n = Number(m[0].replaceAll(',', ''));
+  if (!Number.isFinite(n)) return NaN;
+  if (/\b(less than|under|below|up to|fewer than)\b/.test(text)) return n - 0.5;
+  if (/\b(more than|over|above|greater than)\b/.test(text) || /\+\s*$/.test(text)) return n + 0.5;
+  return n;
+}
+
+/** Rank of a key among ascending fitted keys: the number of keys below it. */
+function rankOf(keys: readonly number[], key: number): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] as number) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function fitTarget(def: Extract<FeatureDef, { type: 'categorical' }>, rows: readonly TableRow[], labels: ArrayLike<number>, missing: ReadonlySet<string>): Extract<Fitted, { kind: 'target' }> {
   const counts = new Map<string, { n: number; pos: number }>();
   let pos = 0;
@@ -340,6 +395,18 @@ function fitOne(def: FeatureDef, rows: readonly TableRow[], labels: ArrayLike<nu
       const categories = [...counts].filter(([, n]) => n >= def.minCount).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, def.maxCategories).map(([c]) => c);
       return { kind: 'onehot', categories };
     }
+    case 'ordinal': {
+      if (def.order) return { kind: 'ordinal', keys: def.order.map((_, i) => i) };
+      const keys = new Set<number>();
+      for (const r of rows) {
+        const cat = categoryOf(r, def.column, missing);
+        if (cat === undefined) continue;
+        const key = ordinalKey(def, cat);
+        if (Number.isNaN(key)) throw new InvalidArgumentError(`ordinal column ${def.column}: category "${cat.slice(0, 40)}" names no number to rank it by; list the categories in "order"`);
+        keys.add(key);
+      }
+      return { kind: 'ordinal', keys: [...keys].sort((a, b) => a - b) };
+    }
     default:
       return { kind: 'none' };
   }
@@ -352,6 +419,8 @@ function namesOf(def: FeatureDef, fit: Fitted): string[] {
     case 'categorical':
       if (fit.kind === 'onehot') return [...fit.categories.map((c) => `${def.column}=${c}`), `${def.column}=__other`];
       return [`${def.column}__${def.encoding}`];
+    case 'ordinal':
+      return [`${def.column}__rank`];
     case 'date':
       return def.parts.map((p) => `${def.column}__${p}`);
     case 'interval':

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crossValidate, stratifiedFolds, type CrossValidation, type FitEvent } from '../../../training/cross-validate.ts';
+import { BOOSTER_CHECKPOINT, crossValidate, stratifiedFolds, TABLE_BOOSTER_CANDIDATES, type CrossValidation, type FitEvent } from '../../../training/cross-validate.ts';
 import { parseFeatureSpec } from '../../../training/tables/feature-spec.ts';
 import { rocAuc } from '../../../training/evaluation/metrics.ts';
 import { Rng } from '../../../core/random.ts';
@@ -91,7 +91,12 @@ describe('crossValidate', () => {
   it('reports per-fold figures and the inner choices', () => {
     expect(cv.folds.map((f) => f.fold)).toEqual([0, 1, 2]);
     for (const f of cv.folds) {
-      expect(f.combination.weights.rf + f.combination.weights.nn).toBeCloseTo(1, 12);
+      expect(f.combination.weights.rf + f.combination.weights.nn + f.combination.weights.gb).toBeCloseTo(1, 12);
+      // Booster setting and rounds chosen on the inner folds, among the candidates and checkpoints.
+      expect(f.combination.booster).not.toBeNull();
+      expect(f.combination.booster!.rounds % BOOSTER_CHECKPOINT).toBe(0);
+      expect(f.combination.booster!.setting).toBe(TABLE_BOOSTER_CANDIDATES[f.combination.booster!.index]);
+      expect(f.combination.inner.gbRocAuc).toBeGreaterThan(0.8);
       expect(f.combination.epochs).toBeGreaterThanOrEqual(1);
       expect(f.combination.epochs).toBeLessThanOrEqual(5);
       expect(f.combination.inner.forestRocAuc).toHaveLength(3);
@@ -100,16 +105,40 @@ describe('crossValidate', () => {
         expect(m.f1).toBeGreaterThan(0.3);
       }
     }
-    expect(cv.final?.weights).toEqual(cv.final?.combination.weights);
+    const w = cv.final!.combination.weights;
+    expect(cv.final?.weights).toEqual(w.gb > 0 ? w : { rf: w.rf, nn: w.nn });
+    expect(cv.final?.booster !== null).toBe(w.gb > 0);
+    expect(rocAuc(cv.gb, labels)).toBeGreaterThan(0.85);
   });
+
+  it('runs with two members when there are no booster candidates', async () => {
+    const two = await crossValidate({ ...options, folds: 2, boosterCandidates: [], fitFinal: false });
+    for (const f of two.folds) {
+      expect(f.combination.booster).toBeNull();
+      expect(f.combination.weights.gb).toBe(0);
+    }
+    expect(Array.from(two.gb).every((v) => v === 0)).toBe(true);
+  }, 120_000);
 
   it('is reproducible for a seed (and the CV does not depend on fitting the final model)', async () => {
     const again = await crossValidate({ ...options, fitFinal: false });
     expect(again.final).toBeNull();
     expect(Array.from(again.rf)).toEqual(Array.from(cv.rf));
     expect(Array.from(again.nn)).toEqual(Array.from(cv.nn));
+    expect(Array.from(again.gb)).toEqual(Array.from(cv.gb));
     expect(Array.from(again.ensemble)).toEqual(Array.from(cv.ensemble));
     expect(again.folds.map((f) => f.combination)).toEqual(cv.folds.map((f) => f.combination));
+  }, 120_000);
+
+  it('gives the same results on worker threads, and reports the same fittings', async () => {
+    const events: FitEvent[] = [];
+    const parallel = await crossValidate({ ...options, fitFinal: false, workers: 2, onFit: (e) => events.push(e) });
+    expect(Array.from(parallel.ensemble)).toEqual(Array.from(cv.ensemble));
+    expect(Array.from(parallel.gb)).toEqual(Array.from(cv.gb));
+    expect(parallel.folds).toEqual(cv.folds);
+    const key = (e: FitEvent): string => `${e.outerFold} ${e.stage} ${e.rows.length}`;
+    expect(events.map(key).sort()).toEqual(fits.filter((e) => e.outerFold !== null).map(key).sort());
+    await expect(crossValidate({ ...options, workers: 0 })).rejects.toThrow(/workers must be an integer >= 1/);
   }, 120_000);
 
   it('refuses too few rows of a class', async () => {
@@ -130,7 +159,11 @@ describe('table bundle', () => {
       expect(model.modelHash).toBe(modelHash);
       const scored = model.score(rows);
       expect(rocAuc(scored.score, labels)).toBeGreaterThan(0.85);
-      for (const p of scored.score) expect(p > 0 && p < 1).toBe(true);
+      expect(model.manifest.files['booster.json'] !== undefined).toBe(cv.final.booster !== null);
+      expect(scored.gb !== undefined).toBe(cv.final.booster !== null);
+      // In [0, 1]: on this easily separated toy table the Platt slope is steep enough for the
+      // most certain rows to round to exactly 0 or 1.
+      for (const p of scored.score) expect(p >= 0 && p <= 1).toBe(true);
     } finally {
       model.dispose();
     }

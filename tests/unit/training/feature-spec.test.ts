@@ -111,3 +111,38 @@ describe('readTable / readLabels', () => {
     await expect(readTable(path.join(dir, 'missing.csv'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
+
+describe('ordinal features', () => {
+  const ordinal = parseFeatureSpec({
+    format: 'claimtrail-feature-spec-v1',
+    features: [
+      { type: 'ordinal', column: 'age' },
+      { type: 'ordinal', column: 'price' },
+      { type: 'ordinal', column: 'size', order: ['small', 'medium', 'large'], missing: -9 },
+    ],
+  });
+  const train: TableRow[] = [
+    { age: '31 to 35', price: 'more than 69000', size: 'large' },
+    { age: '16 to 17', price: 'less than 20000', size: 'small' },
+    { age: '65+', price: '20000 to 29000', size: 'medium' },
+    { age: '21 to 25', price: '30000 to 39000', size: '?' },
+    { age: '?', price: '60000 to 69000', size: 'huge' },
+  ];
+
+  it('maps ordered categories to their ranks (numbers named, or the order given); missing and unlisted to the missing value', () => {
+    const { encoder, matrix } = TableEncoder.fit(ordinal, train, [1, 0, 1, 0, 0], { seed: 1 });
+    expect(encoder.names).toEqual(['age__rank', 'price__rank', 'size__rank']);
+    expect(Array.from(matrix)).toEqual([2, 4, 2, 0, 0, 0, 3, 1, 1, 1, 2, -9, -1, 3, -9]);
+    // Unseen categories between seen ones take the next seen one's rank; beyond all, one past the last.
+    const unseen = encoder.transform([{ age: '26 to 30', price: 'more than 99000', size: 'medium' }]);
+    expect(Array.from(unseen)).toEqual([2, 5, 1]);
+    // Round trip through the bundle's JSON.
+    const again = TableEncoder.fromJson(JSON.parse(JSON.stringify(encoder.toJSON())));
+    expect(Array.from(again.transform(train))).toEqual(Array.from(encoder.transform(train)));
+  });
+
+  it('refuses a category that names no number unless the spec lists the order', () => {
+    expect(() => TableEncoder.fit(parseFeatureSpec({ format: 'claimtrail-feature-spec-v1', features: [{ type: 'ordinal', column: 'age' }] }), [{ age: '31 to 35' }, { age: 'new' }], [1, 0], { seed: 1 })).toThrow(/ordinal column age: category "new" names no number/);
+    expect(() => parseFeatureSpec({ format: 'claimtrail-feature-spec-v1', features: [{ type: 'ordinal', column: 'age', order: ['only'] }] })).toThrow(/invalid feature spec/);
+  });
+});

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { calibrate, fitPlatt } from '../../../scoring/calibration.ts';
-import { prAuc, rocAuc, statsAt, topShareThreshold } from '../../../training/evaluation/metrics.ts';
+import { prAuc, precisionAtTop, rocAuc, statsAt, topShareThreshold } from '../../../training/evaluation/metrics.ts';
 import { Rng } from '../../../core/random.ts';
 import { chooseFlagThreshold, stratifiedSplit } from '../../../training/train.ts';
 
@@ -105,5 +105,19 @@ describe('Platt calibration', () => {
       expect(q).toBeLessThan(1);
       previous = q;
     }
+  });
+});
+
+describe('precisionAtTop', () => {
+  it('is the fraud share of the top ceil(share x n) rows, ties at the cut at their mean rate', () => {
+    const scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0];
+    const labels = [1, 0, 1, 1, 0, 0, 0, 0, 0, 1];
+    expect(precisionAtTop(scores, labels, 0.1)).toBe(1);
+    expect(precisionAtTop(scores, labels, 0.2)).toBe(0.5);
+    expect(precisionAtTop(scores, labels, 0.4)).toBe(0.75);
+    expect(precisionAtTop(scores, labels, 0.01)).toBe(1);
+    // Four rows tied at the top, two of them frauds: a queue of two finds one.
+    expect(precisionAtTop([1, 1, 1, 1, 0], [1, 0, 1, 0, 0], 0.4)).toBe(0.5);
+    expect(precisionAtTop([], [], 0.1)).toBeNaN();
   });
 });

@@ -13,7 +13,9 @@ import { extractFeatures, FEATURE_NAMES } from '../../../scoring/features.ts';
 import { Forest } from '../../../scoring/forest.ts';
 import { trainForest } from '../../../training/forest-trainer.ts';
 import { trainMlp } from '../../../training/mlp.ts';
-import { BUNDLE_FILES, loadModelBundle, MANIFEST_FILE, saveModelBundle } from '../../../scoring/model-bundle.ts';
+import { BOOSTER_FILE, BUNDLE_FILES, loadModelBundle, MANIFEST_FILE, saveModelBundle } from '../../../scoring/model-bundle.ts';
+import { Booster } from '../../../scoring/booster.ts';
+import { trainBooster } from '../../../training/booster-trainer.ts';
 import { fitNormalizer, normalizeInto } from '../../../scoring/normalizer.ts';
 import { createRulesConfig, RULE_CODES, type RulesConfig } from '../../../scoring/rules.ts';
 import { Scorer } from '../../../scoring/scorer.ts';
@@ -56,7 +58,7 @@ describe('trainModel', () => {
     expect(m.nn.rocAuc).toBeGreaterThan(0.8);
     expect(m.ensemble.prAuc).toBeGreaterThan(0.5);
     expect(m.thresholds.review).toBeLessThanOrEqual(m.thresholds.flag);
-    expect(m.weights.rf + m.weights.nn).toBeCloseTo(1, 9);
+    expect(m.weights.rf + m.weights.nn + (m.weights.gb ?? 0)).toBeCloseTo(1, 9);
     expect(m.withRules?.flagRecall).toBeGreaterThanOrEqual(m.atFlag.recall);
     expect(trained.modelHash).toMatch(/^0x[0-9a-f]{64}$/);
   });
@@ -203,6 +205,80 @@ describe('model bundle', () => {
     expect((await saveModelBundle(path.join(dir, 'roundtrip-4'), { ...parts, thresholds: { review: 0.2, flag: 0.71 } })).modelHash).not.toBe(saved.modelHash);
     nn.dispose();
     loaded.nn.dispose();
+  }, 30_000);
+
+  it('carries the booster as a third member: listed in the manifest, pinned by the hash, scored identically after load; a two-member bundle has neither entry', async () => {
+    const claims = data.claims.slice(0, 1500);
+    const rows = claims.map((c) => extractFeatures(c));
+    const byId = new Map(data.labels.map((l) => [l.claimId, l.fraud ? 1 : 0]));
+    const y = Uint8Array.from(claims, (c) => byId.get(c.claimId)!);
+    const width = FEATURE_NAMES.length;
+    const forestJson = trainForest(rows, y, { seed: 9, nTrees: 10 });
+    const normalizer = fitNormalizer(rows);
+    const x = new Float32Array(rows.length * width);
+    rows.forEach((r, i) => normalizeInto(normalizer, r, x, i * width));
+    const nn = await trainMlp(x, y, rows.length, width, { seed: 9, epochs: 1 });
+    const booster = trainBooster(rows, y, { seed: 9, rounds: 25 }).model;
+    const two = { forest: forestJson, nn, normalizer, thresholds: { review: 0.2, flag: 0.7 }, weights: { rf: 0.5, nn: 0.5 }, calibration: { method: 'platt' as const, a: 1.3, b: -0.4 }, createdAt: '2024-06-01T00:00:00.000Z' };
+    const three = { ...two, weights: { rf: 0.3, nn: 0.3, gb: 0.4 }, booster };
+    const matrix = new Float64Array(fresh.claims.length * width);
+    fresh.claims.forEach((c, i) => matrix.set(extractFeatures(c), i * width));
+    const before = scoreMatrix({ ...three, forest: Forest.fromJson(forestJson), booster: Booster.fromJson(booster) }, matrix, fresh.claims.length, width);
+
+    const saved = await saveModelBundle(path.join(dir, 'three'), three);
+    const manifest = JSON.parse(await readFile(path.join(saved.dir, MANIFEST_FILE), 'utf8')) as { files: Record<string, string>; weights: Record<string, number> };
+    expect(manifest.files[BOOSTER_FILE]).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.weights).toEqual({ rf: 0.3, nn: 0.3, gb: 0.4 });
+    const loaded = await loadModelBundle(saved.dir);
+    expect(loaded.booster?.treeCount).toBe(booster.trees.length);
+    const after = scoreMatrix({ ...loaded, weights: loaded.manifest.weights, calibration: loaded.manifest.calibration }, matrix, fresh.claims.length, width);
+    expect(Array.from(after.score)).toEqual(Array.from(before.score));
+    expect(Array.from(after.gb!)).toEqual(Array.from(before.gb!));
+    // The booster moves the score: the same bundle with its weight on the forest scores otherwise.
+    const withoutGb = scoreMatrix({ ...loaded, weights: { rf: 0.7, nn: 0.3 }, calibration: loaded.manifest.calibration }, matrix, fresh.claims.length, width);
+    expect(Array.from(withoutGb.score)).not.toEqual(Array.from(after.score));
+    loaded.nn.dispose();
+
+    // Any change to the booster changes the model hash.
+    const nudged = { ...booster, trees: booster.trees.map((t, k) => (k === 0 ? { ...t, value: t.value.map((v, i) => (i === t.value.length - 1 ? v + 1e-9 : v)) } : t)) };
+    expect((await saveModelBundle(path.join(dir, 'three-nudged'), { ...three, booster: nudged })).modelHash).not.toBe(saved.modelHash);
+
+    // A booster byte flipped or the file missing: refused, naming the file.
+    for (const damage of ['flip', 'delete'] as const) {
+      const copy = path.join(dir, `three-${damage}`);
+      await cp(saved.dir, copy, { recursive: true });
+      const target = path.join(copy, BOOSTER_FILE);
+      if (damage === 'flip') {
+        const bytes = await readFile(target);
+        bytes[10] = (bytes[10] as number) ^ 0x01;
+        await writeFile(target, bytes);
+      } else await rm(target);
+      await expect(loadModelBundle(copy)).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', file: BOOSTER_FILE });
+    }
+    // weights.gb without the file, or the file without weights.gb: an invalid manifest.
+    const text = await readFile(path.join(saved.dir, MANIFEST_FILE), 'utf8');
+    for (const [name, edited] of [
+      ['no gb weight', text.replace(/"nn": 0.3,\s*"gb": 0.4/, '"nn": 0.7')],
+      ['no booster file', text.replace(/,\s*"booster.json": "[0-9a-f]{64}"/, '')],
+    ] as const) {
+      expect(edited, name).not.toBe(text);
+      const copy = path.join(dir, `three-${name.replaceAll(' ', '-')}`);
+      await cp(saved.dir, copy, { recursive: true });
+      await writeFile(path.join(copy, MANIFEST_FILE), edited);
+      await expect(loadModelBundle(copy), name).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', file: MANIFEST_FILE });
+    }
+
+    // Two members: the manifest has no booster entry and no gb weight (bundles from before the
+    // booster load unchanged and keep their hash).
+    const twoSaved = await saveModelBundle(path.join(dir, 'two'), two);
+    const twoText = await readFile(path.join(twoSaved.dir, MANIFEST_FILE), 'utf8');
+    expect(twoText).not.toContain(BOOSTER_FILE);
+    expect(twoText).not.toContain('"gb"');
+    const twoLoaded = await loadModelBundle(twoSaved.dir);
+    expect(twoLoaded.booster).toBeUndefined();
+    expect(twoLoaded.modelHash).toBe(twoSaved.modelHash);
+    twoLoaded.nn.dispose();
+    nn.dispose();
   }, 30_000);
 
   it.each([...BUNDLE_FILES])('refuses a bundle whose %s changed by one byte or is missing', async (file) => {
