@@ -85,6 +85,12 @@ export interface SoakOptions {
   epochSeconds: number;
   /** Highest RSS any child may reach during the steady phase, MiB. Default 400. */
   maxRssMiB: number;
+  /**
+   * V8 old-space limit of each child (`--max-old-space-size`), MiB: how a deployment bounds a
+   * role's memory (docs/soak.md, "Sizing"). 0: V8's default, which lets the heap grow to ~300 MiB
+   * under a backlog and keeps that RSS. Default 192.
+   */
+  maxOldSpaceMiB: number;
 }
 
 /** What the chain was paid, and how long anchoring took, over the whole run (from PostgreSQL). */
@@ -151,6 +157,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
       'scoring-processes': { type: 'string', default: '1' },
       'epoch-seconds': { type: 'string', default: '0' },
       'max-rss-mib': { type: 'string', default: '400' },
+      'max-old-space-mib': { type: 'string', default: '192' },
     },
     strict: true,
   });
@@ -175,6 +182,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
     scoringProcesses: Math.round(num('scoring-processes', values['scoring-processes'], 1, 8)),
     epochSeconds: Math.round(num('epoch-seconds', values['epoch-seconds'], 0, 3600)),
     maxRssMiB: num('max-rss-mib', values['max-rss-mib'], 64, 65536),
+    maxOldSpaceMiB: Math.round(num('max-old-space-mib', values['max-old-space-mib'], 0, 65536)),
   };
 }
 
@@ -198,9 +206,10 @@ class SoakChild {
     this.logFile = join(dir, `${name}.log`);
   }
 
-  async start(env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<void> {
+  async start(env: NodeJS.ProcessEnv, maxOldSpaceMiB = 0, timeoutMs = 120_000): Promise<void> {
     const fd = openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--import', PROBE, CLI, 'run', '--roles', this.role], {
+    const heap = maxOldSpaceMiB > 0 ? [`--max-old-space-size=${maxOldSpaceMiB}`] : [];
+    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...heap, '--import', PROBE, CLI, 'run', '--roles', this.role], {
       cwd: REPO_ROOT,
       // Only the anchoring role gets the signer's key (stack/child-env.ts).
       env: { ...pipelineRoleEnv(this.role, env), ...this.#extraEnv, SOAK_PROBE_FILE: this.probeFile },
@@ -355,7 +364,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     for (const child of children) {
       progress(`starting ${child.name} (log ${child.logFile})`);
-      await child.start(env);
+      await child.start(env, options.maxOldSpaceMiB);
     }
     await admin.connect();
     await db.connect();
@@ -487,7 +496,7 @@ export function anchoringLines(a: SoakAnchoring, options: SoakOptions): string[]
   const perFlagged = a.flaggedDecisions > 0 ? a.flaggedGas / a.flaggedDecisions : Number.NaN;
   const lag = (l: SoakAnchoring['epochLagMs']) => `p50 ${(l.p50 / 1000).toFixed(1)} s, p99 ${(l.p99 / 1000).toFixed(1)} s, max ${(l.max / 1000).toFixed(1)} s`;
   return [
-    `- chain: ${options.blockTime > 0 ? `own anvil, --block-time ${options.blockTime}` : 'the shared stack anvil (automine)'}; ANCHOR_EPOCH_SECONDS=${options.epochSeconds}; ${options.scoringProcesses} scoring process(es)`,
+    `- chain: ${options.blockTime > 0 ? `own anvil, --block-time ${options.blockTime}` : 'the shared stack anvil (automine)'}; ANCHOR_EPOCH_SECONDS=${options.epochSeconds}; ${options.scoringProcesses} scoring process(es); --max-old-space-size ${options.maxOldSpaceMiB || 'V8 default'} per role process`,
     `- epochs: ${a.epochs} anchored, ${a.epochGas.toLocaleString('en-US')} gas for ${a.epochDecisions.toLocaleString('en-US')} decisions = **${perDecision.toFixed(3)} gas per decision** (target <= 0.1 at 10,000 claims/s with 60 s epochs); anchor lag batch recorded -> epoch anchored ${lag(a.epochLagMs)}`,
     `- flagged roots: ${a.flaggedRoots} anchored, ${a.flaggedGas.toLocaleString('en-US')} gas for ${a.flaggedDecisions.toLocaleString('en-US')} flagged decisions = **${perFlagged.toFixed(1)} gas per flagged decision** (target <= 100); lag batch recorded -> flagged root anchored ${lag(a.flaggedLagMs)}`,
   ];
@@ -525,7 +534,7 @@ if (import.meta.main) {
   try {
     options = parseSoakOptions(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`soak: ${(error as Error).message}\nusage: node bench/soak.ts [--minutes 30] [--rate 200] [--sample-seconds 60] [--partitions 4] [--max-rss-growth-mib 64] [--max-lag N] [--max-anchor-backlog 300] [--drain-seconds 300] [--block-time 2] [--scoring-processes 1] [--epoch-seconds 0] [--max-rss-mib 400] [--work-dir DIR] [--results-dir DIR]\n`);
+    process.stderr.write(`soak: ${(error as Error).message}\nusage: node bench/soak.ts [--minutes 30] [--rate 200] [--sample-seconds 60] [--partitions 4] [--max-rss-growth-mib 64] [--max-lag N] [--max-anchor-backlog 300] [--drain-seconds 300] [--block-time 2] [--scoring-processes 1] [--epoch-seconds 0] [--max-rss-mib 400] [--max-old-space-mib 192] [--work-dir DIR] [--results-dir DIR]\n`);
     process.exit(2);
   }
   const loadBefore = loadavg();
