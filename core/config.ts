@@ -87,6 +87,13 @@ const EnvSchema = z.object({
    * PostgreSQL and Redis round trips; the Kafka transactions stay one at a time. 1: strictly serial.
    */
   SCORING_CONCURRENCY: intFromEnv(1, 64).default(2),
+  /**
+   * A backfill's scoring processes name the LIVE scoring group here: they pause while its lag on
+   * the claims topic exceeds SCORING_YIELD_MAX_LAG and run at the lowest OS priority
+   * (pipeline/backfill-gate.ts). Unset: a live scoring process.
+   */
+  SCORING_YIELD_TO_GROUP: z.string().min(1).optional(),
+  SCORING_YIELD_MAX_LAG: intFromEnv(1, 100_000_000).default(2000),
   /** Scoring run bound into every decision id v2: `live` for the streaming pipeline, a backfill names its own. */
   SCORING_RUN_ID: z.string().regex(/^[a-z0-9._-]{1,64}$/, 'expected 1-64 of a-z 0-9 . _ -').default('live'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
@@ -170,6 +177,8 @@ export interface Config {
     scoringInstanceId: string;
     /** SCORING_CONCURRENCY: partitions a scoring process handles at once. */
     scoringConcurrency: number;
+    /** A backfill yields to this live scoring group (SCORING_YIELD_TO_GROUP / _MAX_LAG); undefined: live. */
+    yieldTo: { groupId: string; maxLag: number } | undefined;
     /** TLS to the brokers (PEM texts read from the files at load); undefined: plaintext. */
     ssl: KafkaTls | undefined;
     /** SASL authentication; undefined: none. */
@@ -380,6 +389,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       batchingGroupId: e.BATCHING_GROUP_ID,
       scoringInstanceId: e.SCORING_INSTANCE_ID,
       scoringConcurrency: e.SCORING_CONCURRENCY,
+      yieldTo: e.SCORING_YIELD_TO_GROUP ? { groupId: e.SCORING_YIELD_TO_GROUP, maxLag: e.SCORING_YIELD_MAX_LAG } : undefined,
       ssl,
       sasl,
     },

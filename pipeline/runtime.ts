@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
@@ -16,7 +17,7 @@ import { FlaggedRootAnchorer } from '../anchoring/chain/flagged-root-anchorer.ts
 import { configRoleKeySource, type RoleKeySource, type SignerSource } from '../anchoring/chain/signer-source.ts';
 import { EpochRepository } from '../anchoring/epoch.repository.ts';
 import { FlaggedRootRepository } from '../anchoring/flagged-root.repository.ts';
-import { InvalidArgumentError } from '../core/errors.ts';
+import { ConfigError, InvalidArgumentError } from '../core/errors.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
@@ -41,6 +42,7 @@ import { startMetricsServer, type MetricsServer, type ReadinessCheck } from '../
 import { BatchingStage } from './batching.stage.ts';
 import { LogIdentityRepository } from '../anchoring/log-identity.repository.ts';
 import { sealLegacyDecisions } from './legacy-decisions.ts';
+import { BackfillGate } from './backfill-gate.ts';
 import { ScoringStage } from './scoring.stage.ts';
 import { startIngestStage } from './ingest.stage.ts';
 
@@ -255,6 +257,16 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
       const scoring = new ScoringStage({ kafka, config, scorer, payloads, instanceId, log: log.child({ component: 'scoring' }), aggregates, ...(challenger ? { challenger } : {}) });
       await scoring.start();
       stoppers.push(() => scoring.stop());
+      const yieldTo = config.kafka.yieldTo;
+      if (yieldTo) {
+        if (yieldTo.groupId === config.kafka.scoringGroupId) throw new ConfigError([`SCORING_YIELD_TO_GROUP: a backfill cannot yield to its own group (${yieldTo.groupId}); set SCORING_GROUP_ID to the backfill's own group`]);
+        // Lowest scheduling priority: on a shared machine the live processes get the CPU first.
+        setPriority(19);
+        const gate = new BackfillGate({ admin, liveGroupId: yieldTo.groupId, topic: config.kafka.topics.claims, maxLag: yieldTo.maxLag, stage: scoring, log: log.child({ component: 'backfill' }) });
+        gate.start();
+        stoppers.push(() => gate.stop());
+        log.info({ component: 'backfill', runId: config.scoringRunId, liveGroupId: yieldTo.groupId, maxLag: yieldTo.maxLag }, 'backfill: yields to live scoring');
+      }
       running.scoring = scoring;
     }
     await startObservability(running, { config, log, roles, admin, redis, options, stoppers });

@@ -100,6 +100,15 @@ export class ScoringStage {
     return this.#stage.start();
   }
 
+  /** Stops fetching claims (a backfill yielding to live claims: pipeline/backfill-gate.ts). */
+  pause(): void {
+    this.#stage.pause();
+  }
+
+  resume(): void {
+    this.#stage.resume();
+  }
+
   stop(): Promise<void> {
     return this.#stage.stop();
   }

@@ -154,6 +154,16 @@ export class TransactionalStage {
     });
   }
 
+  /** Stops fetching the input topic (the consumer stays in its group); batches in flight finish. */
+  pause(): void {
+    this.#consumer.pause([{ topic: this.#options.inputTopic }]);
+  }
+
+  /** Fetches again after {@link pause}. */
+  resume(): void {
+    this.#consumer.resume([{ topic: this.#options.inputTopic }]);
+  }
+
   /** Runs `work` after every transaction queued before it has settled (committed or failed). */
   #oneAtATime(work: () => Promise<void>): Promise<void> {
     const run = this.#lastTransaction.then(work, work);
