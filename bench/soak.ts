@@ -121,6 +121,8 @@ export interface SoakSample {
   /** By child name: `scoring`, `scoring-2`..., `batching`, `anchoring`. */
   rssMiB: Record<string, number>;
   heapMiB: Record<string, number>;
+  /** CPU seconds each child has used since it started. */
+  cpuSeconds?: Record<string, number>;
   /** This driver process (producer + sampler). */
   driverRssMiB: number;
   load1: number;
@@ -228,6 +230,20 @@ class SoakChild {
 
   get alive(): boolean {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /** CPU seconds used so far (user + system, from /proc/<pid>/stat), 0 when not running. */
+  cpuSeconds(): number {
+    if (!this.alive || !this.#child?.pid) return 0;
+    try {
+      // Fields after the command name (which may hold spaces, so split after its closing paren):
+      // utime and stime are the 12th and 13th, in clock ticks (100 per second on Linux).
+      const stat = readFileSync(`/proc/${this.#child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return 0;
+    }
   }
 
   /** RSS from /proc (MiB), 0 when not running. */
@@ -388,6 +404,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         t: (performance.now() - started) / 1000, phase, produced, ...c, scoringLag, batchingLag,
         rssMiB: Object.fromEntries(children.map((ch) => [ch.name, ch.rssMiB()])),
         heapMiB: Object.fromEntries(children.map((ch) => [ch.name, ch.heapMiB()])),
+        cpuSeconds: Object.fromEntries(children.map((ch) => [ch.name, ch.cpuSeconds()])),
         driverRssMiB: process.memoryUsage().rss / 2 ** 20, load1: loadavg()[0]!,
       };
       samples.push(s);
@@ -491,6 +508,21 @@ async function anchoringSummary(db: pg.Client, schema: string): Promise<SoakAnch
 }
 
 /** The anchoring lines of the result: gas per decision and per flagged decision, lag, gas per day at 10,000 claims/s. */
+/**
+ * CPU seconds of each child from the first sample (children started, model loaded) to the last,
+ * and decisions indexed in between per CPU-second of the scoring processes together.
+ */
+export function efficiencyLine(samples: readonly SoakSample[]): string {
+  const first = samples[0];
+  const last = samples.at(-1);
+  if (!first?.cpuSeconds || !last?.cpuSeconds) return '- CPU: not sampled';
+  const used = Object.fromEntries(Object.entries(last.cpuSeconds).map(([n, v]) => [n, v - (first.cpuSeconds?.[n] ?? 0)]));
+  const decisions = last.indexed - first.indexed;
+  const scoring = Object.entries(used).filter(([n]) => n.startsWith('scoring')).reduce((a, [, v]) => a + v, 0);
+  const per = (cpu: number | undefined) => (cpu && cpu > 0 ? (decisions / cpu).toFixed(0) : '?');
+  return `- CPU seconds per process, first to last sample: ${Object.entries(used).map(([n, v]) => `${n} ${v.toFixed(0)}`).join(', ')}; ${decisions} decisions: scoring processes together **${per(scoring)} decisions per CPU-second**, batching ${per(used.batching)}, anchoring ${per(used.anchoring)}`;
+}
+
 export function anchoringLines(a: SoakAnchoring, options: SoakOptions): string[] {
   const perDecision = a.epochDecisions > 0 ? a.epochGas / a.epochDecisions : Number.NaN;
   const perFlagged = a.flaggedDecisions > 0 ? a.flaggedGas / a.flaggedDecisions : Number.NaN;
@@ -523,6 +555,8 @@ export function writeSoakResult(result: SoakResult, command: string, loadBefore:
     ...result.checks.map((c) => `- ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
     '',
     ...(result.anchoring ? ['Anchoring over the whole run (PostgreSQL: epochs, flagged roots and their transactions\' gasUsed):', '', ...anchoringLines(result.anchoring, result.options), ''] : []),
+    efficiencyLine(result.samples),
+    '',
   ].join('\n');
   writeFileSync(`${base}.md`, md);
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
@@ -541,6 +575,7 @@ if (import.meta.main) {
   const result = await runSoak(options);
   process.stdout.write(`${soakTable(result.samples)}\n\n${result.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`).join('\n')}\n`);
   if (result.anchoring) process.stdout.write(`${anchoringLines(result.anchoring, options).join('\n')}\n`);
+  process.stdout.write(`${efficiencyLine(result.samples)}\n`);
   const file = writeSoakResult(result, `node bench/soak.ts ${process.argv.slice(2).join(' ')}`, loadBefore);
   process.stdout.write(`${result.ok ? 'PASS' : 'FAIL'}; written ${file}\n`);
   process.exitCode = result.ok ? 0 : 1;
