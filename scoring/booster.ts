@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.ts';
+import { type FlatTreeArrays, walkFlatTrees } from './flat-tree-walk.ts';
 import { BoosterModelSchema, type BoosterModelJson } from './booster-model.ts';
 
 /**
@@ -172,6 +173,11 @@ export class Booster {
     return sum;
   }
 
+  /** The typed arrays the shared batch walk reads (flat-tree-walk.ts). */
+  get #arrays(): FlatTreeArrays {
+    return { feature: this.#feature, threshold: this.#threshold, child: this.#child, value: this.#value, roots: this.#roots, depths: this.#depths, pathStart: this.#pathStart, pathEnd: this.#pathEnd, pathFeature: this.#pathFeature, pathDelta: this.#pathDelta };
+  }
+
   /**
    * Batch margins: `matrix` is row-major (`rows` x featureCount). With `contributions` (length >=
    * rows x featureCount, overwritten), also the Saabas path contributions in margin units; per
@@ -181,70 +187,16 @@ export class Booster {
   predictMarginBatch(matrix: Float64Array, rows: number, out: Float64Array, contributions?: Float64Array): void {
     const width = this.featureCount;
     const stride = width + 1;
-    const feature = this.#feature;
-    const threshold = this.#threshold;
-    const child = this.#child;
-    const value = this.#value;
-    const roots = this.#roots;
-    const depths = this.#depths;
+    // Rows padded with a 0 column (leaves compare it, see the layout). Scratch buffers are kept
+    // between calls (scoring is synchronous), so a batch allocates nothing.
     if (this.#x.length < rows * stride) this.#x = new Float64Array(rows * stride);
     const x = this.#x;
     for (let r = 0; r < rows; r++) x.set(matrix.subarray(r * width, (r + 1) * width), r * stride);
+    // Leaf reached per row in the current tree, kept for the contributions.
     if (contributions && this.#leaves.length < rows) this.#leaves = new Int32Array(rows);
-    const leaves = contributions ? this.#leaves : undefined;
-    const start = this.#pathStart;
-    const end = this.#pathEnd;
-    const pf = this.#pathFeature;
-    const pd = this.#pathDelta;
     if (contributions) contributions.fill(0, 0, rows * width);
     out.fill(this.baseMargin, 0, rows);
-    for (let t = 0; t < roots.length; t++) {
-      const root = roots[t] as number;
-      const depth = depths[t] as number;
-      let r = 0;
-      for (; r + 4 <= rows; r += 4) {
-        const a0 = r * stride;
-        const a1 = a0 + stride;
-        const a2 = a1 + stride;
-        const a3 = a2 + stride;
-        let n0 = root;
-        let n1 = root;
-        let n2 = root;
-        let n3 = root;
-        for (let d = 0; d < depth; d++) {
-          n0 = (child[n0] as number) + +!((x[a0 + (feature[n0] as number)] as number) < (threshold[n0] as number));
-          n1 = (child[n1] as number) + +!((x[a1 + (feature[n1] as number)] as number) < (threshold[n1] as number));
-          n2 = (child[n2] as number) + +!((x[a2 + (feature[n2] as number)] as number) < (threshold[n2] as number));
-          n3 = (child[n3] as number) + +!((x[a3 + (feature[n3] as number)] as number) < (threshold[n3] as number));
-        }
-        out[r] = (out[r] as number) + (value[n0] as number);
-        out[r + 1] = (out[r + 1] as number) + (value[n1] as number);
-        out[r + 2] = (out[r + 2] as number) + (value[n2] as number);
-        out[r + 3] = (out[r + 3] as number) + (value[n3] as number);
-        if (leaves) {
-          leaves[r] = n0;
-          leaves[r + 1] = n1;
-          leaves[r + 2] = n2;
-          leaves[r + 3] = n3;
-        }
-      }
-      for (; r < rows; r++) {
-        const a = r * stride;
-        let node = root;
-        for (let d = 0; d < depth; d++) node = (child[node] as number) + +!((x[a + (feature[node] as number)] as number) < (threshold[node] as number));
-        out[r] = (out[r] as number) + (value[node] as number);
-        if (leaves) leaves[r] = node;
-      }
-      if (leaves && contributions) {
-        for (let q = 0, at = 0; q < rows; q++, at += width) {
-          const leaf = leaves[q] as number;
-          for (let k = start[leaf] as number, e = end[leaf] as number; k < e; k++) {
-            const f = at + (pf[k] as number);
-            contributions[f] = (contributions[f] as number) + (pd[k] as number);
-          }
-        }
-      }
-    }
+    walkFlatTrees(this.#arrays, x, rows, width, out, contributions ? this.#leaves : undefined, contributions);
   }
 
   /**

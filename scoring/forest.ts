@@ -1,4 +1,5 @@
 import { RandomForestClassifier } from 'ml-random-forest';
+import { type FlatTreeArrays, walkFlatTrees } from './flat-tree-walk.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { ForestModelJson, TreeNodeJson } from './forest-model.ts';
 
@@ -196,6 +197,11 @@ export class Forest {
     return sum / this.#roots.length;
   }
 
+  /** The typed arrays the shared batch walk reads (flat-tree-walk.ts). */
+  get #arrays(): FlatTreeArrays {
+    return { feature: this.#feature, threshold: this.#threshold, child: this.#child, value: this.#value, roots: this.#roots, depths: this.#depths, pathStart: this.#pathStart, pathEnd: this.#pathEnd, pathFeature: this.#pathFeature, pathDelta: this.#pathDelta };
+  }
+
   /**
    * Batch scoring: `matrix` is row-major (`rows` x featureCount); writes each row's probability
    * to `out[0..rows)`. Walks tree by tree over the whole batch, so one tree's nodes stay in cache.
@@ -209,13 +215,6 @@ export class Forest {
   predictBatch(matrix: Float64Array, rows: number, out: Float64Array, contributions?: Float64Array): void {
     const width = this.featureCount;
     const stride = width + 1;
-    const feature = this.#feature;
-    const threshold = this.#threshold;
-    const child = this.#child;
-    const value = this.#value;
-    const roots = this.#roots;
-    const depths = this.#depths;
-    const trees = roots.length;
     // Rows padded with a 0 column (leaves compare it, see the layout). Scratch buffers are kept
     // between calls (scoring is synchronous), so a batch allocates nothing.
     if (this.#x.length < rows * stride) this.#x = new Float64Array(rows * stride);
@@ -223,63 +222,10 @@ export class Forest {
     for (let r = 0; r < rows; r++) x.set(matrix.subarray(r * width, (r + 1) * width), r * stride);
     // Leaf reached per row in the current tree, kept for the contributions.
     if (contributions && this.#leaves.length < rows) this.#leaves = new Int32Array(rows);
-    const leaves = contributions ? this.#leaves : undefined;
-    const start = this.#pathStart;
-    const end = this.#pathEnd;
-    const pf = this.#pathFeature;
-    const pd = this.#pathDelta;
     if (contributions) contributions.fill(0, 0, rows * width);
     out.fill(0, 0, rows);
-    for (let t = 0; t < trees; t++) {
-      const root = roots[t] as number;
-      const depth = depths[t] as number;
-      let r = 0;
-      // Four rows walk the tree together: four independent chains of dependent loads keep the
-      // core busy where one chain would wait on memory latency at every level.
-      for (; r + 4 <= rows; r += 4) {
-        const a0 = r * stride;
-        const a1 = a0 + stride;
-        const a2 = a1 + stride;
-        const a3 = a2 + stride;
-        let n0 = root;
-        let n1 = root;
-        let n2 = root;
-        let n3 = root;
-        for (let d = 0; d < depth; d++) {
-          n0 = (child[n0] as number) + +!((x[a0 + (feature[n0] as number)] as number) < (threshold[n0] as number));
-          n1 = (child[n1] as number) + +!((x[a1 + (feature[n1] as number)] as number) < (threshold[n1] as number));
-          n2 = (child[n2] as number) + +!((x[a2 + (feature[n2] as number)] as number) < (threshold[n2] as number));
-          n3 = (child[n3] as number) + +!((x[a3 + (feature[n3] as number)] as number) < (threshold[n3] as number));
-        }
-        out[r] = (out[r] as number) + (value[n0] as number);
-        out[r + 1] = (out[r + 1] as number) + (value[n1] as number);
-        out[r + 2] = (out[r + 2] as number) + (value[n2] as number);
-        out[r + 3] = (out[r + 3] as number) + (value[n3] as number);
-        if (leaves) {
-          leaves[r] = n0;
-          leaves[r + 1] = n1;
-          leaves[r + 2] = n2;
-          leaves[r + 3] = n3;
-        }
-      }
-      for (; r < rows; r++) {
-        const a = r * stride;
-        let node = root;
-        for (let d = 0; d < depth; d++) node = (child[node] as number) + +!((x[a + (feature[node] as number)] as number) < (threshold[node] as number));
-        out[r] = (out[r] as number) + (value[node] as number);
-        if (leaves) leaves[r] = node;
-      }
-      if (leaves && contributions) {
-        // This tree's path contributions for the batch, while its path tables are in cache.
-        for (let q = 0, at = 0; q < rows; q++, at += width) {
-          const leaf = leaves[q] as number;
-          for (let k = start[leaf] as number, e = end[leaf] as number; k < e; k++) {
-            const f = at + (pf[k] as number);
-            contributions[f] = (contributions[f] as number) + (pd[k] as number);
-          }
-        }
-      }
-    }
+    walkFlatTrees(this.#arrays, x, rows, width, out, contributions ? this.#leaves : undefined, contributions);
+    const trees = this.#roots.length;
     if (contributions) {
       for (let j = 0; j < rows * width; j++) contributions[j] = (contributions[j] as number) / trees;
     }
