@@ -209,20 +209,6 @@ export function stratifiedFolds(labels: ArrayLike<number>, folds: number, rng: R
   return foldOf;
 }
 
-interface Context {
-  rows: readonly TableRow[];
-  labels: Uint8Array;
-  spec: FeatureSpec;
-  trees: number;
-  epochs: number;
-  innerFolds: number;
-  candidates: readonly ForestSetting[];
-  boosters: readonly BoosterSetting[];
-  boosterRounds: number;
-  onFit: (event: FitEvent) => void;
-  step: (what: string) => void;
-}
-
 /** What a worker needs to rebuild the context (all structured-cloneable). */
 export interface FoldWorkerData {
   rows: readonly TableRow[];
@@ -234,6 +220,12 @@ export interface FoldWorkerData {
   candidates: readonly ForestSetting[];
   boosters: readonly BoosterSetting[];
   boosterRounds: number;
+}
+
+/** A fold's context: the worker data plus the progress callbacks, which stay on their thread. */
+interface Context extends FoldWorkerData {
+  onFit: (event: FitEvent) => void;
+  step: (what: string) => void;
 }
 
 export function foldContext(data: FoldWorkerData, onFit: (event: FitEvent) => void, step: (what: string) => void): Context {
