@@ -43,6 +43,9 @@ export interface ScoringStageDeps {
   challenger?: Scorer;
 }
 
+/** Value bytes per produce request of the scoring stage's transaction (see the constructor). */
+export const DECISION_REQUEST_BYTES = 512 * 1024;
+
 export interface ScoringStageCounters {
   decided: number;
   flagged: number;
@@ -75,6 +78,10 @@ export class ScoringStage {
       inputTopic: config.kafka.topics.claims,
       transactionalId: `${config.kafka.scoringGroupId}-${config.kafka.scoringInstanceId}`,
       partitionsConcurrently: config.kafka.scoringConcurrency,
+      // One 1 MiB fetch of claims gives ~1 MiB of decisions, more than one record batch may hold
+      // on the decisions topic (the broker's default max.message.bytes, 1 MiB): several produce
+      // requests, one transaction.
+      maxRequestBytes: DECISION_REQUEST_BYTES,
       log: deps.log,
       handle: (batch) => this.handle(batch),
       onCommitted: ({ partition }) => this.#count(partition),

@@ -59,6 +59,8 @@ describe('a re-scoring run of the same claims with another model', () => {
       SCORING_RUN_ID: 'rescore-2025-01',
       SCORING_GROUP_ID: uniqueName('rescore'),
       SCORING_INSTANCE_ID: uniqueName('rescore'),
+      // A backfill yields to the live group (pipeline/backfill-gate.ts); live has caught up here.
+      SCORING_YIELD_TO_GROUP: config.kafka.scoringGroupId,
     });
     rescore = await startPipeline(backfill, testLog, devKeySources(backfill), ['scoring']);
     await waitUntilSettled(live, 2 * CLAIMS, 180_000);
