@@ -12,7 +12,7 @@ const id = z.string().regex(/^[1-9][0-9]{0,18}$/, 'a positive whole number');
  * keyed pseudonyms (review/audit/access-pseudonyms.ts): `user`, the case's `member`, `provider` and
  * `assignee`, the client `ip`. Case ids are the review app's internal numbers. `detail` keeps the
  * few non-identifying facts the monitor reads (a disposition, the queue of a take, how many cases
- * a list returned); the entry's other details stay in the audit log.
+ * a list returned, whether it searched by member id or NPI); the entry's other details stay in the audit log.
  */
 export const AccessEventSchema = z.strictObject({
   format: z.literal(ACCESS_EVENT_FORMAT),
@@ -42,6 +42,7 @@ export const AccessEventSchema = z.strictObject({
     disposition: z.string().max(64).optional(),
     queue: z.string().max(128).nullable().optional(),
     returned: z.number().int().min(0).optional(),
+    identifierSearch: z.literal(true).optional(),
   }),
 });
 export type AccessEvent = z.infer<typeof AccessEventSchema>;

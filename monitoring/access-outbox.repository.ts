@@ -6,6 +6,8 @@ export interface OutboxEntry {
   /** `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, as stored). */
   at: string;
   userId: string | null;
+  /** The audit entry's actor name: `cli` / `cli:<os user>` marks a system actor. */
+  userName: string;
   role: string;
   action: string;
   targetType: string | null;
@@ -24,6 +26,7 @@ interface Row {
   audit_id: string;
   at_text: string;
   user_id: string | null;
+  user_name: string;
   role: string;
   action: string;
   target_type: string | null;
@@ -84,7 +87,7 @@ export class AccessOutboxRepository {
   /** The oldest unpublished entries, in audit id order. */
   async unpublished(limit: number, db: PoolClient): Promise<OutboxEntry[]> {
     const { rows } = await db.query<Row>(
-      `SELECT o.audit_id::text, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_text, a.user_id::text, a.role, a.action,
+      `SELECT o.audit_id::text, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_text, a.user_id::text, a.user_name, a.role, a.action,
               a.target_type, a.ip, a.details, o.case_id::text, o.case_queue, o.case_assignee_id::text, o.case_status, p.member_id, p.provider_npi
          FROM access_outbox o
          JOIN audit_log a ON a.audit_id = o.audit_id
@@ -99,6 +102,7 @@ export class AccessOutboxRepository {
       auditId: r.audit_id,
       at: r.at_text,
       userId: r.user_id,
+      userName: r.user_name,
       role: r.role,
       action: r.action,
       targetType: r.target_type,

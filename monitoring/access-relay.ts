@@ -20,6 +20,15 @@ export interface AccessRelayOptions {
 const CASE_STATUSES = new Set(['open', 'assigned', 'snoozed', 'escalated', 'closed']);
 
 /**
+ * The CLI operator's entries (`cli`, `cli:<os user>`): a system actor, not a review user. Their
+ * user id, when set, is the user the command concerns (`review user create` records the new
+ * user's id), so it must not be taken for the actor.
+ */
+function isSystemActor(userName: string): boolean {
+  return userName === 'cli' || userName.startsWith('cli:');
+}
+
+/**
  * Builds the access event of one outbox entry: every person and address as a keyed pseudonym,
  * no claim field, no user name, no free text.
  */
@@ -29,12 +38,15 @@ export function toAccessEvent(entry: OutboxEntry, source: string, pseudonyms: Ac
   if (typeof d.disposition === 'string') detail.disposition = d.disposition;
   if (entry.action === 'case.take') detail.queue = typeof d.queue === 'string' ? d.queue : null;
   if (Array.isArray(d.returned)) detail.returned = d.returned.length;
+  // A case list filtered by member id or NPI (searched through their keyed hashes): whether, never what.
+  const filter = d.filter;
+  if (filter !== null && typeof filter === 'object' && ('memberHmac' in filter || 'providerHmac' in filter)) detail.identifierSearch = true;
   return {
     format: ACCESS_EVENT_FORMAT,
     source,
     auditId: entry.auditId,
     at: entry.at,
-    user: pseudonyms.maybe('user', entry.userId),
+    user: isSystemActor(entry.userName) ? null : pseudonyms.maybe('user', entry.userId),
     role: entry.role as AccessEvent['role'],
     action: entry.action,
     targetType: entry.targetType,

@@ -1,0 +1,61 @@
+import type { Kafka } from 'kafkajs';
+import type { Pool } from 'pg';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { AccessMonitorStage } from '../monitoring/access-monitor.stage.ts';
+import { AccessOutboxRepository } from '../monitoring/access-outbox.repository.ts';
+import { AccessRecordRepository } from '../monitoring/access-record.repository.ts';
+import { AccessRelay } from '../monitoring/access-relay.ts';
+import { ensureAccessTopics } from '../monitoring/access-topics.ts';
+import { UserDirectory } from '../monitoring/user-directory.ts';
+import { AccessPseudonyms } from '../review/audit/access-pseudonyms.ts';
+import type { IndexKeySource } from '../review/identifier-key.ts';
+
+/** The `monitor` role running in this process. */
+export interface RunningMonitor {
+  relay: AccessRelay;
+  stage: AccessMonitorStage;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the `monitor` role: the access-events topics, the relay (audit outbox -> access-events)
+ * and the monitor stage (access-events -> explained access records, bad events -> DLQ).
+ * `pool`'s schema must be migrated.
+ */
+export async function startMonitor(deps: { kafka: Kafka; pool: Pool; config: Readonly<Config>; indexKey: IndexKeySource; log: Logger }): Promise<RunningMonitor> {
+  const { kafka, pool, config, log } = deps;
+  await ensureAccessTopics(kafka, config);
+  const pseudonyms = new AccessPseudonyms(deps.indexKey.indexKey(log));
+  const outbox = new AccessOutboxRepository(pool);
+  const records = new AccessRecordRepository(pool);
+  const relay = new AccessRelay({ kafka, outbox, pseudonyms, topic: config.monitoring.accessTopic, pollMs: config.monitoring.relayPollMs, log: log.child({ part: 'relay' }) });
+  const stage = new AccessMonitorStage({
+    kafka,
+    pool,
+    records,
+    users: new UserDirectory(records, pseudonyms),
+    source: await outbox.source(),
+    accessTopic: config.monitoring.accessTopic,
+    dlqTopic: config.monitoring.accessDlqTopic,
+    groupId: config.monitoring.groupId,
+    transactionalId: `${config.monitoring.groupId}-${config.kafka.scoringInstanceId}`,
+    maxClockSkewSeconds: config.monitoring.maxClockSkewSeconds,
+    log: log.child({ part: 'access-monitor' }),
+  });
+  await relay.start();
+  try {
+    await stage.start();
+  } catch (error) {
+    await relay.stop();
+    throw error;
+  }
+  return {
+    relay,
+    stage,
+    async stop() {
+      await stage.stop();
+      await relay.stop();
+    },
+  };
+}
