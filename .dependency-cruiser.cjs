@@ -26,8 +26,8 @@ const ROOMS = {
   training: ['core', 'domain', 'infra', 'ingest', 'scoring', 'fixtures', 'privacy', 'proofs', 'review'],
   // scoring: only its view-time reason renderer (scoring/reason-text.ts), for the case view; see the rule below.
   review: ['core', 'domain', 'infra', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'proofs'],
-  // Access monitoring reads the review app's audit log (outbox, users, pseudonyms) and the chain; review/ never imports it.
-  monitoring: ['core', 'domain', 'infra', 'ingest', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'review'],
+  // Access monitoring reads the review app's audit log (outbox, users, pseudonyms) and the chain (trust anchor from proofs/); review/ never imports it.
+  monitoring: ['core', 'domain', 'infra', 'ingest', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'proofs', 'review'],
   pipeline: ['core', 'domain', 'infra', 'ingest', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'workers', 'review', 'monitoring'],
   stack: ['core'],
 };

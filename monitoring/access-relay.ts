@@ -20,12 +20,15 @@ export interface AccessRelayOptions {
 const CASE_STATUSES = new Set(['open', 'assigned', 'snoozed', 'escalated', 'closed']);
 
 /**
- * The CLI operator's entries (`cli`, `cli:<os user>`): a system actor, not a review user. Their
+ * The CLI operator's entries (`cli`, `cli:<os user>`) and the monitor's own (`monitor:...`): system
+ * actors, not review users. Their
  * user id, when set, is the user the command concerns (`review user create` records the new
  * user's id), so it must not be taken for the actor.
  */
-function isSystemActor(userName: string): boolean {
-  return userName === 'cli' || userName.startsWith('cli:');
+function isSystemActor(entry: Pick<OutboxEntry, 'userName' | 'action'>): boolean {
+  // `cli:` and `monitor:` cannot be review user names (no colon allowed); a plain `cli` can, so it
+  // counts as the operator only on the one entry the CLI writes under it.
+  return entry.userName.startsWith('cli:') || entry.userName.startsWith('monitor:') || (entry.userName === 'cli' && entry.action === 'user.create');
 }
 
 /**
@@ -46,7 +49,7 @@ export function toAccessEvent(entry: OutboxEntry, source: string, pseudonyms: Ac
     source,
     auditId: entry.auditId,
     at: entry.at,
-    user: isSystemActor(entry.userName) ? null : pseudonyms.maybe('user', entry.userId),
+    user: isSystemActor(entry) ? null : pseudonyms.maybe('user', entry.userId),
     role: entry.role as AccessEvent['role'],
     action: entry.action,
     targetType: entry.targetType,
