@@ -4,6 +4,9 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ChainWatch } from '../monitoring/chain-watch.ts';
 import { startChainWatch } from '../monitoring/chain-watch.connect.ts';
+import { every } from '../infra/metrics/samplers.ts';
+import { AlertRepository } from '../monitoring/alert.repository.ts';
+import { BehaviourMonitor } from '../monitoring/behaviour-monitor.ts';
 import { AccessMonitorStage } from '../monitoring/access-monitor.stage.ts';
 import { AccessOutboxRepository } from '../monitoring/access-outbox.repository.ts';
 import { AccessRecordRepository } from '../monitoring/access-record.repository.ts';
@@ -19,6 +22,8 @@ export interface RunningMonitor {
   stage: AccessMonitorStage;
   /** Absent when MONITOR_CHAIN_POLL_MS is 0. */
   chain?: ChainWatch;
+  /** The behaviour model (scored every MONITOR_SCORE_SECONDS, or on demand). */
+  behaviour: BehaviourMonitor;
   stop(): Promise<void>;
 }
 
@@ -49,6 +54,7 @@ export async function startMonitor(deps: { kafka: Kafka; pool: Pool; config: Rea
     log: log.child({ part: 'access-monitor' }),
   });
   const chain = config.monitoring.chainPollMs > 0 ? await startChainWatch({ pool, config, log: log.child({ part: 'chain-watch' }) }) : undefined;
+  const behaviour = new BehaviourMonitor({ pool, alerts: new AlertRepository(pool), log: log.child({ part: 'behaviour' }) });
   await relay.start();
   try {
     await stage.start();
@@ -57,11 +63,19 @@ export async function startMonitor(deps: { kafka: Kafka; pool: Pool; config: Rea
     await chain?.stop();
     throw error;
   }
+  const stopScoring = config.monitoring.scoreSeconds > 0
+    ? every(config.monitoring.scoreSeconds * 1000, async () => {
+        const now = Date.now();
+        for (const t of [now - 86_400_000, now]) await behaviour.scoreDay(new Date(t).toISOString().slice(0, 10));
+      }, log, 'behaviour scoring')
+    : async () => undefined;
   return {
     relay,
     stage,
+    behaviour,
     ...(chain ? { chain: chain.watch } : {}),
     async stop() {
+      await stopScoring();
       await chain?.stop();
       await stage.stop();
       await relay.stop();

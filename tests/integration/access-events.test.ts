@@ -15,7 +15,7 @@ import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { withTransaction } from '../../review/repositories/db.ts';
 import type { RunningReviewServer } from '../../review/server.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
-import { type isolatedConfig, migratedSchema, testLog, uniqueName } from '../support/env.ts';
+import { migratedSchema, testLog, uniqueName } from '../support/env.ts';
 import { recordFlaggedClaims, reviewCall, reviewTestConfig } from '../support/review-cases.ts';
 import { startTestReviewServer } from '../support/review.ts';
 
@@ -39,7 +39,7 @@ async function readTopic(kafka: ReturnType<typeof createKafka>, topic: string, c
  * pseudonyms only (real review app, PostgreSQL and Kafka).
  */
 describe('access events: audit outbox -> relay -> Kafka (real stack)', () => {
-  let config: ReturnType<typeof isolatedConfig>;
+  let config: Awaited<ReturnType<typeof reviewTestConfig>>;
   let kafka: ReturnType<typeof createKafka>;
   const indexKey = randomBytes(32);
   const pseudonyms = new AccessPseudonyms(indexKey);
@@ -75,6 +75,7 @@ describe('access events: audit outbox -> relay -> Kafka (real stack)', () => {
     await admin.disconnect();
     await pool?.end();
     await drop?.();
+    config?.closeChain();
   });
 
   it('writes an outbox row for every audit entry, with the case work context at the time of access', async () => {

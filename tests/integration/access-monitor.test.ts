@@ -80,6 +80,7 @@ describe('access monitor: explanations and dead letters (real review app, Postgr
     await admin.disconnect();
     await pool?.end();
     await drop?.();
+    config?.closeChain();
   });
 
   it('explains each access from the work context and records it once', async () => {

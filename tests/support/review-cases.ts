@@ -69,13 +69,15 @@ export async function reviewCall(baseUrl: string, token: string, path: string, i
  * DecisionAnchorV2 on the shared anvil, pinned to its first anchorer (tests that need the stack's
  * recorded deployment would otherwise depend on another test having run first).
  */
-export async function reviewTestConfig(overrides: Record<string, string> = {}): Promise<Readonly<Config> & { deployment: TestDeploymentV2 }> {
+export async function reviewTestConfig(overrides: Record<string, string> = {}): Promise<Readonly<Config> & { deployment: TestDeploymentV2; closeChain(): void }> {
   const base = isolatedConfig();
   const provider = await connectProvider(base.chain.rpcUrl);
   try {
     const deployment = await deployTestAnchorV2(provider);
-    return Object.freeze({ ...isolatedConfig({ DECISION_ANCHOR_V2_ADDRESS: deployment.address, DECISION_ANCHOR_V2_ANCHORER: deployment.anchorer.address, ...overrides }), deployment });
-  } finally {
+    // The deployment's keys act through this provider (addAnchorer, anchorEpoch): closeChain() ends it.
+    return Object.freeze({ ...isolatedConfig({ DECISION_ANCHOR_V2_ADDRESS: deployment.address, DECISION_ANCHOR_V2_ANCHORER: deployment.anchorer.address, ...overrides }), deployment, closeChain: () => provider.destroy() });
+  } catch (error) {
     provider.destroy();
+    throw error;
   }
 }
