@@ -45,14 +45,13 @@ describe('access monitoring end to end: snooping + unknown anchorer -> complianc
   const TARGET = 'MX00042424';
   // Six cases: four of the target member (routed to rule-hits like all), two of others.
   const claims = generateClaims({ count: 6, seed: 99 }).claims.slice(0, 6).map((c, i) => ({ ...c, memberId: i < 4 ? TARGET : `MX0000${i}${i}${i}${i}`, billingProviderNpi: `17777777${i}${i}` }));
-  let caseIds: string[] = [];
   const token = (name: string) => users[name]!.token!;
 
   beforeAll(async () => {
     config = await reviewTestConfig({ ACCESS_RELAY_POLL_MS: '100', MONITOR_CHAIN_POLL_MS: '500', MONITOR_SCORE_SECONDS: '0' });
     drop = await migratedSchema(config);
     pool = createPool(config.database.url, config.database.schema, 3);
-    caseIds = await recordFlaggedClaims(pool, config, claims, 0);
+    await recordFlaggedClaims(pool, config, claims, 0);
     const auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [name, role] of [['ivy.e2e', 'investigator'], ['sly.e2e', 'supervisor'], ['cora.e2e', 'compliance'], ['ada.e2e', 'admin']] as const) users[name] = await auth.createUser(name, role, null);
     server = await startTestReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0', REVIEW_INDEX_KEY: indexKey.toString('hex') }), testLog, 0);
