@@ -77,9 +77,10 @@ export function userDayFeatures(accesses: readonly DayAccess[], history: UserHis
     while (times[j]! - times[i]! > BURST_MS) i++;
     burst = Math.max(burst, j - i + 1);
   }
-  // One member's distinct cases opened without an explanation (beyond the first).
+  // One member's distinct cases the user had no case-level reason for (not assigned to them, not
+  // their own escalation), beyond the first: oversight and queue work cover a case, not a person.
   const casesByMember = new Map<string, Set<string>>();
-  for (const a of unexplained) {
+  for (const a of phi.filter((x) => x.explanation !== 'E_ASSIGNED' && x.explanation !== 'E_OWN_ESCALATION')) {
     if (a.member === null || a.caseId === null) continue;
     const set = casesByMember.get(a.member) ?? new Set<string>();
     set.add(a.caseId);

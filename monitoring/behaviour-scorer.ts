@@ -19,23 +19,24 @@ export interface ScoredUserDay extends UserDay {
 }
 
 /**
- * Thresholds of the reason codes and the alert. Initial values chosen from the definitions of the
- * scenarios, NOT tuned on simulated data (docs/evaluation/access-monitoring.md is not written yet).
+ * Thresholds of the reason codes and the alert, tuned on the simulator's TUNING seeds only
+ * (bench/access-sim/params.ts; figures on the held-out seeds in docs/evaluation/access-monitoring.md).
  */
 export const SCORER_THRESHOLDS = Object.freeze({
-  unexplained: 3,
-  unexplainedShare: 0.2,
+  unexplained: 6,
+  unexplainedShare: 0.1,
   memberRepeat: 2,
-  listedCases: 200,
+  listedCases: 1000,
   downloads: 10,
   volumeVsOwn: 4,
   volumeFloor: 40,
-  offHoursShare: 0.5,
-  offHoursFloor: 10,
+  /** PHI accesses off hours in one day. */
+  offHoursCount: 15,
   burst5m: 30,
-  withoutDisposition: 15,
+  /** Today's PHI volume over the user's own median day: with a new address, a second person on the account. */
+  volumeWithNewIp: 1.6,
   peerZ: 4,
-  anomaly: 0.65,
+  anomaly: 0.7,
   /** A user-day at or above this score is alerted. */
   alert: 0.6,
 });
@@ -43,18 +44,20 @@ export const SCORER_THRESHOLDS = Object.freeze({
 /** Weight of each reason code in the score (probability-like: combined as 1 - prod(1 - w)). */
 const WEIGHTS: Record<string, number> = {
   A_MEMBER_REPEAT: 0.7,
-  A_UNEXPLAINED: 0.5,
   A_BULK: 0.7,
-  A_OFF_HOURS: 0.35,
+  A_OFF_HOURS: 0.65,
   A_BURST: 0.35,
-  A_NEW_IP: 0.3,
-  A_NO_DISPOSITION: 0.25,
+  A_NEW_IP: 0.45,
+  A_VOLUME: 0.3,
   A_PEER_DEVIATION: 0.3,
-  A_ANOMALY: 0.3,
+  A_ANOMALY: 0.2,
 };
 
+/** A_UNEXPLAINED weighs more with every unexplained access (capped at 0.9): a few are a legitimate day's share, many are browsing. */
+const UNEXPLAINED_WEIGHT_PER_ACCESS = 0.075;
+
 /** Features whose deviation from role peers is a reason (counts where more is worse). */
-const PEER_FEATURES: readonly FeatureName[] = ['phi_accesses', 'unexplained', 'distinct_members', 'downloads', 'listed_cases', 'identifier_searches'];
+const PEER_FEATURES: readonly FeatureName[] = ['phi_accesses', 'unexplained', 'distinct_members', 'downloads', 'listed_cases', 'identifier_searches', 'views_without_disposition'];
 
 function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -82,15 +85,18 @@ export function scoreUserDays(days: readonly UserDay[], history: readonly UserDa
   return days.map((d) => {
     const f = d.features;
     const reasons: AlertReason[] = [];
-    if (f.member_repeat >= T.memberRepeat) reasons.push({ code: 'A_MEMBER_REPEAT', value: f.member_repeat + 1, note: 'unexplained cases of one member' });
+    if (f.member_repeat >= T.memberRepeat) reasons.push({ code: 'A_MEMBER_REPEAT', value: f.member_repeat + 1, note: 'cases of one member without a case-level reason' });
     if (f.unexplained >= T.unexplained && f.unexplained_share >= T.unexplainedShare) reasons.push({ code: 'A_UNEXPLAINED', value: f.unexplained, note: `${Math.round(f.unexplained_share * 100)}% of PHI accesses unexplained` });
     if (f.listed_cases >= T.listedCases || f.downloads >= T.downloads || (f.volume_vs_own >= T.volumeVsOwn && f.phi_accesses >= T.volumeFloor)) {
       reasons.push({ code: 'A_BULK', value: f.phi_accesses, note: `listed ${f.listed_cases}, downloads ${f.downloads}, ${f.volume_vs_own.toFixed(1)}x own median` });
     }
-    if (f.off_hours_share >= T.offHoursShare && f.phi_accesses >= T.offHoursFloor) reasons.push({ code: 'A_OFF_HOURS', value: Math.round(f.off_hours_share * 100), note: '% of PHI accesses off hours' });
+    const offHours = Math.round(f.off_hours_share * f.phi_accesses);
+    if (offHours >= T.offHoursCount) reasons.push({ code: 'A_OFF_HOURS', value: offHours, note: 'PHI accesses off hours' });
     if (f.max_burst_5m >= T.burst5m) reasons.push({ code: 'A_BURST', value: f.max_burst_5m, note: 'PHI accesses in 5 minutes' });
-    if (f.new_ips > 0) reasons.push({ code: 'A_NEW_IP', value: f.new_ips, note: 'client addresses not seen in 30 days' });
-    if (f.views_without_disposition >= T.withoutDisposition) reasons.push({ code: 'A_NO_DISPOSITION', value: f.views_without_disposition, note: 'cases viewed without note or disposition' });
+    if (f.new_ips > 0) {
+      reasons.push({ code: 'A_NEW_IP', value: f.new_ips, note: 'client addresses not seen in 30 days' });
+      if (f.volume_vs_own >= T.volumeWithNewIp) reasons.push({ code: 'A_VOLUME', value: Math.round(f.volume_vs_own * 10) / 10, note: 'x own median day, with a new address' });
+    }
     const peers = days.filter((p) => p.role === d.role && p.day === d.day);
     if (peers.length >= 3) {
       const worst = PEER_FEATURES.map((name) => ({ name, z: robustZ(f[name], peers.map((p) => p.features[name])) })).sort((a, b) => b.z - a.z)[0]!;
@@ -98,8 +104,9 @@ export function scoreUserDays(days: readonly UserDay[], history: readonly UserDa
     }
     const anomaly = forest.score(featureVector(f));
     if (anomaly >= T.anomaly) reasons.push({ code: 'A_ANOMALY', value: Math.round(anomaly * 100) / 100, note: 'isolation forest score' });
-    const score = 1 - reasons.reduce((p, r) => p * (1 - (WEIGHTS[r.code] ?? 0)), 1);
-    reasons.sort((a, b) => (WEIGHTS[b.code] ?? 0) - (WEIGHTS[a.code] ?? 0));
+    const weight = (r: AlertReason) => (r.code === 'A_UNEXPLAINED' ? Math.min(0.9, UNEXPLAINED_WEIGHT_PER_ACCESS * (r.value ?? 0)) : (WEIGHTS[r.code] ?? 0));
+    const score = 1 - reasons.reduce((p, r) => p * (1 - weight(r)), 1);
+    reasons.sort((a, b) => weight(b) - weight(a));
     return { ...d, score: Math.round(score * 1000) / 1000, reasons, anomaly };
   });
 }

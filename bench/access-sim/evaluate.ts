@@ -35,7 +35,7 @@ import { type SimUser, simulate } from './simulator.ts';
 
 interface Row { scenario: ScenarioName | null; score: number; unexplained: number }
 
-const log = createLogger('warn');
+const log = createLogger('error');
 
 async function runSeed(seed: number): Promise<{ rows: Row[]; phi: number; explained: number; phiOrdinary: number; explainedOrdinary: number; events: number }> {
   const id = `sim_${seed}_${randomBytes(3).toString('hex')}`;
