@@ -176,6 +176,18 @@ ${table([['detector, score >= threshold', detector], ['detector, top 2 %', detec
 
 Targets of issue 20: >= 0.9 recall on sprees and bulk export, >= 0.7 on single-target snooping, <= 1 false alert per 50
 user-days (2 per 100).
+
+## Limits (structural, whatever the seed)
+- The slow drip (${SIM_PARAMS.scenarios.slowDrip.perDay.join('-')} unexplained views a day) lies inside the legitimate unexplained share of a supervisor's day
+  (up to ${SIM_PARAMS.legitUnexplainedViews[1] + SIM_PARAMS.legitClosedReviews[1] + 1}): a user-day model cannot separate it; it needs a window over days (distinct unexplained members per
+  user over weeks), not built.
+- Investigators can open only cases assigned to them (the review app refuses the others), so in the simulator as in the
+  app their accesses are explained by assignment; browsing and snooping scenarios are a supervisor's (role with access to
+  every case). An investigator's risk shows as volume, off hours, new addresses and downloads.
+- Explanations credit oversight of assigned and escalated cases to every supervisor: snooping on a case someone else
+  works reads as oversight, which is why one member's cases count towards A_MEMBER_REPEAT unless assigned to the user.
+- Thresholds were tuned on seeds ${TUNING_SEEDS.join(', ')} (three iterations); labels from compliance's dispositions
+  (alert_dispositions) are stored for a supervised model but none is trained yet.
 `;
   if (values.seeds === 'tuning') process.stdout.write(report);
   else writeFileSync(values.out, report);
