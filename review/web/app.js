@@ -557,7 +557,7 @@ function svg(tag, attrs = {}, ...children) {
 
 /** The subject's PHI accesses per day as bars: explained in blue, unexplained in red on top. */
 function timelineChart(days) {
-  const width = 600, height = 120, bar = width / Math.max(1, days.length);
+  const width = 1100, height = 90, bar = width / Math.max(1, days.length);
   const max = Math.max(1, ...days.map((d) => d.phi));
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height + 16}`, width: '100%', role: 'img', 'aria-label': `PHI accesses per day over ${days.length} days, unexplained in red` });
   days.forEach((d, i) => {
@@ -567,7 +567,7 @@ function timelineChart(days) {
     chart.append(svg('rect', { x: i * bar + 1, y: height - total, width: bar - 2, height: total - bad, fill: '#1f5fbf' }, title));
     if (bad > 0) chart.append(svg('rect', { x: i * bar + 1, y: height - bad, width: bar - 2, height: bad, fill: '#b42318' }, title.cloneNode(true)));
   });
-  chart.append(svg('text', { x: 0, y: height + 13, 'font-size': 11, fill: '#5d6675' }, days[0] ? days[0].day : ''), svg('text', { x: width, y: height + 13, 'font-size': 11, fill: '#5d6675', 'text-anchor': 'end' }, days.length ? days[days.length - 1].day : ''));
+  chart.append(svg('text', { x: 0, y: height + 13, 'font-size': 12, fill: '#5d6675' }, days[0] ? days[0].day : ''), svg('text', { x: width, y: height + 13, 'font-size': 12, fill: '#5d6675', 'text-anchor': 'end' }, days.length ? days[days.length - 1].day : ''));
   return chart;
 }
 

@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devKeySources } from '../../cli/dev-sources.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
@@ -92,7 +96,9 @@ describe('access monitoring end to end: snooping + unknown anchorer -> complianc
     expect((await pool.query(`SELECT 1 FROM access_records WHERE user_id = $1 AND action = 'case.view' AND explanation IS NULL`, [slyId])).rows).toHaveLength(targetCases.length);
     const today = new Date().toISOString().slice(0, 10);
     const scored = await pipeline.monitor!.behaviour.scoreDay(today);
-    expect(scored.find((s) => s.userId === slyId)!.reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['A_MEMBER_REPEAT', 'A_UNEXPLAINED']));
+    const snooper = scored.find((s) => s.userId === slyId)!;
+    expect(snooper.reasons[0]).toMatchObject({ code: 'A_MEMBER_REPEAT', value: targetCases.length });
+    expect(snooper.score).toBeGreaterThanOrEqual(0.6);
     expect(scored.find((s) => s.userId === users['ivy.e2e']!.user.userId)!.score).toBeLessThan(0.6);
     await until('the chain alert', async () => (await pool.query(`SELECT 1 FROM monitor_alerts WHERE kind = 'chain' AND reasons @> '[{"code": "C_UNKNOWN_ANCHORER"}]'`)).rows.length > 0);
 
@@ -101,7 +107,7 @@ describe('access monitoring end to end: snooping + unknown anchorer -> complianc
     expect(queue.status).toBe(200);
     const items = queue.json.items as Array<{ alertId: string; kind: string; severity: string; subject: { name: string } | null; reasons: Array<{ code: string }> }>;
     const access = items.find((a) => a.kind === 'access' && a.subject?.name === 'sly.e2e')!;
-    expect(access.reasons.map((r) => r.code).slice(0, 2)).toEqual(['A_MEMBER_REPEAT', 'A_UNEXPLAINED']);
+    expect(access.reasons[0]!.code).toBe('A_MEMBER_REPEAT');
     const chain = items.find((a) => a.reasons[0]!.code === 'C_UNKNOWN_ANCHORER')!;
     expect(chain).toMatchObject({ kind: 'chain', severity: 'high', subject: null });
     expect(items.some((a) => a.reasons[0]!.code === 'C_ROLE_CHANGE')).toBe(true);
@@ -148,4 +154,43 @@ describe('access monitoring end to end: snooping + unknown anchorer -> complianc
     const check = await server.seals.verify({ userId: users['cora.e2e']!.user.userId, name: 'cora.e2e', role: 'compliance', ip: null }, seal.batchId);
     expect(check).toMatchObject({ ok: true, batchId: seal.batchId });
   });
+
+  it('shows compliance the queue, the alert with its reasons and timeline chart, and records a disposition (browser)', async () => {
+    const userDataDir = mkdtempSync(join(tmpdir(), 'claimtrail-chromium-'));
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1360, height: 900 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      const problems: string[] = [];
+      // Script errors and failed API calls; the browser's own favicon probe is not the app's.
+      page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
+      page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) problems.push(`${r.status()} ${r.url()}`); });
+      page.on('pageerror', (e) => problems.push(e.message));
+      await page.goto(`${server.url}/#/login`);
+      await page.getByLabel('User name').fill('ada.e2e');
+      await page.getByLabel('Password').fill(users['ada.e2e']!.password!);
+      await page.keyboard.press('Enter');
+      await page.locator('#who').getByText('ada.e2e').waitFor();
+      await page.goto(`${server.url}/#/alerts?status=closed`);
+      await page.getByRole('heading', { name: 'Monitor alerts' }).waitFor();
+      await page.getByRole('cell', { name: /^A_MEMBER_REPEAT/ }).first().click();
+      await page.getByRole('heading', { name: /^Alert \d+$/ }).waitFor();
+      await page.getByText(/^A_MEMBER_REPEAT \d+/).waitFor();
+      expect(await page.locator('svg[role="img"] rect').count()).toBeGreaterThan(0);
+      await page.screenshot({ path: join(process.cwd(), 'tests', 'screenshots', 'review-monitor-alert.png'), fullPage: true });
+      // An open chain alert: dispositioned through the form.
+      await page.goto(`${server.url}/#/alerts?status=open`);
+      await page.getByRole('cell', { name: 'C_ROLE_CHANGE' }).first().click();
+      await page.getByLabel('benign').check();
+      await page.getByLabel('Note (required)').fill('grant made by the chain team, ticket 42');
+      await page.getByRole('button', { name: 'Record disposition' }).click();
+      await page.getByText(/ada\.e2e: benign/).waitFor();
+      expect(problems, problems.join('\n')).toEqual([]);
+    } finally {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
