@@ -55,6 +55,8 @@ const WEIGHTS: Record<string, number> = {
 
 /** A_UNEXPLAINED weighs more with every unexplained access (capped at 0.9): a few are a legitimate day's share, many are browsing. */
 const UNEXPLAINED_WEIGHT_PER_ACCESS = 0.075;
+/** Reason codes weighted by their value (a reason code, not an error code). */
+const GRADED: ReadonlySet<string> = new Set(['A_UNEXPLAINED']);
 
 /** Features whose deviation from role peers is a reason (counts where more is worse). */
 const PEER_FEATURES: readonly FeatureName[] = ['phi_accesses', 'unexplained', 'distinct_members', 'downloads', 'listed_cases', 'identifier_searches', 'views_without_disposition'];
@@ -104,7 +106,7 @@ export function scoreUserDays(days: readonly UserDay[], history: readonly UserDa
     }
     const anomaly = forest.score(featureVector(f));
     if (anomaly >= T.anomaly) reasons.push({ code: 'A_ANOMALY', value: Math.round(anomaly * 100) / 100, note: 'isolation forest score' });
-    const weight = (r: AlertReason) => (r.code === 'A_UNEXPLAINED' ? Math.min(0.9, UNEXPLAINED_WEIGHT_PER_ACCESS * (r.value ?? 0)) : (WEIGHTS[r.code] ?? 0));
+    const weight = (r: AlertReason) => (GRADED.has(r.code) ? Math.min(0.9, UNEXPLAINED_WEIGHT_PER_ACCESS * (r.value ?? 0)) : (WEIGHTS[r.code] ?? 0));
     const score = 1 - reasons.reduce((p, r) => p * (1 - weight(r)), 1);
     reasons.sort((a, b) => weight(b) - weight(a));
     return { ...d, score: Math.round(score * 1000) / 1000, reasons, anomaly };
