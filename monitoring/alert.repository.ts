@@ -23,6 +23,16 @@ export interface NewAlert {
   dedupeKey: string;
 }
 
+/** One labelled user-day for the next behaviour model: its features (numbers only) and compliance's verdict. */
+export interface AlertLabel {
+  alertId: string;
+  day: string;
+  role: string;
+  features: Record<string, number>;
+  /** 1 policy violation, 0 benign (the latest disposition of the alert; needs_review gives none). */
+  label: 0 | 1;
+}
+
 /** The monitor as a system actor in the audit log. */
 export const MONITOR_ACTOR: AuditActor = Object.freeze({ userId: null, name: 'monitor:claimtrail', role: 'compliance', ip: null });
 
@@ -68,5 +78,18 @@ export class AlertRepository {
     } finally {
       client.release();
     }
+  }
+
+  /** Labelled access alerts: the latest disposition of each, with the user-day's features; no person named. */
+  async labels(): Promise<AlertLabel[]> {
+    const { rows } = await this.#pool.query<{ alert_id: string; day: string; role: string; features: Record<string, number>; disposition: string }>(
+      `SELECT a.alert_id::text, to_char(a.day, 'YYYY-MM-DD') AS day, u.role, u.features, d.disposition
+         FROM monitor_alerts a
+         JOIN LATERAL (SELECT disposition FROM alert_dispositions WHERE alert_id = a.alert_id ORDER BY disposition_id DESC LIMIT 1) d ON true
+         JOIN monitor_user_days u ON u.user_id = a.subject_user_id AND u.day = a.day
+        WHERE a.kind = 'access' AND d.disposition IN ('benign', 'policy_violation')
+        ORDER BY a.alert_id`,
+    );
+    return rows.map((r) => ({ alertId: r.alert_id, day: r.day, role: r.role, features: r.features, label: r.disposition === 'policy_violation' ? 1 : 0 }));
   }
 }

@@ -126,6 +126,12 @@ describe('access monitoring end to end: snooping + unknown anchorer -> complianc
     expect((await reviewCall(server.url, token('cora.e2e'), `/api/compliance/alerts/${access.alertId}/disposition`, { method: 'POST', body: { disposition: 'benign', note: 'again' } })).status).toBe(409);
     expect((await reviewCall(server.url, token('ada.e2e'), `/api/compliance/alerts/${chain.alertId}/disposition`, { method: 'POST', body: { disposition: 'needs_review', note: 'ask the chain team' } })).status).toBe(200);
 
+    // The dispositioned access alert is a label for the next behaviour model (features, no person).
+    const labels = await new AlertRepository(pool).labels();
+    expect(labels).toEqual([expect.objectContaining({ alertId: access.alertId, day: today, role: 'supervisor', label: 1 })]);
+    expect(labels[0]!.features.member_repeat).toBe(targetCases.length - 1);
+    expect(JSON.stringify(labels)).not.toContain('sly');
+
     // Separation of duties: an alert about cora is invisible to her, and admin handles it.
     const aboutCora = (await new AlertRepository(pool).raise({ kind: 'access', severity: 'medium', subjectUserId: users['cora.e2e']!.user.userId, day: today, score: 0.7, reasons: [{ code: 'A_BULK', value: 500 }], dedupeKey: `test:cora:${today}` }))!;
     const coraList = await reviewCall(server.url, token('cora.e2e'), '/api/compliance/alerts?limit=200');
