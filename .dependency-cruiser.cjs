@@ -26,7 +26,9 @@ const ROOMS = {
   training: ['core', 'domain', 'infra', 'ingest', 'scoring', 'fixtures', 'privacy', 'proofs', 'review'],
   // scoring: only its view-time reason renderer (scoring/reason-text.ts), for the case view; see the rule below.
   review: ['core', 'domain', 'infra', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'proofs'],
-  pipeline: ['core', 'domain', 'infra', 'ingest', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'workers', 'review'],
+  // Access monitoring reads the review app's audit log (outbox, users, pseudonyms) and the chain (trust anchor from proofs/); review/ never imports it.
+  monitoring: ['core', 'domain', 'infra', 'ingest', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'proofs', 'review'],
+  pipeline: ['core', 'domain', 'infra', 'ingest', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'workers', 'review', 'monitoring'],
   stack: ['core'],
 };
 
@@ -43,7 +45,7 @@ const roomRules = Object.entries(ROOMS).map(([room, allowed]) => ({
   severity: 'error',
   from: { path: roomPath(room) },
   to: {
-    path: '^(core|domain|infra|fixtures|ingest|scoring|training|anchoring|contracts|privacy|workers|proofs|review|pipeline|stack|cli|bench|tests)/',
+    path: '^(core|domain|infra|fixtures|ingest|scoring|training|anchoring|contracts|privacy|workers|proofs|review|monitoring|pipeline|stack|cli|bench|tests)/',
     pathNot: [roomPath(room), ...allowed.map(roomPath)],
   },
 }));

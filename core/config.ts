@@ -80,6 +80,18 @@ const EnvSchema = z.object({
   TOPIC_PARTITIONS: intFromEnv(1, 256).default(4),
   SCORING_GROUP_ID: z.string().min(1).default('claimtrail-scoring'),
   BATCHING_GROUP_ID: z.string().min(1).default('claimtrail-batching'),
+  /** Access monitoring (monitoring/): the topic of access events, its DLQ, the monitor's consumer group. */
+  ACCESS_EVENTS_TOPIC: z.string().min(1).default('access-events'),
+  ACCESS_EVENTS_DLQ_TOPIC: z.string().min(1).default('access-events.dlq'),
+  MONITOR_GROUP_ID: z.string().min(1).default('claimtrail-monitor'),
+  /** Access events stamped further than this many seconds ahead of the monitor's clock are dead-lettered. */
+  MONITOR_MAX_CLOCK_SKEW_SECONDS: intFromEnv(1, 86_400).default(300),
+  /** Milliseconds between sweeps of the access-events outbox by the relay. */
+  ACCESS_RELAY_POLL_MS: intFromEnv(50, 600_000).default(1000),
+  /** Milliseconds between chain watch scans of the anchoring contract and our signer; 0 disables the watch. */
+  MONITOR_CHAIN_POLL_MS: intFromEnv(0, 3_600_000).default(15_000),
+  /** Seconds between scorings of today's and yesterday's user-days by the behaviour model; 0 disables them. */
+  MONITOR_SCORE_SECONDS: intFromEnv(0, 86_400).default(300),
   /** Stable per scoring process: Kafka fences a zombie with the same transactional id. */
   SCORING_INSTANCE_ID: z.string().min(1).default(hostname()),
   /**
@@ -231,6 +243,8 @@ export interface Config {
    * DATABASE_URL alone is not enough: a cloud SQL proxy listens on 127.0.0.1 too.
    */
   devKeys: boolean;
+  /** Access monitoring (monitoring/): topics, consumer group, clock-skew bound (s), relay sweep and chain watch periods (ms; chain 0 = off), behaviour scoring period (s; 0 = off). */
+  monitoring: { accessTopic: string; accessDlqTopic: string; groupId: string; maxClockSkewSeconds: number; relayPollMs: number; chainPollMs: number; scoreSeconds: number };
   privacy: {
     kms: 'local';
     /**
@@ -416,6 +430,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel: e.LOG_LEVEL,
     logFile: e.LOG_FILE,
     devKeys: e.CLAIMTRAIL_DEV_KEYS === '1',
+    monitoring: { accessTopic: e.ACCESS_EVENTS_TOPIC, accessDlqTopic: e.ACCESS_EVENTS_DLQ_TOPIC, groupId: e.MONITOR_GROUP_ID, maxClockSkewSeconds: e.MONITOR_MAX_CLOCK_SKEW_SECONDS, relayPollMs: e.ACCESS_RELAY_POLL_MS, chainPollMs: e.MONITOR_CHAIN_POLL_MS, scoreSeconds: e.MONITOR_SCORE_SECONDS },
     privacy: { kms: e.PHI_KMS, masterKeyHex: masterKey?.toString('hex') },
   });
 }
@@ -457,6 +472,9 @@ export function isolatedEnv(id: string): Record<string, string> {
     INGEST_GROUP_ID: `${id}-ingest`,
     SCORING_GROUP_ID: `${id}-scoring`,
     BATCHING_GROUP_ID: `${id}-batching`,
+    ACCESS_EVENTS_TOPIC: `${id}.access-events`,
+    ACCESS_EVENTS_DLQ_TOPIC: `${id}.access-events.dlq`,
+    MONITOR_GROUP_ID: `${id}-monitor`,
     SCORING_INSTANCE_ID: id,
     ANCHOR_QUEUE: `${id}-anchor`,
     DATABASE_SCHEMA: id,

@@ -62,6 +62,13 @@ export const ERROR_CODES = {
   CONFLICT: 'the resource is in a state that does not allow this',
   RATE_LIMITED: 'too many attempts; retry later',
 
+  // Access monitoring (monitoring/): reasons an access event is dead-lettered (x-dlq-reason).
+  ACCESS_EVENT_MALFORMED: 'an access-events record is not JSON or not a claimtrail-access-v1 event',
+  ACCESS_EVENT_UNKNOWN_SOURCE: 'an access event comes from another audit log than the monitor\'s database',
+  ACCESS_EVENT_UNKNOWN_USER: 'an access event names a user pseudonym no review user has',
+  ACCESS_EVENT_ROLE_MISMATCH: 'an access event carries another role than its user holds',
+  ACCESS_EVENT_CLOCK_SKEW: 'an access event is stamped further ahead of the monitor\'s clock than MONITOR_MAX_CLOCK_SKEW_SECONDS',
+
   // Proof verification (anchoring/core; each also has a `claimtrail verify` exit code).
   FORMAT_INVALID: 'the proof bundle is not of a known format',
   LEAF_MISMATCH: 'the decision fields do not hash to the bundle leaf',

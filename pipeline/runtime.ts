@@ -18,6 +18,8 @@ import { configRoleKeySource, type RoleKeySource, type SignerSource } from '../a
 import { EpochRepository } from '../anchoring/epoch.repository.ts';
 import { FlaggedRootRepository } from '../anchoring/flagged-root.repository.ts';
 import { ConfigError, InvalidArgumentError } from '../core/errors.ts';
+import type { IndexKeySource } from '../review/identifier-key.ts';
+import { type RunningMonitor, startMonitor } from './monitor.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { ClaimPayloadRepository } from '../privacy/claim-payload.repository.ts';
@@ -46,9 +48,15 @@ import { BackfillGate } from './backfill-gate.ts';
 import { ScoringStage } from './scoring.stage.ts';
 import { startIngestStage } from './ingest.stage.ts';
 
-/** The parts a process can run; scale scoring by running more processes with only `scoring`. */
-export type PipelineRole = 'scoring' | 'batching' | 'anchoring' | 'ingest';
+/**
+ * The parts a process can run; scale scoring by running more processes with only `scoring`.
+ * `monitor` (access monitoring: the access-events relay and the monitor, monitoring/) runs only
+ * when asked for: it needs the review index key.
+ */
+export type PipelineRole = 'scoring' | 'batching' | 'anchoring' | 'ingest' | 'monitor';
 export const ALL_ROLES: readonly PipelineRole[] = ['scoring', 'batching', 'anchoring', 'ingest'];
+/** Every role a process may be asked to run (ALL_ROLES is the default set). */
+export const KNOWN_ROLES: readonly PipelineRole[] = [...ALL_ROLES, 'monitor'];
 
 export interface RunningPipeline {
   pool: Pool;
@@ -56,6 +64,8 @@ export interface RunningPipeline {
   index: DecisionIndexRepository;
   scoring?: ScoringStage;
   batching?: BatchingStage;
+  /** The access-events relay and the monitor (role `monitor`). */
+  monitor?: RunningMonitor;
   /**
    * The anchor worker, its contract clients (reads; `client` is the v1 contract, absent when none
    * is configured or recorded) and its transaction manager (the anchoring key's only sender).
@@ -89,6 +99,8 @@ export interface PipelineKeys {
   aggregateKey?: AggregateKeySource;
   /** DecisionAnchorV2's admin (dev deployment only) and registrar keys; default: the config's (no admin). */
   roles?: RoleKeySource;
+  /** The review index key (REVIEW_INDEX_KEY), which keys the access pseudonyms: required by the `monitor` role. */
+  indexKey?: IndexKeySource;
 }
 
 /** The chain side of anchoring: read/encode clients of the contracts and the keys' only senders. */
@@ -224,6 +236,12 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
       registrarTx = registrar;
     }
     if (roles.includes('ingest')) stoppers.push(await startIngestStage({ kafka, config, log }));
+    if (roles.includes('monitor')) {
+      if (!keys.indexKey) throw new ConfigError(['REVIEW_INDEX_KEY: the monitor role needs the review index key (it keys the access pseudonyms)']);
+      const monitor = await startMonitor({ kafka, pool, config, indexKey: keys.indexKey, log: log.child({ component: 'monitor' }) });
+      stoppers.push(() => monitor.stop());
+      running.monitor = monitor;
+    }
     if (roles.includes('batching')) {
       // Review cases open in the transaction that records their decisions.
       const batching = new BatchingStage({ kafka, config, index, identity: new LogIdentityRepository(pool), recorded: new CaseOpeningService(), jobs: queue, log: log.child({ component: 'batching' }) });
@@ -290,6 +308,7 @@ async function startObservability(
   const groups = [
     ...(roles.includes('scoring') ? [{ groupId: config.kafka.scoringGroupId, topic: config.kafka.topics.claims }] : []),
     ...(roles.includes('batching') ? [{ groupId: config.kafka.batchingGroupId, topic: config.kafka.topics.decisions }] : []),
+    ...(roles.includes('monitor') ? [{ groupId: config.monitoring.groupId, topic: config.monitoring.accessTopic }] : []),
   ];
   if (groups.length > 0) stoppers.push(every(sampleMs, () => sampleConsumerLag(admin, groups, metrics), log, 'consumer lag'));
   if (roles.includes('batching') || roles.includes('anchoring')) {
@@ -309,6 +328,7 @@ async function startObservability(
     ...(anchor ? { chain: () => anchor.v2.provider.getBlockNumber() } : {}),
     ...(running.scoring ? { 'consumer:scoring': async () => { if (!running.scoring?.joined) throw new Error('not in its consumer group'); } } : {}),
     ...(running.batching ? { 'consumer:batching': async () => { if (!running.batching?.joined) throw new Error('not in its consumer group'); } } : {}),
+    ...(running.monitor ? { 'consumer:monitor': async () => { if (!running.monitor?.stage.joined) throw new Error('not in its consumer group'); } } : {}),
   });
   const server = await startMetricsServer({ host: config.metrics.host, port, token: config.metrics.token, registry: metrics.registry, checks, log });
   running.metricsServer = server;

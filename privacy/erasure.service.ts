@@ -70,8 +70,12 @@ async function eraseIn(db: PoolClient, memberId: string, reference: string, oper
   const deleted = await db.query('DELETE FROM member_data_keys WHERE member_id = $1', [memberId]);
   const result = { deletedKeys: deleted.rowCount ?? 0, payloads: payloads.rowCount ?? 0, cases: cases.rowCount ?? 0 };
   const audit = await db.query<{ audit_id: string }>(
-    `INSERT INTO audit_log (user_id, user_name, role, action, target_type, target_id, ip, details)
-     VALUES (NULL, $1, 'admin', 'member.erase', 'member', $2, NULL, $3) RETURNING audit_id::text`,
+    // With its access-events outbox row, like every audit entry (review/repositories/audit.repository.ts).
+    `WITH entry AS (
+       INSERT INTO audit_log (user_id, user_name, role, action, target_type, target_id, ip, details)
+       VALUES (NULL, $1, 'admin', 'member.erase', 'member', $2, NULL, $3) RETURNING audit_id
+     ), outbox AS (INSERT INTO access_outbox (audit_id) SELECT audit_id FROM entry)
+     SELECT audit_id::text FROM entry`,
     [operator, reference, JSON.stringify(result)],
   );
   return { reference, ...result, auditId: audit.rows[0]!.audit_id };

@@ -31,6 +31,9 @@ import { AuthService } from './services/auth.service.ts';
 import { CaseIdentifierIndex } from './services/case-identifier-index.ts';
 import { CaseService } from './services/case.service.ts';
 import { ComplianceService } from './services/compliance.service.ts';
+import { AlertService } from './services/alert.service.ts';
+import { ComplianceAlertRepository } from './repositories/compliance-alert.repository.ts';
+import { AccessPseudonyms } from './audit/access-pseudonyms.ts';
 import { KafkaVerdictSink, VerdictPublisher } from './services/verdict.publisher.ts';
 
 /** How often the verdict outbox is swept for dispositions whose publishing failed. */
@@ -86,7 +89,10 @@ export async function startReviewServer(
     const cases = new CaseRepository(pool, payloads);
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
     const auth = new AuthService({ users, audit, sessionHours: review.sessionHours, tokenDefaultDays: review.tokenDefaultDays, tokenMaxDays: review.tokenMaxDays, scryptGate: new ConcurrencyGate({ concurrency: review.loginConcurrency, maxQueued: 16 * review.loginConcurrency }) });
-    const identifiers = new CaseIdentifierIndex(deps.indexKey.indexKey(log), new CaseIndexRepository(pool));
+    const indexKey = deps.indexKey.indexKey(log);
+    const identifiers = new CaseIdentifierIndex(indexKey, new CaseIndexRepository(pool));
+    // The monitor's alerts and the accounting of disclosures (member ids as access pseudonyms under the same key).
+    const alerts = new AlertService({ pool, alerts: new ComplianceAlertRepository(pool), audit, pseudonyms: new AccessPseudonyms(indexKey) });
     // Cases opened while the server was down (or hashed under an earlier key) get their hashes now.
     const hashed = await identifiers.fill({ rehash: true });
     log.info({ cases: hashed, keyId: identifiers.keyId }, 'case identifier index up to date');
@@ -104,7 +110,7 @@ export async function startReviewServer(
       log: log.child({ component: 'audit-seal' }),
       minAgeSeconds: review.auditSealMinAgeSeconds,
     });
-    const { app } = await buildReviewApp({ auth, cases: caseService, compliance, audit, seals, log, cookieSecure: review.cookieSecure, hsts: review.hsts, trustProxy: review.trustProxy, loginLimits: { perIpPerMinute: review.loginPerIpPerMinute, globalPerMinute: review.loginGlobalPerMinute } });
+    const { app } = await buildReviewApp({ auth, cases: caseService, compliance, alerts, audit, seals, log, cookieSecure: review.cookieSecure, hsts: review.hsts, trustProxy: review.trustProxy, loginLimits: { perIpPerMinute: review.loginPerIpPerMinute, globalPerMinute: review.loginGlobalPerMinute } });
     publisher.flushInBackground();
     const sweep = setInterval(() => publisher.flushInBackground(), OUTBOX_SWEEP_MS);
     stops.unshift(() => clearInterval(sweep), () => app.close());

@@ -13,6 +13,7 @@ import { createRedis } from '../../infra/redis.ts';
 import { loadReviewConfig } from '../../review/config.ts';
 import { ROLES, type Role } from '../../review/auth/roles.ts';
 import { ConflictError } from '../../review/errors.ts';
+import { AlertRepository } from '../../monitoring/alert.repository.ts';
 import { AuditRepository, type AuditActor } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
 import { startReviewServer } from '../../review/server.ts';
@@ -80,6 +81,8 @@ export function registerReviewCommand(program: Command): void {
       }
     });
 
+  registerAlertLabelsExport(review);
+
   review
     .command('export-labels')
     .description('Write the labels the investigators\' dispositions imply (from the verdicts topic) as NDJSON for claimtrail train --labels.')
@@ -116,6 +119,32 @@ Example:
         // Who exported how much, never what: counts only, no claim ids or file names.
         await new AuditRepository(pool).append(cliOperator(), 'labels.export', null, { topic, labels: joined.labels.length, claims: opts.claims ? joined.claims.length : null });
         process.stdout.write(`${describeLabels(topic, stats, joined)}\nwrote ${joined.labels.length} labels to ${opts.out}${opts.claims ? ` and their claims to ${opts.claims}` : ''}\n`);
+      } finally {
+        await pool.end();
+      }
+    });
+}
+
+/**
+ * `review export-alert-labels`: compliance's dispositions of access alerts as labels for the next
+ * behaviour model (NDJSON: alert id, day, role, the user-day's features, label 1 / 0), owner-only
+ * file; audited with the count only.
+ */
+function registerAlertLabelsExport(review: Command): void {
+  review
+    .command('export-alert-labels')
+    .description('Write dispositioned access alerts (policy violation = 1, benign = 0) with their user-day features as NDJSON, for the next behaviour model')
+    .requiredOption('--out <file>', 'NDJSON file to write (mode 0600)')
+    .action(async (opts: { out: string }) => {
+      const { config } = commandContext();
+      await migrate(config.database.url, config.database.schema);
+      const pool = createPool(config.database.url, config.database.schema, 2);
+      try {
+        const labels = await new AlertRepository(pool).labels();
+        await createPrivateFile(opts.out);
+        await writeLines(opts.out, labels.map((l) => JSON.stringify(l)));
+        await new AuditRepository(pool).append(cliOperator(), 'alert-labels.export', null, { labels: labels.length });
+        process.stdout.write(`wrote ${labels.length} alert labels (${labels.filter((l) => l.label === 1).length} policy violations) to ${opts.out}\n`);
       } finally {
         await pool.end();
       }

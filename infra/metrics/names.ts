@@ -115,6 +115,24 @@ export const METRICS = {
     help: 'Open review cases past their SLA (sampled).',
     labels: [],
   },
+  accessEvents: {
+    name: 'claimtrail_access_events_total',
+    type: 'counter',
+    help: 'Access events recorded by the monitor, by outcome: explained, unexplained (PHI access no work context accounts for), not_phi.',
+    labels: ['outcome'],
+  },
+  accessDlq: {
+    name: 'claimtrail_access_dlq_total',
+    type: 'counter',
+    help: 'Access events dead-lettered by the monitor, by reason code (ACCESS_EVENT_*).',
+    labels: ['reason'],
+  },
+  monitorAlerts: {
+    name: 'claimtrail_monitor_alerts_total',
+    type: 'counter',
+    help: 'Alerts raised by the monitor, by kind (chain, access) and severity (high, medium).',
+    labels: ['kind', 'severity'],
+  },
 } as const satisfies Record<string, { name: string; type: 'counter' | 'gauge' | 'histogram'; help: string; labels: readonly string[] }>;
 
 export type MetricKey = keyof typeof METRICS;

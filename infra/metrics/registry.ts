@@ -40,6 +40,9 @@ export function createMetrics(registry = new Registry()) {
     redisAggregateDuration: histogram(METRICS.redisAggregateDuration, DURATION_BUCKETS, registry),
     reviewQueueDepth: gauge(METRICS.reviewQueueDepth, registry),
     reviewSlaBreaches: gauge(METRICS.reviewSlaBreaches, registry),
+    accessEvents: counter(METRICS.accessEvents, registry),
+    accessDlq: counter(METRICS.accessDlq, registry),
+    monitorAlerts: counter(METRICS.monitorAlerts, registry),
   };
 }
 

@@ -22,6 +22,8 @@ import { auditRoutes } from './routes/audit.routes.ts';
 import { authRoutes, type LoginLimits } from './routes/auth.routes.ts';
 import { caseRoutes } from './routes/case.routes.ts';
 import { complianceRoutes } from './routes/compliance.routes.ts';
+import { alertRoutes } from './routes/alert.routes.ts';
+import type { AlertService } from '../services/alert.service.ts';
 
 const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
 
@@ -29,6 +31,8 @@ export interface ReviewAppDeps {
   auth: AuthService;
   cases: CaseService;
   compliance: ComplianceService;
+  /** The compliance queue of the monitor's alerts and the accounting of disclosures. */
+  alerts: AlertService;
   audit: AuditRepository;
   seals: AuditSealService;
   log: Logger;
@@ -117,6 +121,7 @@ export async function buildReviewApp(deps: ReviewAppDeps): Promise<{ app: Fastif
   await app.register(attachmentRoutes, { cases: deps.cases });
   await app.register(auditRoutes, { audit: deps.audit, seals: deps.seals });
   await app.register(complianceRoutes, { compliance: deps.compliance });
+  await app.register(alertRoutes, { alerts: deps.alerts });
   await app.register(adminRoutes, { auth: deps.auth });
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 

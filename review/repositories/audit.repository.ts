@@ -51,9 +51,21 @@ export class AuditRepository {
     this.#pool = pool;
   }
 
+  /**
+   * Appends one entry and, in the same statement (so in the same transaction, whatever `db` is),
+   * its row in the access-events outbox (`access_outbox`, published by monitoring/access-relay.ts)
+   * with the work context of a case target as it stands now: queue, assignee and status.
+   */
   async append(actor: AuditActor, action: string, target: { type: string; id: string } | null, details: Record<string, unknown> = {}, db: Queryable = this.#pool): Promise<void> {
     await db.query(
-      `INSERT INTO audit_log (user_id, user_name, role, action, target_type, target_id, ip, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      `WITH entry AS (
+         INSERT INTO audit_log (user_id, user_name, role, action, target_type, target_id, ip, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING audit_id, target_type, target_id
+       )
+       INSERT INTO access_outbox (audit_id, case_id, case_queue, case_assignee_id, case_status)
+       SELECT entry.audit_id, c.case_id, c.queue, c.assignee_id, c.status
+         FROM entry LEFT JOIN cases c
+           ON entry.target_type = 'case' AND c.case_id = CASE WHEN entry.target_id ~ '^[0-9]{1,18}$' THEN entry.target_id::bigint END`,
       [actor.userId, actor.name, actor.role, action, target?.type ?? null, target?.id ?? null, actor.ip, JSON.stringify(details)],
     );
   }

@@ -89,11 +89,11 @@ function page(title, ...content) {
 const NAV = {
   investigator: [['#/work', 'My work']],
   supervisor: [['#/work', 'Work'], ['#/supervisor', 'Queues & audit']],
-  compliance: [['#/compliance', 'Proofs'], ['#/audit', 'Audit']],
-  admin: [['#/admin', 'Users'], ['#/audit', 'Audit']],
+  compliance: [['#/compliance', 'Proofs'], ['#/alerts', 'Alerts'], ['#/audit', 'Audit']],
+  admin: [['#/admin', 'Users'], ['#/alerts', 'Alerts'], ['#/audit', 'Audit']],
 };
 /** Pages each role may open (the API checks again on every call). */
-const PAGES = { investigator: ['work', 'case'], supervisor: ['work', 'case', 'supervisor', 'audit'], compliance: ['compliance', 'audit'], admin: ['admin', 'audit'] };
+const PAGES = { investigator: ['work', 'case'], supervisor: ['work', 'case', 'supervisor', 'audit'], compliance: ['compliance', 'alerts', 'audit'], admin: ['admin', 'alerts', 'audit'] };
 const HOME = { investigator: '#/work', supervisor: '#/supervisor', compliance: '#/compliance', admin: '#/admin' };
 
 function renderChrome() {
@@ -545,6 +545,107 @@ async function compliancePage(params) {
   );
 }
 
+// ---- monitor alerts (compliance, admin) ------------------------------------------------------
+
+/** An SVG element (h() makes HTML elements); attributes only, no inline style (CSP). */
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value));
+  el.append(...children);
+  return el;
+}
+
+/** The subject's PHI accesses per day as bars: explained in blue, unexplained in red on top. */
+function timelineChart(days) {
+  const width = 1100, height = 90, bar = width / Math.max(1, days.length);
+  const max = Math.max(1, ...days.map((d) => d.phi));
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height + 16}`, width: '100%', role: 'img', 'aria-label': `PHI accesses per day over ${days.length} days, unexplained in red` });
+  days.forEach((d, i) => {
+    const total = (d.phi / max) * height;
+    const bad = (d.unexplained / max) * height;
+    const title = svg('title', {}, `${d.day}: ${d.phi} PHI accesses, ${d.unexplained} unexplained, ${d.offHours} off hours`);
+    chart.append(svg('rect', { x: i * bar + 1, y: height - total, width: bar - 2, height: total - bad, fill: '#1f5fbf' }, title));
+    if (bad > 0) chart.append(svg('rect', { x: i * bar + 1, y: height - bad, width: bar - 2, height: bad, fill: '#b42318' }, title.cloneNode(true)));
+  });
+  chart.append(svg('text', { x: 0, y: height + 13, 'font-size': 12, fill: '#5d6675' }, days[0] ? days[0].day : ''), svg('text', { x: width, y: height + 13, 'font-size': 12, fill: '#5d6675', 'text-anchor': 'end' }, days.length ? days[days.length - 1].day : ''));
+  return chart;
+}
+
+const reasonText = (r) => `${r.code}${r.value !== undefined ? ` ${r.value}` : ''}${r.note ? ` (${r.note})` : ''}`;
+
+async function alertsPage(alertId, params) {
+  if (alertId) return alertPage(alertId);
+  const status = params.get('status') || 'open';
+  const list = await api('GET', `/api/compliance/alerts?${new URLSearchParams({ status, limit: '100' })}`);
+  const disclosures = h('div', { 'aria-live': 'polite' });
+  const form = h(
+    'form',
+    {
+      class: 'inline',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const member = form.querySelector('input').value.trim();
+        const r = await api('GET', `/api/compliance/disclosures?${new URLSearchParams({ member })}`);
+        disclosures.replaceChildren(
+          h('p', {}, `${r.disclosures.length} disclosures · `, h('a', { href: `/api/compliance/disclosures?${new URLSearchParams({ member, format: 'csv' })}`, download: 'disclosures.csv' }, 'Download CSV')),
+          h('table', {}, h('thead', {}, h('tr', {}, ['When', 'User', 'Role', 'Action', 'Case', 'Explanation'].map((t) => h('th', {}, t)))),
+            h('tbody', {}, r.disclosures.map((d) => h('tr', {}, h('td', { class: 'nowrap' }, fmt.time(d.at)), h('td', {}, d.userName), h('td', {}, d.role), h('td', {}, d.action), h('td', {}, d.caseId || '—'), h('td', {}, d.explanation ? d.explanation : pill('unexplained', 'bad')))))),
+        );
+      },
+    },
+    h('div', {}, h('label', { for: 'member-id' }, 'Member id'), h('input', { id: 'member-id', required: true, size: 20 })),
+    h('button', { class: 'primary', type: 'submit' }, 'Accounting of disclosures'),
+  );
+  page(
+    'Monitor alerts',
+    h('p', {}, h('a', { href: '#/alerts?status=open' }, 'Open'), ' · ', h('a', { href: '#/alerts?status=closed' }, 'Closed')),
+    h('div', { class: 'card' }, list.items.length === 0 ? h('p', { class: 'muted' }, 'No alerts.') : h('table', {},
+      h('thead', {}, h('tr', {}, ['Raised', 'Kind', 'Severity', 'About', 'Score', 'Reasons', 'Status'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, list.items.map((a) => h('tr', { class: 'row-link', onclick: () => { location.hash = `#/alerts/${a.alertId}`; } },
+        h('td', { class: 'nowrap' }, h('a', { href: `#/alerts/${a.alertId}` }, fmt.time(a.createdAt))), h('td', {}, a.kind), h('td', {}, pill(a.severity, a.severity === 'high' ? 'bad' : 'warn')),
+        h('td', {}, a.subject ? `${a.subject.name} (${a.subject.role})${a.day ? ` · ${a.day}` : ''}` : 'chain'), h('td', { class: 'num' }, a.score === null ? '—' : fmt.score(a.score)),
+        h('td', {}, a.reasons.map((r) => r.code).join(', ')), h('td', {}, pill(a.status, a.status === 'policy_violation' ? 'bad' : a.status === 'benign' ? 'ok' : 'warn'))))))),
+    h('div', { class: 'card' }, h('h2', {}, 'Accounting of disclosures'), form, disclosures),
+  );
+}
+
+async function alertPage(alertId) {
+  const detail = await api('GET', `/api/compliance/alerts/${alertId}`);
+  const a = detail.alert;
+  const form = h(
+    'form',
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const data = new window.FormData(form);
+        try {
+          await api('POST', `/api/compliance/alerts/${alertId}/disposition`, { disposition: data.get('disposition'), note: data.get('note') });
+          flash('Disposition recorded');
+          await alertPage(alertId);
+        } catch (e) {
+          flash(e.message, 'error');
+        }
+      },
+    },
+    h('fieldset', {}, h('legend', {}, 'Disposition'), ['benign', 'policy_violation', 'needs_review'].map((d) => h('label', {}, h('input', { type: 'radio', name: 'disposition', value: d, required: true }), fmt.label(d)))),
+    h('label', { for: 'alert-note' }, 'Note (required)'), h('textarea', { id: 'alert-note', name: 'note', required: true }),
+    h('p', {}, h('button', { class: 'primary', type: 'submit' }, 'Record disposition')),
+  );
+  page(
+    `Alert ${a.alertId}`,
+    h('section', { class: 'card' },
+      h('dl', { class: 'kv' }, h('dt', {}, 'Kind'), h('dd', {}, a.kind), h('dt', {}, 'Severity'), h('dd', {}, pill(a.severity, a.severity === 'high' ? 'bad' : 'warn')),
+        h('dt', {}, 'About'), h('dd', {}, a.subject ? `${a.subject.name} (${a.subject.role})` : 'the anchoring contract / our signer'), h('dt', {}, 'Day'), h('dd', {}, a.day || '—'),
+        h('dt', {}, 'Score'), h('dd', {}, a.score === null ? '—' : fmt.score(a.score)), h('dt', {}, 'Status'), h('dd', {}, pill(a.status))),
+      h('h2', {}, 'Reasons'), h('ul', {}, a.reasons.map((r) => h('li', {}, reasonText(r)))),
+      detail.timeline.length ? [h('h2', {}, 'PHI accesses per day (unexplained in red)'), timelineChart(detail.timeline)] : null,
+      h('h2', {}, 'Evidence'), h('pre', { class: 'mono' }, JSON.stringify(a.evidence, null, 2))),
+    h('section', { class: 'card' }, h('h2', {}, 'Dispositions'),
+      detail.dispositions.length ? h('ul', {}, detail.dispositions.map((d) => h('li', {}, `${fmt.time(d.createdAt)} · ${d.userName}: ${fmt.label(d.disposition)} — ${d.note}`))) : h('p', { class: 'muted' }, 'None yet.'),
+      a.status === 'open' || a.status === 'needs_review' ? form : null),
+  );
+}
+
 async function adminPage() {
   const { users } = await api('GET', '/api/admin/users');
   const secret = h('div', { 'aria-live': 'polite' });
@@ -629,6 +730,7 @@ async function route() {
     else if (parts[0] === 'supervisor') await supervisorPage(params);
     else if (parts[0] === 'audit') await auditPage(params);
     else if (parts[0] === 'compliance') await compliancePage(params);
+    else if (parts[0] === 'alerts') await alertsPage(parts[1], params);
     else if (parts[0] === 'admin') await adminPage();
     else location.hash = HOME[state.me.role];
   } catch (e) {

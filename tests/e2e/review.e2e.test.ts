@@ -57,6 +57,10 @@ const MATRIX: Array<{ method: string; url: string; roles: Role[]; body?: unknown
   { method: 'GET', url: '/api/compliance/decisions', roles: ['compliance'] },
   { method: 'POST', url: '/api/compliance/decisions/{decisionId}/verify', roles: ['compliance'] },
   { method: 'GET', url: '/api/compliance/decisions/{decisionId}/bundle', roles: ['compliance'] },
+  { method: 'GET', url: '/api/compliance/alerts', roles: ['compliance', 'admin'] },
+  { method: 'GET', url: '/api/compliance/alerts/{alertId}', roles: ['compliance', 'admin'] },
+  { method: 'POST', url: '/api/compliance/alerts/{alertId}/disposition', roles: ['compliance', 'admin'], body: { disposition: 'benign', note: 'matrix probe' } },
+  { method: 'GET', url: '/api/compliance/disclosures?member=M000000000', roles: ['compliance', 'admin'] },
   { method: 'GET', url: '/api/admin/users', roles: ['admin'] },
   { method: 'POST', url: '/api/admin/users', roles: ['admin'], body: { name: 'x', role: 'nobody' } },
   { method: 'POST', url: '/api/admin/users/{userId}/tokens', roles: ['admin'], body: { label: 'probe' } },
@@ -145,7 +149,7 @@ describe('review app end to end: real pipeline decisions, API, browser', () => {
     const doc = (await call(null, 'GET', '/api/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
     const documented = Object.entries(doc.paths).flatMap(([url, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${url}`));
     expect(documented.filter((r) => r !== 'POST /api/auth/login').sort()).toEqual(MATRIX.map((r) => `${r.method} ${r.url.split('?')[0]}`).sort());
-    const ids = { caseId: '999999', decisionId: `0x${'00'.repeat(32)}`, userId: '999999', batchId: `0x${'00'.repeat(32)}`, attachmentId: '999999', tokenId: '999999' };
+    const ids = { caseId: '999999', decisionId: `0x${'00'.repeat(32)}`, userId: '999999', batchId: `0x${'00'.repeat(32)}`, attachmentId: '999999', tokenId: '999999', alertId: '999999' };
     for (const route of MATRIX) {
       const path = route.url.replace(/\{(\w+)\}/g, (_, k: keyof typeof ids) => ids[k]);
       const anonymous = await call(null, route.method, path, route.body);

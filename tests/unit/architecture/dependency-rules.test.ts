@@ -53,6 +53,17 @@ describe('dependency rules (.dependency-cruiser.cjs)', () => {
     })).toEqual(['room-scoring']);
   });
 
+  it('let monitoring read the review app, and fail when the review app imports monitoring', async () => {
+    expect(await violations({
+      'review/audit.ts': 'export const a = 1;\n',
+      'monitoring/relay.ts': "import { a } from '../review/audit.ts';\nexport const r = a;\n",
+    })).toEqual([]);
+    expect(await violations({
+      'monitoring/alerts.ts': 'export const al = 1;\n',
+      'review/compliance.ts': "import { al } from '../monitoring/alerts.ts';\nexport const c = al;\n",
+    })).toEqual(['room-review']);
+  });
+
   it('fail when the pure anchoring core imports anything else of ours', async () => {
     expect(await violations({
       'core/errors.ts': 'export const x = 1;\n',

@@ -32,9 +32,9 @@ describe('deploy/: alert rules and the Grafana dashboard', () => {
     expect(used.filter((n) => !known.has(n))).toEqual([]);
   });
 
-  it('covers the issue 17 alerts, each with a runbook_url into a section of docs/runbooks.md', () => {
+  it('covers the issue 17 and issue 20 alerts, each with a runbook_url into a section of docs/runbooks.md', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([
-      'ClaimtrailAnchorBacklog', 'ClaimtrailAnchorLagHigh', 'ClaimtrailAnchoringFailures', 'ClaimtrailConsumerLagGrowing', 'ClaimtrailDlqSpike', 'ClaimtrailReviewSlaBreaches', 'ClaimtrailSignerBalanceLow',
+      'ClaimtrailAccessDlq', 'ClaimtrailAnchorBacklog', 'ClaimtrailAnchorLagHigh', 'ClaimtrailAnchoringFailures', 'ClaimtrailChainWatchAlert', 'ClaimtrailConsumerLagGrowing', 'ClaimtrailDlqSpike', 'ClaimtrailReviewSlaBreaches', 'ClaimtrailSignerBalanceLow',
     ]);
     const runbooks = read('docs/runbooks.md');
     const anchors = new Set([...runbooks.matchAll(/^#+ (.+)$/gm)].map(([, title]) => title!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
