@@ -26,6 +26,10 @@ const ROOMS = {
   training: ['core', 'domain', 'infra', 'ingest', 'scoring', 'fixtures', 'privacy', 'proofs', 'review'],
   // scoring: only its view-time reason renderer (scoring/reason-text.ts), for the case view; see the rule below.
   review: ['core', 'domain', 'infra', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'proofs'],
+  // The pure secure-aggregation core: node:crypto, canonical JSON and the error base only.
+  'federation/secure-aggregation': ['core', 'anchoring/core'],
+  // Federated training: trainers and bundles from training/ and scoring/, Kafka transport, the chain record.
+  federation: ['core', 'domain', 'infra', 'fixtures', 'scoring', 'training', 'anchoring/core', 'anchoring/chain', 'anchoring', 'contracts', 'federation/secure-aggregation'],
   pipeline: ['core', 'domain', 'infra', 'ingest', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'workers', 'review'],
   stack: ['core'],
 };
@@ -34,6 +38,7 @@ const ROOMS = {
 function roomPath(room) {
   if (room === 'anchoring') return '^anchoring/(?!core/|chain/)';
   if (room === 'contracts') return '^contracts/(?!test/)';
+  if (room === 'federation') return '^federation/(?!secure-aggregation/)';
   return `^${room}/`;
 }
 
@@ -43,7 +48,7 @@ const roomRules = Object.entries(ROOMS).map(([room, allowed]) => ({
   severity: 'error',
   from: { path: roomPath(room) },
   to: {
-    path: '^(core|domain|infra|fixtures|ingest|scoring|training|anchoring|contracts|privacy|workers|proofs|review|pipeline|stack|cli|bench|tests)/',
+    path: '^(core|domain|infra|fixtures|ingest|scoring|training|federation|anchoring|contracts|privacy|workers|proofs|review|pipeline|stack|cli|bench|tests)/',
     pathNot: [roomPath(room), ...allowed.map(roomPath)],
   },
 }));
