@@ -95,7 +95,7 @@ export class CoordinatorRound {
     for (const to of this.#shares.keys()) {
       const sealed: Record<string, string> = {};
       for (const [from, body] of this.#shares) if (from !== to && body.sealed[to] !== undefined) sealed[from] = body.sealed[to];
-      out.set(to, this.#sign(KIND.deliver, { sealed }));
+      out.set(to, this.#sign(KIND.deliver, { to, sealed }));
     }
     return out;
   }

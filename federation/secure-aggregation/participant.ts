@@ -120,6 +120,7 @@ export class ParticipantRound {
     this.#expect('shared');
     const params = this.#params!;
     const m = this.#deps.coordinator.verify(message, { federation: this.#deps.federation, round: this.#round, kind: KIND.deliver });
+    if (m.body.to !== this.id) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `a delivery for ${m.body.to} reached ${this.id}`);
     const u1 = [this.id];
     for (const [dealer, sealed] of Object.entries(m.body.sealed)) {
       const advert = this.#peers.get(dealer);

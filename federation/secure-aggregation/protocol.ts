@@ -66,6 +66,8 @@ export interface SharePlaintext {
 }
 
 export interface DeliverBody {
+  /** The recipient (signed, so a relay cannot redirect a delivery). */
+  readonly to: string;
   /** Sender id -> sealed shares for this recipient. */
   readonly sealed: Readonly<Record<string, string>>;
 }
