@@ -104,7 +104,8 @@ export class KafkaAggregator implements Aggregator {
     const d = this.#d;
     const R = newRoundId();
     const before = d.channel.bytesIn;
-    await d.channel.send(signMessage(d.identity, d.federation, R, FED_KIND.task, { index: this.#index++, task } satisfies TaskBody));
+    // Trees are no secure-aggregation round: the index is not advanced (round indices are the chain's).
+    await d.channel.send(signMessage(d.identity, d.federation, R, FED_KIND.task, { index: this.#index, task } satisfies TaskBody));
     const forests: ForestModelJson[] = [];
     const got = await this.#collect(FED_KIND.trees, R, new Set(this.#alive), this.#timeout * 4, (m) => forests.push((m.body as { forest: ForestModelJson }).forest));
     this.#alive = this.#alive.filter((id) => got.has(id));
