@@ -206,7 +206,7 @@ export function renderReport(e: Awaited<ReturnType<typeof runEvaluation>>, o: Ev
   lines.push('');
   lines.push(`Models: the same ensemble everywhere (balanced random forest of ${o.trees} trees + MLP ${o.hidden.join('x')}, stacker weights on a 20 % validation part). Local-only and centralized: trained on the insurer's rows / on all training rows (${o.centralEpochs} epochs). Federated: \`federation/\` with secure aggregation (every sum double-masked, Shamir threshold > n/2), normalizer from sums, FedAvg (at most ${o.maxRounds} rounds of ${o.localEpochs} local epochs, stop after 2 rounds without a lower validation loss), union forest (trees in proportion to data size), stacker and Platt by federated Newton steps. Splits: **random** (equal sizes) and **non-IID** (sizes 0.6^i, fraud dealt in the reverse order, so prevalence ranges from about 3 % to over 25 %).`);
   lines.push('');
-  lines.push('Means over seeds with 95 % t-intervals (n = number of seeds; with 3 seeds the interval is wide by construction).');
+  lines.push(`Means over ${o.seeds.length} seeds with 95 % t-intervals (the seed changes the test part, the insurer split and every model's initialisation, so the interval holds all three sources of variation).`);
   lines.push('');
   lines.push('| insurers | split | best local ROC-AUC | mean local ROC-AUC | federated ROC-AUC | centralized ROC-AUC | fed - central | mean local PR-AUC | federated PR-AUC | centralized PR-AUC | fed above every local? |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
@@ -253,21 +253,35 @@ export function renderReport(e: Awaited<ReturnType<typeof runEvaluation>>, o: Ev
   lines.push('');
   lines.push('## Target and what the figures say');
   lines.push('');
-  lines.push('Target: federated within 0.01 ROC-AUC of centralized and above every local-only model, on both splits. The table states per setting how many seeds met "above every local-only model"; the `fed - central` column with its interval states the gap. Where a row misses the target, it is missed: see the column, not this sentence.');
+  lines.push('Target: federated within 0.01 ROC-AUC of centralized and above every local-only model, on both splits.');
+  lines.push('');
+  for (const [key, rs] of groups) {
+    const [k, split] = key.split('|');
+    const gap = meanCi(rs.map((r) => r.federated.rocAuc - r.centralized.rocAuc));
+    const above = rs.filter((r) => r.local.every((l) => r.federated.rocAuc > l.rocAuc)).length;
+    const aboveMeanBest = meanCi(rs.map((r) => r.federated.rocAuc - Math.max(...r.local.map((l) => l.rocAuc))));
+    lines.push(
+      `- ${k} insurers, ${split}: gap to centralized ${gap.mean.toFixed(4)} (95 % CI ${(gap.mean - gap.half).toFixed(4)} .. ${(gap.mean + gap.half).toFixed(4)}): ` +
+        `${gap.mean - gap.half >= -0.01 ? 'within 0.01 over the whole interval' : gap.mean >= -0.01 ? 'within 0.01 on average, not over the whole interval' : '**not within 0.01**'}; ` +
+        `above every local-only model in ${above} of ${rs.length} seeds (federated minus best local ${aboveMeanBest.mean.toFixed(4)} ± ${aboveMeanBest.half.toFixed(4)})${above === rs.length ? '' : ': **not met on every seed**'}.`,
+    );
+  }
+  lines.push('');
+  lines.push('On this table every insurer already holds hundreds of providers and a local model reaches about 0.93-0.95, within a few thousandths of the pooled one, so the room for federation to help is small and seed noise is of the same size. The claims-model half of the evaluation (generated labelled claims split across insurers) is not built yet.');
   lines.push('');
   return { markdown: `${lines.join('\n')}\n`, svg: dotPlot([...groups.entries()]) };
 }
 
 function dotPlot(groups: [string, RunResult[]][]): string {
   const W = 560;
-  const H = 60 + groups.length * 46;
-  const lo = 0.8;
-  const hi = 1.0;
+  const H = 70 + groups.length * 46;
+  const lo = 0.9;
+  const hi = 0.98;
   const X = (v: number) => 150 + ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (W - 170);
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="16" text-anchor="middle" font-size="13">ROC-AUC on the common test rows (mean, 95 % CI over seeds)</text>`];
   for (let t = 0; t <= 4; t++) {
     const v = lo + (t / 4) * (hi - lo);
-    out.push(`<line x1="${X(v)}" y1="28" x2="${X(v)}" y2="${H - 20}" stroke="#ddd"/><text x="${X(v)}" y="${H - 6}" text-anchor="middle">${v.toFixed(2)}</text>`);
+    out.push(`<line x1="${X(v).toFixed(1)}" y1="44" x2="${X(v).toFixed(1)}" y2="${H - 20}" stroke="#ddd"/><text x="${X(v).toFixed(1)}" y="${H - 6}" text-anchor="middle">${v.toFixed(2)}</text>`);
   }
   const series: [string, string, (r: RunResult) => number][] = [
     ['local (mean)', '#ff7f0e', (r) => r.local.reduce((s, l) => s + l.rocAuc, 0) / r.local.length],
@@ -275,7 +289,7 @@ function dotPlot(groups: [string, RunResult[]][]): string {
     ['centralized', '#2ca02c', (r) => r.centralized.rocAuc],
   ];
   groups.forEach(([key, rs], g) => {
-    const y0 = 40 + g * 46;
+    const y0 = 50 + g * 46;
     out.push(`<text x="8" y="${y0 + 16}">${key.replace('|', ' insurers, ')}</text>`);
     series.forEach(([, color, f], s) => {
       const m = meanCi(rs.map(f));
@@ -284,7 +298,7 @@ function dotPlot(groups: [string, RunResult[]][]): string {
       out.push(`<circle cx="${X(m.mean).toFixed(1)}" cy="${y}" r="3.5" fill="${color}"/>`);
     });
   });
-  series.forEach(([name, color], s) => out.push(`<circle cx="${W - 110}" cy="${30 + s * 12}" r="3.5" fill="${color}"/><text x="${W - 102}" y="${34 + s * 12}">${name}</text>`));
+  series.forEach(([name, color], s) => out.push(`<circle cx="${160 + s * 120}" cy="32" r="3.5" fill="${color}"/><text x="${168 + s * 120}" y="36">${name}</text>`));
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

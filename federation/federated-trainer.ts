@@ -51,7 +51,7 @@ export interface FederatedTrainOptions {
   /** `noised-leaves`: Gaussian noise of this sd on each leaf's fraud share. Default `union`. */
   readonly forestMode?: 'union' | 'noised-leaves';
   readonly leafNoise?: number;
-  /** Participant-level DP sigma the aggregator adds to FedAvg sums (for the epsilon report). */
+  /** Participant-level DP sigma the aggregator adds to FedAvg sums (must equal the aggregator's): epsilon is composed over every FedAvg round run. */
   readonly dpSigma?: number;
   readonly reviewShare?: number;
   readonly flagPrecision?: number;
@@ -143,7 +143,7 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
   const thresholds = thresholdsFromHistogram(hist, bins, options.reviewShare ?? 0.12, options.flagPrecision ?? 0.9, options.maxFlagShare ?? 0.05);
 
   const nn = mlpFromFlat(width, hidden, weights, options.seed);
-  const eps = options.dpSigma ? gaussianEpsilon(updateBound, { aggregateSigma: options.dpSigma, expectedParticipants: n, delta: 1e-5 }, best.round) : undefined;
+  const eps = options.dpSigma ? gaussianEpsilon(updateBound, { aggregateSigma: options.dpSigma, expectedParticipants: n, delta: 1e-5 }, losses.length) : undefined;
   const lineage: FederationLineage = {
     format: LINEAGE_FORMAT,
     federation: options.federation,
@@ -188,7 +188,8 @@ async function federatedLogistic(step: (beta: number[]) => Promise<Float64Array>
       beta[j] = beta[j]! - delta[j]!;
       largest = Math.max(largest, Math.abs(delta[j]!));
     }
-    if (largest < 1e-7) break;
+    // Fixed-point sums carry ~1e-7 of rounding per step, so a tighter stop would never trigger.
+    if (largest < 1e-5) break;
   }
   return beta;
 }

@@ -84,7 +84,7 @@ export class LocalParty {
     const nTrees = Math.max(1, Math.round((task.totalTrees * this.#train.rows.length) / task.totalExamples));
     const forest = trainForest(this.#train.rows, this.#train.y, { nTrees, seed: task.seed, maxDepth: task.maxDepth });
     if (task.leafNoise > 0) {
-      const rng = new Rng(task.seed ^ 0x5eed);
+      const rng = new Rng((task.seed ^ 0x5eed) >>> 0);
       const noise = (node: TreeNodeJson): TreeNodeJson => {
         if ('distribution' in node) {
           const p1 = Math.min(1, Math.max(0, (node.distribution[0]?.[1] ?? 0) + task.leafNoise * rng.normal()));
