@@ -9,6 +9,7 @@ import { thresholdsFromHistogram, trainFederated, unionForest, type FederatedMod
 import { lineageDigest, roundDigest } from '../../../federation/lineage.ts';
 import { LocalParty } from '../../../federation/local-party.ts';
 import { offlineObservations } from '../../../scoring/aggregates.ts';
+import type { TreeNodeJson } from '../../../scoring/forest-model.ts';
 import { FEATURE_NAMES } from '../../../scoring/features.ts';
 import { Scorer } from '../../../scoring/scorer.ts';
 import { initTf } from '../../../scoring/tf.ts';
@@ -93,6 +94,24 @@ describe('federated training (3 insurers, in process, secure aggregation)', () =
 });
 
 describe('federated pieces', () => {
+  it('noised-leaves trees keep the shape but not the exact local class counts', () => {
+    const rows = Array.from({ length: 400 }, (_, i) => Float64Array.of(i % 17, (i * 7) % 13, i % 5));
+    const labels = rows.map((_, i) => (i % 6 === 0 ? 1 : 0));
+    const party = new LocalParty({ id: 'insurer-0', rows, labels, hidden: [4], seed: 3 });
+    const task = { kind: 'forest' as const, totalTrees: 4, totalExamples: party.trainingExamples, seed: 9, maxDepth: 4, leafNoise: 0 };
+    const clear = party.trees(task);
+    const noised = party.trees({ ...task, leafNoise: 0.2 });
+    type Leaf = { distribution: number[][]; numberSamples?: number };
+    const leaves = (n: TreeNodeJson): Leaf[] => ('distribution' in n ? [n] : [...leaves(n.left), ...leaves(n.right)]);
+    const a = clear.baseModel.estimators.flatMap((e) => leaves(e.root));
+    const b = noised.baseModel.estimators.flatMap((e) => leaves(e.root));
+    expect(b).toHaveLength(a.length);
+    expect(b.every((l) => l.numberSamples === undefined)).toBe(true);
+    expect(b.some((l, i) => Math.abs(l.distribution[0]![1]! - a[i]!.distribution[0]![1]!) > 1e-6)).toBe(true);
+    expect(b.every((l) => l.distribution[0]![1]! >= 0 && l.distribution[0]![1]! <= 1)).toBe(true);
+  });
+
+
   it('unionForest keeps every tree', () => {
     const rows = Array.from({ length: 60 }, (_, i) => Float64Array.of(i % 7, i % 3));
     const y = rows.map((_, i) => (i % 5 === 0 ? 1 : 0));
