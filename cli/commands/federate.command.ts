@@ -12,7 +12,7 @@ import { readLabelsNdjson } from '../../fixtures/io.ts';
 import { deployFederationRegistry, FederationChainRecorder, verifyFederatedModel } from '../../federation/chain-record.ts';
 import { claimFeatureRows, saveFederatedBundle } from '../../federation/federated-bundle.ts';
 import { trainFederated } from '../../federation/federated-trainer.ts';
-import { renderReport, runEvaluation } from '../../federation/evaluation.ts';
+import { claimsDataset, providerDataset, renderReport, runEvaluation } from '../../federation/evaluation.ts';
 import { LocalParty } from '../../federation/local-party.ts';
 import { readRegistryFile } from '../../federation/registry-file.ts';
 import { generateIdentity, identityFromPem, identityToPem } from '../../federation/secure-aggregation/identity.ts';
@@ -183,6 +183,7 @@ export function registerFederateCommand(program: Command): void {
     .description('Local-only vs federated vs centralized on the provider table, 3 and 5 simulated insurers, random and non-IID splits, several seeds: writes the markdown report and its plot.')
     .option('--csv <file>', 'the provider table', '../shared/datasets/healthcare-provider-fraud/provider_features_70col.csv')
     .option('--out <file>', 'the report', 'docs/evaluation/federated.md')
+    .option('--claims <count>', 'generated labelled claims for the claims-model section (0: skip it)', (v: string) => (v === '0' ? 0 : positiveInt(v)), 6000)
     .option('--seeds <list>', 'seeds, comma-separated', '1,2,3')
     .option('--insurers <list>', 'insurer counts, comma-separated', '3,5')
     .option('--trees <n>', 'trees per forest', positiveInt, 60)
@@ -190,7 +191,7 @@ export function registerFederateCommand(program: Command): void {
     .option('--local-epochs <n>', 'local epochs per FedAvg round', positiveInt, 2)
     .option('--central-epochs <n>', 'epochs of the local-only and centralized networks', positiveInt, 12)
     .option('--hidden <widths>', 'network hidden layers', '32,16')
-    .action(async (opts: { csv: string; out: string; seeds: string; insurers: string; trees: number; rounds: number; localEpochs: number; centralEpochs: number; hidden: string }) => {
+    .action(async (opts: { csv: string; out: string; claims: number; seeds: string; insurers: string; trees: number; rounds: number; localEpochs: number; centralEpochs: number; hidden: string }) => {
       const started = performance.now();
       const options = {
         csv: opts.csv, seeds: parseList(opts.seeds, '--seeds'), insurerCounts: parseList(opts.insurers, '--insurers'), trees: opts.trees, hidden: parseHidden(opts.hidden),
@@ -199,13 +200,14 @@ export function registerFederateCommand(program: Command): void {
       const loads: number[] = [];
       const sampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
       try {
-        const e = await runEvaluation(options);
+        const sections = [{ title: 'Provider table (a table model)', svgFile: 'federated-roc-auc.svg', outcome: await runEvaluation(options, await providerDataset(opts.csv)) }];
+        if (opts.claims > 0) sections.push({ title: 'Generated labelled claims (the claims model the pipeline serves)', svgFile: 'federated-claims-roc-auc.svg', outcome: await runEvaluation(options, claimsDataset(opts.claims, 2026)) });
         const load = loads.length ? `${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2)} mean, ${Math.max(...loads).toFixed(2)} max` : loadavg()[0]!.toFixed(2);
-        const command = `npx claimtrail federate evaluate --seeds ${opts.seeds} --insurers ${opts.insurers} --trees ${opts.trees} --rounds ${opts.rounds} --local-epochs ${opts.localEpochs} --central-epochs ${opts.centralEpochs} --hidden ${opts.hidden}`;
-        const { markdown, svg } = renderReport(e, options, command, (performance.now() - started) / 1000, load);
+        const command = `npx claimtrail federate evaluate --claims ${opts.claims} --seeds ${opts.seeds} --insurers ${opts.insurers} --trees ${opts.trees} --rounds ${opts.rounds} --local-epochs ${opts.localEpochs} --central-epochs ${opts.centralEpochs} --hidden ${opts.hidden}`;
+        const { markdown, svgs } = renderReport(sections, options, command, (performance.now() - started) / 1000, load);
         await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
         await writeFile(opts.out, markdown);
-        await writeFile(path.join(path.dirname(opts.out), 'federated-roc-auc.svg'), svg);
+        for (const [file, svg] of Object.entries(svgs)) await writeFile(path.join(path.dirname(opts.out), file), svg);
         process.stdout.write(`report written to ${opts.out}\n`);
       } finally {
         clearInterval(sampler);
