@@ -307,7 +307,7 @@ function renderSection(title: string, svgFile: string, e: EvaluationOutcome, o: 
     const aboveMeanBest = meanCi(rs.map((r) => r.federated.rocAuc - Math.max(...r.local.map((l) => l.rocAuc))));
     lines.push(
       `- ${k} insurers, ${split}: gap to centralized ${gap.mean.toFixed(4)} (95 % CI ${(gap.mean - gap.half).toFixed(4)} .. ${(gap.mean + gap.half).toFixed(4)}): ` +
-        `${gap.mean - gap.half >= -0.01 ? 'within 0.01 over the whole interval' : gap.mean >= -0.01 ? 'within 0.01 on average, not over the whole interval' : '**not within 0.01**'}; ` +
+        `${gap.mean - gap.half >= -0.01 ? 'at most 0.01 below centralized over the whole interval' : gap.mean >= -0.01 ? 'at most 0.01 below centralized on average, not over the whole interval' : '**more than 0.01 below centralized**'}; ` +
         `above every local-only model in ${above} of ${rs.length} seeds (federated minus best local ${aboveMeanBest.mean.toFixed(4)} ± ${aboveMeanBest.half.toFixed(4)})${above === rs.length ? '' : ': **not met on every seed**'}.`,
     );
   }
