@@ -80,7 +80,8 @@ export function registerFederateCommand(program: Command): void {
     .option('--generate <count>', 'use generated demo claims instead of --data', positiveInt)
     .option('--seed <n>', 'seed of the generated claims and the local split', positiveInt, 1)
     .option('--hidden <widths>', 'network hidden layers, comma-separated (the federation\'s)', '32,16')
-    .action(async (opts: { federation: string; id: string; key: string; registry: string; data?: string; labels?: string; generate?: number; seed: number; hidden: string }) => {
+    .option('--min-participants <n>', 'take part only in sums of at least this many participants', positiveInt, 2)
+    .action(async (opts: { federation: string; id: string; key: string; registry: string; data?: string; labels?: string; generate?: number; seed: number; hidden: string; minParticipants: number }) => {
       const { config, log } = commandContext();
       const reg = await readRegistryFile(opts.registry);
       if (!reg.participants.has(opts.id)) throw new InvalidArgumentError(`--id ${opts.id} is not in the registry ${opts.registry}`);
@@ -104,7 +105,7 @@ export function registerFederateCommand(program: Command): void {
       try {
         process.stdout.write(`participant ${opts.id}: ${party.trainingExamples} training rows, joined federation ${opts.federation}\n`);
         const modelHash = await runKafkaParticipant({
-          channel, federation: opts.federation, identity, registry: reg.participants, coordinator: reg.coordinator, party, log,
+          channel, federation: opts.federation, identity, registry: reg.participants, coordinator: reg.coordinator, party, log, minParticipants: opts.minParticipants,
           onMasked: (index) => process.stdout.write(`participant ${opts.id}: masked update sent (round ${index})\n`),
         });
         process.stdout.write(`participant ${opts.id}: done, model ${modelHash}\n`);

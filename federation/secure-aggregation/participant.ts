@@ -21,6 +21,12 @@ export interface ParticipantRoundDeps {
   /** The coordinator's registered key (a registry of one). */
   readonly coordinator: ParticipantRegistry;
   readonly federation: string;
+  /**
+   * Fewest participants whose sum this participant will take part in (default 2). A sum over few
+   * parties says more about each: an insurer may ask for more, and then refuses a round that
+   * invites fewer or unmasks with fewer survivors.
+   */
+  readonly minParticipants?: number;
 }
 
 export function validateParameters(p: RoundParameters): void {
@@ -70,6 +76,8 @@ export class ParticipantRound {
     for (const id of m.body.participants) {
       if (!this.#deps.registry.has(id)) throw new FederationError('FEDERATION_PARTICIPANT_UNREGISTERED', `the announcement invites ${JSON.stringify(id)}, who is not registered; round refused`);
     }
+    const floor = this.#deps.minParticipants ?? 2;
+    if (m.body.participants.length < floor) throw new FederationError('FEDERATION_TOO_FEW_SURVIVORS', `the round invites ${m.body.participants.length} participants; ${this.id} takes part in sums of at least ${floor}`);
     if (!m.body.participants.includes(this.id)) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `${this.id} is not invited to round ${m.round}`);
     if (m.body.vectorLength !== this.#update.length) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `the round expects ${m.body.vectorLength} coordinates, this update has ${this.#update.length}`);
     this.#round = m.round;
@@ -163,6 +171,7 @@ export class ParticipantRound {
     if (all.length !== this.#u1.length || !all.every((id) => this.#u1.includes(id))) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', 'the unmask request does not partition the participants who dealt shares');
     if (!survivors.includes(this.id)) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', 'the unmask request lists this participant as dropped');
     if (survivors.length < params.threshold) throw new FederationError('FEDERATION_TOO_FEW_SURVIVORS', `${survivors.length} survivors, the threshold is ${params.threshold}`);
+    if (survivors.length < (this.#deps.minParticipants ?? 2)) throw new FederationError('FEDERATION_TOO_FEW_SURVIVORS', `${survivors.length} survivors; ${this.id} reveals only for sums of at least ${this.#deps.minParticipants}`);
     const seedShares: Record<string, string> = {};
     const maskKeyShares: Record<string, string> = {};
     for (const id of survivors) seedShares[id] = this.#held.get(id)!.seedShare;

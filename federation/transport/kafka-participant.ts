@@ -23,6 +23,8 @@ export interface KafkaParticipantDeps {
   readonly log: Logger;
   /** Give up when the coordinator says nothing for this long. Default 10 min. */
   readonly idleTimeoutMs?: number;
+  /** Fewest participants whose sum this participant takes part in (default 2). */
+  readonly minParticipants?: number;
   /** Called after each masked update is sent (round index), e.g. for progress output. */
   readonly onMasked?: (index: number) => void;
 }
@@ -47,7 +49,7 @@ export async function runKafkaParticipant(d: KafkaParticipantDeps): Promise<stri
           await d.channel.send(signMessage(d.identity, d.federation, t.round, FED_KIND.trees, { forest: d.party.trees(t.body.task) }));
           current = undefined;
         } else {
-          current = { round: t.round, index: t.body.index, secagg: new ParticipantRound({ identity: d.identity, registry: d.registry, coordinator: d.coordinator, federation: d.federation }, await d.party.contribution(t.body.task)) };
+          current = { round: t.round, index: t.body.index, secagg: new ParticipantRound({ identity: d.identity, registry: d.registry, coordinator: d.coordinator, federation: d.federation, ...(d.minParticipants ? { minParticipants: d.minParticipants } : {}) }, await d.party.contribution(t.body.task)) };
         }
         continue;
       }

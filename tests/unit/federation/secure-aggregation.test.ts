@@ -241,6 +241,12 @@ describe('secure aggregation round', () => {
     await expectFederationError(() => participants[0]!.onAnnounce(announce), 'FEDERATION_PROTOCOL_VIOLATION', /at step advertised/);
   });
 
+  it('a participant with a floor of 4 refuses a round of 3 (sums over few parties say more about each)', async () => {
+    const { coordinator, participantIds, registry, coordinatorRegistry } = setup([[1], [2], [3]]);
+    const strict = new ParticipantRound({ identity: participantIds[0]!, registry, coordinator: coordinatorRegistry, federation: FEDERATION, minParticipants: 4 }, [1]);
+    await expectFederationError(() => strict.onAnnounce(coordinator.announce()), 'FEDERATION_TOO_FEW_SURVIVORS', /invites 3 participants; insurer-0 takes part in sums of at least 4/);
+  });
+
   it('Gaussian DP: noise reaches the sum and epsilon is reported', async () => {
     const updates = [[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]];
     const { coordinator, participants } = setup(updates, { normBound: 4, dpSigma: 0.5 });
