@@ -4,6 +4,7 @@
  */
 import { buildMlp } from '../training/mlp.ts';
 import { tf } from '../scoring/tf.ts';
+import { FederationError } from './secure-aggregation/errors.ts';
 
 /** A fresh MLP (uncompiled) holding `flat` as its weights. */
 export function mlpFromFlat(width: number, hidden: readonly number[], flat: ArrayLike<number>, seed = 1): tf.Sequential {
@@ -16,7 +17,11 @@ export function mlpFromFlat(width: number, hidden: readonly number[], flat: Arra
     offset += size;
     return t;
   });
-  if (offset !== flat.length) throw new Error(`weight vector has ${flat.length} values, the network ${offset}`);
+  if (offset !== flat.length) {
+    tensors.forEach((t) => t.dispose());
+    model.dispose();
+    throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `weight vector has ${flat.length} values, the network ${offset}`);
+  }
   model.setWeights(tensors);
   tensors.forEach((t) => t.dispose());
   return model;

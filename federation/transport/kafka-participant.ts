@@ -29,6 +29,8 @@ export interface KafkaParticipantDeps {
   readonly onMasked?: (index: number) => void;
 }
 
+const TASK_KINDS: ReadonlySet<unknown> = new Set(['stats', 'variance', 'fedavg', 'validate', 'forest', 'logistic', 'histogram']);
+
 /** Runs until `fed.done`; returns the model hash the coordinator announced. */
 export async function runKafkaParticipant(d: KafkaParticipantDeps): Promise<string> {
   const me = d.identity.id;
@@ -45,6 +47,7 @@ export async function runKafkaParticipant(d: KafkaParticipantDeps): Promise<stri
       }
       if (m.kind === FED_KIND.task) {
         const t = d.coordinator.verify(m as SignedMessage<TaskBody>, { federation: d.federation, kind: FED_KIND.task });
+        if (!TASK_KINDS.has(t.body?.task?.kind)) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `unknown task ${JSON.stringify(String(t.body?.task?.kind)).slice(0, 40)}`);
         if (t.body.task.kind === 'forest') {
           await d.channel.send(signMessage(d.identity, d.federation, t.round, FED_KIND.trees, { forest: d.party.trees(t.body.task) }));
           current = undefined;
