@@ -28,6 +28,10 @@ const ROOMS = {
   review: ['core', 'domain', 'infra', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'proofs'],
   // Access monitoring reads the review app's audit log (outbox, users, pseudonyms) and the chain (trust anchor from proofs/); review/ never imports it.
   monitoring: ['core', 'domain', 'infra', 'ingest', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'proofs', 'review'],
+  // The pure secure-aggregation core: node:crypto, canonical JSON and the error base only.
+  'federation/secure-aggregation': ['core', 'anchoring/core'],
+  // Federated training: trainers and bundles from training/ and scoring/, Kafka transport, the chain record.
+  federation: ['core', 'domain', 'infra', 'fixtures', 'scoring', 'training', 'anchoring/core', 'anchoring/chain', 'anchoring', 'contracts', 'federation/secure-aggregation'],
   pipeline: ['core', 'domain', 'infra', 'ingest', 'scoring', 'anchoring', 'anchoring/core', 'anchoring/chain', 'contracts', 'privacy', 'workers', 'review', 'monitoring'],
   stack: ['core'],
 };
@@ -36,6 +40,7 @@ const ROOMS = {
 function roomPath(room) {
   if (room === 'anchoring') return '^anchoring/(?!core/|chain/)';
   if (room === 'contracts') return '^contracts/(?!test/)';
+  if (room === 'federation') return '^federation/(?!secure-aggregation/)';
   return `^${room}/`;
 }
 
@@ -45,7 +50,7 @@ const roomRules = Object.entries(ROOMS).map(([room, allowed]) => ({
   severity: 'error',
   from: { path: roomPath(room) },
   to: {
-    path: '^(core|domain|infra|fixtures|ingest|scoring|training|anchoring|contracts|privacy|workers|proofs|review|monitoring|pipeline|stack|cli|bench|tests)/',
+    path: '^(core|domain|infra|fixtures|ingest|scoring|training|federation|anchoring|contracts|privacy|workers|proofs|review|monitoring|pipeline|stack|cli|bench|tests)/',
     pathNot: [roomPath(room), ...allowed.map(roomPath)],
   },
 }));

@@ -28,6 +28,8 @@ export function exitCodeFor(error: unknown): number {
     // Another Kafka cluster or a recreated decisions topic: an operator decides (`claimtrail rebaseline --confirm`).
     if (error.code === 'LOG_IDENTITY_CHANGED') return 2;
     if (error.code === 'CHECK_FAILED') return 1;
+    // Federation: a refused message, a bad round or too few participants is the caller's to fix.
+    if (error.code.startsWith('FEDERATION_')) return 2;
     return error.retriable ? 3 : 70;
   }
   // The anchoring core keeps its own small error tree (it imports nothing from the app).

@@ -49,6 +49,17 @@ export function loadDecisionAnchorV2Artifact(): ContractArtifact {
   return loadArtifact(DECISION_ANCHOR_V2_ARTIFACT);
 }
 
+/** Where `npm run build:contracts` writes the FederationRegistry artifact (docs/federation.md). */
+const FEDERATION_REGISTRY_ARTIFACT = new URL('../artifacts/contracts/FederationRegistry.sol/FederationRegistry.json', import.meta.url);
+
+/**
+ * Loads FederationRegistry's ABI and creation bytecode from `artifacts/`.
+ * @throws ClaimtrailError `CONTRACT_ARTIFACTS_MISSING` / `CONTRACT_ARTIFACTS_INVALID` as the loaders above.
+ */
+export function loadFederationRegistryArtifact(): ContractArtifact {
+  return loadArtifact(FEDERATION_REGISTRY_ARTIFACT);
+}
+
 function loadArtifact(url: URL): ContractArtifact {
   let text: string;
   try {

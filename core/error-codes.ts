@@ -68,6 +68,13 @@ export const ERROR_CODES = {
   ACCESS_EVENT_UNKNOWN_USER: 'an access event names a user pseudonym no review user has',
   ACCESS_EVENT_ROLE_MISMATCH: 'an access event carries another role than its user holds',
   ACCESS_EVENT_CLOCK_SKEW: 'an access event is stamped further ahead of the monitor\'s clock than MONITOR_MAX_CLOCK_SKEW_SECONDS',
+  // Federated training (federation/).
+  FEDERATION_PARTICIPANT_UNREGISTERED: 'a federation message names a participant that is not in the registered list',
+  FEDERATION_SIGNATURE_INVALID: 'a federation message does not carry a valid signature of its sender\'s identity key',
+  FEDERATION_PROTOCOL_VIOLATION: 'a federation message is out of order, duplicated or malformed for the round',
+  FEDERATION_TOO_FEW_SURVIVORS: 'fewer participants than the threshold are left in the round; it cannot be unmasked',
+  FEDERATION_AGGREGATE_REJECTED: 'the unmasked aggregate is not finite or exceeds the norm bound',
+  FEDERATION_ENCODING_INVALID: 'a value cannot be encoded in the fixed-point ring (not finite or beyond its range)',
 
   // Proof verification (anchoring/core; each also has a `claimtrail verify` exit code).
   FORMAT_INVALID: 'the proof bundle is not of a known format',

@@ -4,6 +4,7 @@ import { registerBenchCommand } from './bench.command.ts';
 import { registerDbCommand } from './db.command.ts';
 import { registerEraseCommand } from './erase.command.ts';
 import { registerEvaluateCommand } from './evaluate.command.ts';
+import { registerFederateCommand } from './federate.command.ts';
 import { registerFixturesCommand } from './fixtures.command.ts';
 import { registerProduceCommand } from './produce.command.ts';
 import { registerRebaselineCommand } from './rebaseline.command.ts';
@@ -35,4 +36,5 @@ export function registerCommands(program: Command): void {
   registerBenchCommand(program);
   registerRebaselineCommand(program);
   registerStatusCommand(program);
+  registerFederateCommand(program);
 }

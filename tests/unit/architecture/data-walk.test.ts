@@ -47,7 +47,7 @@ describe('docs/architecture.md data walk', () => {
   });
 
   it('lists every top-level room of the repository in the room table', () => {
-    const rooms = ['core', 'domain', 'infra', 'fixtures', 'ingest', 'scoring', 'training', 'anchoring', 'workers', 'privacy', 'proofs', 'review', 'monitoring', 'pipeline', 'contracts', 'stack', 'cli', 'bench', 'tests', 'deploy', 'docs'];
+    const rooms = ['core', 'domain', 'infra', 'fixtures', 'ingest', 'scoring', 'training', 'federation', 'anchoring', 'workers', 'privacy', 'proofs', 'review', 'monitoring', 'pipeline', 'contracts', 'stack', 'cli', 'bench', 'tests', 'deploy', 'docs'];
     for (const room of rooms) {
       expect(existsSync(join(ROOT, room)), room).toBe(true);
       expect(doc.includes(`\`${room}/\``), room).toBe(true);

@@ -1,0 +1,243 @@
+/**
+ * The coordinator's federated training loop. Everything it learns about the parties' data comes
+ * through `Aggregator.sum` (secure aggregation: sums only) or, for the union forest, trees shared
+ * in clear:
+ *
+ *  1. normalizer: Σ n and Σ x (one round), then the scale-free variance (one round);
+ *  2. network: FedAvg from a seeded initialisation, `localEpochs` per round, each party's update
+ *     weighted by its share of the examples and clipped; after each round the validation log-loss
+ *     is summed; training stops after `patience` rounds without improvement and keeps the best;
+ *  3. forest: the union of the parties' trees, each growing a share of the trees proportional to
+ *     its training size (optionally with noised leaves);
+ *  4. stacker and Platt calibration: Newton's method on the logistic log-loss, each step's
+ *     gradient and Hessian summed over the parties' validation rows;
+ *  5. thresholds: from per-class histograms of the calibrated validation scores.
+ */
+import { Forest } from '../scoring/forest.ts';
+import type { ForestModelJson } from '../scoring/forest-model.ts';
+import type { ModelBundleParts } from '../scoring/model-bundle.ts';
+import type { Normalizer } from '../scoring/normalizer.ts';
+import { buildMlp } from '../training/mlp.ts';
+import { FederationError } from './secure-aggregation/errors.ts';
+import { gaussianEpsilon } from './secure-aggregation/clipping.ts';
+import type { Aggregator, RoundRecord } from './aggregator.ts';
+import { LINEAGE_FORMAT, type FederationLineage } from './lineage.ts';
+import { flatWeights, mlpFromFlat } from './mlp-weights.ts';
+import type { GlobalModelRef, SumSpec, Task } from './tasks.ts';
+
+export interface FederatedTrainOptions {
+  readonly aggregator: Aggregator;
+  readonly federation: string;
+  /** Registered keys of the participants, recorded in the lineage. */
+  readonly participantKeys: readonly { id: string; publicKey: string }[];
+  /** Feature count of every party's rows. */
+  readonly width: number;
+  readonly seed: number;
+  /** Hidden layer widths. Default [32, 16]. */
+  readonly hidden?: readonly number[];
+  /** Most FedAvg rounds. Default 15. */
+  readonly maxRounds?: number;
+  /** Local epochs per FedAvg round. Default 2. */
+  readonly localEpochs?: number;
+  /** Rounds without a lower validation loss before stopping. Default 2. */
+  readonly patience?: number;
+  readonly learningRate?: number;
+  readonly batchSize?: number;
+  /** L2 bound each party clips its weighted update to. Default 5. */
+  readonly updateNormBound?: number;
+  /** Trees of the union forest. Default 60. */
+  readonly trees?: number;
+  readonly maxDepth?: number;
+  /** `noised-leaves`: Gaussian noise of this sd on each leaf's fraud share. Default `union`. */
+  readonly forestMode?: 'union' | 'noised-leaves';
+  readonly leafNoise?: number;
+  /** Participant-level DP sigma the aggregator adds to FedAvg sums (must equal the aggregator's): epsilon is composed over every FedAvg round run. */
+  readonly dpSigma?: number;
+  readonly reviewShare?: number;
+  readonly flagPrecision?: number;
+  readonly maxFlagShare?: number;
+  /** Progress callback (round records as they complete). */
+  readonly onRound?: (record: RoundRecord) => void;
+}
+
+export interface FederatedModel {
+  readonly parts: Omit<ModelBundleParts, 'training' | 'createdAt' | 'aggregates'>;
+  readonly lineage: FederationLineage;
+  readonly treesBytes: number;
+}
+
+const RIDGE = 1e-4;
+
+export async function trainFederated(options: FederatedTrainOptions): Promise<FederatedModel> {
+  const agg = options.aggregator;
+  const width = options.width;
+  const hidden = options.hidden ?? [32, 16];
+  const n = agg.participants.length;
+  const rounds: RoundRecord[] = [];
+  const sum = async (task: Exclude<Task, { kind: 'forest' }>, spec: SumSpec): Promise<Float64Array> => {
+    const { sum: s, record } = await agg.sum(task, spec);
+    rounds.push(record);
+    options.onRound?.(record);
+    return s;
+  };
+  const big = (bits: number) => 2 ** (62 - bits) / (n + 1);
+
+  // 1. Normalizer from sums.
+  const stats = await sum({ kind: 'stats' }, { vectorLength: 1 + width, normBound: big(12), fractionalBits: 12 });
+  const total = Math.round(stats[0] as number);
+  if (!(total > 0)) throw new FederationError('FEDERATION_AGGREGATE_REJECTED', `the parties report ${total} training examples`);
+  const means = Array.from(stats.subarray(1), (v) => v / total);
+  const rel = await sum({ kind: 'variance', means, totalExamples: total }, { vectorLength: width, normBound: big(24), fractionalBits: 24 });
+  const stds = means.map((m, j) => {
+    const sd = Math.sqrt(Math.max(0, rel[j] as number)) * (Math.abs(m) + 1);
+    return sd > 1e-9 ? sd : 1;
+  });
+  const normalizer: Normalizer = { means, stds, clip: 8 };
+
+  // 2. FedAvg.
+  const init = buildMlp(width, hidden, options.seed);
+  let weights = Array.from(flatWeights(init));
+  init.dispose();
+  const maxRounds = options.maxRounds ?? 15;
+  const patience = options.patience ?? 2;
+  const localEpochs = options.localEpochs ?? 2;
+  const updateBound = options.updateNormBound ?? 5;
+  const losses: number[] = [];
+  let best = { loss: Infinity, weights, round: 0 };
+  let stale = 0;
+  for (let r = 1; r <= maxRounds && stale < patience; r++) {
+    const update = await sum(
+      { kind: 'fedavg', weights, normalizer, epochs: localEpochs, learningRate: options.learningRate ?? 0.003, batchSize: options.batchSize ?? 128, seed: (options.seed + r * 7919) >>> 0, totalExamples: total },
+      { vectorLength: weights.length, normBound: updateBound, fractionalBits: 24 },
+    );
+    weights = weights.map((w, i) => w + (update[i] as number));
+    const v = await sum({ kind: 'validate', weights, normalizer }, { vectorLength: 2, normBound: big(24), fractionalBits: 24 });
+    const loss = (v[0] as number) / Math.max(1, v[1] as number);
+    losses.push(loss);
+    if (loss < best.loss - 1e-6) {
+      best = { loss, weights, round: r };
+      stale = 0;
+    } else stale++;
+  }
+  weights = best.weights;
+
+  // 3. Union forest.
+  const totalTrees = options.trees ?? 60;
+  const forestMode = options.forestMode ?? 'union';
+  const leafNoise = forestMode === 'noised-leaves' ? (options.leafNoise ?? 0.1) : 0;
+  const { forests, bytes: treesBytes } = await agg.trees({ kind: 'forest', totalTrees, totalExamples: total, seed: options.seed, maxDepth: options.maxDepth ?? 10, leafNoise });
+  const forest = unionForest(forests);
+
+  // 4. Stacker, then Platt calibration, by federated Newton steps.
+  const model: GlobalModelRef = { forest, weights, normalizer };
+  const stackBeta = await federatedLogistic((beta) => sum({ kind: 'logistic', purpose: 'stacker', beta, model }, { vectorLength: 9, normBound: big(24), fractionalBits: 24 }), 3);
+  const a = { rf: Math.max(0, stackBeta[1] as number), nn: Math.max(0, stackBeta[2] as number) };
+  const mix = a.rf + a.nn > 0 ? { rf: a.rf / (a.rf + a.nn), nn: a.nn / (a.rf + a.nn) } : { rf: 0.5, nn: 0.5 };
+  const withMix: GlobalModelRef = { ...model, mix };
+  const plattBeta = await federatedLogistic((beta) => sum({ kind: 'logistic', purpose: 'platt', beta, model: withMix }, { vectorLength: 5, normBound: big(24), fractionalBits: 24 }), 2);
+  const calibration = (plattBeta[1] as number) > 0 && Number.isFinite(plattBeta[0]) ? { method: 'platt' as const, a: plattBeta[1] as number, b: plattBeta[0] as number } : { method: 'platt' as const, a: 1, b: 0 };
+
+  // 5. Thresholds from the summed histograms.
+  const bins = 200;
+  const hist = await sum({ kind: 'histogram', bins, model: { ...withMix, calibration } }, { vectorLength: 2 * bins, normBound: big(24), fractionalBits: 24 });
+  const thresholds = thresholdsFromHistogram(hist, bins, options.reviewShare ?? 0.12, options.flagPrecision ?? 0.9, options.maxFlagShare ?? 0.05);
+
+  const nn = mlpFromFlat(width, hidden, weights, options.seed);
+  const eps = options.dpSigma ? gaussianEpsilon(updateBound, { aggregateSigma: options.dpSigma, expectedParticipants: n, delta: 1e-5 }, losses.length) : undefined;
+  const lineage: FederationLineage = {
+    format: LINEAGE_FORMAT,
+    federation: options.federation,
+    participants: options.participantKeys.map((p) => ({ id: p.id, publicKey: p.publicKey })),
+    rounds,
+    forest: { mode: forestMode, trees: forest.baseModel.estimators.length, leafNoise },
+    dp: { sigma: options.dpSigma ?? 0, epsilonPerRound: eps?.epsilonPerRound ?? null, epsilonTotal: eps?.epsilonTotal ?? null, delta: eps?.deltaTotal ?? null },
+    fedavg: { rounds: losses.length, localEpochs, bestRound: best.round, validationLoss: losses },
+  };
+  return { parts: { forest, nn, normalizer, thresholds, weights: mix, calibration }, lineage, treesBytes };
+}
+
+/** The union of the parties' forests: every tree, one forest (scoring averages trees). */
+export function unionForest(forests: readonly ForestModelJson[]): ForestModelJson {
+  if (forests.length === 0) throw new FederationError('FEDERATION_TOO_FEW_SURVIVORS', 'no party sent trees');
+  const first = forests[0]!.baseModel;
+  const estimators = forests.flatMap((f) => f.baseModel.estimators);
+  const indexes = forests.flatMap((f) => f.baseModel.indexes);
+  const union: ForestModelJson = { name: 'RFClassifier', baseModel: { ...first, estimators, indexes, nEstimators: estimators.length, maxFeatures: Math.max(...forests.map((f) => f.baseModel.maxFeatures)) } };
+  Forest.fromJson(union); // validates the shape (equal feature counts)
+  return union;
+}
+
+/** Newton's method on the logistic log-loss where each step's gradient and Hessian are a secure sum. */
+async function federatedLogistic(step: (beta: number[]) => Promise<Float64Array>, d: number): Promise<number[]> {
+  const beta = new Array<number>(d).fill(0);
+  for (let iter = 0; iter < 20; iter++) {
+    const s = await step([...beta]);
+    const g = Array.from(s.subarray(0, d));
+    const h = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+    let k = d;
+    for (let j = 0; j < d; j++) for (let l = j; l < d; l++) h[j]![l] = h[l]![j] = s[k++] as number;
+    const count = Math.max(1, h[0]![0]!);
+    for (let j = 1; j < d; j++) {
+      g[j] = g[j]! + RIDGE * count * beta[j]!;
+      h[j]![j] = h[j]![j]! + RIDGE * count;
+    }
+    const delta = solve(h, g);
+    if (!delta) break;
+    let largest = 0;
+    for (let j = 0; j < d; j++) {
+      beta[j] = beta[j]! - delta[j]!;
+      largest = Math.max(largest, Math.abs(delta[j]!));
+    }
+    // Fixed-point sums carry ~1e-7 of rounding per step, so a tighter stop would never trigger.
+    if (largest < 1e-5) break;
+  }
+  return beta;
+}
+
+function solve(h: number[][], g: number[]): number[] | null {
+  const d = g.length;
+  const m = h.map((row, i) => [...row, g[i]!]);
+  for (let c = 0; c < d; c++) {
+    let p = c;
+    for (let r = c + 1; r < d; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
+    if (!(Math.abs(m[p]![c]!) > 1e-12)) return null;
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    for (let r = c + 1; r < d; r++) {
+      const f = m[r]![c]! / m[c]![c]!;
+      for (let k = c; k <= d; k++) m[r]![k] = m[r]![k]! - f * m[c]![k]!;
+    }
+  }
+  const s = new Array<number>(d).fill(0);
+  for (let r = d - 1; r >= 0; r--) {
+    let v = m[r]![d]!;
+    for (let k = r + 1; k < d; k++) v -= m[r]![k]! * s[k]!;
+    s[r] = v / m[r]![r]!;
+  }
+  return s;
+}
+
+/**
+ * Review: the lowest bin edge whose tail holds at most `reviewShare` of validation rows. Flag: the
+ * lowest edge whose tail has precision >= `flagPrecision` and share <= `maxFlagShare`, else the
+ * top 3 %. Bin edges bound the resolution (1 / bins).
+ */
+export function thresholdsFromHistogram(hist: Float64Array, bins: number, reviewShare: number, flagPrecision: number, maxFlagShare: number): { review: number; flag: number } {
+  const neg = Array.from(hist.subarray(0, bins), (v) => Math.max(0, Math.round(v)));
+  const pos = Array.from(hist.subarray(bins, 2 * bins), (v) => Math.max(0, Math.round(v)));
+  const total = neg.reduce((a, b) => a + b, 0) + pos.reduce((a, b) => a + b, 0);
+  let tailPos = 0;
+  let tailAll = 0;
+  let review = 1;
+  let flag: number | undefined;
+  let top3 = 1;
+  for (let b = bins - 1; b >= 0; b--) {
+    tailPos += pos[b]!;
+    tailAll += pos[b]! + neg[b]!;
+    const edge = b / bins;
+    if (tailAll / total <= reviewShare) review = edge;
+    if (tailAll / total <= 0.03) top3 = edge;
+    if (tailAll > 0 && tailAll / total <= maxFlagShare && tailPos / tailAll >= flagPrecision) flag = edge;
+  }
+  const f = flag ?? top3;
+  return { flag: f, review: Math.min(f, review) };
+}

@@ -1,0 +1,40 @@
+/**
+ * The federation lineage a federated model bundle carries in its manifest
+ * (`training.federation`), and the digests anchored on chain for it.
+ *
+ * Each secure-aggregation round is anchored as `roundDigest` (sha256 of the canonical JSON of the
+ * round's federation, index, round id, task, survivors, dropped participants, masked-update
+ * commitments and aggregate hash); the model is registered with its model hash and
+ * `lineageDigest` (sha256 over the ordered round digests). `claimtrail federate verify` recomputes
+ * both from the manifest and compares with the chain.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../anchoring/core/canonical-json.ts';
+import type { RoundRecord } from './aggregator.ts';
+
+export const LINEAGE_FORMAT = 'claimtrail-federation-lineage-v1';
+
+export interface FederationLineage {
+  readonly format: typeof LINEAGE_FORMAT;
+  readonly federation: string;
+  /** Registered identity keys of the participants (raw Ed25519, hex) at training time. */
+  readonly participants: readonly { readonly id: string; readonly publicKey: string }[];
+  readonly rounds: readonly RoundRecord[];
+  readonly forest: { readonly mode: 'union' | 'noised-leaves'; readonly trees: number; readonly leafNoise: number };
+  readonly dp: { readonly sigma: number; readonly epsilonPerRound: number | null; readonly epsilonTotal: number | null; readonly delta: number | null };
+  readonly fedavg: { readonly rounds: number; readonly localEpochs: number; readonly bestRound: number; readonly validationLoss: readonly number[] };
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+
+/** The anchored digest of one round (hex, no 0x). */
+export function roundDigest(federation: string, r: RoundRecord): string {
+  return sha256(
+    canonicalJson({ format: 'claimtrail-federation-round-v1', federation, index: r.index, round: r.round, task: r.task, survivors: [...r.survivors], dropped: [...r.dropped], commitments: { ...r.commitments }, aggregateHash: r.aggregateHash }),
+  );
+}
+
+/** The digest over every round of a lineage, in order (hex, no 0x). */
+export function lineageDigest(lineage: Pick<FederationLineage, 'federation' | 'rounds'>): string {
+  return sha256(canonicalJson({ format: 'claimtrail-federation-rounds-v1', federation: lineage.federation, rounds: lineage.rounds.map((r) => roundDigest(lineage.federation, r)) }));
+}

@@ -1,0 +1,229 @@
+/**
+ * One insurer's side of federated training: its own labelled feature rows, split once into a
+ * training and a validation part, and the computation of its contribution to each task. Rows
+ * never leave this object; only the vectors (summed under secure aggregation) and, for the union
+ * forest, trees do.
+ */
+import { Rng } from '../core/random.ts';
+import { calibrate } from '../scoring/calibration.ts';
+import { mix } from '../scoring/ensemble.ts';
+import { Forest } from '../scoring/forest.ts';
+import type { ForestModelJson, TreeNodeJson } from '../scoring/forest-model.ts';
+import { normalizeInto, type Normalizer } from '../scoring/normalizer.ts';
+import { tf } from '../scoring/tf.ts';
+import { trainForest } from '../training/forest-trainer.ts';
+import { stratifiedSplit } from '../training/train.ts';
+import { flatWeights, mlpFromFlat } from './mlp-weights.ts';
+import type { GlobalModelRef, Task } from './tasks.ts';
+
+export interface LocalPartyOptions {
+  readonly id: string;
+  readonly rows: readonly Float64Array[];
+  readonly labels: ArrayLike<number>;
+  /** Hidden layer widths of the network (the federation's, announced). */
+  readonly hidden: readonly number[];
+  /** Share of this party's rows kept for validation. Default 0.2. */
+  readonly validationShare?: number;
+  readonly seed: number;
+}
+
+const EPS = 1e-6;
+const logit = (p: number): number => {
+  const q = Math.min(1 - EPS, Math.max(EPS, p));
+  return Math.log(q / (1 - q));
+};
+
+export class LocalParty {
+  readonly id: string;
+  readonly width: number;
+  readonly #hidden: readonly number[];
+  readonly #train: { rows: Float64Array[]; y: Uint8Array };
+  readonly #valid: { rows: Float64Array[]; y: Uint8Array };
+  readonly #seed: number;
+  #cachedModel: { key: GlobalModelRef; rf: Float64Array; nn: Float64Array } | undefined;
+
+  constructor(options: LocalPartyOptions) {
+    this.id = options.id;
+    this.width = options.rows[0]?.length ?? 0;
+    this.#hidden = options.hidden;
+    this.#seed = options.seed;
+    const { train, validation } = stratifiedSplit(options.labels, options.validationShare ?? 0.2, new Rng(options.seed));
+    const pick = (idx: number[]) => ({ rows: idx.map((i) => options.rows[i] as Float64Array), y: Uint8Array.from(idx, (i) => options.labels[i] as number) });
+    this.#train = pick(train);
+    this.#valid = pick(validation);
+  }
+
+  get trainingExamples(): number {
+    return this.#train.rows.length;
+  }
+
+  /** The vector this party contributes to `task` (not for `forest`). */
+  async contribution(task: Exclude<Task, { kind: 'forest' }>): Promise<Float64Array> {
+    switch (task.kind) {
+      case 'stats':
+        return this.#stats();
+      case 'variance':
+        return this.#variance(task.means, task.totalExamples);
+      case 'fedavg':
+        return this.#fedavg(task);
+      case 'validate':
+        return this.#validate(task.weights, task.normalizer);
+      case 'logistic':
+        return this.#logistic(task.purpose, task.beta, task.model);
+      case 'histogram':
+        return this.#histogram(task.bins, task.model);
+    }
+  }
+
+  /**
+   * Trees grown on this party's training rows. `leafNoise` > 0 replaces each leaf's class
+   * distribution by a noised one and drops its sample count (the safer option: leaf values no
+   * longer give exact local class counts; split thresholds still lie between local values).
+   */
+  trees(task: Extract<Task, { kind: 'forest' }>): ForestModelJson {
+    const nTrees = Math.max(1, Math.round((task.totalTrees * this.#train.rows.length) / task.totalExamples));
+    const forest = trainForest(this.#train.rows, this.#train.y, { nTrees, seed: task.seed, maxDepth: task.maxDepth });
+    if (task.leafNoise > 0) {
+      const rng = new Rng((task.seed ^ 0x5eed) >>> 0);
+      const noise = (node: TreeNodeJson): TreeNodeJson => {
+        if ('distribution' in node) {
+          const p1 = Math.min(1, Math.max(0, (node.distribution[0]?.[1] ?? 0) + task.leafNoise * rng.normal()));
+          return { distribution: [[1 - p1, p1]] };
+        }
+        return { ...node, numberSamples: 0, left: noise(node.left), right: noise(node.right) };
+      };
+      forest.baseModel.estimators = forest.baseModel.estimators.map((e) => ({ ...e, root: noise(e.root) }));
+    }
+    return forest;
+  }
+
+  #stats(): Float64Array {
+    const w = this.width;
+    const out = new Float64Array(1 + w);
+    out[0] = this.#train.rows.length;
+    for (const row of this.#train.rows) for (let j = 0; j < w; j++) out[1 + j]! += row[j] as number;
+    return out;
+  }
+
+  #variance(means: readonly number[], total: number): Float64Array {
+    const out = new Float64Array(this.width);
+    for (const row of this.#train.rows) {
+      for (let j = 0; j < this.width; j++) out[j]! += (((row[j] as number) - (means[j] as number)) / (Math.abs(means[j] as number) + 1)) ** 2 / total;
+    }
+    return out;
+  }
+
+  #normalized(rows: readonly Float64Array[], normalizer: Normalizer): Float32Array {
+    const x = new Float32Array(rows.length * this.width);
+    rows.forEach((row, r) => normalizeInto(normalizer, row, x, r * this.width));
+    return x;
+  }
+
+  async #fedavg(task: Extract<Task, { kind: 'fedavg' }>): Promise<Float64Array> {
+    const n = this.#train.rows.length;
+    const model = mlpFromFlat(this.width, this.#hidden, task.weights, this.#seed);
+    model.compile({ optimizer: tf.train.adam(task.learningRate), loss: 'binaryCrossentropy' });
+    let positives = 0;
+    for (const v of this.#train.y) positives += v;
+    const classWeight = { 0: n / (2 * Math.max(1, n - positives)), 1: n / (2 * Math.max(1, positives)) };
+    const rng = new Rng(task.seed);
+    const order = Array.from({ length: n }, (_, i) => i);
+    const x = this.#normalized(this.#train.rows, task.normalizer);
+    const xs = new Float32Array(x.length);
+    const ys = new Float32Array(n);
+    for (let e = 0; e < task.epochs; e++) {
+      rng.shuffle(order);
+      order.forEach((src, dst) => {
+        xs.set(x.subarray(src * this.width, (src + 1) * this.width), dst * this.width);
+        ys[dst] = this.#train.y[src] as number;
+      });
+      const xt = tf.tensor2d(xs, [n, this.width]);
+      const yt = tf.tensor2d(ys, [n, 1]);
+      try {
+        await model.fit(xt, yt, { epochs: 1, batchSize: task.batchSize, shuffle: false, classWeight, verbose: 0 });
+      } finally {
+        xt.dispose();
+        yt.dispose();
+      }
+    }
+    const local = flatWeights(model);
+    model.dispose();
+    const share = n / task.totalExamples;
+    return local.map((v, i) => share * (v - (task.weights[i] as number)));
+  }
+
+  #predictNn(weights: readonly number[], normalizer: Normalizer, rows: readonly Float64Array[]): Float64Array {
+    const model = mlpFromFlat(this.width, this.#hidden, weights, this.#seed);
+    const x = tf.tensor2d(this.#normalized(rows, normalizer), [rows.length, this.width]);
+    const out = model.predict(x) as tf.Tensor;
+    const p = Float64Array.from(out.dataSync());
+    x.dispose();
+    out.dispose();
+    model.dispose();
+    return p;
+  }
+
+  #validate(weights: readonly number[], normalizer: Normalizer): Float64Array {
+    const p = this.#predictNn(weights, normalizer, this.#valid.rows);
+    let loss = 0;
+    p.forEach((q, i) => {
+      const c = Math.min(1 - EPS, Math.max(EPS, q));
+      loss -= this.#valid.y[i] === 1 ? Math.log(c) : Math.log(1 - c);
+    });
+    return Float64Array.of(loss, p.length);
+  }
+
+  #scores(model: GlobalModelRef): { rf: Float64Array; nn: Float64Array } {
+    if (this.#cachedModel?.key.forest === model.forest && this.#cachedModel.key.weights === model.weights) return this.#cachedModel;
+    const rows = this.#valid.rows;
+    const matrix = new Float64Array(rows.length * this.width);
+    rows.forEach((r, i) => matrix.set(r, i * this.width));
+    const rf = new Float64Array(rows.length);
+    Forest.fromJson(model.forest).predictBatch(matrix, rows.length, rf);
+    const nn = this.#predictNn(model.weights, model.normalizer, rows);
+    this.#cachedModel = { key: model, rf, nn };
+    return this.#cachedModel;
+  }
+
+  #logistic(purpose: 'stacker' | 'platt', beta: readonly number[], model: GlobalModelRef): Float64Array {
+    const { rf, nn } = this.#scores(model);
+    const columns = purpose === 'stacker' ? [rf, nn] : [Float64Array.from(rf, (r, i) => logit(mix(model.mix!, r, nn[i] as number)))];
+    return logisticSums(columns, this.#valid.y, beta);
+  }
+
+  #histogram(bins: number, model: GlobalModelRef): Float64Array {
+    const { rf, nn } = this.#scores(model);
+    const out = new Float64Array(2 * bins);
+    rf.forEach((r, i) => {
+      const s = calibrate(model.calibration!, mix(model.mix!, r, nn[i] as number));
+      const b = Math.min(bins - 1, Math.floor(s * bins));
+      out[(this.#valid.y[i] === 1 ? bins : 0) + b]! += 1;
+    });
+    return out;
+  }
+}
+
+/**
+ * Gradient (d values) and Hessian upper triangle (d(d+1)/2) of the logistic log-loss at `beta`
+ * over [1, ...columns]: the sufficient statistics of one Newton step, summable across parties.
+ */
+export function logisticSums(columns: readonly ArrayLike<number>[], y: ArrayLike<number>, beta: readonly number[]): Float64Array {
+  const d = columns.length + 1;
+  const out = new Float64Array(d + (d * (d + 1)) / 2);
+  const x = new Float64Array(d);
+  for (let i = 0; i < y.length; i++) {
+    x[0] = 1;
+    for (let j = 1; j < d; j++) x[j] = (columns[j - 1] as ArrayLike<number>)[i] as number;
+    let z = 0;
+    for (let j = 0; j < d; j++) z += (beta[j] as number) * (x[j] as number);
+    const p = 1 / (1 + Math.exp(-z));
+    const r = p - (y[i] === 1 ? 1 : 0);
+    const w = p * (1 - p);
+    let k = d;
+    for (let j = 0; j < d; j++) {
+      out[j]! += r * (x[j] as number);
+      for (let l = j; l < d; l++) out[k++]! += w * (x[j] as number) * (x[l] as number);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+/**
+ * What the coordinator asks every participant to compute in one step of federated training.
+ * Each task but `forest` yields a vector that is summed by secure aggregation; `forest` yields
+ * trees shared in clear (see docs/federation.md for what a tree reveals).
+ */
+import type { ForestModelJson } from '../scoring/forest-model.ts';
+import type { Normalizer } from '../scoring/normalizer.ts';
+
+export type Task =
+  /** [n, Σx_j ...] over the participant's training rows. */
+  | { readonly kind: 'stats' }
+  /**
+   * Σ_i ((x_ij - mean_j) / (|mean_j| + 1))² / totalExamples per feature: the scale-free variance
+   * share, so heavy-tailed amounts and small rates both fit the fixed-point ring.
+   */
+  | { readonly kind: 'variance'; readonly means: readonly number[]; readonly totalExamples: number }
+  /** Local epochs from the global weights; contribution (n_k / total) * (w_k - w). */
+  | { readonly kind: 'fedavg'; readonly weights: readonly number[]; readonly normalizer: Normalizer; readonly epochs: number; readonly learningRate: number; readonly batchSize: number; readonly seed: number; readonly totalExamples: number }
+  /** [Σ log-loss, n] of the global network on the participant's validation rows. */
+  | { readonly kind: 'validate'; readonly weights: readonly number[]; readonly normalizer: Normalizer }
+  /**
+   * Grow round(totalTrees * n_k / totalExamples) trees (at least one) on the training rows, shared
+   * in clear: the union forest then weighs each party by its data size.
+   */
+  | { readonly kind: 'forest'; readonly totalTrees: number; readonly totalExamples: number; readonly seed: number; readonly maxDepth: number; readonly leafNoise: number }
+  /**
+   * Gradient and Hessian (upper triangle) of the logistic log-loss at `beta` over the validation
+   * rows' columns: `stacker` = [1, rf, nn], `platt` = [1, logit(mix)].
+   */
+  | { readonly kind: 'logistic'; readonly purpose: 'stacker' | 'platt'; readonly beta: readonly number[]; readonly model: GlobalModelRef }
+  /** Per-class histograms of the calibrated validation score (`bins` equal bins on [0, 1]). */
+  | { readonly kind: 'histogram'; readonly bins: number; readonly model: GlobalModelRef };
+
+/** The global model as far as it is known when a task is sent. */
+export interface GlobalModelRef {
+  readonly forest: ForestModelJson;
+  readonly weights: readonly number[];
+  readonly normalizer: Normalizer;
+  readonly mix?: { readonly rf: number; readonly nn: number };
+  readonly calibration?: { readonly method: 'platt'; readonly a: number; readonly b: number };
+}
+
+/** Secure-aggregation settings of a task: bound and precision depend on what is summed. */
+export interface SumSpec {
+  readonly vectorLength: number;
+  readonly normBound: number;
+  readonly fractionalBits: number;
+}

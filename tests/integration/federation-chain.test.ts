@@ -1,0 +1,101 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { JsonRpcProvider } from 'ethers';
+import type { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnchorTxManager } from '../../anchoring/chain/anchor-tx.manager.ts';
+import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
+import { connectProvider } from '../../anchoring/chain/provider.ts';
+import { generateClaims } from '../../fixtures/generator.ts';
+import { InProcessAggregator } from '../../federation/aggregator.ts';
+import { deployFederationRegistry, FederationChainRecorder, verifyFederatedModel } from '../../federation/chain-record.ts';
+import { claimFeatureRows, saveFederatedBundle } from '../../federation/federated-bundle.ts';
+import { trainFederated } from '../../federation/federated-trainer.ts';
+import { LocalParty } from '../../federation/local-party.ts';
+import { generateIdentity, ParticipantRegistry } from '../../federation/secure-aggregation/identity.ts';
+import { createPool } from '../../infra/db/pool.ts';
+import { FEATURE_NAMES } from '../../scoring/features.ts';
+import { initTf } from '../../scoring/tf.ts';
+import { isolatedConfig, migratedSchema, testLog } from '../support/env.ts';
+import { startPrivateAnvil, type PrivateAnvil } from '../support/private-anvil.ts';
+
+const GWEI = 1_000_000_000n;
+
+/**
+ * The federation's chain record on a private anvil: every round of a real (in-process) federated
+ * training is recorded through the transaction manager, the model registered with its lineage
+ * digest; `verifyFederatedModel` passes, and fails (naming the round) once one round record of
+ * the bundle is altered.
+ */
+describe('federation on chain: record and verify', () => {
+  const config = isolatedConfig();
+  let anvil: PrivateAnvil;
+  let provider: JsonRpcProvider;
+  let pool: Pool;
+  let dropSchema: () => Promise<void>;
+  let dir: string;
+
+  beforeAll(async () => {
+    await initTf();
+    anvil = await startPrivateAnvil();
+    provider = await connectProvider(anvil.rpcUrl, 100);
+    dropSchema = await migratedSchema(config);
+    pool = createPool(config.database.url, config.database.schema, 2);
+    dir = await mkdtemp(path.join(tmpdir(), 'claimtrail-fedchain-'));
+  });
+
+  afterAll(async () => {
+    provider?.destroy();
+    await pool?.end();
+    await dropSchema?.();
+    await anvil?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('records every round and the model; verify passes, and fails after one round record is altered', async () => {
+    const coordinatorId = generateIdentity('coordinator');
+    const ids = [0, 1, 2].map((i) => generateIdentity(`insurer-${i}`));
+    const registry = new ParticipantRegistry(ids.map((p) => ({ id: p.id, publicKey: p.publicKey })));
+    const coordinatorRegistry = new ParticipantRegistry([{ id: 'coordinator', publicKey: coordinatorId.publicKey }]);
+    const data = generateClaims({ count: 900, seed: 44 });
+    const label = new Map(data.labels.map((l) => [l.claimId, l.fraud ? 1 : 0]));
+    const rows = claimFeatureRows(data.claims);
+    const labels = data.claims.map((c) => label.get(c.claimId)!);
+    const parties = ids.map((identity, k) => ({ identity, party: new LocalParty({ id: identity.id, rows: rows.slice(k * 300, (k + 1) * 300), labels: labels.slice(k * 300, (k + 1) * 300), hidden: [8], seed: k + 1 }) }));
+    const federation = 'chain-test-federation';
+    const aggregator = new InProcessAggregator({ federation, coordinator: coordinatorId, registry, coordinatorRegistry, parties });
+    const model = await trainFederated({ aggregator, federation, participantKeys: ids, width: FEATURE_NAMES.length, seed: 2, hidden: [8], maxRounds: 1, localEpochs: 1, trees: 6 });
+    const saved = await saveFederatedBundle(path.join(dir, 'bundle'), model);
+    model.parts.nn.dispose();
+
+    const tx = new AnchorTxManager({ provider, signerKey: anvil.signerKey, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500n * GWEI, pollMs: 100 });
+    const address = await deployFederationRegistry(tx);
+    const recorder = new FederationChainRecorder(tx, address);
+    for (const r of model.lineage.rounds) await recorder.recordRound(federation, r);
+    await recorder.registerModel(model.lineage, saved.modelHash);
+
+    const ok = await verifyFederatedModel({ modelHash: saved.modelHash, bundleDir: saved.dir, provider, registry: address, coordinator: tx.address });
+    expect(ok.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(ok.ok).toBe(true);
+    expect(ok.checks.find((c) => c.check === 'rounds')!.detail).toBe(`${model.lineage.rounds.length} round records match the chain`);
+
+    // Another coordinator's namespace holds nothing: the coordinator address is a trust anchor.
+    const stranger = await verifyFederatedModel({ modelHash: saved.modelHash, bundleDir: saved.dir, provider, registry: address, coordinator: '0x000000000000000000000000000000000000dEaD' });
+    expect(stranger.ok).toBe(false);
+
+    // Alter one round record (a masked-update commitment of round 3) in a copy of the bundle.
+    const altered = path.join(dir, 'altered');
+    await cp(saved.dir, altered, { recursive: true });
+    const manifestPath = path.join(altered, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    const round = manifest.training.federation.rounds[3];
+    round.commitments['insurer-1'] = 'f'.repeat(64);
+    await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    const bad = await verifyFederatedModel({ modelHash: saved.modelHash, bundleDir: altered, provider, registry: address, coordinator: tx.address });
+    expect(bad.ok).toBe(false);
+    expect(bad.checks.find((c) => c.check === 'rounds')).toEqual({ check: 'rounds', ok: false, detail: 'round record(s) 3 differ from the chain' });
+    expect(bad.checks.find((c) => c.check === 'model hash')!.ok).toBe(false);
+    expect(bad.checks.find((c) => c.check === 'lineage digest')!.ok).toBe(false);
+  }, 180_000);
+});
