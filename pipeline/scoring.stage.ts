@@ -44,7 +44,7 @@ export interface ScoringStageDeps {
 }
 
 /** Value bytes per produce request of the scoring stage's transaction (see the constructor). */
-export const DECISION_REQUEST_BYTES = 512 * 1024;
+export const DECISION_REQUEST_BYTES = 256 * 1024;
 
 export interface ScoringStageCounters {
   decided: number;
