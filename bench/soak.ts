@@ -88,7 +88,7 @@ export interface SoakOptions {
   /**
    * V8 old-space limit of each child (`--max-old-space-size`), MiB: how a deployment bounds a
    * role's memory (docs/soak.md, "Sizing"). 0: V8's default, which lets the heap grow to ~300 MiB
-   * under a backlog and keeps that RSS. Default 192.
+   * under a backlog and keeps that RSS. Default 160.
    */
   maxOldSpaceMiB: number;
 }
@@ -159,7 +159,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
       'scoring-processes': { type: 'string', default: '1' },
       'epoch-seconds': { type: 'string', default: '0' },
       'max-rss-mib': { type: 'string', default: '400' },
-      'max-old-space-mib': { type: 'string', default: '192' },
+      'max-old-space-mib': { type: 'string', default: '160' },
     },
     strict: true,
   });
@@ -568,7 +568,7 @@ if (import.meta.main) {
   try {
     options = parseSoakOptions(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`soak: ${(error as Error).message}\nusage: node bench/soak.ts [--minutes 30] [--rate 200] [--sample-seconds 60] [--partitions 4] [--max-rss-growth-mib 64] [--max-lag N] [--max-anchor-backlog 300] [--drain-seconds 300] [--block-time 2] [--scoring-processes 1] [--epoch-seconds 0] [--max-rss-mib 400] [--max-old-space-mib 192] [--work-dir DIR] [--results-dir DIR]\n`);
+    process.stderr.write(`soak: ${(error as Error).message}\nusage: node bench/soak.ts [--minutes 30] [--rate 200] [--sample-seconds 60] [--partitions 4] [--max-rss-growth-mib 64] [--max-lag N] [--max-anchor-backlog 300] [--drain-seconds 300] [--block-time 2] [--scoring-processes 1] [--epoch-seconds 0] [--max-rss-mib 400] [--max-old-space-mib 160] [--work-dir DIR] [--results-dir DIR]\n`);
     process.exit(2);
   }
   const loadBefore = loadavg();
