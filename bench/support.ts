@@ -51,8 +51,16 @@ export async function cleanupRun(kafka: Kafka, config: Readonly<Config>, log: Lo
   const queue = new Queue(config.anchor.queue, { connection: redis });
   try {
     await queue.obliterate({ force: true });
+    // The run's entity aggregates (seen / dup / bucket keys live 37 days): a run of 100,000
+    // claims leaves ~300,000 keys in a Redis that others share.
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.aggregates.keyPrefix}:*`, 'COUNT', 5000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
   } catch (error) {
-    log.warn({ err: error }, 'bench: removing the anchor queue failed');
+    log.warn({ err: error }, 'bench: removing the anchor queue or the aggregate keys failed');
   } finally {
     await queue.close();
     redis.disconnect();
