@@ -184,6 +184,13 @@ export async function runPipeline(spec: PipelineRunSpec, log: Logger): Promise<P
     let anchoring: PipelineRunResult['anchoring'];
     if (spec.anchored) anchoring = await measureAnchoring(pipeline, seenAt, deadline);
     clearInterval(ticker);
+    // The last partial second (a run shorter than a second has no other point): the plot and
+    // the per-second rates must not lose what came after the last tick.
+    if (bucketCount > 0 || timeline.length === 0) {
+      const p = percentiles(bucket);
+      const last = activeSampler.samples.at(-1);
+      timeline.push({ t: (performance.now() - started) / 1000, decisionsPerSecond: bucketCount, p50Ms: p.p50, p99Ms: p.p99, lag: 0, rssMb: last?.rssMb ?? 0, cpuPct: last?.cpuPct ?? 0 });
+    }
     const footprint = activeSampler.stop();
     const span = (lastSeen - firstSeen) / 1000;
     return {
