@@ -135,12 +135,23 @@ describe(`audit: ${CLAIMS} claims through the real stack, then the index tampere
   }, 300_000);
 
   it('reports an epoch root altered in PostgreSQL, and an epoch row naming another anchorer', async () => {
-    const { rows } = await pipeline.pool.query<{ epoch_id: string; root: string; anchorer: string }>(`SELECT epoch_id, root, anchorer FROM epochs WHERE status = 'anchored' ORDER BY sequence LIMIT 1`);
-    const { epoch_id: epochId, root, anchorer } = rows[0]!;
-    const { rows: entries } = await pipeline.pool.query<{ batch_id: string }>('SELECT batch_id FROM epoch_batches WHERE epoch_id = $1 AND batch_id IS NOT NULL ORDER BY position LIMIT 1', [epochId]);
+    // A batch that audits clean before the tamper: the test before altered one decision row,
+    // and the epoch findings must not mix with that one.
+    const { rows: candidates } = await pipeline.pool.query<{ epoch_id: string; root: string; anchorer: string; batch_id: string }>(
+      `SELECT e.epoch_id, e.root, e.anchorer, eb.batch_id FROM epochs e JOIN epoch_batches eb USING (epoch_id)
+        WHERE e.status = 'anchored' AND eb.batch_id IS NOT NULL ORDER BY e.sequence, eb.position`,
+    );
+    let chosen: (typeof candidates)[number] | undefined;
+    for (const c of candidates) {
+      if ((await audit.auditBatch(c.batch_id)).ok) {
+        chosen = c;
+        break;
+      }
+    }
+    const { epoch_id: epochId, root, anchorer, batch_id: batchId } = chosen!;
     await pipeline.pool.query('UPDATE epochs SET root = $2, anchorer = $3 WHERE epoch_id = $1', [epochId, `0x${'ee'.repeat(32)}`, `0x${'11'.repeat(20)}`]);
     try {
-      const report = await audit.auditBatch(entries[0]!.batch_id);
+      const report = await audit.auditBatch(batchId);
       expect(report.findings.map((f) => f.kind).sort()).toEqual(['altered', 'root-mismatch']);
       expect(report.findings.find((f) => f.kind === 'root-mismatch')).toMatchObject({ expected: root, computed: `0x${'ee'.repeat(32)}` });
     } finally {
