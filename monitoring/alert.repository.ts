@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { withTransaction } from '../infra/db/transaction.ts';
 import type { AuditActor } from '../review/repositories/audit.repository.ts';
 import { AuditRepository } from '../review/repositories/audit.repository.ts';
 
@@ -65,19 +66,7 @@ export class AlertRepository {
       }
       return id;
     };
-    if (db) return run(db);
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      const id = await run(client);
-      await client.query('COMMIT');
-      return id;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return db ? run(db) : withTransaction(this.#pool, run);
   }
 
   /** Labelled access alerts: the latest disposition of each, with the user-day's features; no person named. */

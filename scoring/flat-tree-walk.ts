@@ -78,3 +78,28 @@ export function walkFlatTrees(t: FlatTreeArrays, x: Float64Array, rows: number, 
     }
   }
 }
+
+/**
+ * Scratch buffers of one evaluator, kept between calls (scoring is synchronous), so a batch
+ * allocates nothing: the rows padded with the 0 column the leaves compare, and the leaf each row
+ * reached in the current tree (for the contributions).
+ */
+export class FlatTreeScratch {
+  #x = new Float64Array(0);
+  #leaves = new Int32Array(0);
+
+  /**
+   * `out[r]` = `start` + the sum of every tree's leaf value for row r of `matrix` (row-major,
+   * `rows` x `width`); with `contributions`, overwritten with the summed path deltas.
+   */
+  sum(t: FlatTreeArrays, matrix: Float64Array, rows: number, width: number, start: number, out: Float64Array, contributions?: Float64Array): void {
+    const stride = width + 1;
+    if (this.#x.length < rows * stride) this.#x = new Float64Array(rows * stride);
+    const x = this.#x;
+    for (let r = 0; r < rows; r++) x.set(matrix.subarray(r * width, (r + 1) * width), r * stride);
+    if (contributions && this.#leaves.length < rows) this.#leaves = new Int32Array(rows);
+    if (contributions) contributions.fill(0, 0, rows * width);
+    out.fill(start, 0, rows);
+    walkFlatTrees(t, x, rows, width, out, contributions ? this.#leaves : undefined, contributions);
+  }
+}

@@ -1,5 +1,5 @@
 import { RandomForestClassifier } from 'ml-random-forest';
-import { type FlatTreeArrays, walkFlatTrees } from './flat-tree-walk.ts';
+import { type FlatTreeArrays, FlatTreeScratch } from './flat-tree-walk.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { ForestModelJson, TreeNodeJson } from './forest-model.ts';
 
@@ -50,8 +50,7 @@ export class Forest {
   readonly #pathFeature: Int32Array;
   readonly #pathDelta: Float64Array;
   /** Scratch of `predictBatch`: padded rows, and the leaf per row of the current tree. */
-  #x = new Float64Array(0);
-  #leaves = new Int32Array(0);
+  readonly #scratch = new FlatTreeScratch();
 
   private constructor(model: ForestModelJson, library: RandomForestClassifier) {
     this.library = library;
@@ -214,17 +213,7 @@ export class Forest {
    */
   predictBatch(matrix: Float64Array, rows: number, out: Float64Array, contributions?: Float64Array): void {
     const width = this.featureCount;
-    const stride = width + 1;
-    // Rows padded with a 0 column (leaves compare it, see the layout). Scratch buffers are kept
-    // between calls (scoring is synchronous), so a batch allocates nothing.
-    if (this.#x.length < rows * stride) this.#x = new Float64Array(rows * stride);
-    const x = this.#x;
-    for (let r = 0; r < rows; r++) x.set(matrix.subarray(r * width, (r + 1) * width), r * stride);
-    // Leaf reached per row in the current tree, kept for the contributions.
-    if (contributions && this.#leaves.length < rows) this.#leaves = new Int32Array(rows);
-    if (contributions) contributions.fill(0, 0, rows * width);
-    out.fill(0, 0, rows);
-    walkFlatTrees(this.#arrays, x, rows, width, out, contributions ? this.#leaves : undefined, contributions);
+    this.#scratch.sum(this.#arrays, matrix, rows, width, 0, out, contributions);
     const trees = this.#roots.length;
     if (contributions) {
       for (let j = 0; j < rows * width; j++) contributions[j] = (contributions[j] as number) / trees;
