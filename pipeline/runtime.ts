@@ -175,6 +175,22 @@ export async function connectAnchoring(
 }
 
 /**
+ * Throws DecisionAnchorV2UnconfiguredError when DECISION_ANCHOR_V2_ADDRESS is unset and the
+ * chain is not the dev chain (the only one claimtrail deploys on). connectAnchoring checks the
+ * same; this runs first so the refusal needs nothing but the chain.
+ */
+async function refuseUnconfiguredChain(config: Readonly<Config>): Promise<void> {
+  if (config.chain.contractV2Address) return;
+  const provider = await connectProvider(config.chain.rpcUrl);
+  try {
+    const chainId = (await provider.getNetwork()).chainId;
+    if (chainId !== DEV_CHAIN_ID) throw new DecisionAnchorV2UnconfiguredError(chainId);
+  } finally {
+    provider.destroy();
+  }
+}
+
+/**
  * Builds and starts the pipeline's stages in this process: database migrations, Kafka topics,
  * then each requested role. `stop()` stops them in reverse order (in-flight work finishes or is
  * left to be re-read: nothing is lost).
@@ -182,6 +198,8 @@ export async function connectAnchoring(
  *   never reaches for a dev key by itself).
  */
 export async function startPipeline(config: Readonly<Config>, log: Logger, keys: PipelineKeys, roles: readonly PipelineRole[] = ALL_ROLES, options: PipelineOptions = {}): Promise<RunningPipeline> {
+  // A configuration the anchoring role refuses is refused before anything else is touched.
+  if (roles.includes('anchoring')) await refuseUnconfiguredChain(config);
   const pool = createPool(config.database.url, config.database.schema);
   await migrate(config.database.url, config.database.schema, log);
   const kafka = createKafka(config, log);

@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
+import { ConfigError, StackError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -60,7 +61,9 @@ export async function migrate(databaseUrl: string, schema: string, log?: Logger,
 async function upToDate(databaseUrl: string, schema: string): Promise<boolean> {
   const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -'.sql'.length));
   const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
+  await db.connect().catch((error: unknown) => {
+    throw explainConnectError(error);
+  });
   try {
     const { rows } = await db.query<{ name: string }>(`SELECT name FROM ${db.escapeIdentifier(schema)}.pgmigrations`);
     const applied = new Set(rows.map((r) => r.name));
@@ -72,4 +75,19 @@ async function upToDate(databaseUrl: string, schema: string): Promise<boolean> {
   } finally {
     await db.end();
   }
+}
+
+/**
+ * The first connection of a run, as one line for the operator: a refused login or unknown
+ * database is configuration (exit 2), an unreachable server is the stack (exit 3). Anything
+ * else is passed on unchanged.
+ */
+function explainConnectError(error: unknown): unknown {
+  const { code, message } = error as { code?: string; message?: string };
+  // SQLSTATE class 28 (authorization) and 3D000 (no such database): DATABASE_URL is wrong.
+  if (code?.startsWith('28') || code === '3D000') return new ConfigError([`DATABASE_URL: PostgreSQL refused the connection: ${message ?? code}`]);
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {
+    return new StackError('postgres', `no PostgreSQL answers at the DATABASE_URL host (${code}; start it with \`claimtrail stack up\`)`, { retriable: true, cause: error });
+  }
+  return error;
 }

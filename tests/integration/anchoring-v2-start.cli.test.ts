@@ -59,7 +59,8 @@ describe('anchoring start-up refusals (DecisionAnchorV2)', () => {
     const anvil: PrivateAnvil = await startPrivateAnvil({ chainId: 1337 });
     try {
       const { code, stderr } = await startAnchoring({ CHAIN_RPC_URL: anvil.rpcUrl, SIGNER_PRIVATE_KEY: anvil.signerKey });
-      expect(code).toBe(2);
+      // Code and stderr together: a failure shows what the process printed.
+      expect({ code, stderr }).toMatchObject({ code: 2 });
       expect(stderr.trim().split('\n')).toHaveLength(1);
       expect(stderr).toMatch(/DECISION_ANCHOR_V2_ADDRESS is not set for chain 1337/);
     } finally {
@@ -78,7 +79,7 @@ describe('anchoring start-up refusals (DecisionAnchorV2)', () => {
       const admin = new AnchorTxManager({ provider, signerKey: anvil.signerKey, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500_000_000_000n, pollMs: 100 });
       const { address } = await deployDecisionAnchorV2(admin, { anchorer: Wallet.createRandom().address, registrar: Wallet.createRandom().address });
       const { code, stderr } = await startAnchoring({ CHAIN_RPC_URL: anvil.rpcUrl, SIGNER_PRIVATE_KEY: anvil.signerKey, DECISION_ANCHOR_V2_ADDRESS: address });
-      expect(code).toBe(2);
+      expect({ code, stderr }).toMatchObject({ code: 2 });
       expect(stderr.trim().split('\n')).toHaveLength(1);
       expect(stderr).toMatch(/holds DEFAULT_ADMIN_ROLE on DecisionAnchorV2/);
     } finally {
