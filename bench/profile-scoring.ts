@@ -1,0 +1,67 @@
+/**
+ * Where the scoring stage's CPU goes, per claim: ScoringStage.handle (decode, aggregates in Redis,
+ * scoring, decision build, PostgreSQL payload COPY), the Kafka transaction and the batching stage's
+ * close, on the real PostgreSQL, Redis and Kafka, under the V8 profiler.
+ *
+ *   node bench/profile-scoring.ts [--model-dir DIR] [--batch-size 1000] [--rounds 10]
+ *
+ * Without --model-dir a model is trained first as the soak trains it (2,000 generated claims,
+ * seed 11: forest, booster, network). Prints the step timings, then self time per folder/package
+ * and the hottest functions.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../core/logger.ts';
+import { generateClaims } from '../fixtures/generator.ts';
+import { createKafka } from '../infra/kafka/kafka.ts';
+import { Scorer } from '../scoring/scorer.ts';
+import { trainModel } from '../training/train.ts';
+import { encodeClaims } from './claims-feed.ts';
+import { summariseProfile } from './profile.ts';
+import { stageTimings } from './stage-timings.ts';
+import { benchConfig, cleanupRun } from './support.ts';
+
+// The local stack's dev keys (cli/dev-sources.ts), as bench/run.ts uses them.
+process.env.CLAIMTRAIL_DEV_KEYS ??= '1';
+const { values } = parseArgs({ options: { 'model-dir': { type: 'string' }, 'batch-size': { type: 'string', default: '1000' }, rounds: { type: 'string', default: '10' } } });
+const batchSize = Number(values['batch-size']);
+const rounds = Number(values.rounds);
+const log = createLogger('warn');
+const work = mkdtempSync(join(tmpdir(), 'claimtrail-profile-'));
+const modelDir = values['model-dir'] ?? join(work, 'model');
+try {
+  if (!values['model-dir']) {
+    const training = generateClaims({ count: 2000, seed: 11 });
+    await trainModel({ claims: training.claims, labels: training.labels, outDir: modelDir, seed: 11, log });
+  }
+  const config = benchConfig({ MODEL_DIR: modelDir });
+  const kafka = createKafka(config, log, '-profile');
+  const scorer = await Scorer.load(modelDir);
+  const claims = encodeClaims(batchSize * Math.min(rounds, 12), 5);
+  // One round first, unprofiled: JIT warm-up, connections, the payload key cache.
+  await stageTimings(kafka, config, scorer, claims, batchSize, 1, log);
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  const cpu = process.cpuUsage();
+  const timings = await stageTimings(kafka, config, scorer, claims, batchSize, rounds, log);
+  const used = process.cpuUsage(cpu);
+  const summary = summariseProfile((await session.post('Profiler.stop')).profile);
+  session.disconnect();
+  await cleanupRun(kafka, config, log);
+  const perClaimUs = ((used.user + used.system) / (batchSize * rounds)).toFixed(0);
+  console.log(`model: ${modelDir} (${scorer.modelHash.slice(0, 12)}), ${rounds} batches of ${batchSize}; CPU of this process ${perClaimUs} µs per claim (every step, the load generator's decode included)`);
+  console.log('median ms per batch:', JSON.stringify(timings));
+  console.log('\nself time by folder / package');
+  for (const g of summary.byGroup) console.log(`  ${(100 * g.share).toFixed(1).padStart(5)} %  ${g.ms.toFixed(0).padStart(7)} ms  ${g.group}`);
+  console.log('\nhottest functions (self time)');
+  for (const f of summary.topFunctions) console.log(`  ${(100 * f.share).toFixed(1).padStart(5)} %  ${f.ms.toFixed(0).padStart(7)} ms  ${f.fn}  ${f.where}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+process.exit(0);
