@@ -9,6 +9,8 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Contract, getCreateAddress, id, Interface, type JsonRpcProvider } from 'ethers';
 import type { AnchorTxManager } from '../anchoring/chain/anchor-tx.manager.ts';
+import { DecisionAnchorV2Client } from '../anchoring/chain/decision-anchor-v2.client.ts';
+import { modelMetadataURI } from '../anchoring/chain/model-registration.ts';
 import { loadFederationRegistryArtifact } from '../contracts/artifacts.ts';
 import type { RoundRecord } from './aggregator.ts';
 import { LINEAGE_FORMAT, lineageDigest, roundDigest, type FederationLineage } from './lineage.ts';
@@ -72,7 +74,15 @@ export interface FederationVerification {
  * model hash (as a decision records it), the registry address and the coordinator's address;
  * nothing is taken from the bundle but the lineage being checked.
  */
-export async function verifyFederatedModel(options: { modelHash: string; bundleDir: string; provider: JsonRpcProvider; registry: string; coordinator: string }): Promise<FederationVerification> {
+export async function verifyFederatedModel(options: {
+  modelHash: string;
+  bundleDir: string;
+  provider: JsonRpcProvider;
+  registry: string;
+  coordinator: string;
+  /** DecisionAnchorV2 the decisions are anchored on: its registration of the model must cite this federation. */
+  anchorContract?: string;
+}): Promise<FederationVerification> {
   const checks: VerifyCheck[] = [];
   const add = (check: string, ok: boolean, detail: string) => checks.push({ check, ok, detail });
   const manifestBytes = await readFile(path.join(options.bundleDir, 'manifest.json'));
@@ -107,5 +117,12 @@ export async function verifyFederatedModel(options: { modelHash: string; bundleD
     if (r.index !== i || onChain !== hex32(roundDigest(lineage.federation, r))) bad.push(i);
   }
   add('rounds', bad.length === 0, bad.length === 0 ? `${lineage.rounds.length} round records match the chain` : `round record(s) ${bad.join(', ')} differ from the chain`);
+  if (options.anchorContract) {
+    // The decisions' contract: its model registration must cite the federation, lineage and round count recomputed here.
+    const registered = await new DecisionAnchorV2Client({ provider: options.provider, address: options.anchorContract }).modelRecord(expected);
+    const cited = modelMetadataURI(expected, { federation: lineage.federation, lineageDigest: lineageDigest(lineage), rounds: lineage.rounds.length });
+    if (!registered) add('model on DecisionAnchorV2', false, `${expected} is not registered on ${options.anchorContract}`);
+    else add('model on DecisionAnchorV2', registered.metadataURI === cited, registered.metadataURI === cited ? `registered citing this federation (${cited})` : `registered as ${registered.metadataURI}, expected ${cited}`);
+  }
   return { ok: checks.every((c) => c.ok), checks };
 }

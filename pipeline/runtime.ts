@@ -12,6 +12,7 @@ import { DecisionAnchorV2Client } from '../anchoring/chain/decision-anchor-v2.cl
 import { ensureDecisionAnchor, recordedDecisionAnchor } from '../anchoring/chain/deployment.ts';
 import { checkAnchorerRoles, DecisionAnchorV2UnconfiguredError, DEV_CHAIN_ID, ensureDecisionAnchorV2 } from '../anchoring/chain/deployment-v2.ts';
 import { EpochAnchorer } from '../anchoring/chain/epoch-anchorer.ts';
+import { federationCitationOf, registerModel } from '../anchoring/chain/model-registration.ts';
 import { FlaggedAnchorer } from '../anchoring/chain/flagged-anchorer.ts';
 import { FlaggedRootAnchorer } from '../anchoring/chain/flagged-root-anchorer.ts';
 import { configRoleKeySource, type RoleKeySource, type SignerSource } from '../anchoring/chain/signer-source.ts';
@@ -271,7 +272,7 @@ export async function startPipeline(config: Readonly<Config>, log: Logger, keys:
       const excludedNpis = await loadLeieNpis(config.exclusionLists);
       log.info({ files: config.exclusionLists.length, npis: excludedNpis.size }, 'exclusion lists loaded');
       const scorer = await Scorer.load(config.modelDir, { rules: createRulesConfig({ excludedNpis }), log: log.child({ component: 'scorer' }) });
-      if (running.anchor) await registerModel(running.anchor.v2, registrarTx, scorer.modelHash, log.child({ component: 'chain' }));
+      if (running.anchor) await registerModel(running.anchor.v2, registrarTx, scorer.modelHash, federationCitationOf(scorer.manifest.training), log.child({ component: 'chain' }));
       // Entity aggregates in Redis: windows from the model when it was trained with them.
       const spec = aggregateSpecFor(scorer, config);
       const fingerprintKey = (keys.aggregateKey ?? configAggregateKeySource(config)).aggregateKey(log);
@@ -351,24 +352,6 @@ async function startObservability(
   const server = await startMetricsServer({ host: config.metrics.host, port, token: config.metrics.token, registry: metrics.registry, checks, log });
   running.metricsServer = server;
   stoppers.push(() => server.close());
-}
-
-/**
- * Registers the scoring model on DecisionAnchorV2 through the registrar key's own transaction
- * manager (MODEL_REGISTRAR_ROLE; never the anchoring key). One call at start; nothing when the
- * model is registered already. Without a registrar key it warns and goes on: decisions anchor
- * either way, and the operator registers the model with the registrar key out of band.
- */
-async function registerModel(v2: DecisionAnchorV2Client, registrar: AnchorTxManager | undefined, modelHash: string, log: Logger): Promise<void> {
-  if (await v2.isModelRegistered(modelHash)) return;
-  if (!registrar) {
-    log.warn({ modelHash, contract: v2.address }, 'model not registered on DecisionAnchorV2 and no registrar key (MODEL_REGISTRAR_KEY_FILE) is configured: register it with the registrar key');
-    return;
-  }
-  await registrar.resume();
-  const data = v2.calldata('registerModel', [modelHash, `claimtrail-model:${modelHash}`]);
-  const outcome = await registrar.send({ to: v2.address, data, method: 'registerModel', batchIds: [] });
-  log.info({ modelHash, registrar: registrar.address, txHash: outcome.txHash }, 'model registered on DecisionAnchorV2');
 }
 
 /**

@@ -80,6 +80,12 @@ export class DecisionAnchorV2Client {
     return count === 0n ? null : { count: Number(count), anchoredBlock };
   }
 
+  /** The model's registration (registrant, block time, metadata URI), or null when it is not registered. */
+  async modelRecord(modelHash: string): Promise<{ registrant: string; registeredAt: bigint; metadataURI: string } | null> {
+    const [registrant, registeredAt, metadataURI] = (await this.#contract.getFunction('modelOf').staticCall(modelHash)) as [string, bigint, string];
+    return registrant === '0x0000000000000000000000000000000000000000' ? null : { registrant, registeredAt, metadataURI };
+  }
+
   async isModelRegistered(modelHash: string): Promise<boolean> {
     const [registrant] = (await this.#contract.getFunction('modelOf').staticCall(modelHash)) as [string, bigint, string];
     return registrant !== '0x0000000000000000000000000000000000000000';

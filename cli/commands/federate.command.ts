@@ -221,13 +221,14 @@ export function registerFederateCommand(program: Command): void {
     .requiredOption('--bundle <dir>', 'the federated model bundle')
     .requiredOption('--registry-contract <address>', 'FederationRegistry address (from your trust anchor, not the bundle)', address('--registry-contract'))
     .requiredOption('--coordinator <address>', "the coordinator's chain account (from your trust anchor)", address('--coordinator'))
+    .option('--anchor-contract <address>', "DecisionAnchorV2 the decisions are anchored on (from your trust anchor): its registration of the model must cite this federation", address('--anchor-contract'))
     .option('--rpc <url>', 'JSON-RPC URL (default CHAIN_RPC_URL)')
-    .action(async (modelHash: string, opts: { bundle: string; registryContract: string; coordinator: string; rpc?: string }) => {
+    .action(async (modelHash: string, opts: { bundle: string; registryContract: string; coordinator: string; anchorContract?: string; rpc?: string }) => {
       if (!/^0x[0-9a-fA-F]{64}$/.test(modelHash)) throw new InvalidArgumentError('<modelHash>: expected 0x + 64 hex digits');
       const { config } = commandContext();
       const provider = await connectProvider(opts.rpc ?? config.chain.rpcUrl);
       try {
-        const result = await verifyFederatedModel({ modelHash, bundleDir: opts.bundle, provider, registry: opts.registryContract, coordinator: opts.coordinator });
+        const result = await verifyFederatedModel({ modelHash, bundleDir: opts.bundle, provider, registry: opts.registryContract, coordinator: opts.coordinator, ...(opts.anchorContract ? { anchorContract: opts.anchorContract } : {}) });
         for (const c of result.checks) process.stdout.write(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}\n`);
         if (!result.ok) throw new ClaimtrailError('CHECK_FAILED', `federate verify: FAIL ${result.checks.filter((c) => !c.ok).map((c) => c.check).join(', ')}`);
         process.stdout.write(`federate verify: PASS ${modelHash}\n`);

@@ -1,11 +1,14 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { JsonRpcProvider } from 'ethers';
+import { toBeHex, Wallet, type JsonRpcProvider } from 'ethers';
 import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnchorTxManager } from '../../anchoring/chain/anchor-tx.manager.ts';
 import { AnchorTxRepository } from '../../anchoring/chain/anchor-tx.repository.ts';
+import { DecisionAnchorV2Client } from '../../anchoring/chain/decision-anchor-v2.client.ts';
+import { deployDecisionAnchorV2 } from '../../anchoring/chain/deployment-v2.ts';
+import { federationCitationOf, registerModel } from '../../anchoring/chain/model-registration.ts';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { InProcessAggregator } from '../../federation/aggregator.ts';
@@ -97,5 +100,60 @@ describe('federation on chain: record and verify', () => {
     expect(bad.checks.find((c) => c.check === 'rounds')).toEqual({ check: 'rounds', ok: false, detail: 'round record(s) 3 differ from the chain' });
     expect(bad.checks.find((c) => c.check === 'model hash')!.ok).toBe(false);
     expect(bad.checks.find((c) => c.check === 'lineage digest')!.ok).toBe(false);
+  }, 180_000);
+
+  it("leads from the decisions' contract to the federation: DecisionAnchorV2's registration of the model cites its rounds", async () => {
+    const coordinatorId = generateIdentity('coordinator');
+    const ids = [0, 1].map((i) => generateIdentity(`insurer-${i}`));
+    const data = generateClaims({ count: 600, seed: 45 });
+    const label = new Map(data.labels.map((l) => [l.claimId, l.fraud ? 1 : 0]));
+    const rows = claimFeatureRows(data.claims);
+    const labels = data.claims.map((c) => label.get(c.claimId)!);
+    const parties = ids.map((identity, k) => ({ identity, party: new LocalParty({ id: identity.id, rows: rows.slice(k * 300, (k + 1) * 300), labels: labels.slice(k * 300, (k + 1) * 300), hidden: [8], seed: k + 1 }) }));
+    const federation = 'chain-test-crossref';
+    const aggregator = new InProcessAggregator({
+      federation,
+      coordinator: coordinatorId,
+      registry: new ParticipantRegistry(ids.map((p) => ({ id: p.id, publicKey: p.publicKey }))),
+      coordinatorRegistry: new ParticipantRegistry([{ id: 'coordinator', publicKey: coordinatorId.publicKey }]),
+      parties,
+    });
+    const model = await trainFederated({ aggregator, federation, participantKeys: ids, width: FEATURE_NAMES.length, seed: 3, hidden: [8], maxRounds: 1, localEpochs: 1, trees: 4 });
+    const saved = await saveFederatedBundle(path.join(dir, 'crossref'), model);
+    model.parts.nn.dispose();
+    const manifest = JSON.parse(await readFile(path.join(saved.dir, 'manifest.json'), 'utf8')) as { training: Record<string, unknown> };
+
+    const manager = (key: string) => new AnchorTxManager({ provider, signerKey: key, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500n * GWEI, pollMs: 100 });
+    const coordinator = manager(anvil.signerKey);
+    const registryAddress = await deployFederationRegistry(coordinator);
+    const recorder = new FederationChainRecorder(coordinator, registryAddress);
+    for (const r of model.lineage.rounds) await recorder.recordRound(federation, r);
+    await recorder.registerModel(model.lineage, saved.modelHash);
+
+    // DecisionAnchorV2 with three distinct keys; the registrar registers the model as the pipeline does at start.
+    const registrarKey = Wallet.createRandom();
+    await provider.send('anvil_setBalance', [registrarKey.address, toBeHex(10n ** 20n)]);
+    const registrar = manager(registrarKey.privateKey);
+    const deploy = async () => (await deployDecisionAnchorV2(coordinator, { anchorer: Wallet.createRandom().address, registrar: registrar.address })).address;
+    const anchorAddress = await deploy();
+    const v2 = new DecisionAnchorV2Client({ provider, address: anchorAddress });
+    await registerModel(v2, registrar, saved.modelHash, federationCitationOf(manifest.training), testLog);
+    expect((await v2.modelRecord(saved.modelHash))!.metadataURI).toContain(`&rounds=${model.lineage.rounds.length}`);
+
+    const base = { modelHash: saved.modelHash, bundleDir: saved.dir, provider, registry: registryAddress, coordinator: coordinator.address };
+    const ok = await verifyFederatedModel({ ...base, anchorContract: anchorAddress });
+    expect(ok.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(ok.checks.find((c) => c.check === 'model on DecisionAnchorV2')!.detail).toMatch(/^registered citing this federation/);
+
+    // A contract where the same model hash was registered without citing the federation, and one where it is not registered.
+    const plainAddress = await deploy();
+    await registerModel(new DecisionAnchorV2Client({ provider, address: plainAddress }), registrar, saved.modelHash, undefined, testLog);
+    const plain = await verifyFederatedModel({ ...base, anchorContract: plainAddress });
+    expect(plain.ok).toBe(false);
+    expect(plain.checks.find((c) => c.check === 'model on DecisionAnchorV2')!.detail).toMatch(/^registered as claimtrail-model:0x[0-9a-f]{64}, expected claimtrail-model:.*\?federation=/);
+    const emptyAddress = await deploy();
+    const absent = await verifyFederatedModel({ ...base, anchorContract: emptyAddress });
+    expect(absent.ok).toBe(false);
+    expect(absent.checks.find((c) => c.check === 'model on DecisionAnchorV2')).toEqual({ check: 'model on DecisionAnchorV2', ok: false, detail: `${saved.modelHash} is not registered on ${emptyAddress}` });
   }, 180_000);
 });

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelMetadataURI, type FederationCitation } from '../../anchoring/chain/model-registration.ts';
 import { generatedMessages } from '../../cli/commands/produce.command.ts';
 import { devKeySources } from '../../cli/dev-sources.ts';
 import type { Config } from '../../core/config.ts';
@@ -27,6 +28,7 @@ describe('the federated model in the pipeline', () => {
   let dropSchema: () => Promise<void>;
   let dir: string;
   let modelHash: string;
+  let citation: FederationCitation;
 
   beforeAll(async () => {
     await initTf();
@@ -44,6 +46,7 @@ describe('the federated model in the pipeline', () => {
     const saved = await saveFederatedBundle(path.join(dir, 'model'), model);
     model.parts.nn.dispose();
     modelHash = saved.modelHash;
+    citation = { federation: 'pipeline-test', lineageDigest: saved.lineageDigest, rounds: model.lineage.rounds.length };
     config = isolatedConfig({ MODEL_DIR: saved.dir, BATCH_MAX_SIZE: '15', BATCH_MAX_AGE_MS: '800' });
     dropSchema = await migratedSchema(config);
     pipeline = await startPipeline(config, testLog, devKeySources(config));
@@ -63,5 +66,8 @@ describe('the federated model in the pipeline', () => {
     await waitUntilSettled(pipeline, CLAIMS, 180_000);
     const { rows } = await pipeline.pool.query<{ model_hash: string; n: string }>('SELECT model_hash, count(*) AS n FROM decisions GROUP BY model_hash');
     expect(rows).toEqual([{ model_hash: modelHash, n: String(CLAIMS) }]);
+    // The model's registration on DecisionAnchorV2 cites its federation: a decision's model hash leads to the rounds.
+    const registered = await pipeline.anchor!.v2.modelRecord(modelHash);
+    expect(registered?.metadataURI).toBe(modelMetadataURI(modelHash, citation));
   }, 240_000);
 });
