@@ -35,11 +35,15 @@ import pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { generateClaims } from '../fixtures/generator.ts';
+import { cpuBetween, readMachineCpu, type MachineCpu } from './machine-cpu.ts';
 import { createKafka, ensureTopics } from '../infra/kafka/kafka.ts';
 import { trainModel } from '../training/train.ts';
 import { pipelineRoleEnv } from '../stack/child-env.ts';
 import { startPrivateAnvil, type PrivateAnvil } from '../tests/support/private-anvil.ts';
 import { benchConfig, cleanupRun, groupLag, progress, sleep } from './support.ts';
+
+// The soak runs on the local stack: its dev keys stand in for unset keys (cli/dev-sources.ts; an explicit CLAIMTRAIL_DEV_KEYS=0 still wins).
+process.env.CLAIMTRAIL_DEV_KEYS ??= '1';
 
 const REPO_ROOT = join(import.meta.dirname, '..');
 const CLI = join(REPO_ROOT, 'cli', 'main.ts');
@@ -123,6 +127,10 @@ export interface SoakSample {
   heapMiB: Record<string, number>;
   /** CPU seconds each child has used since it started. */
   cpuSeconds?: Record<string, number>;
+  /** The machine and the local services (bench/machine-cpu.ts). */
+  machineCpu?: MachineCpu;
+  /** CPU seconds of this driver process so far. */
+  driverCpuSeconds?: number;
   /** This driver process (producer + sampler). */
   driverRssMiB: number;
   load1: number;
@@ -405,6 +413,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         rssMiB: Object.fromEntries(children.map((ch) => [ch.name, ch.rssMiB()])),
         heapMiB: Object.fromEntries(children.map((ch) => [ch.name, ch.heapMiB()])),
         cpuSeconds: Object.fromEntries(children.map((ch) => [ch.name, ch.cpuSeconds()])),
+        machineCpu: readMachineCpu(),
+        driverCpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
         driverRssMiB: process.memoryUsage().rss / 2 ** 20, load1: loadavg()[0]!,
       };
       samples.push(s);
@@ -507,7 +517,6 @@ async function anchoringSummary(db: pg.Client, schema: string): Promise<SoakAnch
   };
 }
 
-/** The anchoring lines of the result: gas per decision and per flagged decision, lag, gas per day at 10,000 claims/s. */
 /**
  * CPU seconds of each child from the first sample (children started, model loaded) to the last,
  * and decisions indexed in between per CPU-second of the scoring processes together.
@@ -520,9 +529,29 @@ export function efficiencyLine(samples: readonly SoakSample[]): string {
   const decisions = last.indexed - first.indexed;
   const scoring = Object.entries(used).filter(([n]) => n.startsWith('scoring')).reduce((a, [, v]) => a + v, 0);
   const per = (cpu: number | undefined) => (cpu && cpu > 0 ? (decisions / cpu).toFixed(0) : '?');
-  return `- CPU seconds per process, first to last sample: ${Object.entries(used).map(([n, v]) => `${n} ${v.toFixed(0)}`).join(', ')}; ${decisions} decisions: scoring processes together **${per(scoring)} decisions per CPU-second**, batching ${per(used.batching)}, anchoring ${per(used.anchoring)}`;
+  const line = `- CPU seconds per process, first to last sample: ${Object.entries(used).map(([n, v]) => `${n} ${v.toFixed(0)}`).join(', ')}; ${decisions} decisions: scoring processes together **${per(scoring)} decisions per CPU-second**, batching ${per(used.batching)}, anchoring ${per(used.anchoring)}`;
+  return first.machineCpu && last.machineCpu ? `${line}\n${machineLine(first, last, used)}` : line;
 }
 
+/**
+ * Where the machine's cores went between the first and the last sample: claimtrail's role
+ * processes, the driver, each local service, and the rest (other work on the machine, processes
+ * that came and went), as average cores busy.
+ */
+export function machineLine(first: SoakSample, last: SoakSample, roles: Readonly<Record<string, number>>): string {
+  const wall = last.t - first.t;
+  if (!first.machineCpu || !last.machineCpu || wall <= 0) return '- machine CPU: not sampled';
+  const { busySeconds, totalSeconds, services } = cpuBetween(first.machineCpu, last.machineCpu);
+  const cores = (s: number) => (s / wall).toFixed(2);
+  const roleSeconds = Object.values(roles).reduce((a, b) => a + b, 0);
+  const driver = (last.driverCpuSeconds ?? 0) - (first.driverCpuSeconds ?? 0);
+  const serviceSeconds = Object.values(services).reduce((a, b) => a + b, 0);
+  const rest = busySeconds - roleSeconds - driver - serviceSeconds;
+  const parts = [`role processes ${cores(roleSeconds)}`, `driver ${cores(driver)}`, ...Object.entries(services).sort().map(([n, v]) => `${n} ${cores(v)}`), `rest ${cores(rest)}`];
+  return `- machine, cores busy on average (of ${(totalSeconds / wall).toFixed(0)}): **${cores(busySeconds)}** = ${parts.join(' + ')} (rest: other work on the machine and processes that came and went)`;
+}
+
+/** The anchoring lines of the result: gas per decision and per flagged decision, lag, gas per day at 10,000 claims/s. */
 export function anchoringLines(a: SoakAnchoring, options: SoakOptions): string[] {
   const perDecision = a.epochDecisions > 0 ? a.epochGas / a.epochDecisions : Number.NaN;
   const perFlagged = a.flaggedDecisions > 0 ? a.flaggedGas / a.flaggedDecisions : Number.NaN;
