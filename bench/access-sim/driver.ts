@@ -103,6 +103,14 @@ export class SimDriver {
       const c = id === undefined ? undefined : this.#cases.get(id);
       return c && c.assigneeId === user.userId ? c : null;
     };
+    // What one disposes: the latest of one's cases still assigned (one never disposes a closed case twice).
+    const mineAssigned = () => {
+      for (const id of [...(this.#mine.get(a.user.name) ?? [])].reverse()) {
+        const c = this.#cases.get(id)!;
+        if (c.assigneeId === user.userId && c.status === 'assigned') return c;
+      }
+      return null;
+    };
     const random = (pred: (c: DrivenCase) => boolean): DrivenCase | null => {
       const all = [...this.#cases.values()];
       for (let t = 0; t < 50; t++) {
@@ -120,7 +128,7 @@ export class SimDriver {
       case 'attachList': await onCase(mine(), (c) => this.#call(a, 'GET', `/api/cases/${c.caseId}/attachments`)); break;
       case 'attachDownload': await onCase(mine(), (c) => this.#download(a, c)); break;
       case 'note': await onCase(mine(), (c) => this.#call(a, 'POST', `/api/cases/${c.caseId}/notes`, { body: 'reviewed the claim lines and the documents' })); break;
-      case 'dispose': await onCase(mine(), (c) => this.#dispose(a, c)); break;
+      case 'dispose': await onCase(mineAssigned(), (c) => this.#dispose(a, c)); break;
       case 'oversight': {
         const c = random((x) => (x.status === 'assigned' && x.assigneeId !== user.userId) || x.status === 'escalated');
         if (!c) { this.#noTarget(a.kind); break; }
