@@ -40,7 +40,7 @@ import { EVALUATION_SEEDS, SIM_PARAMS, type ScenarioName, TUNING_SEEDS } from '.
 import { simReviewConfig, startSimReviewServer } from './server.ts';
 import { planSimulation, simulationStart } from './simulator.ts';
 
-interface Row { scenario: ScenarioName | null; score: number; unexplained: number }
+interface Row { scenario: ScenarioName | null; score: number; unexplained: number; features: Record<string, number>; reasons: Array<{ code: string }> }
 interface SeedResult { rows: Row[]; phi: number; explained: number; phiOrdinary: number; explainedOrdinary: number; events: number; stats: DriverStats; days: string[] }
 
 const log = createLogger('error');
@@ -110,8 +110,8 @@ async function runSeed(seed: number, start: number): Promise<SeedResult> {
     const label = (userId: string, day: string) => plan.labels.get(`${names.get(userId)}:${day}`) ?? null;
     const first = plan.days[0]!;
     const after = new Date(Date.parse(`${plan.days.at(-1)!}T00:00:00Z`) + 24 * HOUR_MS).toISOString().slice(0, 10);
-    const { rows } = await pool.query<{ user_id: string; day: string; score: number; unexplained: string }>(
-      `SELECT d.user_id::text, to_char(d.day, 'YYYY-MM-DD') AS day, d.score, (d.features->>'unexplained') AS unexplained FROM monitor_user_days d WHERE d.day >= $1::date AND d.day < $2::date`,
+    const { rows } = await pool.query<{ user_id: string; day: string; score: number; unexplained: string; features: Record<string, number>; reasons: Array<{ code: string }> }>(
+      `SELECT d.user_id::text, to_char(d.day, 'YYYY-MM-DD') AS day, d.score, (d.features->>'unexplained') AS unexplained, d.features, d.reasons FROM monitor_user_days d WHERE d.day >= $1::date AND d.day < $2::date`,
       [first, after],
     );
     const phi = await pool.query<{ user_id: string; day: string; phi: string; explained: string; n: string }>(
@@ -127,7 +127,7 @@ async function runSeed(seed: number, start: number): Promise<SeedResult> {
       x += Number(r.explained);
       if (label(r.user_id, r.day) === null) { po += Number(r.phi); xo += Number(r.explained); }
     }
-    return { rows: rows.filter((r) => names.has(r.user_id)).map((r) => ({ scenario: label(r.user_id, r.day), score: r.score, unexplained: Number(r.unexplained) })), phi: p, explained: x, phiOrdinary: po, explainedOrdinary: xo, events, stats: driver.stats, days: plan.days };
+    return { rows: rows.filter((r) => names.has(r.user_id)).map((r) => ({ scenario: label(r.user_id, r.day), score: r.score, unexplained: Number(r.unexplained), features: r.features, reasons: r.reasons })), phi: p, explained: x, phiOrdinary: po, explainedOrdinary: xo, events, stats: driver.stats, days: plan.days };
   } finally {
     for (const stop of stops) await stop().catch((error: unknown) => process.stderr.write(`stopping: ${String(error)}\n`));
     await pool.end();
@@ -169,8 +169,10 @@ function operatingPoint(rows: readonly Row[], alerted: (r: Row, i: number) => bo
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seeds: { type: 'string', default: 'evaluation' }, out: { type: 'string', default: 'docs/evaluation/access-monitoring.md' } } });
+  const { values } = parseArgs({ options: { seeds: { type: 'string', default: 'evaluation' }, out: { type: 'string', default: 'docs/evaluation/access-monitoring.md' }, dump: { type: 'string' } } });
   const seeds = values.seeds === 'tuning' ? TUNING_SEEDS : EVALUATION_SEEDS;
+  // Per-user-day features and labels, for tuning: never for the evaluation seeds.
+  if (values.dump !== undefined && values.seeds !== 'tuning') throw new Error('--dump is for --seeds tuning only: the evaluation seeds are not looked at while tuning');
   const started = performance.now();
   const load = loadavg()[0]!.toFixed(2);
   const all: Row[] = [];
@@ -284,6 +286,7 @@ ${targets(detector).join('\n')}
 - Thresholds were tuned on seeds ${TUNING_SEEDS.join(', ')} only; labels from compliance's dispositions (alert_dispositions) are
   stored for a supervised model but none is trained yet.
 `;
+  if (values.dump !== undefined) writeFileSync(values.dump, all.map((r) => JSON.stringify(r)).join('\n') + '\n');
   if (values.seeds === 'tuning') process.stdout.write(report);
   else writeFileSync(values.out, report);
   process.stderr.write(report);
