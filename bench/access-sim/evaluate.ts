@@ -40,7 +40,7 @@ import { EVALUATION_SEEDS, SIM_PARAMS, type ScenarioName, TUNING_SEEDS } from '.
 import { simReviewConfig, startSimReviewServer } from './server.ts';
 import { planSimulation, simulationStart } from './simulator.ts';
 
-interface Row { scenario: ScenarioName | null; score: number; unexplained: number; features: Record<string, number>; reasons: Array<{ code: string }> }
+interface Row { scenario: ScenarioName | null; score: number; unexplained: number; features: Record<string, number>; reasons: Array<{ code: string }>; user: string; day: string; role: string }
 interface SeedResult { rows: Row[]; phi: number; explained: number; phiOrdinary: number; explainedOrdinary: number; events: number; stats: DriverStats; days: string[] }
 
 const log = createLogger('error');
@@ -110,8 +110,8 @@ async function runSeed(seed: number, start: number): Promise<SeedResult> {
     const label = (userId: string, day: string) => plan.labels.get(`${names.get(userId)}:${day}`) ?? null;
     const first = plan.days[0]!;
     const after = new Date(Date.parse(`${plan.days.at(-1)!}T00:00:00Z`) + 24 * HOUR_MS).toISOString().slice(0, 10);
-    const { rows } = await pool.query<{ user_id: string; day: string; score: number; unexplained: string; features: Record<string, number>; reasons: Array<{ code: string }> }>(
-      `SELECT d.user_id::text, to_char(d.day, 'YYYY-MM-DD') AS day, d.score, (d.features->>'unexplained') AS unexplained, d.features, d.reasons FROM monitor_user_days d WHERE d.day >= $1::date AND d.day < $2::date`,
+    const { rows } = await pool.query<{ user_id: string; day: string; role: string; score: number; unexplained: string; features: Record<string, number>; reasons: Array<{ code: string }> }>(
+      `SELECT d.user_id::text, to_char(d.day, 'YYYY-MM-DD') AS day, d.role, d.score, (d.features->>'unexplained') AS unexplained, d.features, d.reasons FROM monitor_user_days d WHERE d.day >= $1::date AND d.day < $2::date`,
       [first, after],
     );
     const phi = await pool.query<{ user_id: string; day: string; phi: string; explained: string; n: string }>(
@@ -127,7 +127,7 @@ async function runSeed(seed: number, start: number): Promise<SeedResult> {
       x += Number(r.explained);
       if (label(r.user_id, r.day) === null) { po += Number(r.phi); xo += Number(r.explained); }
     }
-    return { rows: rows.filter((r) => names.has(r.user_id)).map((r) => ({ scenario: label(r.user_id, r.day), score: r.score, unexplained: Number(r.unexplained), features: r.features, reasons: r.reasons })), phi: p, explained: x, phiOrdinary: po, explainedOrdinary: xo, events, stats: driver.stats, days: plan.days };
+    return { rows: rows.filter((r) => names.has(r.user_id)).map((r) => ({ scenario: label(r.user_id, r.day), score: r.score, unexplained: Number(r.unexplained), features: r.features, reasons: r.reasons, user: `${seed}:${names.get(r.user_id)}`, day: r.day, role: r.role })), phi: p, explained: x, phiOrdinary: po, explainedOrdinary: xo, events, stats: driver.stats, days: plan.days };
   } finally {
     for (const stop of stops) await stop().catch((error: unknown) => process.stderr.write(`stopping: ${String(error)}\n`));
     await pool.end();

@@ -86,6 +86,30 @@ describe('scoreUserDays', () => {
     for (const p of scored.filter((d) => d.userId !== '9')) expect(p.score).toBeLessThan(SCORER_THRESHOLDS.alert);
   });
 
+  it('alerts a slow drip: many members of unexplained accesses over the working-day window against role peers, while the drip runs', () => {
+    const withWindow = (u: string, window: number, unexplained: number): UserDay => {
+      const d = ordinary(u, 22);
+      return { ...d, features: { ...d.features, unexplained, unexplained_share: unexplained / 22, unexplained_members_window: window } };
+    };
+    const peers = [18, 20, 21, 22, 23, 24].map((w, i) => withWindow(String(i + 1), w, 3));
+    const scored = scoreUserDays([...peers, withWindow('7', 34, 4), withWindow('8', 34, 2)], []);
+    const drip = scored.find((d) => d.userId === '7')!;
+    expect(drip.reasons[0]).toMatchObject({ code: 'A_UNEXPLAINED_WINDOW', value: 34 });
+    expect(drip.score).toBeGreaterThanOrEqual(SCORER_THRESHOLDS.alert);
+    // The same window with fewer unexplained accesses today: the drip has stopped, no reason.
+    expect(scored.find((d) => d.userId === '8')!.reasons.map((r) => r.code)).not.toContain('A_UNEXPLAINED_WINDOW');
+    for (const p of scored.filter((d) => Number(d.userId) <= 6)) expect(p.reasons.map((r) => r.code)).not.toContain('A_UNEXPLAINED_WINDOW');
+  });
+
+  it('reads user-days stored before the window feature existed as a window of 0', () => {
+    const legacy = ['1', '2', '3'].map((u) => {
+      const { unexplained_members_window: _dropped, ...features } = ordinary(u, 20).features;
+      return { ...ordinary(u, 20), features: features as UserDay['features'] };
+    });
+    const scored = scoreUserDays(legacy, legacy.map((d) => ({ ...d, day: '2026-11-30' })));
+    expect(scored.every((d) => Number.isFinite(d.score) && !d.reasons.some((r) => r.code === 'A_UNEXPLAINED_WINDOW'))).toBe(true);
+  });
+
   it('flags a bulk export spree against role peers', () => {
     const peers = ['1', '2', '3', '4'].map((u, i) => ordinary(u, 20 + i));
     const bulk: UserDay = { ...ordinary('8', 400), features: { ...ordinary('8', 400).features, listed_cases: 2500, max_burst_5m: 120 } };
