@@ -273,18 +273,31 @@ ${table([['detector, score >= threshold', detector], ['detector, top 2 %', detec
 ## Targets of issue 20
 ${targets(detector).join('\n')}
 
-## Limits (structural, whatever the seed)
-- The slow drip (${SIM_PARAMS.scenarios.slowDrip.perDay.join('-')} unexplained views a day) lies inside the legitimate unexplained share of a supervisor's day
-  (up to ${SIM_PARAMS.legitUnexplainedViews[1] + SIM_PARAMS.legitClosedReviews[1] + 1}): a user-day model cannot separate it; it needs a window over days (distinct unexplained members per
-  user over weeks), not built.
+## Limits and notes
+- The slow drip (${SIM_PARAMS.scenarios.slowDrip.perDay.join('-')} views a day of cases not the user's, for ${SIM_PARAMS.scenarios.slowDrip.days} days) is mostly missed. A multi-day window
+  feature exists (\`unexplained_members_window\`: distinct members of the user's unexplained PHI accesses over the last 5
+  working days) with the reason A_UNEXPLAINED_WINDOW (robust z >= ${SCORER_THRESHOLDS.windowPeerZ} among the day's role peers, with >=
+  ${SCORER_THRESHOLDS.windowUnexplainedToday} unexplained accesses that day), chosen on the tuning seeds, where it added 1 of 14 drip days and no
+  false alert; looser settings added drip days only with more false alerts than drip days. The reason is the
+  explanations, not the window: most drip views land on cases the work context explains (oversight of assigned or
+  escalated cases, open cases of queues the supervisor took from), so on the tuning seeds a drip day had 4.4 unexplained
+  accesses on average against 3.6 (sd 1.8) on an ordinary supervisor day: about one more a day, inside the legitimate
+  unexplained share whatever the window.
 - Investigators can open only cases assigned to them (the review app refuses the others with 403 and writes no audit
   entry for the refusal), so their accesses are explained by assignment; browsing and snooping scenarios are a
   supervisor's (role with access to every case). An investigator's risk shows as volume, off hours, new addresses and
   downloads.
 - Explanations credit oversight of assigned and escalated cases to every supervisor: snooping on a case someone else
   works reads as oversight, which is why one member's cases count towards A_MEMBER_REPEAT unless assigned to the user.
-- Thresholds were tuned on seeds ${TUNING_SEEDS.join(', ')} only; labels from compliance's dispositions (alert_dispositions) are
-  stored for a supervised model but none is trained yet.
+- Thresholds were tuned on seeds ${TUNING_SEEDS.join(', ')} only. When the simulation moved onto the HTTP API the tuning seeds were
+  run first: the targets held with the thresholds unchanged. The evaluation seeds were then run once (commit 9ff7ea2 of
+  this report: sprees 9/9, bulk 9/9, snooping 13/15, slow drip 1/27, 0.77 false alerts per 100 user-days; 1,638 of its
+  requests were second dispositions of closed cases, refused with 409, a target-resolution slip of the driver fixed
+  since). A_UNEXPLAINED_WINDOW was added after that run, chosen on the tuning seeds only.
+- Labels from compliance's dispositions (alert_dispositions) are stored for a supervised model but none is trained yet.
+- The monitor stage's Kafka transactions were sometimes slow on this shared broker (kafkajs CONCURRENT_TRANSACTIONS
+  retries, a consumer restart): delivery is at least once and records dedupe on source + audit id, and the run waits
+  until every audit entry has its access record, so the figures do not depend on it.
 `;
   if (values.dump !== undefined) writeFileSync(values.dump, all.map((r) => JSON.stringify(r)).join('\n') + '\n');
   if (values.seeds === 'tuning') process.stdout.write(report);
