@@ -62,7 +62,8 @@ export interface ReviewServerDeps {
   /**
    * The app's clock (review/clock.ts): audit entries' `at`, session and token expiry, case take /
    * disposition times. Default the system clock; only the access-monitoring simulator injects
-   * another (bench/access-sim/). Sealing, rate limits and the login throttle keep real time.
+   * another (bench/access-sim/). Sealing, rate limits, the login throttle and the SLA breach
+   * flags of queue counts and case lists (computed in SQL) keep real time.
    */
   clock?: Clock;
 }
