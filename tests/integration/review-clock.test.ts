@@ -79,4 +79,16 @@ describe('review clock', () => {
     // Written just now by the database: an entry stamped years ago by the app still waits the minimum age.
     expect(await seals.sealable(after, 3600, 100)).toEqual([]);
   });
+
+  it('seals only the prefix before the first entry younger than the minimum age, even when later ids are older', async () => {
+    const seals = new AuditSealRepository(pool);
+    const after = (await pool.query<{ n: string }>('SELECT coalesce(max(audit_id), 0)::text AS n FROM audit_log')).rows[0]!.n;
+    // As if ids were handed out in one order and committed in another: written_at set by hand (INSERT is allowed).
+    for (const age of ['2 hours', '1 second', '3 hours']) {
+      await pool.query(`INSERT INTO audit_log (user_name, role, action, written_at) VALUES ('cli:clock', 'admin', 'test.prefix', now() - $1::interval)`, [age]);
+    }
+    const ids = (await pool.query<{ id: string }>(`SELECT audit_id::text AS id FROM audit_log WHERE action = 'test.prefix' ORDER BY audit_id`)).rows.map((r) => r.id);
+    expect((await seals.sealable(after, 60, 100)).map((e) => e.auditId)).toEqual([ids[0]]);
+    expect((await seals.sealable(after, 0, 100)).map((e) => e.auditId)).toEqual(ids);
+  });
 });
