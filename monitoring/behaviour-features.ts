@@ -5,7 +5,14 @@
  */
 export const WORK_HOURS_UTC = Object.freeze({ start: 7, end: 19 });
 
-/** Feature names, in vector order. */
+/**
+ * Working days (Monday-Friday, UTC) the multi-day window covers, the scored day included: a slow
+ * drip of a few unexplained views a day stays inside one day's legitimate share, but not inside
+ * a week's.
+ */
+export const WINDOW_WORKING_DAYS = 5;
+
+/** Feature names. */
 export const FEATURES = [
   'phi_accesses',
   'unexplained',
@@ -20,6 +27,8 @@ export const FEATURES = [
   'member_repeat',
   'identifier_searches',
   'listed_cases',
+  /** Distinct members of the user's unexplained PHI accesses over the last WINDOW_WORKING_DAYS working days. */
+  'unexplained_members_window',
 ] as const;
 export type FeatureName = (typeof FEATURES)[number];
 export type Features = Record<FeatureName, number>;
@@ -44,6 +53,25 @@ export interface UserHistory {
   priorDailyPhi: readonly number[];
   /** Client address pseudonyms seen in those days. */
   knownIps: ReadonlySet<string>;
+  /**
+   * Member pseudonyms of the user's unexplained PHI accesses on the WINDOW_WORKING_DAYS - 1
+   * working days before the day ({@link windowStart} up to the day, exclusive).
+   */
+  recentUnexplainedMembers: ReadonlySet<string>;
+}
+
+/**
+ * The first day of the multi-day window ending on `day` (`YYYY-MM-DD`, UTC): WINDOW_WORKING_DAYS - 1
+ * working days (Monday-Friday) before it, so the window holds the day and the working days before.
+ */
+export function windowStart(day: string): string {
+  let t = Date.parse(`${day}T00:00:00Z`);
+  for (let n = WINDOW_WORKING_DAYS - 1; n > 0; ) {
+    t -= 86_400_000;
+    const weekday = new Date(t).getUTCDay();
+    if (weekday !== 0 && weekday !== 6) n--;
+  }
+  return new Date(t).toISOString().slice(0, 10);
 }
 
 const BURST_MS = 5 * 60_000;
@@ -88,6 +116,8 @@ export function userDayFeatures(accesses: readonly DayAccess[], history: UserHis
   }
   const memberRepeat = Math.max(0, ...[...casesByMember.values()].map((s) => s.size - 1));
   const ips = new Set(accesses.map((a) => a.ip).filter((ip): ip is string => ip !== null));
+  const windowMembers = new Set(history.recentUnexplainedMembers);
+  for (const a of unexplained) if (a.member !== null) windowMembers.add(a.member);
   const ownMedian = median(history.priorDailyPhi);
   return {
     phi_accesses: phi.length,
@@ -103,10 +133,17 @@ export function userDayFeatures(accesses: readonly DayAccess[], history: UserHis
     member_repeat: memberRepeat,
     identifier_searches: accesses.filter((a) => a.identifierSearch).length,
     listed_cases: accesses.filter((a) => a.phi && a.action === 'cases.list').reduce((n, a) => n + a.returned, 0),
+    unexplained_members_window: windowMembers.size,
   };
 }
 
-/** The vector of a feature record, in FEATURES order, log-scaled counts (the detector's input). */
+/**
+ * The features the isolation forest reads: one day's behaviour. The window feature feeds a rule
+ * reason only (and user-days stored before it existed lack it).
+ */
+export const DAY_FEATURES: readonly FeatureName[] = FEATURES.filter((name) => name !== 'unexplained_members_window');
+
+/** The vector of a feature record, in DAY_FEATURES order, log-scaled counts (the isolation forest's input). */
 export function featureVector(f: Features): number[] {
-  return FEATURES.map((name) => (name.endsWith('_share') || name === 'volume_vs_own' ? f[name] : Math.log1p(f[name])));
+  return DAY_FEATURES.map((name) => (name.endsWith('_share') || name === 'volume_vs_own' ? f[name] : Math.log1p(f[name])));
 }

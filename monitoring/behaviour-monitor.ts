@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { metrics } from '../infra/metrics/registry.ts';
 import type { AlertRepository } from './alert.repository.ts';
-import { type DayAccess, type Features, userDayFeatures } from './behaviour-features.ts';
+import { type DayAccess, type Features, userDayFeatures, windowStart } from './behaviour-features.ts';
 import { SCORER_THRESHOLDS, type ScoredUserDay, scoreUserDays, type UserDay } from './behaviour-scorer.ts';
 
 /** Days of history: each user's own baseline and the detector's training window. */
@@ -69,11 +69,18 @@ export class BehaviourMonitor {
         WHERE user_id = ANY($1::bigint[]) AND ip_pseudonym IS NOT NULL AND at >= $2::date - $3::int AND at < $2::date`,
       [users, day, HISTORY_DAYS],
     );
+    // The multi-day window: members of unexplained PHI accesses on the working days before this one.
+    const recent = await this.#pool.query<{ user_id: string; member: string }>(
+      `SELECT DISTINCT user_id::text, member_pseudonym AS member FROM access_records
+        WHERE user_id = ANY($1::bigint[]) AND phi AND explanation IS NULL AND member_pseudonym IS NOT NULL AND at >= $2::date AND at < $3::date`,
+      [users, windowStart(day), day],
+    );
     const days: UserDay[] = users.map((userId) => {
       const { role, accesses } = byUser.get(userId)!;
       const history = {
         priorDailyPhi: prior.rows.filter((p) => p.user_id === userId).map((p) => Number(p.phi)),
         knownIps: new Set(ips.rows.filter((i) => i.user_id === userId).map((i) => i.ip)),
+        recentUnexplainedMembers: new Set(recent.rows.filter((r) => r.user_id === userId).map((r) => r.member)),
       };
       return { userId, role, day, features: userDayFeatures(accesses, history) };
     });

@@ -1,5 +1,5 @@
 import type { AlertReason } from './alert.repository.ts';
-import { featureVector, type FeatureName, type Features } from './behaviour-features.ts';
+import { featureVector, type FeatureName, type Features, WINDOW_WORKING_DAYS } from './behaviour-features.ts';
 import { IsolationForest } from './isolation-forest.ts';
 
 /** One user-day to score, with its role (peers are the same role on the same day). */
@@ -36,6 +36,13 @@ export const SCORER_THRESHOLDS = Object.freeze({
   /** Today's PHI volume over the user's own median day: with a new address, a second person on the account. */
   volumeWithNewIp: 1.6,
   peerZ: 4,
+  /**
+   * The multi-day window (a slow drip): distinct members of unexplained accesses over the last
+   * WINDOW_WORKING_DAYS working days as a robust z among the day's role peers, on a day with at
+   * least `windowUnexplainedToday` unexplained accesses (the drip must still be running).
+   */
+  windowPeerZ: 2.5,
+  windowUnexplainedToday: 4,
   anomaly: 0.7,
   /** A user-day at or above this score is alerted. */
   alert: 0.6,
@@ -50,6 +57,7 @@ const WEIGHTS: Record<string, number> = {
   A_NEW_IP: 0.45,
   A_VOLUME: 0.3,
   A_PEER_DEVIATION: 0.3,
+  A_UNEXPLAINED_WINDOW: 0.6,
   A_ANOMALY: 0.2,
 };
 
@@ -103,6 +111,11 @@ export function scoreUserDays(days: readonly UserDay[], history: readonly UserDa
     if (peers.length >= 3) {
       const worst = PEER_FEATURES.map((name) => ({ name, z: robustZ(f[name], peers.map((p) => p.features[name])) })).sort((a, b) => b.z - a.z)[0]!;
       if (worst.z >= T.peerZ) reasons.push({ code: 'A_PEER_DEVIATION', value: Math.round(worst.z * 10) / 10, note: `${worst.name} vs ${peers.length} ${d.role} peers` });
+      // User-days stored before the window feature existed lack it: they count as 0.
+      const windowZ = robustZ(f.unexplained_members_window ?? 0, peers.map((p) => p.features.unexplained_members_window ?? 0));
+      if (windowZ >= T.windowPeerZ && f.unexplained >= T.windowUnexplainedToday) {
+        reasons.push({ code: 'A_UNEXPLAINED_WINDOW', value: f.unexplained_members_window, note: `members of unexplained accesses over ${WINDOW_WORKING_DAYS} working days, z ${windowZ.toFixed(1)} vs ${peers.length} ${d.role} peers` });
+      }
     }
     const anomaly = forest.score(featureVector(f));
     if (anomaly >= T.anomaly) reasons.push({ code: 'A_ANOMALY', value: Math.round(anomaly * 100) / 100, note: 'isolation forest score' });

@@ -15,6 +15,7 @@ import { openMemberKeys, type MasterKeySource } from '../privacy/master-key.ts';
 import { configuredTrustAnchor } from '../proofs/configured-trust.ts';
 import { FlaggedRootRepository } from '../anchoring/flagged-root.repository.ts';
 import { ProofService } from '../proofs/proof.service.ts';
+import { type Clock, systemClock } from './clock.ts';
 import type { ReviewConfig } from './config.ts';
 import { buildReviewApp } from './http/app.ts';
 import type { IndexKeySource } from './identifier-key.ts';
@@ -58,6 +59,13 @@ export interface ReviewServerDeps {
   anchoring: AuditSealAnchoring;
   /** The HMAC key of the case identifier index (member / NPI search). */
   indexKey: IndexKeySource;
+  /**
+   * The app's clock (review/clock.ts): audit entries' `at`, session and token expiry, case take /
+   * disposition times. Default the system clock; only the access-monitoring simulator injects
+   * another (bench/access-sim/). Sealing, rate limits, the login throttle and the SLA breach
+   * flags of queue counts and case lists (computed in SQL) keep real time.
+   */
+  clock?: Clock;
 }
 
 /**
@@ -82,13 +90,14 @@ export async function startReviewServer(
     stops.unshift(() => sink.disconnect());
     const index = new DecisionIndexRepository(pool);
     const users = new UserRepository(pool);
-    const audit = new AuditRepository(pool);
+    const clock = deps.clock ?? systemClock;
+    const audit = new AuditRepository(pool, clock);
     // Decrypts claim payloads only inside CaseRepository.claimPayload (the role-checked case view),
     // and salts only for compliance's explicit bundle request (ComplianceService.bundle).
     const payloads = new ClaimPayloadRepository(pool, await openMemberKeys(pool, deps.masterKey, log.child({ component: 'privacy' })));
     const cases = new CaseRepository(pool, payloads);
     const publisher = new VerdictPublisher(cases, sink, log.child({ component: 'verdicts' }));
-    const auth = new AuthService({ users, audit, sessionHours: review.sessionHours, tokenDefaultDays: review.tokenDefaultDays, tokenMaxDays: review.tokenMaxDays, scryptGate: new ConcurrencyGate({ concurrency: review.loginConcurrency, maxQueued: 16 * review.loginConcurrency }) });
+    const auth = new AuthService({ users, audit, sessionHours: review.sessionHours, tokenDefaultDays: review.tokenDefaultDays, tokenMaxDays: review.tokenMaxDays, scryptGate: new ConcurrencyGate({ concurrency: review.loginConcurrency, maxQueued: 16 * review.loginConcurrency }), clock });
     const indexKey = deps.indexKey.indexKey(log);
     const identifiers = new CaseIdentifierIndex(indexKey, new CaseIndexRepository(pool));
     // The monitor's alerts and the accounting of disclosures (member ids as access pseudonyms under the same key).
@@ -96,7 +105,7 @@ export async function startReviewServer(
     // Cases opened while the server was down (or hashed under an earlier key) get their hashes now.
     const hashed = await identifiers.fill({ rehash: true });
     log.info({ cases: hashed, keyId: identifiers.keyId }, 'case identifier index up to date');
-    const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), identifiers, chainHead: async () => BigInt(await provider.getBlockNumber()) });
+    const caseService = new CaseService({ pool, cases, users, audit, index, verdicts: publisher, attachments: new AttachmentRepository(pool), identifiers, chainHead: async () => BigInt(await provider.getBlockNumber()), clock });
     const trust = await configuredTrustAnchor(config, provider);
     const compliance = new ComplianceService({ index, proofs: new ProofService({ index, provider, sealed: payloads, v2: { epochs: new EpochRepository(pool), flaggedRoots: new FlaggedRootRepository(pool) } }), audit, minConfirmations: config.chain.confirmations, trust });
     const seals = new AuditSealService({

@@ -1,87 +1,158 @@
 import { Rng } from '../../core/random.ts';
-import { ACCESS_EVENT_FORMAT, type AccessEvent } from '../../monitoring/access-event.ts';
-import type { AccessPseudonyms } from '../../review/audit/access-pseudonyms.ts';
 import { SIM_PARAMS, type ScenarioName } from './params.ts';
 
-/** A simulated review user (the ids are review_users ids created for the run). */
+/** A simulated review user; the driver creates it (review user `name`) before the run. */
 export interface SimUser {
-  userId: string;
+  /** Review user name, e.g. `sim-inv-03`. */
+  name: string;
   role: 'investigator' | 'supervisor';
+  /** Position in {@link SimPlan.users}; addresses are derived from it. */
+  index: number;
 }
 
-interface SimCase {
-  id: string;
+/** A case of the simulated workload: the claim behind it and where it is routed. */
+export interface SimCase {
+  /** Position in {@link SimPlan.cases}. */
+  index: number;
+  /** Member id of the claim (synthetic, e.g. `MS001234`). */
   member: string;
+  /** Billing NPI of the claim (synthetic, 10 digits). */
   provider: string;
-  queue: string;
-  status: 'open' | 'assigned' | 'escalated' | 'closed';
-  assignee: string | null;
+  /** The queue the claim is routed to (the driver shapes the decision so routing picks it). */
+  queue: (typeof SIM_PARAMS.queues)[number];
+  /** Decision score, which orders take-next within a queue. */
+  score: number;
+  /**
+   * When the case opens: -1 for the starting pool (opened before the simulated weeks), else the
+   * index of the simulated day whose morning it arrives.
+   */
+  arrives: number;
+  /** Part of the starting pool that investigators closed in the prehistory (see {@link SimPlan.prehistory}). */
+  closedBefore: boolean;
 }
 
-/** What a planned action does; resolved against the case state when it runs. */
-type ActionKind =
+/**
+ * What a planned action does; the driver resolves its target against the app's state when it
+ * runs and performs it through the review API (bench/access-sim/driver.ts).
+ */
+export type ActionKind =
   | 'login' | 'queues' | 'take' | 'viewMine' | 'attachList' | 'attachDownload' | 'note' | 'dispose'
-  | 'drill' | 'oversight' | 'list' | 'legitOpen' | 'closedReview' | 'identSearch'
+  | 'oversight' | 'list' | 'legitOpen' | 'closedReview' | 'identSearch'
   | 'curious' | 'snoop' | 'bulkList' | 'bulkDownload';
 
-interface Action {
+/** One planned action of one user at one virtual time. */
+export interface Action {
+  /** Virtual time, ms since the epoch. */
   at: number;
   user: SimUser;
   kind: ActionKind;
+  /** Client address (an IPv4 address: 10.x home / known addresses, 198.51.100.x new ones). */
   ip: string;
-  /** For snooping: the member looked up. */
+  /** Snooping and a member who called in: the member looked up. */
   member?: string;
+  /** bulkList: the page. */
+  page?: number;
+  /** dispose: this disposition rather than one drawn by the driver (the prehistory closes cases). */
+  disposition?: 'false_positive';
 }
 
-/** One simulated run: the events in time order and the label of every active user-day. */
-export interface Simulation {
-  events: AccessEvent[];
+/** One simulated run, planned: users, cases, actions per day and the label of every user-day. */
+export interface SimPlan {
+  users: SimUser[];
+  cases: SimCase[];
+  /** The simulated working days, `YYYY-MM-DD` (UTC). */
   days: string[];
-  /** `${userId}:${day}` -> the scenario injected that day, or null (an ordinary day). */
+  /** The actions of each day, in time order. */
+  actions: Action[][];
+  /**
+   * The prehistory: a working day 35 days before the first simulated day (outside the monitor's
+   * 30-day history and queue windows), when investigators closed the starting pool's closed cases.
+   */
+  prehistory: { day: string; actions: Action[] };
+  /** `${userName}:${day}` -> the scenario injected that day, or null (an ordinary day). */
   labels: Map<string, ScenarioName | null>;
 }
 
 const P = SIM_PARAMS;
 const DAY_MS = 86_400_000;
-/** The simulation starts on Monday 2026-01-05 (UTC). */
-const START = Date.UTC(2026, 0, 5);
+const HOUR_MS = 3_600_000;
+/** Size of the starting pool and the share of it closed before the simulated weeks. */
+const STARTING_POOL = 900;
+const STARTING_CLOSED = 0.4;
+/** Cases arriving every simulated morning. */
+const DAILY_ARRIVALS = 150;
 
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[rng.int(0, items.length - 1)]!;
 const between = (rng: Rng, [lo, hi]: readonly [number, number]) => rng.int(lo, hi);
 
+/** A user's home address (variant 0) and second known address (variant 1: home office, VPN). */
+export function knownIp(user: SimUser, variant: 0 | 1): string {
+  return `10.${20 + variant}.${user.index >> 8}.${(user.index & 255) + 1}`;
+}
+
 /**
- * Simulates investigator and supervisor work over SIM_PARAMS.weeks working weeks with the
- * scenarios injected into random user-days, as the access events the relay would publish (keyed
- * pseudonyms, simulated times). Pure function of the seed and the users.
+ * The Monday 00:00 UTC three weeks before the Monday of `now`'s week: the simulated weeks end
+ * before `now`, so no simulated event is ahead of the monitor's clock.
  */
-export function simulate(seed: number, users: readonly SimUser[], source: string, pseudonyms: AccessPseudonyms): Simulation {
+export function simulationStart(now: Date, weeks = P.weeks): number {
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const monday = midnight - ((now.getUTCDay() + 6) % 7) * DAY_MS;
+  return monday - weeks * 7 * DAY_MS;
+}
+
+/**
+ * Plans investigator and supervisor work over SIM_PARAMS.weeks working weeks from `start` (a
+ * Monday, 00:00 UTC) with the scenarios injected into random user-days: the users, the cases and
+ * when they arrive, and every user's actions (sign-in, queue, take, views, attachments, notes,
+ * dispositions, supervisor oversight and drill-downs, the legitimate unexplained share, and the
+ * scenarios' actions). Pure function of the seed and `start`; the targets of actions (which case)
+ * are resolved by the driver against the app's state.
+ */
+export function planSimulation(seed: number, start: number): SimPlan {
   const rng = new Rng(seed);
+  const users: SimUser[] = [];
+  for (let i = 0; i < P.investigators + P.supervisors; i++) {
+    const role = i < P.investigators ? 'investigator' : 'supervisor';
+    users.push({ name: `sim-${role.slice(0, 3)}-${String(i).padStart(2, '0')}`, role, index: i });
+  }
   const investigators = users.filter((u) => u.role === 'investigator');
   const supervisors = users.filter((u) => u.role === 'supervisor');
   // Members drawn with a skew: a few members have many claims (the ones worth snooping on).
-  const member = () => `m${Math.floor(P.members * rng.next() ** 2)}`;
+  const member = () => `MS${String(Math.floor(P.members * rng.next() ** 2)).padStart(6, '0')}`;
   const cases: SimCase[] = [];
-  let caseSeq = 0;
-  const newCase = (status: SimCase['status'] = 'open', assignee: string | null = null): SimCase => {
-    const c: SimCase = { id: String(++caseSeq), member: member(), provider: `p${rng.int(0, P.providers - 1)}`, queue: pick(rng, P.queues), status, assignee };
-    cases.push(c);
-    return c;
+  const newCase = (arrives: number, closedBefore = false) => {
+    cases.push({ index: cases.length, member: member(), provider: `1${String(rng.int(0, P.providers - 1)).padStart(9, '0')}`, queue: pick(rng, P.queues), score: 0.5 + rng.next() * 0.49, arrives, closedBefore });
   };
-  for (let i = 0; i < 900; i++) newCase(rng.chance(0.4) ? 'closed' : 'open', null).assignee = null;
-  for (const c of cases.filter((x) => x.status === 'closed')) c.assignee = pick(rng, investigators).userId;
+  for (let i = 0; i < STARTING_POOL; i++) newCase(-1, rng.chance(STARTING_CLOSED));
 
   const days: string[] = [];
-  for (let w = 0; w < P.weeks; w++) for (let d = 0; d < 5; d++) days.push(new Date(START + (w * 7 + d) * DAY_MS).toISOString().slice(0, 10));
+  for (let w = 0; w < P.weeks; w++) for (let d = 0; d < 5; d++) days.push(new Date(start + (w * 7 + d) * DAY_MS).toISOString().slice(0, 10));
+  for (let d = 0; d < days.length; d++) for (let i = 0; i < DAILY_ARRIVALS; i++) newCase(d);
+
+  // The prehistory: each investigator signs in and closes their share of the closed pool.
+  const prehistoryStart = start - 35 * DAY_MS;
+  const prehistory: Action[] = [];
+  const closedBefore = cases.filter((c) => c.closedBefore).length;
+  investigators.forEach((user, i) => {
+    const t = prehistoryStart + 9 * HOUR_MS + i * 60_000;
+    prehistory.push({ at: t, user, kind: 'login', ip: knownIp(user, 0) });
+    const share = Math.floor(closedBefore / investigators.length) + (i < closedBefore % investigators.length ? 1 : 0);
+    for (let k = 0; k < share; k++) {
+      const at = t + 30_000 + k * 600_000;
+      prehistory.push({ at, user, kind: 'take', ip: knownIp(user, 0) }, { at: at + 300_000, user, kind: 'dispose', ip: knownIp(user, 0), disposition: 'false_positive' });
+    }
+  });
+  prehistory.sort((a, b) => a.at - b.at);
 
   // Scenario user-days, drawn up front.
   const labels = new Map<string, ScenarioName | null>();
   const scenarioDays: Array<{ user: SimUser; day: string; scenario: ScenarioName }> = [];
   const taken = new Set<string>();
-  const claim = (pool: readonly SimUser[], scenario: ScenarioName, dayIndex?: number) => {
+  const claim = (pool: readonly SimUser[], scenario: ScenarioName) => {
     for (let attempt = 0; attempt < 100; attempt++) {
       const user = pick(rng, pool);
-      const day = days[dayIndex ?? rng.int(3, days.length - 1)]!;
-      const key = `${user.userId}:${day}`;
+      const day = days[rng.int(3, days.length - 1)]!;
+      const key = `${user.name}:${day}`;
       if (taken.has(key)) continue;
       taken.add(key);
       scenarioDays.push({ user, day, scenario });
@@ -98,35 +169,32 @@ export function simulate(seed: number, users: readonly SimUser[], source: string
     const user = supervisors[(u * 2 + seed) % supervisors.length]!;
     const first = rng.int(3, days.length - S.slowDrip.days);
     for (let d = 0; d < S.slowDrip.days; d++) {
-      const key = `${user.userId}:${days[first + d]}`;
+      const key = `${user.name}:${days[first + d]}`;
       if (taken.has(key)) continue;
       taken.add(key);
       scenarioDays.push({ user, day: days[first + d]!, scenario: 'slowDrip' });
     }
   }
-  const scenarioOf = new Map(scenarioDays.map((s) => [`${s.user.userId}:${s.day}`, s.scenario]));
+  const scenarioOf = new Map(scenarioDays.map((s) => [`${s.user.name}:${s.day}`, s.scenario]));
 
-  const events: AccessEvent[] = [];
-  let auditId = 0;
-  const worked = new Map<string, Set<string>>();
-  const mine = new Map<string, string[]>();
-  const lastViewed = new Map<string, SimCase>();
+  // Members with several cases (the snooping targets), among the cases open by the scenario's day.
+  const casesOf = new Map<string, number>();
+  const byDay: Action[][] = [];
   let newIpSeq = 0;
-
-  for (const day of days) {
+  for (const [d, day] of days.entries()) {
+    for (const c of cases) if (c.arrives === d || (d === 0 && c.arrives === -1)) casesOf.set(c.member, (casesOf.get(c.member) ?? 0) + 1);
     const dayStart = Date.parse(`${day}T00:00:00Z`);
-    for (let i = 0; i < 150; i++) newCase();
     const actions: Action[] = [];
     for (const user of users) {
-      const scenario = scenarioOf.get(`${user.userId}:${day}`) ?? null;
-      labels.set(`${user.userId}:${day}`, scenario);
-      const home = `ip-${user.userId}-${rng.chance(P.pSecondKnownIp) ? 1 : 0}`;
-      const start = dayStart + (P.dayStart[0] + rng.next() * (P.dayStart[1] - P.dayStart[0])) * 3_600_000;
-      const length = (P.dayLength[0] + rng.next() * (P.dayLength[1] - P.dayLength[0])) * 3_600_000;
-      const at = () => start + rng.next() * length;
+      const scenario = scenarioOf.get(`${user.name}:${day}`) ?? null;
+      labels.set(`${user.name}:${day}`, scenario);
+      const home = knownIp(user, rng.chance(P.pSecondKnownIp) ? 1 : 0);
+      const begin = dayStart + (P.dayStart[0] + rng.next() * (P.dayStart[1] - P.dayStart[0])) * HOUR_MS;
+      const length = (P.dayLength[0] + rng.next() * (P.dayLength[1] - P.dayLength[0])) * HOUR_MS;
+      const at = () => begin + rng.next() * length;
       const plan = (kind: ActionKind, when = at(), ip = home, extra: Partial<Action> = {}) => actions.push({ at: when, user, kind, ip, ...extra });
-      plan('login', start);
-      plan('queues', start + 60_000);
+      plan('login', begin);
+      plan('queues', begin + 60_000);
       const ordinary = (ip: string) => {
         if (user.role === 'investigator') {
           for (let k = between(rng, P.casesPerInvestigatorDay); k > 0; k--) {
@@ -158,11 +226,9 @@ export function simulate(seed: number, users: readonly SimUser[], source: string
           for (let k = between(rng, S.curiousBrowsing.views); k > 0; k--) plan('curious');
           break;
         case 'oneMemberSnooping': {
-          // The target: a member with several cases.
-          const counts = new Map<string, number>();
-          for (const c of cases) counts.set(c.member, (counts.get(c.member) ?? 0) + 1);
-          const target = [...counts.entries()].filter(([, n]) => n >= 3).map(([m]) => m);
-          const m = target.length > 0 ? pick(rng, target) : member();
+          // The target: a member with several cases (any member when none has three yet).
+          const targets = [...casesOf.entries()].filter(([, n]) => n >= 3).map(([m]) => m);
+          const m = targets.length > 0 ? pick(rng, targets) : member();
           const t = at();
           plan('identSearch', t, home, { member: m });
           for (let k = between(rng, S.oneMemberSnooping.cases); k > 0; k--) plan('snoop', t + k * 40_000, home, { member: m });
@@ -171,17 +237,17 @@ export function simulate(seed: number, users: readonly SimUser[], source: string
         case 'bulkExport': {
           const t = at();
           const pages = between(rng, S.bulkExport.listPages);
-          for (let k = 0; k < pages; k++) plan('bulkList', t + k * 5_000);
+          for (let k = 0; k < pages; k++) plan('bulkList', t + k * 5_000, home, { page: k });
           for (let k = between(rng, S.bulkExport.downloads); k > 0; k--) plan('bulkDownload', t + pages * 5_000 + k * 3_000);
           break;
         }
         case 'offHoursSpree': {
-          const t = dayStart + 22 * 3_600_000 + rng.next() * 3_600_000;
+          const t = dayStart + 22 * HOUR_MS + rng.next() * HOUR_MS;
           for (let k = between(rng, S.offHoursSpree.accesses); k > 0; k--) plan(user.role === 'investigator' ? (k % 3 === 0 ? 'take' : 'viewMine') : 'oversight', t + k * 20_000);
           break;
         }
         case 'sharedAccount': {
-          const ips = Array.from({ length: between(rng, S.sharedAccount.newIps) }, () => `ip-new-${seed}-${++newIpSeq}`);
+          const ips = Array.from({ length: between(rng, S.sharedAccount.newIps) }, () => `198.51.100.${++newIpSeq}`);
           const extra = S.sharedAccount.extraVolume[0] + rng.next() * (S.sharedAccount.extraVolume[1] - S.sharedAccount.extraVolume[0]) - 1;
           for (let r = 0; r < Math.max(1, Math.round(extra)); r++) ordinary(pick(rng, ips));
           break;
@@ -194,97 +260,7 @@ export function simulate(seed: number, users: readonly SimUser[], source: string
       }
     }
     actions.sort((a, b) => a.at - b.at);
-    for (const a of actions) {
-      const emit = (action: string, c: SimCase | null, detail: AccessEvent['detail'] = {}) => {
-        events.push({
-          format: ACCESS_EVENT_FORMAT,
-          source,
-          auditId: String(++auditId),
-          at: new Date(Math.floor(a.at)).toISOString().replace('Z', '000Z'),
-          user: pseudonyms.of('user', a.user.userId),
-          role: a.user.role,
-          action,
-          targetType: c ? 'case' : null,
-          case: c ? { id: c.id, queue: c.queue, assignee: c.assignee ? pseudonyms.of('user', c.assignee) : null, status: c.status, member: pseudonyms.of('member', c.member), provider: pseudonyms.of('provider', c.provider) } : null,
-          ip: pseudonyms.of('ip', a.ip),
-          detail,
-        });
-        if (c && action === 'case.view') lastViewed.set(a.user.userId, c);
-      };
-      const myCases = mine.get(a.user.userId) ?? [];
-      const myCase = () => cases.find((c) => c.id === myCases.at(-1) && c.assignee === a.user.userId) ?? null;
-      const others = (pred: (c: SimCase) => boolean) => {
-        for (let t = 0; t < 50; t++) {
-          const c = cases[rng.int(0, cases.length - 1)]!;
-          if (pred(c)) return c;
-        }
-        return null;
-      };
-      switch (a.kind) {
-        case 'login': emit('auth.login', null); break;
-        case 'queues': emit('queues.view', null); break;
-        case 'take': {
-          const c = others((x) => x.status === 'open');
-          if (!c) break;
-          c.status = 'assigned';
-          c.assignee = a.user.userId;
-          myCases.push(c.id);
-          mine.set(a.user.userId, myCases);
-          (worked.get(a.user.userId) ?? worked.set(a.user.userId, new Set()).get(a.user.userId)!).add(c.queue);
-          emit('case.take', c, { queue: null });
-          break;
-        }
-        case 'viewMine': { const c = myCase(); if (c) emit('case.view', c); break; }
-        case 'attachList': { const c = myCase(); if (c) emit('case.attachment.list', c); break; }
-        case 'attachDownload': { const c = myCase(); if (c) emit('case.attachment.download', c); break; }
-        case 'note': { const c = myCase(); if (c) emit('case.note', c); break; }
-        case 'dispose': {
-          const c = myCase();
-          if (!c) break;
-          const escalate = rng.chance(P.pEscalate);
-          c.status = escalate ? 'escalated' : 'closed';
-          if (escalate) c.assignee = null;
-          emit('case.dispose', c, { disposition: escalate ? 'escalated' : pick(rng, ['confirmed_fraud', 'false_positive', 'needs_information']) });
-          break;
-        }
-        case 'oversight': {
-          const c = others((x) => (x.status === 'assigned' && x.assignee !== a.user.userId) || x.status === 'escalated');
-          if (c) emit('case.view', c);
-          if (c && rng.chance(P.pDrillDown)) {
-            const related = others((x) => x.member === c.member && x.id !== c.id);
-            if (related) emit('case.view', related);
-          }
-          break;
-        }
-        case 'list': emit('cases.list', null, { returned: 50 }); break;
-        case 'legitOpen': {
-          const w = worked.get(a.user.userId) ?? new Set();
-          const c = others((x) => x.status === 'open' && !w.has(x.queue)) ?? others((x) => x.status === 'closed');
-          if (c) emit('case.view', c);
-          break;
-        }
-        case 'closedReview': { const c = others((x) => x.status === 'closed' && x.assignee !== a.user.userId); if (c) emit('case.view', c); break; }
-        case 'identSearch': {
-          const target = a.member ?? others(() => true)?.member;
-          const theirs = cases.filter((c) => c.member === target);
-          emit('cases.list', null, { returned: theirs.length, identifierSearch: true });
-          if (!a.member && theirs[0]) emit('case.view', theirs[0]);
-          break;
-        }
-        case 'snoop': {
-          const theirs = cases.filter((c) => c.member === a.member);
-          const seen = events.filter((e) => e.user === pseudonyms.of('user', a.user.userId) && e.action === 'case.view').map((e) => e.case?.id);
-          const c = theirs.find((x) => !seen.includes(x.id)) ?? theirs[0];
-          if (c) emit('case.view', c);
-          break;
-        }
-        case 'curious': { const c = others(() => true); if (c && c.assignee !== a.user.userId) emit('case.view', c); break; }
-        case 'bulkList': emit('cases.list', null, { returned: 50 }); break;
-        case 'bulkDownload': { const c = others((x) => x.assignee !== a.user.userId); if (c) emit('case.attachment.download', c); break; }
-        default: break;
-      }
-    }
+    byDay.push(actions);
   }
-  void lastViewed;
-  return { events, days, labels };
+  return { users, cases, days, actions: byDay, prehistory: { day: new Date(prehistoryStart).toISOString().slice(0, 10), actions: prehistory }, labels };
 }

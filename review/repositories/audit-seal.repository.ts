@@ -91,10 +91,18 @@ export class AuditSealRepository {
     return rows[0]?.last ?? '0';
   }
 
-  /** Entries after `afterId` written at least `minAgeSeconds` ago, oldest first. */
+  /**
+   * Entries after `afterId`, oldest first, up to (not including) the first one the database wrote
+   * less than `minAgeSeconds` ago (`written_at`, the database's insertion time, never the app's
+   * `at`): the sealed range is a prefix in audit id order, so a younger entry below an older one
+   * holds the seal back rather than being skipped.
+   */
   async sealable(afterId: string, minAgeSeconds: number, limit: number, db: Queryable = this.#pool): Promise<SealedAuditEntry[]> {
     const { rows } = await db.query<SealRow>(
-      `SELECT ${COLUMNS} FROM audit_log WHERE audit_id > $1 AND at <= now() - make_interval(secs => $2) ORDER BY audit_log.audit_id LIMIT $3`,
+      `SELECT ${COLUMNS} FROM audit_log
+        WHERE audit_id > $1
+          AND audit_id < coalesce((SELECT min(y.audit_id) FROM audit_log y WHERE y.audit_id > $1 AND y.written_at > now() - make_interval(secs => $2)), 9223372036854775807)
+        ORDER BY audit_log.audit_id LIMIT $3`,
       [afterId, minAgeSeconds, limit],
     );
     return rows.map(toEntry);

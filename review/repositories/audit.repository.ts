@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Actor, Role } from '../auth/roles.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import type { Queryable } from './db.ts';
 
 export interface AuditEntry {
@@ -47,26 +48,33 @@ interface AuditRow {
  */
 export class AuditRepository {
   readonly #pool: Pool;
-  constructor(pool: Pool) {
+  readonly #clock: Clock;
+  /** @param clock the source of each entry's `at` (default the system clock; see review/clock.ts). */
+  constructor(pool: Pool, clock: Clock = systemClock) {
     this.#pool = pool;
+    this.#clock = clock;
   }
 
   /**
    * Appends one entry and, in the same statement (so in the same transaction, whatever `db` is),
    * its row in the access-events outbox (`access_outbox`, published by monitoring/access-relay.ts)
    * with the work context of a case target as it stands now: queue, assignee and status.
+   * The entry's `at` is the injected clock's time; the database still records its own insertion
+   * time in `written_at`, which the sealer's minimum-age wait reads (an app clock behind the
+   * database must not let a seal run ahead of a transaction still committing a lower audit id).
+   * Nothing orders entries by `at`: the hash chain, seals and the relay go by `audit_id`.
    */
   async append(actor: AuditActor, action: string, target: { type: string; id: string } | null, details: Record<string, unknown> = {}, db: Queryable = this.#pool): Promise<void> {
     await db.query(
       `WITH entry AS (
-         INSERT INTO audit_log (user_id, user_name, role, action, target_type, target_id, ip, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         INSERT INTO audit_log (user_id, user_name, role, action, target_type, target_id, ip, details, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          RETURNING audit_id, target_type, target_id
        )
        INSERT INTO access_outbox (audit_id, case_id, case_queue, case_assignee_id, case_status)
        SELECT entry.audit_id, c.case_id, c.queue, c.assignee_id, c.status
          FROM entry LEFT JOIN cases c
            ON entry.target_type = 'case' AND c.case_id = CASE WHEN entry.target_id ~ '^[0-9]{1,18}$' THEN entry.target_id::bigint END`,
-      [actor.userId, actor.name, actor.role, action, target?.type ?? null, target?.id ?? null, actor.ip, JSON.stringify(details)],
+      [actor.userId, actor.name, actor.role, action, target?.type ?? null, target?.id ?? null, actor.ip, JSON.stringify(details), this.#clock.now()],
     );
   }
 

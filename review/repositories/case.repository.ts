@@ -200,33 +200,34 @@ export class CaseRepository {
    * picked with FOR UPDATE SKIP LOCKED and re-checked in the UPDATE, so two concurrent callers
    * never get the same case and neither waits for the other.
    */
-  async takeNext(userId: string, queue: string | undefined, db: Queryable = this.#pool): Promise<string | null> {
+  async takeNext(userId: string, queue: string | undefined, now: Date, db: Queryable = this.#pool): Promise<string | null> {
     const { rows } = await db.query<{ case_id: string }>(
       `WITH next AS (
          SELECT case_id FROM cases
-         WHERE (status = 'open' OR (status = 'snoozed' AND snoozed_until <= now())) AND ($2::text IS NULL OR queue = $2)
+         WHERE (status = 'open' OR (status = 'snoozed' AND snoozed_until <= $3)) AND ($2::text IS NULL OR queue = $2)
          ORDER BY priority DESC, created_at, case_id
          LIMIT 1 FOR UPDATE SKIP LOCKED)
-       UPDATE cases c SET status = 'assigned', assignee_id = $1, assigned_at = now(), snoozed_until = NULL
+       UPDATE cases c SET status = 'assigned', assignee_id = $1, assigned_at = $3, snoozed_until = NULL
        FROM next WHERE c.case_id = next.case_id AND (c.status = 'open' OR c.status = 'snoozed')
        RETURNING c.case_id::text`,
-      [userId, queue ?? null],
+      [userId, queue ?? null, now],
     );
     return rows[0]?.case_id ?? null;
   }
 
-  async setStatus(caseId: string, change: { status: CaseStatus; assigneeId: string | null; snoozedUntil?: Date | null }, db: Queryable): Promise<void> {
+  /** Changes status and assignee; `now` (the app's clock) stamps a new assignment and a closing. */
+  async setStatus(caseId: string, change: { status: CaseStatus; assigneeId: string | null; snoozedUntil?: Date | null }, now: Date, db: Queryable): Promise<void> {
     await db.query(
       `UPDATE cases SET status = $2, assignee_id = $3, snoozed_until = $4,
-         assigned_at = CASE WHEN $3::bigint IS NULL THEN NULL WHEN $3::bigint IS DISTINCT FROM assignee_id THEN now() ELSE assigned_at END,
-         closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE NULL END
+         assigned_at = CASE WHEN $3::bigint IS NULL THEN NULL WHEN $3::bigint IS DISTINCT FROM assignee_id THEN $5 ELSE assigned_at END,
+         closed_at = CASE WHEN $2 = 'closed' THEN $5 ELSE NULL END
        WHERE case_id = $1`,
-      [caseId, change.status, change.assigneeId, change.snoozedUntil ?? null],
+      [caseId, change.status, change.assigneeId, change.snoozedUntil ?? null, now],
     );
   }
 
-  async addNote(caseId: string, userId: string, body: string, db: Queryable = this.#pool): Promise<string> {
-    const { rows } = await db.query<{ note_id: string }>('INSERT INTO case_notes (case_id, user_id, body) VALUES ($1, $2, $3) RETURNING note_id::text', [caseId, userId, body]);
+  async addNote(caseId: string, userId: string, body: string, now: Date, db: Queryable = this.#pool): Promise<string> {
+    const { rows } = await db.query<{ note_id: string }>('INSERT INTO case_notes (case_id, user_id, body, created_at) VALUES ($1, $2, $3, $4) RETURNING note_id::text', [caseId, userId, body, now]);
     return rows[0]!.note_id;
   }
 
@@ -238,10 +239,10 @@ export class CaseRepository {
     return rows.map((r) => ({ noteId: r.note_id, userName: r.name, body: r.body, createdAt: r.created_at.toISOString() }));
   }
 
-  async addDisposition(c: CaseSummary, userId: string, disposition: Disposition, note: string, db: Queryable): Promise<string> {
+  async addDisposition(c: CaseSummary, userId: string, disposition: Disposition, note: string, now: Date, db: Queryable): Promise<string> {
     const { rows } = await db.query<{ disposition_id: string }>(
-      'INSERT INTO dispositions (case_id, decision_id, claim_id, user_id, disposition, note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING disposition_id::text',
-      [c.caseId, c.decisionId, c.claimId, userId, disposition, note],
+      'INSERT INTO dispositions (case_id, decision_id, claim_id, user_id, disposition, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING disposition_id::text',
+      [c.caseId, c.decisionId, c.claimId, userId, disposition, note, now],
     );
     return rows[0]!.disposition_id;
   }

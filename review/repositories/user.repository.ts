@@ -128,11 +128,12 @@ export class UserRepository {
   }
 
   /** The enabled user holding this unexpired, unrevoked API token (and records its use), or null. */
-  async findByToken(tokenHash: string): Promise<UserRecord | null> {
+  /** The enabled user of an unrevoked token unexpired at `now` (the app's clock, review/clock.ts), or null; stamps its use. */
+  async findByToken(tokenHash: string, now: Date): Promise<UserRecord | null> {
     const { rows } = await this.#pool.query<UserRow>(
-      `WITH t AS (UPDATE review_api_tokens SET last_used_at = now() WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id)
+      `WITH t AS (UPDATE review_api_tokens SET last_used_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 RETURNING user_id)
        SELECT ${COLUMNS} FROM review_users u JOIN t USING (user_id) WHERE NOT u.disabled`,
-      [tokenHash],
+      [tokenHash, now],
     );
     return rows[0] ? toUser(rows[0]) : null;
   }
@@ -141,18 +142,18 @@ export class UserRepository {
     await this.#pool.query('INSERT INTO review_sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)', [sessionHash, userId, expiresAt]);
   }
 
-  /** The enabled user of an unexpired session, or null. */
-  async findBySession(sessionHash: string): Promise<UserRecord | null> {
+  /** The enabled user of a session unexpired at `now` (the app's clock, review/clock.ts), or null. */
+  async findBySession(sessionHash: string, now: Date): Promise<UserRecord | null> {
     const { rows } = await this.#pool.query<UserRow>(
       `SELECT ${COLUMNS} FROM review_users u JOIN review_sessions s USING (user_id)
-       WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT u.disabled`,
-      [sessionHash],
+       WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled`,
+      [sessionHash, now],
     );
     return rows[0] ? toUser(rows[0]) : null;
   }
 
-  /** Ends a session; also sweeps expired ones. */
-  async deleteSession(sessionHash: string): Promise<void> {
-    await this.#pool.query('DELETE FROM review_sessions WHERE token_hash = $1 OR expires_at < now()', [sessionHash]);
+  /** Ends a session; also sweeps the ones expired at `now` (the app's clock). */
+  async deleteSession(sessionHash: string, now: Date): Promise<void> {
+    await this.#pool.query('DELETE FROM review_sessions WHERE token_hash = $1 OR expires_at < $2', [sessionHash, now]);
   }
 }

@@ -3,6 +3,7 @@ import { ConcurrencyGate } from '../auth/concurrency-gate.ts';
 import { hashPassword, newPassword, newSecret, secretHash, verifyPassword } from '../auth/credentials.ts';
 import { ROLES, type Actor, type Principal, type Role } from '../auth/roles.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import type { AuditRepository } from '../repositories/audit.repository.ts';
 import type { TokenRecord, UserRecord, UserRepository } from '../repositories/user.repository.ts';
 
@@ -17,6 +18,8 @@ export interface AuthServiceOptions {
   tokenMaxDays?: number;
   /** Cap on concurrent password checks during sign-in (scrypt is CPU and memory heavy). Default: 4 at once, 64 waiting. */
   scryptGate?: ConcurrencyGate;
+  /** Time of session and token expiry and of their checks (review/clock.ts). Default the system clock. */
+  clock?: Clock;
 }
 
 /** A user as the admin sees it: who, and whether the account is disabled or a service account. */
@@ -51,6 +54,7 @@ export class AuthService {
   readonly #tokenDefaultDays: number;
   readonly #tokenMaxDays: number;
   readonly #scryptGate: ConcurrencyGate;
+  readonly #clock: Clock;
   constructor(options: AuthServiceOptions) {
     if (!(options.sessionHours > 0)) throw new InvalidArgumentError(`sessionHours must be > 0, got ${options.sessionHours}`);
     this.#tokenDefaultDays = options.tokenDefaultDays ?? 30;
@@ -58,6 +62,7 @@ export class AuthService {
     if (!(this.#tokenMaxDays >= 1)) throw new InvalidArgumentError(`tokenMaxDays must be >= 1, got ${this.#tokenMaxDays}`);
     if (!(this.#tokenDefaultDays >= 1 && this.#tokenDefaultDays <= this.#tokenMaxDays)) throw new InvalidArgumentError(`tokenDefaultDays must be between 1 and tokenMaxDays (${this.#tokenMaxDays}), got ${this.#tokenDefaultDays}`);
     this.#scryptGate = options.scryptGate ?? new ConcurrencyGate();
+    this.#clock = options.clock ?? systemClock;
     this.#o = options;
   }
 
@@ -75,7 +80,7 @@ export class AuthService {
     const ok = await this.#scryptGate.run(async () => (hash ? verifyPassword(password, hash) : (await hashPassword(password), false)));
     if (!user || !ok || user.disabled) throw new UnauthenticatedError('wrong user name or password');
     const session = newSecret('ctr_ses_');
-    const expiresAt = new Date(Date.now() + this.#o.sessionHours * 3_600_000);
+    const expiresAt = new Date(this.#clock.now().getTime() + this.#o.sessionHours * 3_600_000);
     await this.#o.users.addSession(user.userId, secretHash(session), expiresAt);
     const principal = { userId: user.userId, name: user.name, role: user.role };
     await this.#o.audit.append({ ...principal, ip }, 'auth.login', { type: 'user', id: user.userId });
@@ -83,16 +88,16 @@ export class AuthService {
   }
 
   async logout(session: string, actor: Actor): Promise<void> {
-    await this.#o.users.deleteSession(secretHash(session));
+    await this.#o.users.deleteSession(secretHash(session), this.#clock.now());
     await this.#o.audit.append(actor, 'auth.logout', { type: 'user', id: actor.userId });
   }
 
   /** The principal behind an unexpired, unrevoked bearer token or a session secret of an enabled user, or null. */
   async authenticate(credentials: { bearer?: string; session?: string }): Promise<Principal | null> {
     const user = credentials.bearer
-      ? await this.#o.users.findByToken(secretHash(credentials.bearer))
+      ? await this.#o.users.findByToken(secretHash(credentials.bearer), this.#clock.now())
       : credentials.session
-        ? await this.#o.users.findBySession(secretHash(credentials.session))
+        ? await this.#o.users.findBySession(secretHash(credentials.session), this.#clock.now())
         : null;
     return user ? { userId: user.userId, name: user.name, role: user.role } : null;
   }
@@ -176,7 +181,7 @@ export class AuthService {
 
   async #issueToken(userId: string, label: string, days: number): Promise<MintedToken> {
     const token = newSecret('ctr_tok_');
-    const record = await this.#o.users.addToken(userId, secretHash(token), label, new Date(Date.now() + days * DAY_MS));
+    const record = await this.#o.users.addToken(userId, secretHash(token), label, new Date(this.#clock.now().getTime() + days * DAY_MS));
     return { token, tokenId: record.tokenId, expiresAt: record.expiresAt };
   }
 }

@@ -7,6 +7,7 @@ import type { DecisionIndexRepository, IndexedDecision, StoredBatch } from '../.
 import type { Actor } from '../auth/roles.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { AttachmentFile, AttachmentRepository, AttachmentSummary } from '../repositories/attachment.repository.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import type { AuditRepository } from '../repositories/audit.repository.ts';
 import type { CaseClaimFields, CaseFilter, CaseNote, CaseRepository, CaseSummary, Disposition, DispositionRecord, QueueSummary, RelatedClaim } from '../repositories/case.repository.ts';
 import { withTransaction } from '../repositories/db.ts';
@@ -54,6 +55,8 @@ export interface CaseServiceDeps {
   identifiers: CaseIdentifierIndex;
   /** Chain head block number, for confirmations; may throw when the chain is down. */
   chainHead: () => Promise<bigint>;
+  /** Time of takes, notes, dispositions, closings and snooze checks (review/clock.ts). Default the system clock. */
+  clock?: Clock;
 }
 
 const WORKERS = new Set(['investigator', 'supervisor']);
@@ -68,8 +71,10 @@ export type CaseQuery = Omit<CaseFilter, 'memberHmac' | 'providerHmac'> & { memb
  */
 export class CaseService {
   readonly #d: CaseServiceDeps;
+  readonly #clock: Clock;
   constructor(deps: CaseServiceDeps) {
     this.#d = deps;
+    this.#clock = deps.clock ?? systemClock;
   }
 
   async queues(actor: Actor): Promise<QueueSummary[]> {
@@ -104,7 +109,7 @@ export class CaseService {
   async takeNext(actor: Actor, queue?: string): Promise<CaseSummary | null> {
     if (queue && !(await this.#d.cases.queueExists(queue))) throw new NotFoundError(`no queue ${queue}`);
     return withTransaction(this.#d.pool, async (db) => {
-      const caseId = await this.#d.cases.takeNext(actor.userId, queue, db);
+      const caseId = await this.#d.cases.takeNext(actor.userId, queue, this.#clock.now(), db);
       if (!caseId) return null;
       await this.#d.audit.append(actor, 'case.take', { type: 'case', id: caseId }, { queue: queue ?? null }, db);
       const taken = await this.#d.cases.get(caseId, db);
@@ -153,7 +158,7 @@ export class CaseService {
     if (!text) throw new InvalidArgumentError('a note needs some text');
     await withTransaction(this.#d.pool, async (db) => {
       const c = await this.#lockForAction(actor, caseId, db, { allowClosed: true });
-      const noteId = await this.#d.cases.addNote(c.caseId, actor.userId, text, db);
+      const noteId = await this.#d.cases.addNote(c.caseId, actor.userId, text, this.#clock.now(), db);
       await this.#d.audit.append(actor, 'case.note', { type: 'case', id: caseId }, { noteId }, db);
     });
     return this.#d.cases.notes(caseId);
@@ -170,8 +175,8 @@ export class CaseService {
     const updated = await withTransaction(this.#d.pool, async (db) => {
       const c = await this.#lockForAction(actor, caseId, db);
       if (disposition === 'escalated' && c.status === 'escalated') throw new ConflictError(`case ${caseId} is already escalated`);
-      const dispositionId = await this.#d.cases.addDisposition(c, actor.userId, disposition, text, db);
-      await this.#d.cases.setStatus(caseId, disposition === 'escalated' ? { status: 'escalated', assigneeId: null } : { status: 'closed', assigneeId: c.assigneeId ?? actor.userId }, db);
+      const dispositionId = await this.#d.cases.addDisposition(c, actor.userId, disposition, text, this.#clock.now(), db);
+      await this.#d.cases.setStatus(caseId, disposition === 'escalated' ? { status: 'escalated', assigneeId: null } : { status: 'closed', assigneeId: c.assigneeId ?? actor.userId }, this.#clock.now(), db);
       await this.#d.audit.append(actor, 'case.dispose', { type: 'case', id: caseId }, { dispositionId, disposition, claimId: c.claimId }, db);
       return this.#present(actor, (await this.#d.cases.get(caseId, db))!, db);
     });
@@ -181,11 +186,12 @@ export class CaseService {
 
   /** Puts the case back in its queue until `until` (then take-next may hand it out again). */
   async snooze(actor: Actor, caseId: string, until: Date): Promise<CaseSummary> {
-    if (!(until.getTime() > Date.now())) throw new InvalidArgumentError('snooze until a time in the future');
-    if (until.getTime() > Date.now() + 90 * 86_400_000) throw new InvalidArgumentError('snooze at most 90 days');
+    const now = this.#clock.now().getTime();
+    if (!(until.getTime() > now)) throw new InvalidArgumentError('snooze until a time in the future');
+    if (until.getTime() > now + 90 * 86_400_000) throw new InvalidArgumentError('snooze at most 90 days');
     return withTransaction(this.#d.pool, async (db) => {
       const c = await this.#lockForAction(actor, caseId, db);
-      await this.#d.cases.setStatus(caseId, { status: 'snoozed', assigneeId: null, snoozedUntil: until }, db);
+      await this.#d.cases.setStatus(caseId, { status: 'snoozed', assigneeId: null, snoozedUntil: until }, this.#clock.now(), db);
       await this.#d.audit.append(actor, 'case.snooze', { type: 'case', id: caseId }, { until: until.toISOString(), previousAssignee: c.assigneeId }, db);
       return this.#present(actor, (await this.#d.cases.get(caseId, db))!, db);
     });
@@ -229,7 +235,7 @@ export class CaseService {
     if (!WORKERS.has(assignee.role)) throw new InvalidArgumentError(`${assignee.name} is ${assignee.role}: cases go to investigators or supervisors`);
     return withTransaction(this.#d.pool, async (db) => {
       const c = await this.#lockForAction(actor, caseId, db);
-      await this.#d.cases.setStatus(caseId, { status: 'assigned', assigneeId }, db);
+      await this.#d.cases.setStatus(caseId, { status: 'assigned', assigneeId }, this.#clock.now(), db);
       await this.#d.audit.append(actor, 'case.reassign', { type: 'case', id: caseId }, { from: c.assigneeId, to: assigneeId }, db);
       return this.#present(actor, (await this.#d.cases.get(caseId, db))!, db);
     });
