@@ -70,7 +70,8 @@ function biggestStage(r: BenchResult): string {
     ['Kafka transaction', st.transactionMs],
     ['PG payload insert', st.payloadInsertMs],
     ['decode + zod', st.decodeMs],
-    ['decision build (ids, commitments, JSON)', Math.max(0, st.handleMs - st.scoreMs - st.payloadInsertMs - st.decodeMs)],
+    ['entity aggregates (Redis Lua, pipelined)', st.aggregatesMs],
+    ['decision build (ids, commitments, JSON)', Math.max(0, st.handleMs - st.scoreMs - st.payloadInsertMs - st.decodeMs - st.aggregatesMs)],
   ];
   steps.sort((a, b) => b[1] - a[1]);
   const serial = st.handleMs + st.transactionMs + st.batchCloseMs;
@@ -171,9 +172,10 @@ export function renderTable(r: BenchResult): string {
   const st = r.stageTimings;
   const stepRows: Array<[string, number]> = [
     ['  decode + zod', st.decodeMs],
+    ['  entity aggregates (Redis Lua per claim, one pipeline)', st.aggregatesMs],
     ['  scoreBatch', st.scoreMs],
     ['  PG payload insertMany', st.payloadInsertMs],
-    ['ScoringStage.handle total (decode, score, build decisions, PG insert)', st.handleMs],
+    ['ScoringStage.handle total (decode, aggregates, score, build decisions, PG insert)', st.handleMs],
     ['Kafka transaction (sendBatch decisions + sendOffsets + commit)', st.transactionMs],
     ['batch close (leaf tuples + Merkle + PG recordBatch)', st.batchCloseMs],
   ];

@@ -19,6 +19,7 @@ import { ScoringStage } from '../pipeline/scoring.stage.ts';
 import { DEFAULT_AGGREGATE_SPEC, offlineObservations, RedisClaimAggregates } from '../scoring/aggregates.ts';
 import type { Scorer } from '../scoring/scorer.ts';
 import { createRedis } from '../infra/redis.ts';
+import { metrics } from '../infra/metrics/registry.ts';
 import type { EncodedClaim } from './claims-feed.ts';
 import { percentiles, retryWhileMigrating } from './support.ts';
 
@@ -26,8 +27,10 @@ import { percentiles, retryWhileMigrating } from './support.ts';
 export interface StageTimings {
   batchSize: number;
   rounds: number;
-  /** ScoringStage.handle as a whole: decode + score + decision build + PG payload insert. */
+  /** ScoringStage.handle as a whole: decode + entity aggregates in Redis + score + decision build + PG payload insert. */
   handleMs: number;
+  /** The entity-aggregate round trip inside handle (one Lua script per claim, pipelined), from the stage's own histogram. */
+  aggregatesMs: number;
   decodeMs: number;
   scoreMs: number;
   payloadInsertMs: number;
@@ -57,7 +60,8 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
   const redis = createRedis(config.redisUrl);
   const aggregates = new RedisClaimAggregates(redis, { prefix: `claimtrail:agg:${config.kafka.scoringGroupId}:timings-${Date.now()}`, spec: { ...DEFAULT_AGGREGATE_SPEC, ...(scorer.aggregates ?? {}) }, fingerprintKey: devAggregateKeySource(config).aggregateKey(log) });
   const stage = new ScoringStage({ kafka, config, scorer, payloads, instanceId: await new InstanceRepository(pool).instanceId(), log, aggregates });
-  const steps: Record<Exclude<keyof StageTimings, 'batchSize' | 'rounds'>, number[]> = { handleMs: [], decodeMs: [], scoreMs: [], payloadInsertMs: [], transactionMs: [], batchCloseMs: [] };
+  const steps: Record<Exclude<keyof StageTimings, 'batchSize' | 'rounds'>, number[]> = { handleMs: [], aggregatesMs: [], decodeMs: [], scoreMs: [], payloadInsertMs: [], transactionMs: [], batchCloseMs: [] };
+  const aggregateSeconds = async () => (await metrics.redisAggregateDuration.get()).values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
   const time = async <T>(into: number[], fn: () => Promise<T> | T): Promise<T> => {
     const t = performance.now();
     const out = await fn();
@@ -77,7 +81,9 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
       await time(steps.payloadInsertMs, () =>
         payloads.insertMany(valid.map((c, i) => ({ decisionId: `0x${(1e12 + base + i).toString(16).padStart(64, '0')}`, claimId: c.claimId, memberId: c.memberId, providerNpi: c.billingProviderNpi, claimBytes: slice[i]!.value, claimType: c.claimType, totalCharged: c.totalCharged, salt: newSalt() }))),
       );
+      const aggregatesBefore = await aggregateSeconds();
       const outputs = await time(steps.handleMs, () => stage.handle({ topic: config.kafka.topics.claims, partition: 0, messages }));
+      steps.aggregatesMs.push(((await aggregateSeconds()) - aggregatesBefore) * 1000);
       await time(steps.transactionMs, async () => {
         const transaction = await producer.transaction();
         try {
@@ -110,6 +116,7 @@ export async function stageTimings(kafka: Kafka, config: Readonly<Config>, score
     batchSize,
     rounds,
     handleMs: median(steps.handleMs),
+    aggregatesMs: median(steps.aggregatesMs),
     decodeMs: median(steps.decodeMs),
     scoreMs: median(steps.scoreMs),
     payloadInsertMs: median(steps.payloadInsertMs),
