@@ -8,7 +8,7 @@
 
   Day buckets are grouped in blocks: one hash per entity and block of B service days
   (block = floor(day / B)), fields n<day> = claims and c<day> = charged cents. A window of up to
-  M days then reads NB hashes with one HMGET each, instead of one key per day.
+  M days then reads NB hashes (HGETALL each, the fields outside the window skipped), instead of one key per day.
 
     Input:
       KEYS[1]                 seen:<eventId>      idempotency: the raw result of the first observation
@@ -50,26 +50,35 @@ redis.call('SADD', KEYS[3], KEYS[2]); redis.call('EXPIRE', KEYS[3], ttl)
 local day = tonumber(ARGV[8 + W]); local B = tonumber(ARGV[9 + W]); local NB = tonumber(ARGV[10 + W])
 local low = day - M + 1
 local firstBlock = math.floor(low / B)
+local lens = {}
+for w = 1, W do lens[w] = tonumber(ARGV[6 + w]) end
 for e = 0, E - 1 do
-  local counts = {}; local sums = {}
+  -- Each block hash is read whole (HGETALL: at most 2B fields, and a member's are sparse) and
+  -- every field inside the longest window adds to the windows it falls in: no field names are
+  -- built per day and absent days cost nothing.
+  local n = {}; local c = {}
+  for w = 1, W do n[w] = 0; c[w] = 0 end
   for j = 0, NB - 1 do
     local block = firstBlock + j
     local from = math.max(low, block * B); local to = math.min(day, block * B + B - 1)
     if from <= to then
-      local fields = {}
-      for d = from, to do fields[#fields + 1] = 'n' .. d; fields[#fields + 1] = 'c' .. d end
-      local v = redis.call('HMGET', KEYS[4 + e * NB + j], unpack(fields))
-      for d = from, to do
-        local i = 2 * (d - from)
-        counts[day - d] = tonumber(v[i + 1]) or 0; sums[day - d] = tonumber(v[i + 2]) or 0
+      local v = redis.call('HGETALL', KEYS[4 + e * NB + j])
+      for i = 1, #v, 2 do
+        local f = v[i]
+        local d = tonumber(string.sub(f, 2))
+        if d and d >= from and d <= to then
+          local k = day - d
+          local x = tonumber(v[i + 1])
+          if string.byte(f, 1) == 110 then -- 'n': claims
+            for w = 1, W do if k < lens[w] then n[w] = n[w] + x end end
+          else -- 'c': charged cents
+            for w = 1, W do if k < lens[w] then c[w] = c[w] + x end end
+          end
+        end
       end
     end
   end
-  for w = 1, W do
-    local len = tonumber(ARGV[6 + w]); local n = 0; local c = 0
-    for k = 0, len - 1 do n = n + counts[k]; c = c + sums[k] end
-    out[#out + 1] = string.format('%d', n); out[#out + 1] = string.format('%d', c)
-  end
+  for w = 1, W do out[#out + 1] = string.format('%d', n[w]); out[#out + 1] = string.format('%d', c[w]) end
 end
 local peerKey = KEYS[4 + E * NB]
 local pn = tonumber(redis.call('HGET', peerKey, '#n')) or 0
