@@ -1,11 +1,9 @@
-import { devMasterKeySource } from '../../cli/dev-sources.ts';
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
-import { createRedis } from '../../infra/redis.ts';
 import type { Clock } from '../../review/clock.ts';
 import { loadReviewConfig, type ReviewConfig } from '../../review/config.ts';
-import { type RunningReviewServer, startReviewServer } from '../../review/server.ts';
-import { AnchorQueue } from '../../workers/anchor.queue.ts';
+import type { RunningReviewServer } from '../../review/server.ts';
+import { startTestReviewServer } from '../../tests/support/review.ts';
 
 /**
  * The review app's settings for a simulation, through its own configuration (review/config.ts),
@@ -30,22 +28,10 @@ export function simReviewConfig(config: Readonly<Config>, indexKey: Buffer): Rea
 }
 
 /**
- * The real review server (review/server.ts, wired as `claimtrail review serve` wires it: the
- * config's master key and anchor queue) on a free loopback port, with the simulation's clock.
+ * The real review server (review/server.ts, wired as `claimtrail review serve` wires it, through
+ * tests/support/review.ts) on a free loopback port, with the simulation's clock and index key.
  * `stop()` also closes the anchor queue.
  */
-export async function startSimReviewServer(config: Readonly<Config>, review: Readonly<ReviewConfig>, indexKey: Buffer, clock: Clock, log: Logger): Promise<RunningReviewServer> {
-  const redis = createRedis(config.redisUrl);
-  const anchoring = new AnchorQueue(config.anchor.queue, redis);
-  const close = async () => {
-    await anchoring.close();
-    redis.disconnect();
-  };
-  try {
-    const server = await startReviewServer(config, review, log, { masterKey: devMasterKeySource(config), anchoring, indexKey: { indexKey: () => indexKey }, clock }, 0);
-    return { ...server, async stop() { await server.stop(); await close(); } };
-  } catch (error) {
-    await close();
-    throw error;
-  }
+export function startSimReviewServer(config: Readonly<Config>, review: Readonly<ReviewConfig>, indexKey: Buffer, clock: Clock, log: Logger): Promise<RunningReviewServer> {
+  return startTestReviewServer(config, review, log, 0, { indexKey, clock });
 }
