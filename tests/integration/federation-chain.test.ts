@@ -56,21 +56,34 @@ describe('federation on chain: record and verify', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('records every round and the model; verify passes, and fails after one round record is altered', async () => {
+  /**
+   * One in-process federated training over `parties` insurers of 300 generated claims each (one
+   * FedAvg round, MLP 8), saved as a bundle under `out`; the network's tensors are freed.
+   */
+  async function trainSmallFederation(federation: string, o: { parties: number; claimsSeed: number; seed: number; trees: number; out: string }) {
     const coordinatorId = generateIdentity('coordinator');
-    const ids = [0, 1, 2].map((i) => generateIdentity(`insurer-${i}`));
-    const registry = new ParticipantRegistry(ids.map((p) => ({ id: p.id, publicKey: p.publicKey })));
-    const coordinatorRegistry = new ParticipantRegistry([{ id: 'coordinator', publicKey: coordinatorId.publicKey }]);
-    const data = generateClaims({ count: 900, seed: 44 });
+    const ids = Array.from({ length: o.parties }, (_, i) => generateIdentity(`insurer-${i}`));
+    const data = generateClaims({ count: 300 * o.parties, seed: o.claimsSeed });
     const label = new Map(data.labels.map((l) => [l.claimId, l.fraud ? 1 : 0]));
     const rows = claimFeatureRows(data.claims);
     const labels = data.claims.map((c) => label.get(c.claimId)!);
     const parties = ids.map((identity, k) => ({ identity, party: new LocalParty({ id: identity.id, rows: rows.slice(k * 300, (k + 1) * 300), labels: labels.slice(k * 300, (k + 1) * 300), hidden: [8], seed: k + 1 }) }));
-    const federation = 'chain-test-federation';
-    const aggregator = new InProcessAggregator({ federation, coordinator: coordinatorId, registry, coordinatorRegistry, parties });
-    const model = await trainFederated({ aggregator, federation, participantKeys: ids, width: FEATURE_NAMES.length, seed: 2, hidden: [8], maxRounds: 1, localEpochs: 1, trees: 6 });
-    const saved = await saveFederatedBundle(path.join(dir, 'bundle'), model);
+    const aggregator = new InProcessAggregator({
+      federation,
+      coordinator: coordinatorId,
+      registry: new ParticipantRegistry(ids.map((p) => ({ id: p.id, publicKey: p.publicKey }))),
+      coordinatorRegistry: new ParticipantRegistry([{ id: 'coordinator', publicKey: coordinatorId.publicKey }]),
+      parties,
+    });
+    const model = await trainFederated({ aggregator, federation, participantKeys: ids, width: FEATURE_NAMES.length, seed: o.seed, hidden: [8], maxRounds: 1, localEpochs: 1, trees: o.trees });
+    const saved = await saveFederatedBundle(path.join(dir, o.out), model);
     model.parts.nn.dispose();
+    return { model, saved };
+  }
+
+  it('records every round and the model; verify passes, and fails after one round record is altered', async () => {
+    const federation = 'chain-test-federation';
+    const { model, saved } = await trainSmallFederation(federation, { parties: 3, claimsSeed: 44, seed: 2, trees: 6, out: 'bundle' });
 
     const tx = new AnchorTxManager({ provider, signerKey: anvil.signerKey, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500n * GWEI, pollMs: 100 });
     const address = await deployFederationRegistry(tx);
@@ -103,24 +116,8 @@ describe('federation on chain: record and verify', () => {
   }, 180_000);
 
   it("leads from the decisions' contract to the federation: DecisionAnchorV2's registration of the model cites its rounds", async () => {
-    const coordinatorId = generateIdentity('coordinator');
-    const ids = [0, 1].map((i) => generateIdentity(`insurer-${i}`));
-    const data = generateClaims({ count: 600, seed: 45 });
-    const label = new Map(data.labels.map((l) => [l.claimId, l.fraud ? 1 : 0]));
-    const rows = claimFeatureRows(data.claims);
-    const labels = data.claims.map((c) => label.get(c.claimId)!);
-    const parties = ids.map((identity, k) => ({ identity, party: new LocalParty({ id: identity.id, rows: rows.slice(k * 300, (k + 1) * 300), labels: labels.slice(k * 300, (k + 1) * 300), hidden: [8], seed: k + 1 }) }));
     const federation = 'chain-test-crossref';
-    const aggregator = new InProcessAggregator({
-      federation,
-      coordinator: coordinatorId,
-      registry: new ParticipantRegistry(ids.map((p) => ({ id: p.id, publicKey: p.publicKey }))),
-      coordinatorRegistry: new ParticipantRegistry([{ id: 'coordinator', publicKey: coordinatorId.publicKey }]),
-      parties,
-    });
-    const model = await trainFederated({ aggregator, federation, participantKeys: ids, width: FEATURE_NAMES.length, seed: 3, hidden: [8], maxRounds: 1, localEpochs: 1, trees: 4 });
-    const saved = await saveFederatedBundle(path.join(dir, 'crossref'), model);
-    model.parts.nn.dispose();
+    const { model, saved } = await trainSmallFederation(federation, { parties: 2, claimsSeed: 45, seed: 3, trees: 4, out: 'crossref' });
     const manifest = JSON.parse(await readFile(path.join(saved.dir, 'manifest.json'), 'utf8')) as { training: Record<string, unknown> };
 
     const manager = (key: string) => new AnchorTxManager({ provider, signerKey: key, repo: new AnchorTxRepository(pool), log: testLog }, { maxFeeCapWei: 500n * GWEI, pollMs: 100 });
