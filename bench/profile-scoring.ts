@@ -3,11 +3,13 @@
  * scoring, decision build, PostgreSQL payload COPY), the Kafka transaction and the batching stage's
  * close, on the real PostgreSQL, Redis and Kafka, under the V8 profiler.
  *
- *   node bench/profile-scoring.ts [--model-dir DIR] [--batch-size 1000] [--rounds 10]
+ *   node bench/profile-scoring.ts [--model-dir DIR] [--batch-size 1000] [--rounds 10] [--heap]
  *
  * Without --model-dir a model is trained first as the soak trains it (2,000 generated claims,
  * seed 11: forest, booster, network). Prints the step timings, then self time per folder/package
- * and the hottest functions.
+ * and the hottest functions. With --heap, V8's sampling heap profiler instead: the bytes each
+ * function allocated over the rounds (collected or not), which is what the garbage collector
+ * pays for.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -20,13 +22,13 @@ import { createKafka } from '../infra/kafka/kafka.ts';
 import { Scorer } from '../scoring/scorer.ts';
 import { trainModel } from '../training/train.ts';
 import { encodeClaims } from './claims-feed.ts';
-import { summariseProfile } from './profile.ts';
+import { summariseHeapProfile, summariseProfile } from './profile.ts';
 import { stageTimings } from './stage-timings.ts';
 import { benchConfig, cleanupRun } from './support.ts';
 
 // The local stack's dev keys (cli/dev-sources.ts), as bench/run.ts uses them.
 process.env.CLAIMTRAIL_DEV_KEYS ??= '1';
-const { values } = parseArgs({ options: { 'model-dir': { type: 'string' }, 'batch-size': { type: 'string', default: '1000' }, rounds: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { 'model-dir': { type: 'string' }, 'batch-size': { type: 'string', default: '1000' }, rounds: { type: 'string', default: '10' }, heap: { type: 'boolean', default: false } } });
 const batchSize = Number(values['batch-size']);
 const rounds = Number(values.rounds);
 const log = createLogger('warn');
@@ -45,22 +47,41 @@ try {
   await stageTimings(kafka, config, scorer, claims, batchSize, 1, log);
   const session = new Session();
   session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
+  if (values.heap) {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  } else {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+  }
   const cpu = process.cpuUsage();
   const timings = await stageTimings(kafka, config, scorer, claims, batchSize, rounds, log);
   const used = process.cpuUsage(cpu);
-  const summary = summariseProfile((await session.post('Profiler.stop')).profile);
-  session.disconnect();
-  await cleanupRun(kafka, config, log);
-  const perClaimUs = ((used.user + used.system) / (batchSize * rounds)).toFixed(0);
-  console.log(`model: ${modelDir} (${scorer.modelHash.slice(0, 12)}), ${rounds} batches of ${batchSize}; CPU of this process ${perClaimUs} µs per claim (every step, the load generator's decode included)`);
-  console.log('median ms per batch:', JSON.stringify(timings));
-  console.log('\nself time by folder / package');
-  for (const g of summary.byGroup) console.log(`  ${(100 * g.share).toFixed(1).padStart(5)} %  ${g.ms.toFixed(0).padStart(7)} ms  ${g.group}`);
-  console.log('\nhottest functions (self time)');
-  for (const f of summary.topFunctions) console.log(`  ${(100 * f.share).toFixed(1).padStart(5)} %  ${f.ms.toFixed(0).padStart(7)} ms  ${f.fn}  ${f.where}`);
+  const claimCount = batchSize * rounds;
+  if (values.heap) {
+    const heap = summariseHeapProfile((await session.post('HeapProfiler.stopSampling')).profile.head);
+    session.disconnect();
+    await cleanupRun(kafka, config, log);
+    const kib = (bytes: number) => (bytes / 1024).toFixed(0).padStart(9);
+    console.log(`model: ${modelDir} (${scorer.modelHash.slice(0, 12)}), ${rounds} batches of ${batchSize}; allocated ${(heap.totalBytes / claimCount / 1024).toFixed(1)} KiB per claim (sampled, every step, the load generator's decode included)`);
+    console.log('median ms per batch:', JSON.stringify(timings));
+    console.log('\nallocated by folder / package');
+    for (const g of heap.byGroup) console.log(`  ${(100 * g.share).toFixed(1).padStart(5)} %  ${kib(g.bytes)} KiB  ${g.group}`);
+    console.log('\nfunctions that allocated most');
+    for (const f of heap.topFunctions) console.log(`  ${(100 * f.share).toFixed(1).padStart(5)} %  ${kib(f.bytes)} KiB  ${f.fn}  ${f.where}`);
+  } else {
+    const summary = summariseProfile((await session.post('Profiler.stop')).profile);
+    session.disconnect();
+    await cleanupRun(kafka, config, log);
+    const perClaimUs = ((used.user + used.system) / claimCount).toFixed(0);
+    console.log(`model: ${modelDir} (${scorer.modelHash.slice(0, 12)}), ${rounds} batches of ${batchSize}; CPU of this process ${perClaimUs} µs per claim (every step, the load generator's decode included)`);
+    console.log('median ms per batch:', JSON.stringify(timings));
+    console.log('\nself time by folder / package');
+    for (const g of summary.byGroup) console.log(`  ${(100 * g.share).toFixed(1).padStart(5)} %  ${g.ms.toFixed(0).padStart(7)} ms  ${g.group}`);
+    console.log('\nhottest functions (self time)');
+    for (const f of summary.topFunctions) console.log(`  ${(100 * f.share).toFixed(1).padStart(5)} %  ${f.ms.toFixed(0).padStart(7)} ms  ${f.fn}  ${f.where}`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

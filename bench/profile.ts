@@ -71,3 +71,48 @@ export function summariseProfile(profile: CpuProfile): ProfileSummary {
     topFunctions: [...fns.values()].sort((a, b) => b.ms - a.ms).slice(0, 15).map((f) => ({ ...f, share: share(f.ms) })),
   };
 }
+
+interface HeapProfileNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapProfileNode[];
+}
+
+/** Bytes allocated, grouped like {@link summariseProfile}: what a sampling heap profile says. */
+export interface HeapProfileSummary {
+  totalBytes: number;
+  byGroup: Array<{ group: string; bytes: number; share: number }>;
+  topFunctions: Array<{ fn: string; where: string; bytes: number; share: number }>;
+}
+
+/**
+ * Summarises a sampling heap profile (node:inspector's HeapProfiler.stopSampling with
+ * `includeObjectsCollectedByMajorGC` / `...MinorGC`, so it counts what was allocated over the run,
+ * not what survived): allocated bytes by the function that allocated them.
+ */
+export function summariseHeapProfile(head: HeapProfileNode): HeapProfileSummary {
+  const groups = new Map<string, number>();
+  const fns = new Map<string, { fn: string; where: string; bytes: number }>();
+  let totalBytes = 0;
+  const visit = (node: HeapProfileNode): void => {
+    if (node.selfSize > 0) {
+      const { functionName, url, lineNumber } = node.callFrame;
+      const group = groupOf(url, functionName);
+      groups.set(group, (groups.get(group) ?? 0) + node.selfSize);
+      const where = url ? `${url.replace(/^file:\/\/.*?\/main\//, '')}:${lineNumber + 1}` : group;
+      const key = `${functionName}@${where}`;
+      const entry = fns.get(key) ?? { fn: functionName || '(anonymous)', where, bytes: 0 };
+      entry.bytes += node.selfSize;
+      fns.set(key, entry);
+      totalBytes += node.selfSize;
+    }
+    for (const child of node.children) visit(child);
+  };
+  visit(head);
+  const share = (bytes: number) => (totalBytes > 0 ? bytes / totalBytes : 0);
+  return {
+    totalBytes,
+    byGroup: [...groups].map(([group, bytes]) => ({ group, bytes, share: share(bytes) })).sort((a, b) => b.bytes - a.bytes).slice(0, 15),
+    topFunctions: [...fns.values()].sort((a, b) => b.bytes - a.bytes).slice(0, 20).map((f) => ({ ...f, share: share(f.bytes) })),
+  };
+}

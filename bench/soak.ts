@@ -49,12 +49,20 @@ const REPO_ROOT = join(import.meta.dirname, '..');
 const CLI = join(REPO_ROOT, 'cli', 'main.ts');
 type Role = 'scoring' | 'batching' | 'anchoring';
 
-/** Runs inside each child: its memoryUsage() as JSON into $SOAK_PROBE_FILE every second. */
+/**
+ * Runs inside each child: its memoryUsage() and the garbage collector's main-thread pauses so far
+ * (performance entries of type `gc`, summed, milliseconds; full mark-compacts also apart) as JSON
+ * into $SOAK_PROBE_FILE every second.
+ */
 const PROBE = `data:text/javascript,${encodeURIComponent(
   "import { renameSync, writeFileSync } from 'node:fs';" +
+    "import { PerformanceObserver } from 'node:perf_hooks';" +
     'const f = process.env.SOAK_PROBE_FILE;' +
+    'let gcMs = 0; let gcMajorMs = 0;' +
+    // detail.kind 4 is a full mark-compact (perf_hooks constants.NODE_PERFORMANCE_GC_MAJOR); the rest are scavenges and incremental steps.
+    'if (f) new PerformanceObserver((list) => { for (const e of list.getEntries()) { gcMs += e.duration; if (e.detail?.kind === 4) gcMajorMs += e.duration; } }).observe({ entryTypes: ["gc"] });' +
     // Written aside and renamed: the sampler never reads a half-written file.
-    "if (f) setInterval(() => { const m = process.memoryUsage(); writeFileSync(f + '.tmp', JSON.stringify({ at: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external })); renameSync(f + '.tmp', f); }, 1000).unref();",
+    "if (f) setInterval(() => { const m = process.memoryUsage(); writeFileSync(f + '.tmp', JSON.stringify({ at: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, gcMs, gcMajorMs })); renameSync(f + '.tmp', f); }, 1000).unref();",
 )}`;
 
 export interface SoakOptions {
@@ -101,6 +109,8 @@ export interface SoakOptions {
    * CPU in V8's garbage collector at 2,000 claims/s (a CPU profile of the running process).
    */
   batchingOldSpaceMiB: number;
+  /** More V8 / Node flags for every role process (`--node-flags="--max-semi-space-size=32"`; the `=` form, as the flags start with a dash). Default none. */
+  nodeFlags: string[];
 }
 
 /** What the chain was paid, and how long anchoring took, over the whole run (from PostgreSQL). */
@@ -133,6 +143,8 @@ export interface SoakSample {
   heapMiB: Record<string, number>;
   /** CPU seconds each child has used since it started. */
   cpuSeconds?: Record<string, number>;
+  /** Seconds each child's main thread spent paused in garbage collection since it started: all kinds, and full mark-compacts. */
+  gcSeconds?: Record<string, { all: number; major: number }>;
   /** The machine and the local services (bench/machine-cpu.ts). */
   machineCpu?: MachineCpu;
   /** CPU seconds of this driver process so far. */
@@ -155,6 +167,14 @@ export interface SoakResult {
 
 export class SoakUsageError extends Error {}
 
+/** `--node-flags`: whitespace-separated flags, each starting with `--` (they go before the CLI script). */
+function parseNodeFlags(raw: string): string[] {
+  const flags = raw.split(/\s+/).filter((f) => f !== '');
+  const bad = flags.find((f) => !/^--[a-z][a-z0-9-]*(=\S+)?$/.test(f));
+  if (bad !== undefined) throw new SoakUsageError(`--node-flags: '${bad}' is not a --flag or --flag=value`);
+  return flags;
+}
+
 export function parseSoakOptions(argv: readonly string[]): SoakOptions {
   const { values } = parseArgs({
     args: [...argv],
@@ -175,6 +195,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
       'max-rss-mib': { type: 'string', default: '400' },
       'max-old-space-mib': { type: 'string', default: '160' },
       'batching-old-space-mib': { type: 'string', default: '256' },
+      'node-flags': { type: 'string', default: '' },
     },
     strict: true,
   });
@@ -201,6 +222,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
     maxRssMiB: num('max-rss-mib', values['max-rss-mib'], 64, 65536),
     maxOldSpaceMiB: Math.round(num('max-old-space-mib', values['max-old-space-mib'], 0, 65536)),
     batchingOldSpaceMiB: Math.round(num('batching-old-space-mib', values['batching-old-space-mib'], 0, 65536)),
+    nodeFlags: parseNodeFlags(values['node-flags'] ?? ''),
   };
 }
 
@@ -224,10 +246,10 @@ class SoakChild {
     this.logFile = join(dir, `${name}.log`);
   }
 
-  async start(env: NodeJS.ProcessEnv, maxOldSpaceMiB = 0, timeoutMs = 120_000): Promise<void> {
+  async start(env: NodeJS.ProcessEnv, maxOldSpaceMiB = 0, nodeFlags: readonly string[] = [], timeoutMs = 120_000): Promise<void> {
     const fd = openSync(this.logFile, 'a');
     const heap = maxOldSpaceMiB > 0 ? [`--max-old-space-size=${maxOldSpaceMiB}`] : [];
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...heap, '--import', PROBE, CLI, 'run', '--roles', this.role], {
+    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...heap, ...nodeFlags, '--import', PROBE, CLI, 'run', '--roles', this.role], {
       cwd: REPO_ROOT,
       // Only the anchoring role gets the signer's key (stack/child-env.ts).
       env: { ...pipelineRoleEnv(this.role, env), ...this.#extraEnv, SOAK_PROBE_FILE: this.probeFile },
@@ -276,12 +298,22 @@ class SoakChild {
 
   /** heapUsed (MiB) as last written by the probe, 0 before its first write. */
   heapMiB(): number {
-    if (!existsSync(this.probeFile)) return 0;
+    return (this.#probe()?.heapUsed ?? 0) / 2 ** 20;
+  }
+
+  /** Seconds the garbage collector paused this process's main thread so far (all kinds, and full mark-compacts), as last written by the probe. */
+  gcSeconds(): { all: number; major: number } {
+    const probe = this.#probe();
+    return { all: (probe?.gcMs ?? 0) / 1000, major: (probe?.gcMajorMs ?? 0) / 1000 };
+  }
+
+  #probe(): { heapUsed: number; gcMs?: number; gcMajorMs?: number } | undefined {
+    if (!existsSync(this.probeFile)) return undefined;
     try {
-      return (JSON.parse(readFileSync(this.probeFile, 'utf8')) as { heapUsed: number }).heapUsed / 2 ** 20;
+      return JSON.parse(readFileSync(this.probeFile, 'utf8')) as { heapUsed: number; gcMs?: number; gcMajorMs?: number };
     } catch {
-      // Read while the probe was rewriting the file: next sample.
-      return 0;
+      // Read while the probe was rewriting the file (renamed over it): next sample.
+      return undefined;
     }
   }
 
@@ -396,7 +428,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     for (const child of children) {
       progress(`starting ${child.name} (log ${child.logFile})`);
-      await child.start(env, child.name === 'batching' && options.batchingOldSpaceMiB > 0 ? options.batchingOldSpaceMiB : options.maxOldSpaceMiB);
+      await child.start(env, child.name === 'batching' && options.batchingOldSpaceMiB > 0 ? options.batchingOldSpaceMiB : options.maxOldSpaceMiB, options.nodeFlags);
     }
     await admin.connect();
     await db.connect();
@@ -421,6 +453,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         rssMiB: Object.fromEntries(children.map((ch) => [ch.name, ch.rssMiB()])),
         heapMiB: Object.fromEntries(children.map((ch) => [ch.name, ch.heapMiB()])),
         cpuSeconds: Object.fromEntries(children.map((ch) => [ch.name, ch.cpuSeconds()])),
+        gcSeconds: Object.fromEntries(children.map((ch) => [ch.name, ch.gcSeconds()])),
         machineCpu: readMachineCpu(),
         driverCpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
         driverRssMiB: process.memoryUsage().rss / 2 ** 20, load1: loadavg()[0]!,
@@ -538,7 +571,25 @@ export function efficiencyLine(samples: readonly SoakSample[]): string {
   const scoring = Object.entries(used).filter(([n]) => n.startsWith('scoring')).reduce((a, [, v]) => a + v, 0);
   const per = (cpu: number | undefined) => (cpu && cpu > 0 ? (decisions / cpu).toFixed(0) : '?');
   const line = `- CPU seconds per process, first to last sample: ${Object.entries(used).map(([n, v]) => `${n} ${v.toFixed(0)}`).join(', ')}; ${decisions} decisions: scoring processes together **${per(scoring)} decisions per CPU-second**, batching ${per(used.batching)}, anchoring ${per(used.anchoring)}`;
-  return first.machineCpu && last.machineCpu ? `${line}\n${machineLine(first, last, used)}` : line;
+  const lines = [line];
+  if (first.gcSeconds && last.gcSeconds) lines.push(gcLine(first, last, used));
+  if (first.machineCpu && last.machineCpu) lines.push(machineLine(first, last, used));
+  return lines.join('\n');
+}
+
+/**
+ * Main-thread garbage-collection pauses of each child between the first and the last sample, in
+ * seconds and as a share of that child's CPU seconds (V8's helper threads are in the CPU, not in
+ * the pauses, so the share is a floor of what GC costs).
+ */
+export function gcLine(first: SoakSample, last: SoakSample, cpu: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(last.gcSeconds ?? {}).map(([n, v]) => {
+    const gc = v.all - (first.gcSeconds?.[n]?.all ?? 0);
+    const major = v.major - (first.gcSeconds?.[n]?.major ?? 0);
+    const c = cpu[n] ?? 0;
+    return `${n} ${gc.toFixed(0)} s${c > 0 ? ` (${((100 * gc) / c).toFixed(0)} % of its CPU)` : ''} of which mark-compact ${major.toFixed(0)} s`;
+  });
+  return `- garbage collection, main-thread pauses first to last sample: ${parts.join(', ')}`;
 }
 
 /**
@@ -565,7 +616,7 @@ export function anchoringLines(a: SoakAnchoring, options: SoakOptions): string[]
   const perFlagged = a.flaggedDecisions > 0 ? a.flaggedGas / a.flaggedDecisions : Number.NaN;
   const lag = (l: SoakAnchoring['epochLagMs']) => `p50 ${(l.p50 / 1000).toFixed(1)} s, p99 ${(l.p99 / 1000).toFixed(1)} s, max ${(l.max / 1000).toFixed(1)} s`;
   return [
-    `- chain: ${options.blockTime > 0 ? `own anvil, --block-time ${options.blockTime}` : 'the shared stack anvil (automine)'}; ANCHOR_EPOCH_SECONDS=${options.epochSeconds}; ${options.scoringProcesses} scoring process(es); --max-old-space-size ${options.maxOldSpaceMiB || 'V8 default'} per role process${options.batchingOldSpaceMiB > 0 ? ` (batching ${options.batchingOldSpaceMiB})` : ''}`,
+    `- chain: ${options.blockTime > 0 ? `own anvil, --block-time ${options.blockTime}` : 'the shared stack anvil (automine)'}; ANCHOR_EPOCH_SECONDS=${options.epochSeconds}; ${options.scoringProcesses} scoring process(es); --max-old-space-size ${options.maxOldSpaceMiB || 'V8 default'} per role process${options.batchingOldSpaceMiB > 0 ? ` (batching ${options.batchingOldSpaceMiB})` : ''}${options.nodeFlags.length > 0 ? `; node flags ${options.nodeFlags.join(' ')}` : ''}`,
     `- epochs: ${a.epochs} anchored, ${a.epochGas.toLocaleString('en-US')} gas for ${a.epochDecisions.toLocaleString('en-US')} decisions = **${perDecision.toFixed(3)} gas per decision** (target <= 0.1 at 10,000 claims/s with 60 s epochs); anchor lag batch recorded -> epoch anchored ${lag(a.epochLagMs)}`,
     `- flagged roots: ${a.flaggedRoots} anchored, ${a.flaggedGas.toLocaleString('en-US')} gas for ${a.flaggedDecisions.toLocaleString('en-US')} flagged decisions = **${perFlagged.toFixed(1)} gas per flagged decision** (target <= 100); lag batch recorded -> flagged root anchored ${lag(a.flaggedLagMs)}`,
   ];
@@ -605,7 +656,7 @@ if (import.meta.main) {
   try {
     options = parseSoakOptions(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`soak: ${(error as Error).message}\nusage: node bench/soak.ts [--minutes 30] [--rate 200] [--sample-seconds 60] [--partitions 4] [--max-rss-growth-mib 64] [--max-lag N] [--max-anchor-backlog 300] [--drain-seconds 300] [--block-time 2] [--scoring-processes 1] [--epoch-seconds 0] [--max-rss-mib 400] [--max-old-space-mib 160] [--batching-old-space-mib 256] [--work-dir DIR] [--results-dir DIR]\n`);
+    process.stderr.write(`soak: ${(error as Error).message}\nusage: node bench/soak.ts [--minutes 30] [--rate 200] [--sample-seconds 60] [--partitions 4] [--max-rss-growth-mib 64] [--max-lag N] [--max-anchor-backlog 300] [--drain-seconds 300] [--block-time 2] [--scoring-processes 1] [--epoch-seconds 0] [--max-rss-mib 400] [--max-old-space-mib 160] [--batching-old-space-mib 256] [--node-flags="--flag=value ..."] [--work-dir DIR] [--results-dir DIR]\n`);
     process.exit(2);
   }
   const loadBefore = loadavg();
