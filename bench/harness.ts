@@ -59,7 +59,7 @@ async function main(opts: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date();
   const t0 = performance.now();
   const code = codeState();
-  const machine = { nproc: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', memGb: totalmem() / 2 ** 30, node: process.version, loadAvgStart: loadavg(), loadAvgEnd: [] as number[] };
+  const machine = { nproc: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', memGb: totalmem() / 2 ** 30, node: nodeWithHeapFlags(), loadAvgStart: loadavg(), loadAvgEnd: [] as number[] };
   progress(`machine: ${machine.nproc} cores, ${machine.memGb.toFixed(1)} GiB, load ${machine.loadAvgStart.map((l) => l.toFixed(2)).join(' ')} (other engineers share it: figures are noisy)`);
   const minMs = opts.quick ? 300 : 1500;
   const base = benchConfig();
@@ -232,4 +232,13 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   console.log(table);
   progress(`wrote ${join(opts.outDir, name)}.{json,md,svg} in ${result.durationS.toFixed(0)} s`);
   return 0;
+}
+
+/**
+ * `v24.x.y` plus the V8 heap flags this process runs with (command line and NODE_OPTIONS), which
+ * change the pipeline's CPU per claim (docs/soak.md, "Sizing").
+ */
+function nodeWithHeapFlags(): string {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].filter((f) => /^--max-(old|semi)-space-size=/.test(f));
+  return flags.length > 0 ? `${process.version} (${flags.join(' ')})` : process.version;
 }
