@@ -10,7 +10,7 @@ import { CORRELATION_HEADER, decisionIdFor, decisionIdV2, encodeDecision } from 
 import { decodeClaim, headerString, toDlqMessage } from '../ingest/claim-decoder.ts';
 import { type StageBatch, type StageOutput, TransactionalStage } from '../infra/kafka/transactional-stage.ts';
 import { metrics, secondsSince } from '../infra/metrics/registry.ts';
-import type { Scorer } from '../scoring/scorer.ts';
+import type { Scorer, ScoreResult } from '../scoring/scorer.ts';
 import type { ClaimAggregates } from '../scoring/aggregates.ts';
 import { SHADOW_FORMAT, type ShadowRecord } from '../scoring/shadow.ts';
 
@@ -120,6 +120,27 @@ export class ScoringStage {
     return this.#stage.stop();
   }
 
+  /**
+   * Entity aggregates, then the champion's (and the challenger's) scores. Each claim's aggregates
+   * are read (claims before it) and it is added, in order; the scorers take these observations for
+   * their features and the duplicate rule. The event id is the input position (decision id v1),
+   * not the decision id v2: a re-scoring run or another model over the same claims observes the
+   * same events, so nothing is counted twice.
+   */
+  async #observeAndScore(batch: StageBatch, valid: ReadonlyArray<{ claim: Claim; offset: string }>): Promise<{ results: ScoreResult[]; shadow: ScoreResult[] | undefined }> {
+    if (valid.length === 0) return { results: [], shadow: undefined };
+    const { scorer, challenger } = this.#deps;
+    const aggregateStarted = performance.now();
+    const observed = await this.#deps.aggregates.observeBatch(valid.map((v) => ({ eventId: decisionIdFor(batch.topic, batch.partition, v.offset), claim: v.claim })));
+    metrics.redisAggregateDuration.observe(secondsSince(aggregateStarted));
+    const claims = valid.map((v) => v.claim);
+    const scoreStarted = performance.now();
+    const results = scorer.scoreBatch(claims, observed);
+    const shadow = challenger ? challenger.scoreBatch(claims, observed) : undefined;
+    metrics.stageDuration.observe({ stage: 'score' }, secondsSince(scoreStarted));
+    return { results, shadow };
+  }
+
   /** Pure-ish transform of one input batch (exposed for tests). */
   async handle(batch: StageBatch): Promise<StageOutput[]> {
     const { config, scorer, payloads } = this.#deps;
@@ -139,28 +160,25 @@ export class ScoringStage {
     }
     metrics.stageDuration.observe({ stage: 'decode' }, secondsSince(decodeStarted));
 
-    // Aggregates first: each claim's are read (claims before it) and it is added, in order; the
-    // scorers take these observations for their features and the duplicate rule. The event id
-    // is the input position (decision id v1), not the decision id v2: a re-scoring run or another
-    // model over the same claims observes the same events, so nothing is counted twice.
-    const aggregateStarted = performance.now();
-    const observed = valid.length > 0 ? await this.#deps.aggregates.observeBatch(valid.map((v) => ({ eventId: decisionIdFor(batch.topic, batch.partition, v.offset), claim: v.claim }))) : [];
-    if (valid.length > 0) metrics.redisAggregateDuration.observe(secondsSince(aggregateStarted));
-    const claims = valid.map((v) => v.claim);
-    const scoreStarted = performance.now();
-    const results = valid.length > 0 ? scorer.scoreBatch(claims, observed) : [];
-    const challenger = this.#deps.challenger;
-    const shadow = challenger && valid.length > 0 ? challenger.scoreBatch(claims, observed) : undefined;
-    if (valid.length > 0) metrics.stageDuration.observe({ stage: 'score' }, secondsSince(scoreStarted));
-    const outcomes = new Map<string, number>();
     const decidedAt = now().toISOString();
     const { instanceId } = this.#deps;
     const runId = config.scoringRunId;
     const ids = valid.map((v) => decisionIdV2({ instanceId, runId, modelHash: scorer.modelHash, topic: batch.topic, partition: batch.partition, offset: v.offset }));
     // Payloads first: a decision replayed after a crash commits with the salt its stored row
-    // already holds (insertMany returns it), so record and sealed salt always agree.
+    // already holds (insertMany returns it), so record and sealed salt always agree. The COPY
+    // needs nothing the scoring gives, so it runs while the aggregates are read and the batch is
+    // scored; both are idempotent on replay (stored row / per-event record), and both are awaited
+    // before anything is produced, so a failure of either retries the whole batch.
     const rows: ClaimPayloadRow[] = valid.map((v, i) => ({ decisionId: ids[i]!, claimId: v.claim.claimId, memberId: v.claim.memberId, providerNpi: v.claim.billingProviderNpi, claimBytes: v.bytes, claimType: v.claim.claimType, totalCharged: v.claim.totalCharged, salt: `0x${secureRandomBytes(32).toString('hex')}` }));
-    const salts = await payloads.insertMany(rows);
+    const stored = payloads.insertMany(rows);
+    const scored = this.#observeAndScore(batch, valid);
+    const [storedResult, scoredResult] = await Promise.allSettled([stored, scored]);
+    if (storedResult.status === 'rejected') throw storedResult.reason;
+    if (scoredResult.status === 'rejected') throw scoredResult.reason;
+    const salts = storedResult.value;
+    const { results, shadow } = scoredResult.value;
+    const challenger = this.#deps.challenger;
+    const outcomes = new Map<string, number>();
     const decisions: Message[] = [];
     const shadowRecords: Message[] = [];
     let flagged = 0;
