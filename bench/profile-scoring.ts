@@ -22,7 +22,7 @@ import { createKafka } from '../infra/kafka/kafka.ts';
 import { Scorer } from '../scoring/scorer.ts';
 import { trainModel } from '../training/train.ts';
 import { encodeClaims } from './claims-feed.ts';
-import { summariseHeapProfile, summariseProfile } from './profile.ts';
+import { summariseHeapProfile, summariseProfile, type Tally } from './profile.ts';
 import { stageTimings } from './stage-timings.ts';
 import { benchConfig, cleanupRun } from './support.ts';
 
@@ -59,29 +59,28 @@ try {
   const timings = await stageTimings(kafka, config, scorer, claims, batchSize, rounds, log);
   const used = process.cpuUsage(cpu);
   const claimCount = batchSize * rounds;
+  // Either profile gives an amount per folder / package and per function: bytes allocated, or
+  // milliseconds of self time; one printer for both.
+  let tables: Tally;
+  let perClaim: string;
   if (values.heap) {
     const heap = summariseHeapProfile((await session.post('HeapProfiler.stopSampling')).profile.head);
-    session.disconnect();
-    await cleanupRun(kafka, config, log);
-    const kib = (bytes: number) => (bytes / 1024).toFixed(0).padStart(9);
-    console.log(`model: ${modelDir} (${scorer.modelHash.slice(0, 12)}), ${rounds} batches of ${batchSize}; allocated ${(heap.totalBytes / claimCount / 1024).toFixed(1)} KiB per claim (sampled, every step, the load generator's decode included)`);
-    console.log('median ms per batch:', JSON.stringify(timings));
-    console.log('\nallocated by folder / package');
-    for (const g of heap.byGroup) console.log(`  ${(100 * g.share).toFixed(1).padStart(5)} %  ${kib(g.bytes)} KiB  ${g.group}`);
-    console.log('\nfunctions that allocated most');
-    for (const f of heap.topFunctions) console.log(`  ${(100 * f.share).toFixed(1).padStart(5)} %  ${kib(f.bytes)} KiB  ${f.fn}  ${f.where}`);
+    tables = heap;
+    perClaim = `allocated ${(heap.totalBytes / claimCount / 1024).toFixed(1)} KiB per claim (sampled, `;
   } else {
-    const summary = summariseProfile((await session.post('Profiler.stop')).profile);
-    session.disconnect();
-    await cleanupRun(kafka, config, log);
-    const perClaimUs = ((used.user + used.system) / claimCount).toFixed(0);
-    console.log(`model: ${modelDir} (${scorer.modelHash.slice(0, 12)}), ${rounds} batches of ${batchSize}; CPU of this process ${perClaimUs} µs per claim (every step, the load generator's decode included)`);
-    console.log('median ms per batch:', JSON.stringify(timings));
-    console.log('\nself time by folder / package');
-    for (const g of summary.byGroup) console.log(`  ${(100 * g.share).toFixed(1).padStart(5)} %  ${g.ms.toFixed(0).padStart(7)} ms  ${g.group}`);
-    console.log('\nhottest functions (self time)');
-    for (const f of summary.topFunctions) console.log(`  ${(100 * f.share).toFixed(1).padStart(5)} %  ${f.ms.toFixed(0).padStart(7)} ms  ${f.fn}  ${f.where}`);
+    tables = summariseProfile((await session.post('Profiler.stop')).profile);
+    perClaim = `CPU of this process ${((used.user + used.system) / claimCount).toFixed(0)} µs per claim (`;
   }
+  session.disconnect();
+  await cleanupRun(kafka, config, log);
+  const [unit, scale, groupTitle, functionTitle] = values.heap ? ['KiB', 1 / 1024, 'allocated by folder / package', 'functions that allocated most'] : ['ms', 1, 'self time by folder / package', 'hottest functions (self time)'];
+  const row = (share: number, amount: number) => `  ${(100 * share).toFixed(1).padStart(5)} %  ${(amount * scale).toFixed(0).padStart(9)} ${unit}`;
+  console.log(`model: ${modelDir} (${scorer.modelHash.slice(0, 12)}), ${rounds} batches of ${batchSize}; ${perClaim}every step, the load generator's decode included)`);
+  console.log('median ms per batch:', JSON.stringify(timings));
+  console.log(`\n${groupTitle}`);
+  for (const g of tables.byGroup) console.log(`${row(g.share, g.amount)}  ${g.group}`);
+  console.log(`\n${functionTitle}`);
+  for (const f of tables.topFunctions) console.log(`${row(f.share, f.amount)}  ${f.fn}  ${f.where}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

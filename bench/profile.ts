@@ -1,18 +1,17 @@
 import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Self time of a V8 CPU profile grouped by where the code lives. */
-export interface ProfileSummary {
+/**
+ * Self time of a V8 CPU profile grouped by where the code lives: `amount` is milliseconds, per
+ * group (repo folder, npm package, node internals, GC, idle) and per function, largest first.
+ */
+export interface ProfileSummary extends Tally {
   totalMs: number;
-  /** Share of samples per group (repo folder, npm package, node internals, GC, idle), largest first. */
-  byGroup: Array<{ group: string; ms: number; share: number }>;
-  /** Hottest functions by self time. */
-  topFunctions: Array<{ fn: string; where: string; ms: number; share: number }>;
 }
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   hitCount?: number;
 }
 
@@ -43,6 +42,40 @@ function groupOf(url: string, fn: string): string {
   return rel.includes(sep) ? `${rel.split(sep)[0]}/` : rel;
 }
 
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+/** Amounts (ms, bytes) per folder / package and per function, largest first, each with its share of `total`. */
+export interface Tally {
+  byGroup: Array<{ group: string; amount: number; share: number }>;
+  topFunctions: Array<{ fn: string; where: string; amount: number; share: number }>;
+}
+
+/** Adds up what each call frame accounts for, by group (see {@link groupOf}) and by function. */
+function tally(frames: Iterable<{ callFrame: CallFrame; amount: number }>, total: number, topFunctions: number): Tally {
+  const groups = new Map<string, number>();
+  const fns = new Map<string, { fn: string; where: string; amount: number }>();
+  for (const { callFrame, amount } of frames) {
+    if (amount === 0) continue;
+    const { functionName, url, lineNumber } = callFrame;
+    const group = groupOf(url, functionName);
+    groups.set(group, (groups.get(group) ?? 0) + amount);
+    const where = url ? `${url.replace(/^file:\/\/.*?\/main\//, '')}:${lineNumber + 1}` : group;
+    const key = `${functionName}@${where}`;
+    const entry = fns.get(key) ?? { fn: functionName || '(anonymous)', where, amount: 0 };
+    entry.amount += amount;
+    fns.set(key, entry);
+  }
+  const share = (amount: number) => (total > 0 ? amount / total : 0);
+  return {
+    byGroup: [...groups].map(([group, amount]) => ({ group, amount, share: share(amount) })).sort((a, b) => b.amount - a.amount).slice(0, 15),
+    topFunctions: [...fns.values()].sort((a, b) => b.amount - a.amount).slice(0, topFunctions).map((f) => ({ ...f, share: share(f.amount) })),
+  };
+}
+
 /** Summarises a profile from node:inspector's Profiler.stop (same format as `node --cpu-prof` files). */
 export function summariseProfile(profile: CpuProfile): ProfileSummary {
   const totalMs = (profile.endTime - profile.startTime) / 1000;
@@ -50,69 +83,32 @@ export function summariseProfile(profile: CpuProfile): ProfileSummary {
   if (profile.samples && profile.timeDeltas) {
     profile.samples.forEach((id, i) => hits.set(id, (hits.get(id) ?? 0) + (profile.timeDeltas![i] ?? 0) / 1000));
   }
-  const groups = new Map<string, number>();
-  const fns = new Map<string, { fn: string; where: string; ms: number }>();
-  for (const node of profile.nodes) {
-    const ms = hits.get(node.id) ?? 0;
-    if (ms === 0) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const group = groupOf(url, functionName);
-    groups.set(group, (groups.get(group) ?? 0) + ms);
-    const where = url ? `${url.replace(/^file:\/\/.*?\/main\//, '')}:${lineNumber + 1}` : group;
-    const key = `${functionName}@${where}`;
-    const entry = fns.get(key) ?? { fn: functionName || '(anonymous)', where, ms: 0 };
-    entry.ms += ms;
-    fns.set(key, entry);
-  }
-  const share = (ms: number) => (totalMs > 0 ? ms / totalMs : 0);
-  return {
-    totalMs,
-    byGroup: [...groups].map(([group, ms]) => ({ group, ms, share: share(ms) })).sort((a, b) => b.ms - a.ms).slice(0, 15),
-    topFunctions: [...fns.values()].sort((a, b) => b.ms - a.ms).slice(0, 15).map((f) => ({ ...f, share: share(f.ms) })),
-  };
+  return { totalMs, ...tally(profile.nodes.map((node) => ({ callFrame: node.callFrame, amount: hits.get(node.id) ?? 0 })), totalMs, 15) };
 }
 
 interface HeapProfileNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   selfSize: number;
   children: HeapProfileNode[];
 }
 
-/** Bytes allocated, grouped like {@link summariseProfile}: what a sampling heap profile says. */
-export interface HeapProfileSummary {
+/** Bytes allocated per folder / package and per function: what a sampling heap profile says. */
+export interface HeapProfileSummary extends Tally {
   totalBytes: number;
-  byGroup: Array<{ group: string; bytes: number; share: number }>;
-  topFunctions: Array<{ fn: string; where: string; bytes: number; share: number }>;
 }
 
 /**
  * Summarises a sampling heap profile (node:inspector's HeapProfiler.stopSampling with
  * `includeObjectsCollectedByMajorGC` / `...MinorGC`, so it counts what was allocated over the run,
- * not what survived): allocated bytes by the function that allocated them.
+ * not what survived): allocated bytes (`amount`) by the function that allocated them.
  */
 export function summariseHeapProfile(head: HeapProfileNode): HeapProfileSummary {
-  const groups = new Map<string, number>();
-  const fns = new Map<string, { fn: string; where: string; bytes: number }>();
-  let totalBytes = 0;
-  const visit = (node: HeapProfileNode): void => {
-    if (node.selfSize > 0) {
-      const { functionName, url, lineNumber } = node.callFrame;
-      const group = groupOf(url, functionName);
-      groups.set(group, (groups.get(group) ?? 0) + node.selfSize);
-      const where = url ? `${url.replace(/^file:\/\/.*?\/main\//, '')}:${lineNumber + 1}` : group;
-      const key = `${functionName}@${where}`;
-      const entry = fns.get(key) ?? { fn: functionName || '(anonymous)', where, bytes: 0 };
-      entry.bytes += node.selfSize;
-      fns.set(key, entry);
-      totalBytes += node.selfSize;
-    }
-    for (const child of node.children) visit(child);
-  };
-  visit(head);
-  const share = (bytes: number) => (totalBytes > 0 ? bytes / totalBytes : 0);
-  return {
-    totalBytes,
-    byGroup: [...groups].map(([group, bytes]) => ({ group, bytes, share: share(bytes) })).sort((a, b) => b.bytes - a.bytes).slice(0, 15),
-    topFunctions: [...fns.values()].sort((a, b) => b.bytes - a.bytes).slice(0, 20).map((f) => ({ ...f, share: share(f.bytes) })),
-  };
+  const nodes: HeapProfileNode[] = [];
+  for (const stack = [head]; stack.length > 0; ) {
+    const node = stack.pop()!;
+    nodes.push(node);
+    stack.push(...node.children);
+  }
+  const totalBytes = nodes.reduce((sum, n) => sum + n.selfSize, 0);
+  return { totalBytes, ...tally(nodes.map((n) => ({ callFrame: n.callFrame, amount: n.selfSize })), totalBytes, 20) };
 }

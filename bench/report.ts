@@ -190,7 +190,7 @@ export function renderTable(r: BenchResult): string {
   const held = r.targets.filter((t) => !t.met && t.heldBackBy).map((t) => `  ${t.target}: held back by ${t.heldBackBy}`);
   const prof = r.endToEnd.main.profile;
   const profile = prof
-    ? [pad([['PROFILE separate profiled drain, same settings (self time)', 'ms', 'share'], ...prof.byGroup.map((g) => [g.group, n0(g.ms), `${(g.share * 100).toFixed(1)}%`])]), pad([['hottest functions', 'ms', 'share'], ...prof.topFunctions.slice(0, 10).map((f) => [`${f.fn} ${f.where}`, n0(f.ms), `${(f.share * 100).toFixed(1)}%`])])]
+    ? [pad([['PROFILE separate profiled drain, same settings (self time)', 'ms', 'share'], ...prof.byGroup.map((g) => [g.group, n0(g.amount), `${(g.share * 100).toFixed(1)}%`])]), pad([['hottest functions', 'ms', 'share'], ...prof.topFunctions.slice(0, 10).map((f) => [`${f.fn} ${f.where}`, n0(f.amount), `${(f.share * 100).toFixed(1)}%`])])]
     : [];
   return [head, pad(ceil), pad(e2e), pad(latency), pad(anchor), pad(steps), pad(budget), pad(targets), ...(held.length > 0 ? [held.join('\n')] : []), ...profile].join('\n\n');
 }
