@@ -173,6 +173,12 @@ export interface SoakResult {
 
 export class SoakUsageError extends Error {}
 
+/** The V8 heap limits and extra flags of one role process (the batcher has its own old-space limit). */
+export function roleNodeFlags(options: Pick<SoakOptions, 'maxOldSpaceMiB' | 'batchingOldSpaceMiB' | 'maxSemiSpaceMiB' | 'nodeFlags'>, role: Role): string[] {
+  const oldSpace = role === 'batching' && options.batchingOldSpaceMiB > 0 ? options.batchingOldSpaceMiB : options.maxOldSpaceMiB;
+  return [...(oldSpace > 0 ? [`--max-old-space-size=${oldSpace}`] : []), ...(options.maxSemiSpaceMiB > 0 ? [`--max-semi-space-size=${options.maxSemiSpaceMiB}`] : []), ...options.nodeFlags];
+}
+
 /** `--node-flags`: whitespace-separated flags, each starting with `--` (they go before the CLI script). */
 function parseNodeFlags(raw: string): string[] {
   const flags = raw.split(/\s+/).filter((f) => f !== '');
@@ -254,10 +260,10 @@ class SoakChild {
     this.logFile = join(dir, `${name}.log`);
   }
 
-  async start(env: NodeJS.ProcessEnv, maxOldSpaceMiB = 0, nodeFlags: readonly string[] = [], timeoutMs = 120_000): Promise<void> {
+  /** Starts the role with these Node / V8 flags ({@link roleNodeFlags}) and waits until it runs. */
+  async start(env: NodeJS.ProcessEnv, nodeFlags: readonly string[], timeoutMs = 120_000): Promise<void> {
     const fd = openSync(this.logFile, 'a');
-    const heap = maxOldSpaceMiB > 0 ? [`--max-old-space-size=${maxOldSpaceMiB}`] : [];
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...heap, ...nodeFlags, '--import', PROBE, CLI, 'run', '--roles', this.role], {
+    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...nodeFlags, '--import', PROBE, CLI, 'run', '--roles', this.role], {
       cwd: REPO_ROOT,
       // Only the anchoring role gets the signer's key (stack/child-env.ts).
       env: { ...pipelineRoleEnv(this.role, env), ...this.#extraEnv, SOAK_PROBE_FILE: this.probeFile },
@@ -304,25 +310,20 @@ class SoakChild {
     }
   }
 
-  /** heapUsed (MiB) as last written by the probe, 0 before its first write. */
-  heapMiB(): number {
-    return (this.#probe()?.heapUsed ?? 0) / 2 ** 20;
-  }
-
-  /** Seconds the garbage collector paused this process's main thread so far (all kinds, and full mark-compacts), as last written by the probe. */
-  gcSeconds(): { all: number; major: number } {
-    const probe = this.#probe();
-    return { all: (probe?.gcMs ?? 0) / 1000, major: (probe?.gcMajorMs ?? 0) / 1000 };
-  }
-
-  #probe(): { heapUsed: number; gcMs?: number; gcMajorMs?: number } | undefined {
-    if (!existsSync(this.probeFile)) return undefined;
-    try {
-      return JSON.parse(readFileSync(this.probeFile, 'utf8')) as { heapUsed: number; gcMs?: number; gcMajorMs?: number };
-    } catch {
-      // Read while the probe was rewriting the file (renamed over it): next sample.
-      return undefined;
+  /**
+   * What the probe last wrote: heapUsed (MiB) and the seconds the garbage collector paused this
+   * process's main thread so far (all kinds, and full mark-compacts); zeros before its first write.
+   */
+  probe(): { heapMiB: number; gcSeconds: { all: number; major: number } } {
+    let written: { heapUsed?: number; gcMs?: number; gcMajorMs?: number } = {};
+    if (existsSync(this.probeFile)) {
+      try {
+        written = JSON.parse(readFileSync(this.probeFile, 'utf8')) as typeof written;
+      } catch {
+        // Read while the probe was rewriting the file (renamed over it): next sample.
+      }
     }
+    return { heapMiB: (written.heapUsed ?? 0) / 2 ** 20, gcSeconds: { all: (written.gcMs ?? 0) / 1000, major: (written.gcMajorMs ?? 0) / 1000 } };
   }
 
   async stop(): Promise<void> {
@@ -436,8 +437,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     for (const child of children) {
       progress(`starting ${child.name} (log ${child.logFile})`);
-      const semi = options.maxSemiSpaceMiB > 0 ? [`--max-semi-space-size=${options.maxSemiSpaceMiB}`] : [];
-      await child.start(env, child.name === 'batching' && options.batchingOldSpaceMiB > 0 ? options.batchingOldSpaceMiB : options.maxOldSpaceMiB, [...semi, ...options.nodeFlags]);
+      await child.start(env, roleNodeFlags(options, child.role));
     }
     await admin.connect();
     await db.connect();
@@ -457,12 +457,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         groupLag(admin, config.kafka.scoringGroupId, config.kafka.topics.claims),
         groupLag(admin, config.kafka.batchingGroupId, config.kafka.topics.decisions),
       ]);
+      const probes = children.map((ch) => ch.probe());
       const s: SoakSample = {
         t: (performance.now() - started) / 1000, phase, produced, ...c, scoringLag, batchingLag,
         rssMiB: Object.fromEntries(children.map((ch) => [ch.name, ch.rssMiB()])),
-        heapMiB: Object.fromEntries(children.map((ch) => [ch.name, ch.heapMiB()])),
+        heapMiB: Object.fromEntries(children.map((ch, i) => [ch.name, probes[i]!.heapMiB])),
         cpuSeconds: Object.fromEntries(children.map((ch) => [ch.name, ch.cpuSeconds()])),
-        gcSeconds: Object.fromEntries(children.map((ch) => [ch.name, ch.gcSeconds()])),
+        gcSeconds: Object.fromEntries(children.map((ch, i) => [ch.name, probes[i]!.gcSeconds])),
         machineCpu: readMachineCpu(),
         driverCpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
         driverRssMiB: process.memoryUsage().rss / 2 ** 20, load1: loadavg()[0]!,

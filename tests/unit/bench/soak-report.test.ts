@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gcLine, parseSoakOptions, type SoakSample } from '../../../bench/soak.ts';
+import { gcLine, parseSoakOptions, roleNodeFlags, type SoakSample } from '../../../bench/soak.ts';
 
 const sample = (t: number, gcSeconds: Record<string, { all: number; major: number }>): SoakSample => ({
   t, phase: 'steady', produced: 0, indexed: 0, batches: 0, anchored: 0, scoringLag: 0, batchingLag: 0, rssMiB: {}, heapMiB: {}, driverRssMiB: 0, load1: 0, gcSeconds,
@@ -15,5 +15,12 @@ describe('soak report: garbage collection and node flags', () => {
     expect(parseSoakOptions(['--node-flags=--max-semi-space-size=32  --single-threaded-gc ']).nodeFlags).toEqual(['--max-semi-space-size=32', '--single-threaded-gc']);
     expect(parseSoakOptions([]).nodeFlags).toEqual([]);
     expect(() => parseSoakOptions(['--node-flags=--max-semi-space-size=32 rm'])).toThrow("--node-flags: 'rm' is not a --flag or --flag=value");
+  });
+
+  it('gives each role its heap limits (the batcher its own old space) and then the extra flags', () => {
+    const options = parseSoakOptions(['--node-flags=--single-threaded-gc']);
+    expect(roleNodeFlags(options, 'scoring')).toEqual(['--max-old-space-size=160', '--max-semi-space-size=16', '--single-threaded-gc']);
+    expect(roleNodeFlags(options, 'batching')).toEqual(['--max-old-space-size=256', '--max-semi-space-size=16', '--single-threaded-gc']);
+    expect(roleNodeFlags(parseSoakOptions(['--max-old-space-mib', '0', '--batching-old-space-mib', '0', '--max-semi-space-mib', '0']), 'anchoring')).toEqual([]);
   });
 });
