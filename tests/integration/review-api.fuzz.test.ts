@@ -270,7 +270,13 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
     await new DecisionIndexRepository(pool).recordBatch({ batchId: id, ...range, leafCount: tree.leafCount, root: tree.root }, decisions, { hook: new CaseOpeningService() });
     auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [role, name] of Object.entries(ROLE_USERS)) users[name] = await auth.createUser(name, role as keyof typeof ROLE_USERS, null);
-    server = await startTestReviewServer(config, loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0' }));
+    // Sign-in limits raised out of the way: the fuzzer sends hundreds of logins from one address in a
+    // minute, and a 429 would hide what the pinned login input below must answer (the limits
+    // themselves are tested in review-login-limits.test.ts).
+    server = await startTestReviewServer(
+      config,
+      loadReviewConfig({ REVIEW_HOST: '127.0.0.1', VERDICTS_TOPIC: verdictsTopic, REVIEW_AUDIT_SEAL_SECONDS: '0', REVIEW_LOGIN_PER_IP_PER_MINUTE: '100000', REVIEW_LOGIN_GLOBAL_PER_MINUTE: '1000000' }),
+    );
     // One case assigned to the investigator, so notes, dispositions, snoozes and attachments get past "not yours".
     const taken = await fetch(`${server.url}/api/cases/take-next`, { method: 'POST', headers: { authorization: `Bearer ${users.ivy!.token}`, 'content-type': 'application/json' }, body: '{}' });
     const { rows } = await pool.query<{ case_id: string }>('SELECT case_id FROM cases ORDER BY case_id');

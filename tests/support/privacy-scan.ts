@@ -53,6 +53,8 @@ export const COORDINATE_KEYS: ReadonlySet<string> = new Set([
   'confirmations', 'confirmationsAtExport', 'head',
   // row ids and housekeeping (numbers only: a case id is a serial, not a claim amount)
   'id', 'caseId', 'dispositionId', 'target_id', 'leafCounts', 'audit_id', 'first_audit_id', 'last_audit_id', 'user_id', 'case_id', 'disposition_id', 'note_id', 'attachment_id', 'token_id', 'rule_id', 'rank', 'sla_hours', 'size_bytes', 'jobs',
+  // kafkajs's own log fields: request correlation ids, response sizes, retry counts and back-off delays
+  'correlationId', 'size', 'retryCount', 'retryTime',
   // pino and timings
   'time', 'pid', 'level', 'ms', 'durationMs', 'elapsedMs', 'tookMs', 'delayMs', 'retryInMs', 'timeoutMs', 'attempts', 'retries',
 ]);
