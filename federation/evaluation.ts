@@ -1,12 +1,14 @@
 /**
  * Federated vs local-only vs centralized, measured on the provider table of
  * `shared/datasets/healthcare-provider-fraud/provider_features_70col.csv` (5,410 providers x 68
- * numeric aggregates, label `PotentialFraud`). For each seed: one common stratified held-out test
- * part (20 %); the rest split across k simulated insurers, either at random (equal sizes) or
- * non-IID (unequal sizes, fraud prevalence skewed the other way: the smallest insurer holds the
- * most fraud). On the same test rows: each insurer's local-only model, the federated model
- * (secure aggregation in process, the same code the Kafka transport runs) and the pooled
- * (centralized) model, all the same RF + MLP ensemble. Means over seeds with 95 % t-intervals.
+ * numeric aggregates, label `PotentialFraud`) and on generated labelled claims. For each seed: one
+ * common stratified held-out test part (`testFraction`); the rest split across k simulated
+ * insurers, either at random (equal sizes) or non-IID (unequal sizes, fraud prevalence skewed the
+ * other way: the smallest insurer holds the most fraud), optionally each cut down to
+ * `insurerRows` rows (scarce local data). On the same test rows: each insurer's local-only model,
+ * the federated model (secure aggregation in process, the same code the Kafka transport runs) and
+ * the pooled (centralized) model on the union of the insurers' rows, all the same RF + MLP
+ * ensemble. Means over seeds with 95 % t-intervals.
  */
 import { readFile } from 'node:fs/promises';
 import { loadavg, cpus } from 'node:os';
@@ -44,6 +46,13 @@ export interface EvaluationOptions {
   readonly maxRounds: number;
   readonly localEpochs: number;
   readonly centralEpochs: number;
+  /** Share of each dataset held out as the common test part (stratified), e.g. 0.2. */
+  readonly testFraction: number;
+  /**
+   * At most this many training rows per insurer (a stratified sample of its share, so a non-IID
+   * insurer keeps its fraud prevalence): a setting where local data is scarce. Absent: all rows.
+   */
+  readonly insurerRows?: number;
   readonly onProgress?: (line: string) => void;
 }
 
@@ -116,6 +125,20 @@ export function splitInsurers(labels: ArrayLike<number>, rowIdx: readonly number
   return parts;
 }
 
+/**
+ * An insurer's share cut down to at most `max` rows, stratified (its fraud prevalence kept, at
+ * least one row of each class it holds); the share itself when it is no larger.
+ */
+export function capRows(labels: ArrayLike<number>, part: readonly number[], max: number | undefined, rng: Rng): number[] {
+  if (max === undefined || part.length <= max) return [...part];
+  const pos = part.filter((r) => labels[r] === 1);
+  const neg = part.filter((r) => labels[r] !== 1);
+  rng.shuffle(pos);
+  rng.shuffle(neg);
+  const keepPos = pos.length === 0 ? 0 : Math.min(pos.length, max - 1, Math.max(1, Math.round((pos.length / part.length) * max)));
+  return [...pos.slice(0, keepPos), ...neg.slice(0, max - keepPos)].sort((a, b) => a - b);
+}
+
 /** The pooled / local-only ensemble: balanced RF + class-weighted MLP, stacker weights on a validation split. */
 async function trainPlain(rows: Float64Array[], y: Uint8Array, seed: number, o: EvaluationOptions): Promise<(m: Float64Array, n: number) => Float64Array> {
   const width = rows[0]!.length;
@@ -162,6 +185,8 @@ export function claimsDataset(count: number, seed: number): Dataset {
 export interface EvaluationOutcome {
   readonly results: RunResult[];
   readonly dataset: Dataset;
+  /** The per-insurer cap the outcome was measured with (absent: all rows). */
+  readonly insurerRows?: number;
 }
 
 export async function runEvaluation(o: EvaluationOptions, dataset: Dataset): Promise<EvaluationOutcome> {
@@ -170,16 +195,19 @@ export async function runEvaluation(o: EvaluationOptions, dataset: Dataset): Pro
   const width = rows[0]!.length;
   const results: RunResult[] = [];
   for (const seed of o.seeds) {
-    const { train: pool, validation: test } = stratifiedSplit(labels, 0.2, new Rng(seed));
+    const { train: pool, validation: test } = stratifiedSplit(labels, o.testFraction, new Rng(seed));
     const testMatrix = new Float64Array(test.length * width);
     test.forEach((i, r) => testMatrix.set(rows[i]!, r * width));
     const testY = Uint8Array.from(test, (i) => labels[i]!);
     const metric = (s: Float64Array): Metric => ({ rocAuc: rocAuc(s, testY), prAuc: prAuc(s, testY) });
-    const central = await trainPlain(pool.map((i) => rows[i]!), Uint8Array.from(pool, (i) => labels[i]!), seed, o);
-    const centralized = metric(central(testMatrix, test.length));
+    // The pooled model sees the union of the insurers' rows: the whole pool, or the capped shares.
+    const pooled = async (idx: readonly number[]) => metric((await trainPlain(idx.map((i) => rows[i]!), Uint8Array.from(idx, (i) => labels[i]!), seed, o))(testMatrix, test.length));
+    const wholePool = o.insurerRows === undefined ? await pooled(pool) : undefined;
     for (const k of o.insurerCounts) {
       for (const split of ['random', 'non-iid'] as const) {
-        const parts = splitInsurers(labels, pool, k, split, new Rng(seed * 31 + k));
+        const capRng = new Rng(seed * 97 + k);
+        const parts = splitInsurers(labels, pool, k, split, new Rng(seed * 31 + k)).map((part) => capRows(labels, part, o.insurerRows, capRng));
+        const centralized = wholePool ?? (await pooled(parts.flat()));
         const local: RunResult['local'][number][] = [];
         for (const [p, idx] of parts.entries()) {
           const model = await trainPlain(idx.map((i) => rows[i]!), Uint8Array.from(idx, (i) => labels[i]!), seed + p, o);
@@ -213,7 +241,7 @@ export async function runEvaluation(o: EvaluationOptions, dataset: Dataset): Pro
       }
     }
   }
-  return { results, dataset };
+  return { results, dataset, ...(o.insurerRows === undefined ? {} : { insurerRows: o.insurerRows }) };
 }
 
 /** Mean and half-width of the 95 % t-interval. */
@@ -232,7 +260,7 @@ const fmt = (m: { mean: number; half: number }, d = 3) => `${m.mean.toFixed(d)} 
 /** The markdown report over every dataset's section, and one SVG plot per section (file name -> content). */
 export function renderReport(sections: readonly { title: string; svgFile: string; outcome: EvaluationOutcome }[], o: EvaluationOptions, command: string, elapsedS: number, load: string): { markdown: string; svgs: Record<string, string> } {
   const lines: string[] = ['# Federated training: local-only vs federated vs centralized', ''];
-  lines.push(`Generated by \`${command}\` (${elapsedS.toFixed(0)} s on ${cpus().length} cores, load average ${load}). Seeds: ${o.seeds.join(', ')}; per seed a common stratified 20 % held-out test part; every model of a section is scored on those same test rows.`);
+  lines.push(`Generated by \`${command}\` (${elapsedS.toFixed(0)} s on ${cpus().length} cores, load average ${load}). Seeds: ${o.seeds.join(', ')}; per seed a common stratified ${Math.round(o.testFraction * 100)} % held-out test part; every model of a section is scored on those same test rows.`);
   lines.push('');
   const svgs: Record<string, string> = {};
   for (const section of sections) {
@@ -251,7 +279,7 @@ function renderSection(title: string, svgFile: string, e: EvaluationOutcome, o: 
   lines.push('');
   lines.push(`Data: ${e.dataset.description}.`);
   lines.push('');
-  lines.push(`Models: the same ensemble everywhere (balanced random forest of ${o.trees} trees + MLP ${o.hidden.join('x')}, stacker weights on a 20 % validation part). Local-only and centralized: trained on the insurer's rows / on all training rows (${o.centralEpochs} epochs). Federated: \`federation/\` with secure aggregation (every sum double-masked, Shamir threshold > n/2), normalizer from sums, FedAvg (at most ${o.maxRounds} rounds of ${o.localEpochs} local epochs, stop after 2 rounds without a lower validation loss), union forest (trees in proportion to data size), stacker and Platt by federated Newton steps. Splits: **random** (equal sizes) and **non-IID** (sizes 0.6^i, fraud dealt in the reverse order, so prevalence ranges from about 3 % to over 25 %).`);
+  lines.push(`Models: the same ensemble everywhere (balanced random forest of ${o.trees} trees + MLP ${o.hidden.join('x')}, stacker weights on a 20 % validation part). ${e.insurerRows === undefined ? 'Insurers: every training row (the rest of the dataset) dealt to them.' : `Insurers: **scarce data**, each keeps at most ${e.insurerRows} rows of its share (a stratified sample, so a non-IID insurer keeps its fraud prevalence).`} Local-only and centralized: trained on the insurer's rows / on the union of all insurers' rows (${o.centralEpochs} epochs). Federated: \`federation/\` with secure aggregation (every sum double-masked, Shamir threshold > n/2), normalizer from sums, FedAvg (at most ${o.maxRounds} rounds of ${o.localEpochs} local epochs, stop after 2 rounds without a lower validation loss), union forest (trees in proportion to data size), stacker and Platt by federated Newton steps. Splits: **random** (equal sizes) and **non-IID** (sizes 0.6^i, fraud dealt in the reverse order, so prevalence ranges from about 3 % to over 25 %).`);
   lines.push('');
   lines.push(`Means over ${o.seeds.length} seeds with 95 % t-intervals (the seed changes the test part, the insurer split and every model's initialisation, so the interval holds all three sources of variation).`);
   lines.push('');
@@ -327,8 +355,10 @@ function renderSection(title: string, svgFile: string, e: EvaluationOutcome, o: 
 function dotPlot(groups: [string, RunResult[]][]): string {
   const W = 560;
   const H = 70 + groups.length * 46;
-  const lo = 0.9;
-  const hi = 0.98;
+  // The axis spans every interval shown, in steps of 0.02.
+  const ends = groups.flatMap(([, rs]) => [(r: RunResult) => Math.min(r.centralized.rocAuc, r.federated.rocAuc, ...r.local.map((l) => l.rocAuc)), (r: RunResult) => Math.max(r.centralized.rocAuc, r.federated.rocAuc, ...r.local.map((l) => l.rocAuc))].map((f) => rs.map(f))).flat();
+  const lo = Math.min(0.9, Math.floor(Math.min(...ends) / 0.02) * 0.02);
+  const hi = Math.max(0.98, Math.ceil(Math.max(...ends) / 0.02) * 0.02);
   const X = (v: number) => 150 + ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (W - 170);
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="16" text-anchor="middle" font-size="13">ROC-AUC on the common test rows (mean, 95 % CI over seeds)</text>`];
   for (let t = 0; t <= 4; t++) {

@@ -192,20 +192,30 @@ export function registerFederateCommand(program: Command): void {
     .option('--local-epochs <n>', 'local epochs per FedAvg round', positiveInt, 2)
     .option('--central-epochs <n>', 'epochs of the local-only and centralized networks', positiveInt, 12)
     .option('--hidden <widths>', 'network hidden layers', '32,16')
-    .action(async (opts: { csv: string; out: string; claims: number; seeds: string; insurers: string; trees: number; rounds: number; localEpochs: number; centralEpochs: number; hidden: string }) => {
+    .option('--test-fraction <share>', 'share of each dataset held out as the common test part', testFraction, 0.2)
+    .option('--insurer-rows <list>', 'training rows per insurer, comma-separated: all, or a cap (scarce local data); one report section per value and dataset', 'all')
+    .action(async (opts: { csv: string; out: string; claims: number; seeds: string; insurers: string; trees: number; rounds: number; localEpochs: number; centralEpochs: number; hidden: string; testFraction: number; insurerRows: string }) => {
       const started = performance.now();
-      const options = {
-        csv: opts.csv, seeds: parseList(opts.seeds, '--seeds'), insurerCounts: parseList(opts.insurers, '--insurers'), trees: opts.trees, hidden: parseHidden(opts.hidden),
-        maxRounds: opts.rounds, localEpochs: opts.localEpochs, centralEpochs: opts.centralEpochs, onProgress: (line: string) => process.stdout.write(`${line}\n`),
+      const caps = opts.insurerRows.split(',').map((v) => (v.trim() === 'all' ? undefined : parseList(v, '--insurer-rows')[0]!));
+      const base = {
+        seeds: parseList(opts.seeds, '--seeds'), insurerCounts: parseList(opts.insurers, '--insurers'), trees: opts.trees, hidden: parseHidden(opts.hidden),
+        maxRounds: opts.rounds, localEpochs: opts.localEpochs, centralEpochs: opts.centralEpochs, testFraction: opts.testFraction, onProgress: (line: string) => process.stdout.write(`${line}\n`),
       };
       const loads: number[] = [];
       const sampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
       try {
-        const sections = [{ title: 'Provider table (a table model)', svgFile: 'federated-roc-auc.svg', outcome: await runEvaluation(options, await providerDataset(opts.csv)) }];
-        if (opts.claims > 0) sections.push({ title: 'Generated labelled claims (the claims model the pipeline serves)', svgFile: 'federated-claims-roc-auc.svg', outcome: await runEvaluation(options, claimsDataset(opts.claims, 2026)) });
+        const datasets = [{ title: 'Provider table (a table model)', svg: 'federated-roc-auc', data: await providerDataset(opts.csv) }];
+        if (opts.claims > 0) datasets.push({ title: 'Generated labelled claims (the claims model the pipeline serves)', svg: 'federated-claims-roc-auc', data: claimsDataset(opts.claims, 2026) });
+        const sections = [];
+        for (const cap of caps) {
+          for (const d of datasets) {
+            const title = cap === undefined ? d.title : `${d.title}, scarce: ${cap} rows per insurer`;
+            sections.push({ title, svgFile: `${d.svg}${cap === undefined ? '' : `-${cap}`}.svg`, outcome: await runEvaluation({ ...base, ...(cap === undefined ? {} : { insurerRows: cap }) }, d.data) });
+          }
+        }
         const load = loads.length ? `${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2)} mean, ${Math.max(...loads).toFixed(2)} max` : loadavg()[0]!.toFixed(2);
-        const command = `npx claimtrail federate evaluate --claims ${opts.claims} --seeds ${opts.seeds} --insurers ${opts.insurers} --trees ${opts.trees} --rounds ${opts.rounds} --local-epochs ${opts.localEpochs} --central-epochs ${opts.centralEpochs} --hidden ${opts.hidden}`;
-        const { markdown, svgs } = renderReport(sections, options, command, (performance.now() - started) / 1000, load);
+        const command = `npx claimtrail federate evaluate --claims ${opts.claims} --seeds ${opts.seeds} --insurers ${opts.insurers} --trees ${opts.trees} --rounds ${opts.rounds} --local-epochs ${opts.localEpochs} --central-epochs ${opts.centralEpochs} --hidden ${opts.hidden} --test-fraction ${opts.testFraction} --insurer-rows ${opts.insurerRows}`;
+        const { markdown, svgs } = renderReport(sections, base, command, (performance.now() - started) / 1000, load);
         await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
         await writeFile(opts.out, markdown);
         for (const [file, svg] of Object.entries(svgs)) await writeFile(path.join(path.dirname(opts.out), file), svg);
@@ -241,6 +251,12 @@ export function registerFederateCommand(program: Command): void {
 function parseList(s: string, flag: string): number[] {
   const v = s.split(',').map((x) => Number(x.trim()));
   if (v.length === 0 || v.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError(`${flag} ${s}: expected comma-separated positive whole numbers`);
+  return v;
+}
+
+function testFraction(s: string): number {
+  const v = Number(s);
+  if (!(v >= 0.05 && v <= 0.8)) throw new InvalidArgumentError(`--test-fraction ${s}: expected a share between 0.05 and 0.8`);
   return v;
 }
 

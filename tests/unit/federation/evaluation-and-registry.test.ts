@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../../core/random.ts';
-import { meanCi, splitInsurers } from '../../../federation/evaluation.ts';
+import { capRows, meanCi, splitInsurers } from '../../../federation/evaluation.ts';
 import { readRegistryFile } from '../../../federation/registry-file.ts';
 import { generateIdentity } from '../../../federation/secure-aggregation/identity.ts';
 
@@ -26,6 +26,28 @@ describe('splitInsurers', () => {
       expect(sizes[i]).toBeLessThan(sizes[i - 1]!);
       expect(prevalence[i]).toBeGreaterThan(prevalence[i - 1]!);
     }
+  });
+});
+
+describe('capRows (scarce local data)', () => {
+  const labels = Array.from({ length: 1000 }, (_, i) => (i % 4 === 0 ? 1 : 0));
+  const part = Array.from({ length: 600 }, (_, i) => i * 1 + 200);
+
+  it('keeps at most the cap, rows of the share only, each once, prevalence kept', () => {
+    const kept = capRows(labels, part, 200, new Rng(3));
+    expect(kept).toHaveLength(200);
+    expect(new Set(kept).size).toBe(200);
+    expect(kept.every((r) => part.includes(r))).toBe(true);
+    expect(kept.filter((r) => labels[r] === 1)).toHaveLength(50);
+  });
+
+  it('keeps one fraud of a share whose prevalence rounds to none, and the whole share under the cap', () => {
+    const rare = [...Array.from({ length: 500 }, (_, i) => 1 + i * 4 + 1), 0];
+    const kept = capRows(labels, rare, 100, new Rng(4));
+    expect(kept).toHaveLength(100);
+    expect(kept.filter((r) => labels[r] === 1)).toEqual([0]);
+    expect(capRows(labels, part, undefined, new Rng(5))).toEqual(part);
+    expect(capRows(labels, part.slice(0, 50), 100, new Rng(5))).toEqual(part.slice(0, 50));
   });
 });
 
