@@ -172,7 +172,7 @@ export function renderTable(r: BenchResult): string {
   const st = r.stageTimings;
   const stepRows: Array<[string, number]> = [
     ['  decode + zod', st.decodeMs],
-    ['  entity aggregates (Redis Lua per claim, one pipeline)', st.aggregatesMs],
+    ['  entity aggregates (Redis Lua per run of 256 claims, one pipeline)', st.aggregatesMs],
     ['  scoreBatch', st.scoreMs],
     ['  PG payload insertMany', st.payloadInsertMs],
     ['ScoringStage.handle total (decode, aggregates, score, build decisions, PG insert)', st.handleMs],

@@ -29,7 +29,7 @@ export interface StageTimings {
   rounds: number;
   /** ScoringStage.handle as a whole: decode + entity aggregates in Redis + score + decision build + PG payload insert. */
   handleMs: number;
-  /** The entity-aggregate round trip inside handle (one Lua script per claim, pipelined), from the stage's own histogram. */
+  /** The entity-aggregate round trip inside handle (one Lua script call per run of 256 claims, pipelined), from the stage's own histogram. */
   aggregatesMs: number;
   decodeMs: number;
   scoreMs: number;

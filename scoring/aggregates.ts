@@ -13,8 +13,8 @@ import { dayNumber } from '../domain/dates.ts';
  * `duplicate` flag of an observation, which the duplicate rule in rules.ts reads).
  *
  * One spec, two evaluators that return the same raw integers:
- * - online: {@link RedisClaimAggregates}, one atomic Lua script per claim (aggregates.lua: read,
- *   then add);
+ * - online: {@link RedisClaimAggregates}, one atomic Lua script per run of claims (aggregates.lua:
+ *   for each claim in order, read, then add);
  * - offline: {@link OfflineClaimAggregates}, in-memory maps, point-in-time over an ordered file.
  * Both turn the raw integers into features with the same function ({@link aggregateFeatures}),
  * so offline == online exactly (tests/integration/aggregates.test.ts, on the real Redis).
@@ -259,7 +259,7 @@ export class OfflineClaimAggregates implements ClaimAggregates {
   }
 }
 
-/** Atomic read-then-add of one claim; KEYS and ARGV are documented in the script's header. */
+/** Atomic read-then-add of a run of claims; KEYS and ARGV are documented in the script's header. */
 const OBSERVE_LUA = readFileSync(new URL('./aggregates.lua', import.meta.url), 'utf8');
 
 /** Options of {@link RedisClaimAggregates}. */
@@ -284,8 +284,15 @@ export interface ForgottenAggregates {
 }
 
 /**
- * Online evaluator in Redis: one EVALSHA per claim, all claims of a batch in one pipeline (one
- * round trip); Redis runs the scripts one after the other in order, each atomically.
+ * Claims per script call: each call reads a hot provider's block hashes once and sets every key's
+ * lifetime once, and holds Redis for a few milliseconds at most (BullMQ shares it).
+ */
+export const OBSERVE_CHUNK_CLAIMS = 256;
+
+/**
+ * Online evaluator in Redis: one EVALSHA per run of up to {@link OBSERVE_CHUNK_CLAIMS} claims, all
+ * runs of a batch in one pipeline (one round trip); Redis runs them one after the other in order,
+ * each atomically, and each runs its claims in order.
  * Keys are `<prefix>:...`; with several scoring processes on different partitions the order of
  * claims across partitions is the arrival order (offline == online holds for one ordered stream).
  * Duplicate-claim keys are named by {@link keyedDuplicateFingerprint} and listed in the member's
@@ -315,26 +322,30 @@ export class RedisClaimAggregates implements ClaimAggregates {
     const M = spec.windowsDays[spec.windowsDays.length - 1] as number;
     // Blocks a window of M days can touch (see aggregates.lua): at most this many, whatever the day.
     const NB = Math.floor((M - 1) / AGGREGATE_BLOCK_DAYS) + 2;
-    const windows = spec.windowsDays.map(String);
+    const head = [String(spec.ttlSeconds), String(ENTITIES.length), String(M), String(spec.windowsDays.length), ...spec.windowsDays.map(String), String(AGGREGATE_BLOCK_DAYS), String(NB)];
     const p = this.#prefix;
     const pipeline = this.#redis.pipeline();
-    for (const { eventId, claim } of items) {
-      const day = dayNumber(claim.serviceFrom);
-      const firstBlock = Math.floor((day - M + 1) / AGGREGATE_BLOCK_DAYS);
-      const member = memberRef(this.#key, claim.memberId);
-      const keys = [`${p}:seen:${eventId}`, `${p}:dup:${keyedDuplicateFingerprint(this.#key, claim)}`, `${p}:md:${member}`];
-      // The member's buckets are named by its keyed reference, never by the member id.
-      for (const [tag, id] of [['p', claim.billingProviderNpi], ['m', member]] as const) {
-        for (let j = 0; j < NB; j++) keys.push(`${p}:${tag}:${id}:b${firstBlock + j}`);
+    for (let from = 0; from < items.length; from += OBSERVE_CHUNK_CLAIMS) {
+      const chunk = items.slice(from, from + OBSERVE_CHUNK_CLAIMS);
+      const keys: string[] = [];
+      const argv: string[] = [...head, String(chunk.length)];
+      for (const { eventId, claim } of chunk) {
+        const day = dayNumber(claim.serviceFrom);
+        const firstBlock = Math.floor((day - M + 1) / AGGREGATE_BLOCK_DAYS);
+        const member = memberRef(this.#key, claim.memberId);
+        keys.push(`${p}:seen:${eventId}`, `${p}:dup:${keyedDuplicateFingerprint(this.#key, claim)}`, `${p}:md:${member}`);
+        // The member's buckets are named by its keyed reference, never by the member id.
+        for (let j = 0; j < NB; j++) keys.push(`${p}:p:${claim.billingProviderNpi}:b${firstBlock + j}`);
+        for (let j = 0; j < NB; j++) keys.push(`${p}:m:${member}:b${firstBlock + j}`);
+        keys.push(`${p}:g:${peerGroup(claim)}:${day}`);
+        argv.push(eventId, String(cents(claim)), claim.billingProviderNpi, String(day));
       }
-      keys.push(`${p}:g:${peerGroup(claim)}:${day}`);
-      const argv = [eventId, String(spec.ttlSeconds), String(cents(claim)), String(ENTITIES.length), String(M), String(windows.length), ...windows, claim.billingProviderNpi, String(day), String(AGGREGATE_BLOCK_DAYS), String(NB)];
       (pipeline as unknown as { claimtrailObserve(n: number, ...args: string[]): void }).claimtrailObserve(keys.length, ...keys, ...argv);
     }
     const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([error, reply]) => {
+    return replies.flatMap(([error, reply]) => {
       if (error) throw error;
-      return observation(String(reply).split(',').map(Number), spec);
+      return (reply as string[]).map((raw) => observation(raw.split(',').map(Number), spec));
     });
   }
 

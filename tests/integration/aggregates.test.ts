@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { generateClaims } from '../../fixtures/generator.ts';
-import { aggregateFeatureNames, type AggregateObservation, OfflineClaimAggregates, RedisClaimAggregates } from '../../scoring/aggregates.ts';
+import { aggregateFeatureNames, type AggregateObservation, OBSERVE_CHUNK_CLAIMS, OfflineClaimAggregates, RedisClaimAggregates } from '../../scoring/aggregates.ts';
 import { createRedis } from '../../infra/redis.ts';
 import { uniqueName } from '../support/env.ts';
 
@@ -32,7 +32,10 @@ describe('entity aggregates on the real Redis', () => {
     const expected = await offline.observeBatch(items);
     const online = new RedisClaimAggregates(redis, { prefix, fingerprintKey: randomBytes(32) });
     const got: AggregateObservation[] = [];
-    for (let i = 0; i < items.length; i += 250) got.push(...(await online.observeBatch(items.slice(i, i + 250))));
+    // Batches of 250 and of 700 (three script calls of up to OBSERVE_CHUNK_CLAIMS, one pipeline).
+    for (let i = 0; i < 1000; i += 250) got.push(...(await online.observeBatch(items.slice(i, i + 250))));
+    for (let i = 1000; i < items.length; i += 700) got.push(...(await online.observeBatch(items.slice(i, i + 700))));
+    expect(OBSERVE_CHUNK_CLAIMS).toBeLessThan(700);
     expect(got.length).toBe(expected.length);
     for (let i = 0; i < got.length; i++) {
       expect(got[i]!.raw).toEqual(expected[i]!.raw);
@@ -54,6 +57,12 @@ describe('entity aggregates on the real Redis', () => {
     const fresh2 = await offline.observeBatch([{ eventId: 'new', claim: claims[0]! }]);
     expect(fresh[0]!.raw).toEqual(fresh2[0]!.raw);
     expect(fresh[0]!.duplicate).toBe(true);
+
+    // The same event twice in one call: one observation, the second answer is the first's.
+    const twice = await online.observeBatch([{ eventId: 'twice', claim: claims[1]! }, { eventId: 'twice', claim: claims[1]! }, { eventId: 'after', claim: claims[1]! }]);
+    const twiceOffline = await offline.observeBatch([{ eventId: 'twice', claim: claims[1]! }, { eventId: 'twice', claim: claims[1]! }, { eventId: 'after', claim: claims[1]! }]);
+    expect(twice.map((t) => t.raw)).toEqual(twiceOffline.map((t) => t.raw));
+    expect(twice[1]!.raw).toEqual(twice[0]!.raw);
   });
 
   it.each([
