@@ -355,21 +355,24 @@ function renderSection(title: string, svgFile: string, e: EvaluationOutcome, o: 
 function dotPlot(groups: [string, RunResult[]][]): string {
   const W = 560;
   const H = 70 + groups.length * 46;
-  // The axis spans every interval shown, in steps of 0.02.
-  const ends = groups.flatMap(([, rs]) => [(r: RunResult) => Math.min(r.centralized.rocAuc, r.federated.rocAuc, ...r.local.map((l) => l.rocAuc)), (r: RunResult) => Math.max(r.centralized.rocAuc, r.federated.rocAuc, ...r.local.map((l) => l.rocAuc))].map((f) => rs.map(f))).flat();
+  const series: [string, string, (r: RunResult) => number][] = [
+    ['local (mean)', '#ff7f0e', (r) => r.local.reduce((s, l) => s + l.rocAuc, 0) / r.local.length],
+    ['federated', '#1f77b4', (r) => r.federated.rocAuc],
+    ['centralized', '#2ca02c', (r) => r.centralized.rocAuc],
+  ];
+  // The axis spans every interval shown (at least 0.90 .. 0.98), in steps of 0.02.
+  const ends = groups.flatMap(([, rs]) => series.flatMap(([, , f]) => {
+    const m = meanCi(rs.map(f));
+    return Number.isFinite(m.half) ? [m.mean - m.half, m.mean + m.half] : [m.mean];
+  }));
   const lo = Math.min(0.9, Math.floor(Math.min(...ends) / 0.02) * 0.02);
-  const hi = Math.max(0.98, Math.ceil(Math.max(...ends) / 0.02) * 0.02);
+  const hi = Math.min(1, Math.max(0.98, Math.ceil(Math.max(...ends) / 0.02) * 0.02));
   const X = (v: number) => 150 + ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (W - 170);
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="16" text-anchor="middle" font-size="13">ROC-AUC on the common test rows (mean, 95 % CI over seeds)</text>`];
   for (let t = 0; t <= 4; t++) {
     const v = lo + (t / 4) * (hi - lo);
     out.push(`<line x1="${X(v).toFixed(1)}" y1="44" x2="${X(v).toFixed(1)}" y2="${H - 20}" stroke="#ddd"/><text x="${X(v).toFixed(1)}" y="${H - 6}" text-anchor="middle">${v.toFixed(2)}</text>`);
   }
-  const series: [string, string, (r: RunResult) => number][] = [
-    ['local (mean)', '#ff7f0e', (r) => r.local.reduce((s, l) => s + l.rocAuc, 0) / r.local.length],
-    ['federated', '#1f77b4', (r) => r.federated.rocAuc],
-    ['centralized', '#2ca02c', (r) => r.centralized.rocAuc],
-  ];
   groups.forEach(([key, rs], g) => {
     const y0 = 50 + g * 46;
     out.push(`<text x="8" y="${y0 + 16}">${key.replace('|', ' insurers, ')}</text>`);
