@@ -11,7 +11,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
-import { loadDotEnv } from '../core/config.ts';
+import { loadConfig, loadDotEnv } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import type { Claim } from '../domain/claim.schema.ts';
 import { decodeClaim } from '../ingest/claim-decoder.ts';
@@ -171,13 +171,20 @@ async function main(opts: BenchOptions): Promise<BenchResult> {
   }
 
   // --- Anchoring -------------------------------------------------------------------------------
-  progress(`anchoring: ${opts.anchorClaims} claims through scoring + batching + anchoring`);
-  const anchorRun = await isolatedRun({ ...common, TOPIC_PARTITIONS: String(mainPartitions) }, log, async (config) => {
-    const kafka = createKafka(config, log, '-bench');
-    await ensureTopics(kafka, config);
-    await preload(kafka, config.kafka.topics.claims, pool.slice(0, opts.anchorClaims));
-    return runPipeline({ label: 'anchoring', config, roles: ['scoring', 'batching', 'anchoring'], mode: { kind: 'drain', expected: opts.anchorClaims }, anchored: true, timeoutMs: 600_000 }, log);
-  });
+  // With anchoring at the main run's partition count and, when it differs, at the deployment's
+  // default (TOPIC_PARTITIONS unset), which is what an installation runs.
+  const anchorRunAt = (partitions: number) => {
+    progress(`anchoring, p=${partitions}: ${opts.anchorClaims} claims through scoring + batching + anchoring`);
+    return isolatedRun({ ...common, TOPIC_PARTITIONS: String(partitions) }, log, async (config) => {
+      const kafka = createKafka(config, log, '-bench');
+      await ensureTopics(kafka, config);
+      await preload(kafka, config.kafka.topics.claims, pool.slice(0, opts.anchorClaims));
+      return runPipeline({ label: `anchoring p=${partitions}`, config, roles: ['scoring', 'batching', 'anchoring'], mode: { kind: 'drain', expected: opts.anchorClaims }, anchored: true, timeoutMs: 600_000 }, log);
+    });
+  };
+  const anchorRun = await anchorRunAt(mainPartitions);
+  const defaultPartitions = loadConfig({}).kafka.partitions;
+  const anchorRunDefault = defaultPartitions !== mainPartitions ? await anchorRunAt(defaultPartitions) : undefined;
   progress('anchoring: gas of anchorEpoch and anchorFlaggedRoot (direct, DecisionAnchorV2)');
   const anchorDirect = await anchorCeiling(base, log, opts.quick ? 3 : 10);
 
@@ -191,7 +198,7 @@ async function main(opts: BenchOptions): Promise<BenchResult> {
     code,
     ceilings: { decode, scoring, merkle, kafka: kafkaCeilings },
     endToEnd: { main, drains, fixedRate, saturation, batchSizes },
-    anchoring: { direct: anchorDirect, pipeline: anchorRun },
+    anchoring: { direct: anchorDirect, pipeline: anchorRun, ...(anchorRunDefault ? { atDefaultPartitions: anchorRunDefault } : {}) },
     stageTimings: timings,
     targets: [],
   };

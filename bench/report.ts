@@ -26,7 +26,11 @@ export interface BenchResult {
     }>;
   };
   endToEnd: { main: PipelineRunResult; drains: PipelineRunResult[]; fixedRate: PipelineRunResult; saturation: PipelineRunResult; batchSizes: PipelineRunResult[] };
-  anchoring: { direct: AnchorCeiling; pipeline: PipelineRunResult };
+  /**
+   * `pipeline`: all three roles with anchoring at the main run's partition count;
+   * `atDefaultPartitions`: the same at the deployment's default TOPIC_PARTITIONS, when that differs.
+   */
+  anchoring: { direct: AnchorCeiling; pipeline: PipelineRunResult; atDefaultPartitions?: PipelineRunResult };
   /** Wall ms of each step of one fetch-sized batch, outside the consumer loop. */
   stageTimings: StageTimings;
   targets: TargetResult[];
@@ -90,13 +94,20 @@ export function evaluateTargets(r: BenchResult): TargetResult[] {
   const offered = r.endToEnd.fixedRate.offered?.offeredPerSecond ?? 0;
   const gas = gasAtRate(r.anchoring.direct);
   const l2 = gas.gasPerFlagged[0]!;
-  const withAnchoring = r.anchoring.pipeline.indexedPerSecond;
+  // The target is judged where an installation runs: the default partition count when measured.
+  const anchorRuns = [r.anchoring.pipeline, ...(r.anchoring.atDefaultPartitions ? [r.anchoring.atDefaultPartitions] : [])];
+  const judged = r.anchoring.atDefaultPartitions ?? r.anchoring.pipeline;
+  const withAnchoring = judged.indexedPerSecond;
   const perCore = r.ceilings.scoring.scoreBatch.perCpuSecond;
   const held = biggestStage(r);
   const out: TargetResult[] = [
     { target: 'end to end >= 10,000 claims/s sustained', measured: `${n0(main.indexedPerSecond)} claims/s (p=${main.partitions})`, met: main.indexedPerSecond >= 10_000 },
     { target: 'end to end >= 0.5x raw kafkajs consume', measured: `${n2(ratio)}x of ${n0(raw)} msg/s`, met: ratio >= 0.5 },
-    { target: 'end to end with anchoring (three roles) >= 5,000 claims/s', measured: `${n0(withAnchoring)} claims/s`, met: withAnchoring >= 5_000 },
+    {
+      target: `end to end with anchoring (three roles) >= 5,000 claims/s${r.anchoring.atDefaultPartitions ? `, judged at the default ${judged.partitions} partitions` : ''}`,
+      measured: anchorRuns.map((x) => `${n0(x.indexedPerSecond)} claims/s (p=${x.partitions})`).join(', '),
+      met: withAnchoring >= 5_000,
+    },
     { target: `p99 <= 100 ms at 2,000 claims/s offered`, measured: `p99 ${n1(p99)} ms at ${n0(offered)}/s offered${r.options.rate !== 2_000 ? ' (not the target rate)' : ''}`, met: p99 <= 100 && r.options.rate >= 2_000 },
     { target: '<= 0.1 gas per decision at 10,000 claims/s, 60 s epochs', measured: `${gas.gasPerDecision.toFixed(3)} gas/decision (${n0(gas.epochGas)} gas per anchorEpoch / 600,000)`, met: gas.epochGas > 0 && gas.gasPerDecision <= 0.1 },
     { target: '<= 100 gas per flagged decision (7 % at 10,000/s, one root per 2 s block)', measured: `${n1(l2.gasPerFlagged)} gas (${n0(gas.flaggedRootGas)} gas per root / ${n0(l2.flaggedPerRoot)})`, met: gas.flaggedRootGas > 0 && l2.gasPerFlagged <= 100 },
@@ -165,9 +176,14 @@ export function renderTable(r: BenchResult): string {
     ['at 10,000 claims/s, 60 s epochs: gas per decision', gasRate.gasPerDecision.toFixed(3), `${n0(gasRate.epochGas)} gas / 600,000 decisions`],
     ...gasRate.gasPerFlagged.map((f) => [`at 10,000 claims/s, 7 % flagged, ${f.blockSeconds} s blocks: gas per flagged decision`, n1(f.gasPerFlagged), `one root per block of ${n0(f.flaggedPerRoot)}; ${(f.gasPerDay / 1e6).toFixed(1)}M gas per day in all`]),
     ['anchorEpoch sequential, epochs/s (direct)', n1(a.direct.epochsPerSecond), `chain ${a.direct.chainId}, anvil automine`],
-    ...(a.pipeline.anchoring?.jobs ?? []).map((j) => [`anchor worker: ${j.name} jobs`, `${j.count} x ${n0(j.p50Ms)} ms`, `median processing time (max ${n0(j.maxMs)} ms), ${j.attempts} attempts in all`]),
-    ['pipeline: batches anchored/s', n2(a.pipeline.anchoring?.batchesPerSecond ?? 0), `${a.pipeline.anchoring?.batches ?? 0} batches of <= ${n0(a.pipeline.batchMaxSize)}; paced by batching`],
-    ...(a.pipeline.anchoring ? [['pipeline: anchor lag committed -> root anchored, p50/p95/p99/max ms', `${n0(a.pipeline.anchoring.lagMs.p50)}/${n0(a.pipeline.anchoring.lagMs.p95)}/${n0(a.pipeline.anchoring.lagMs.p99)}/${n0(a.pipeline.anchoring.lagMs.max)}`, `${n0(a.pipeline.decisions)} decisions; end to end incl. anchoring ${n0(a.pipeline.indexedPerSecond)} claims/s`]] : []),
+    ...[a.pipeline, ...(a.atDefaultPartitions ? [a.atDefaultPartitions] : [])].flatMap((run) => {
+      const at = `pipeline p=${run.partitions}`;
+      return [
+        ...(run.anchoring?.jobs ?? []).map((j) => [`${at}, anchor worker: ${j.name} jobs`, `${j.count} x ${n0(j.p50Ms)} ms`, `median processing time (max ${n0(j.maxMs)} ms), ${j.attempts} attempts in all`]),
+        [`${at}: batches anchored/s`, n2(run.anchoring?.batchesPerSecond ?? 0), `${run.anchoring?.batches ?? 0} batches of <= ${n0(run.batchMaxSize)}; paced by batching`],
+        ...(run.anchoring ? [[`${at}: anchor lag committed -> root anchored, p50/p95/p99/max ms`, `${n0(run.anchoring.lagMs.p50)}/${n0(run.anchoring.lagMs.p95)}/${n0(run.anchoring.lagMs.p99)}/${n0(run.anchoring.lagMs.max)}`, `${n0(run.decisions)} decisions; end to end incl. anchoring ${n0(run.indexedPerSecond)} claims/s`]] : []),
+      ];
+    }),
   ];
   const st = r.stageTimings;
   const stepRows: Array<[string, number]> = [

@@ -47,7 +47,7 @@ describe('bench --quick', () => {
       expect(k.java?.fetchPerSecond).toBeGreaterThan(0);
     }
 
-    for (const r of [endToEnd.main, ...endToEnd.drains, endToEnd.fixedRate, endToEnd.saturation, anchoring.pipeline]) {
+    for (const r of [endToEnd.main, ...endToEnd.drains, endToEnd.fixedRate, endToEnd.saturation, anchoring.pipeline, anchoring.atDefaultPartitions]) {
       expect(r.decisions).toBeGreaterThan(0);
       expect(r.decisionsPerSecond).toBeGreaterThan(0);
       expect(r.indexedPerSecond).toBeGreaterThan(0);
@@ -68,8 +68,12 @@ describe('bench --quick', () => {
       expect(Math.max(...gas) - Math.min(...gas), `${method} gas varies with the count: ${gas.join(', ')}`).toBeLessThan(100);
     }
     expect(anchoring.direct.epochsPerSecond).toBeGreaterThan(0);
-    expect(anchoring.pipeline.anchoring.batches).toBeGreaterThan(0);
-    expect(anchoring.pipeline.anchoring.lagMs.p99).toBeGreaterThan(0);
+    // With anchoring at the main run's partitions (1 in the quick run) and at the default (4).
+    expect([anchoring.pipeline.partitions, anchoring.atDefaultPartitions.partitions]).toEqual([1, 4]);
+    for (const run of [anchoring.pipeline, anchoring.atDefaultPartitions]) {
+      expect(run.anchoring.batches).toBeGreaterThan(0);
+      expect(run.anchoring.lagMs.p99).toBeGreaterThan(0);
+    }
 
     for (const [path, v] of numbers(stageTimings)) expect(v, path).toBeGreaterThan(0);
     expect(result.targets).toHaveLength(7);
