@@ -1,12 +1,7 @@
-import { interimLeafValues } from '../../anchoring/interim-leaf.ts';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchId as batchIdOf } from '../../anchoring/core/batch.ts';
-import { claimCommitment } from '../../anchoring/core/commitment.ts';
-import { decisionLeaf } from '../../anchoring/core/leaf.ts';
-import { buildBatchTree } from '../../anchoring/core/merkle.ts';
-import { DecisionIndexRepository, type IndexedDecision } from '../../anchoring/decision-index.repository.ts';
 import { createPool, type Pool } from '../../infra/db/pool.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { createKafka } from '../../infra/kafka/kafka.ts';
@@ -15,9 +10,9 @@ import { AuditRepository } from '../../review/repositories/audit.repository.ts';
 import { UserRepository } from '../../review/repositories/user.repository.ts';
 import type { RunningReviewServer } from '../../review/server.ts';
 import { startTestReviewServer } from '../support/review.ts';
+import { recordDecisionBatch } from '../support/review-cases.ts';
 import { AuthService, type CreatedUser } from '../../review/services/auth.service.ts';
 import { isolatedConfig, migratedSchema, payloadRepository, testLog, uniqueName } from '../support/env.ts';
-import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
 
 /**
  * Property-based fuzzing of the review API: the real app (startReviewServer) on the real
@@ -243,31 +238,16 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
     pool = createPool(config.database.url, config.database.schema, 2);
     // A consistent batch (real commitments, leaves, batch id and root), as the pipeline would store it.
     const claims = generateClaims({ count: 3, seed: 19 }).claims;
-    const range = { topic: config.kafka.topics.decisions, partition: 0, firstOffset: '0', lastOffset: '2' };
-    const id = batchIdOf(range);
-    const decisions: IndexedDecision[] = claims.map((claim, i) => {
-      const salt = hex(`salt-${i}`);
-      const base = {
-        decisionId: hex(`fuzz-decision-${i}`),
-        claimId: claim.claimId,
-        score: 0.9,
-        components: { rf: 0.9, nn: 0.9 },
-        outcome: 'flag' as const,
-        reasons: [{ code: 'R_EXCLUDED_PROVIDER', contribution: 1, text: 'excluded provider' }],
-        modelHash: hex('model'),
-        decidedAt: '2026-11-24T00:00:00.000Z',
-        input: { topic: config.kafka.topics.claims, partition: 0, offset: String(i) },
-        claimCommitment: claimCommitment(Buffer.from(JSON.stringify(claim)), salt),
-        salt,
-        log: { topic: config.kafka.topics.decisions, partition: 0, offset: String(i) },
-        batchId: id,
-        leafIndex: i,
-      };
-      return { ...base, leaf: decisionLeaf(base) };
-    });
-    const tree = buildBatchTree(decisions.map((d) => interimLeafValues(d, d.log)));
-    await (await payloadRepository(pool, config)).insertMany(decisions.map((d, i) => ({ decisionId: d.decisionId, claimId: d.claimId, memberId: claims[i]!.memberId, providerNpi: claims[i]!.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claims[i])), claimType: claims[i]!.claimType, totalCharged: claims[i]!.totalCharged, salt: `0x${'5a'.repeat(32)}` })));
-    await new DecisionIndexRepository(pool).recordBatch({ batchId: id, ...range, leafCount: tree.leafCount, root: tree.root }, decisions, { hook: new CaseOpeningService() });
+    const recorded = await recordDecisionBatch(pool, config, await payloadRepository(pool, config), claims, 0, (_claim, i) => ({
+      decisionId: hex(`fuzz-decision-${i}`),
+      score: 0.9,
+      components: { rf: 0.9, nn: 0.9 },
+      outcome: 'flag',
+      reasons: [{ code: 'R_EXCLUDED_PROVIDER', contribution: 1, text: 'excluded provider' }],
+      decidedAt: '2026-11-24T00:00:00.000Z',
+    }));
+    const decisionIds = recorded.map((r) => r.decisionId);
+    const id = batchIdOf({ topic: config.kafka.topics.decisions, partition: 0, firstOffset: '0', lastOffset: '2' });
     auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [role, name] of Object.entries(ROLE_USERS)) users[name] = await auth.createUser(name, role as keyof typeof ROLE_USERS, null);
     // Sign-in limits raised out of the way: the fuzzer sends hundreds of logins from one address in a
@@ -282,7 +262,7 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
     const { rows } = await pool.query<{ case_id: string }>('SELECT case_id FROM cases ORDER BY case_id');
     expect(taken.status).toBe(200);
     valid.caseIds.push(...rows.map((r) => r.case_id));
-    valid.decisionIds.push(...decisions.map((d) => d.decisionId), ...decisions.map((d) => d.decisionId.slice(2)));
+    valid.decisionIds.push(...decisionIds, ...decisionIds.map((d) => d.slice(2)));
     valid.userIds.push(...Object.values(users).map((u) => u.user.userId));
     valid.batchIds.push(id, hex('no-such-batch'));
     const doc = await (await fetch(`${server.url}/api/openapi.json`)).json();

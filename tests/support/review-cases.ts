@@ -8,6 +8,7 @@ import { DecisionIndexRepository, type IndexedDecision } from '../../anchoring/d
 import { interimLeafValues } from '../../anchoring/interim-leaf.ts';
 import type { Config } from '../../core/config.ts';
 import type { Claim } from '../../domain/claim.schema.ts';
+import type { ClaimPayloadRepository } from '../../privacy/claim-payload.repository.ts';
 import { CaseOpeningService } from '../../review/services/case-opening.service.ts';
 import { connectProvider } from '../../anchoring/chain/provider.ts';
 import { deployTestAnchorV2, type TestDeploymentV2 } from './decision-anchor-v2.ts';
@@ -15,25 +16,39 @@ import { isolatedConfig, payloadRepository } from './env.ts';
 
 const hex = (s: string) => `0x${createHash('sha256').update(s).digest('hex')}`;
 
+/** How a hand-made decision decides its claim (the rest of the decision follows from the claim). */
+export interface DecisionChoice {
+  decisionId: string;
+  score: number;
+  components: { rf: number; nn: number };
+  outcome: 'flag' | 'review' | 'approve';
+  reasons: Array<{ code: string; contribution: number; text: string }>;
+  decidedAt: string;
+}
+
 /**
- * Stores the claims' encrypted payloads and records them as one batch of flag decisions at
- * decisions offsets [first, first + n), which opens their review cases through the real
- * CaseOpeningService (as the batching stage does). Returns the case ids in claim order.
+ * Stores the claims' encrypted payloads and records them as one consistent batch of decisions
+ * (real commitments, leaves, batch id and root) at decisions offsets [first, first + n), each
+ * decided by `decide`; the real CaseOpeningService opens the cases of flag and review decisions
+ * inside that transaction, as the batching stage does. Returns, in claim order, each decision id
+ * with its case and queue (none for a decision that opens no case).
  */
-export async function recordFlaggedClaims(pool: Pool, config: Readonly<Config>, claims: readonly Claim[], firstOffset: number): Promise<string[]> {
+export async function recordDecisionBatch(
+  pool: Pool,
+  config: Readonly<Config>,
+  payloads: ClaimPayloadRepository,
+  claims: readonly Claim[],
+  firstOffset: number,
+  decide: (claim: Claim, index: number) => DecisionChoice,
+): Promise<Array<{ decisionId: string; caseId: string | undefined; queue: string | undefined }>> {
   const range = { topic: config.kafka.topics.decisions, partition: 0, firstOffset: String(firstOffset), lastOffset: String(firstOffset + claims.length - 1) };
   const id = batchIdOf(range);
   const decisions: IndexedDecision[] = claims.map((claim, i) => {
     const salt = hex(`salt-${claim.claimId}`);
     const base = {
-      decisionId: hex(`decision-${config.database.schema}-${claim.claimId}`),
+      ...decide(claim, i),
       claimId: claim.claimId,
-      score: 0.9 - (i % 50) * 0.01,
-      components: { rf: 0.9, nn: 0.9 },
-      outcome: 'flag' as const,
-      reasons: [{ code: 'R_EXCLUDED_PROVIDER', contribution: 1, text: 'excluded provider' }],
       modelHash: hex('model'),
-      decidedAt: '2026-11-24T00:00:00.000Z',
       input: { topic: config.kafka.topics.claims, partition: 0, offset: String(firstOffset + i) },
       claimCommitment: claimCommitment(Buffer.from(JSON.stringify(claim)), salt),
       salt,
@@ -44,13 +59,29 @@ export async function recordFlaggedClaims(pool: Pool, config: Readonly<Config>, 
     return { ...base, leaf: decisionLeaf(base) };
   });
   const tree = buildBatchTree(decisions.map((d) => interimLeafValues(d, d.log)));
-  await (await payloadRepository(pool, config)).insertMany(
+  await payloads.insertMany(
     decisions.map((d, i) => ({ decisionId: d.decisionId, claimId: d.claimId, memberId: claims[i]!.memberId, providerNpi: claims[i]!.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claims[i])), claimType: claims[i]!.claimType, totalCharged: claims[i]!.totalCharged, salt: hex(`salt-${d.claimId}`) })),
   );
   await new DecisionIndexRepository(pool).recordBatch({ batchId: id, ...range, leafCount: tree.leafCount, root: tree.root }, decisions, { hook: new CaseOpeningService() });
-  const { rows } = await pool.query<{ case_id: string; decision_id: string }>('SELECT case_id::text, decision_id FROM cases WHERE decision_id = ANY($1::text[])', [decisions.map((d) => d.decisionId)]);
-  const byDecision = new Map(rows.map((r) => [r.decision_id, r.case_id]));
-  return decisions.map((d) => byDecision.get(d.decisionId)!);
+  const { rows } = await pool.query<{ case_id: string; decision_id: string; queue: string }>('SELECT case_id::text, decision_id, queue FROM cases WHERE decision_id = ANY($1::text[])', [decisions.map((d) => d.decisionId)]);
+  const byDecision = new Map(rows.map((r) => [r.decision_id, r]));
+  return decisions.map((d) => ({ decisionId: d.decisionId, caseId: byDecision.get(d.decisionId)?.case_id, queue: byDecision.get(d.decisionId)?.queue }));
+}
+
+/**
+ * Records the claims as one batch of flag decisions (excluded provider, scores 0.90 down) with
+ * their payloads, which opens their review cases. Returns the case ids in claim order.
+ */
+export async function recordFlaggedClaims(pool: Pool, config: Readonly<Config>, claims: readonly Claim[], firstOffset: number): Promise<string[]> {
+  const recorded = await recordDecisionBatch(pool, config, await payloadRepository(pool, config), claims, firstOffset, (claim, i) => ({
+    decisionId: hex(`decision-${config.database.schema}-${claim.claimId}`),
+    score: 0.9 - (i % 50) * 0.01,
+    components: { rf: 0.9, nn: 0.9 },
+    outcome: 'flag',
+    reasons: [{ code: 'R_EXCLUDED_PROVIDER', contribution: 1, text: 'excluded provider' }],
+    decidedAt: '2026-11-24T00:00:00.000Z',
+  }));
+  return recorded.map((r) => r.caseId!);
 }
 
 /** A JSON call to the review API as the holder of `token`. */
