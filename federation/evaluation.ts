@@ -127,7 +127,8 @@ export function splitInsurers(labels: ArrayLike<number>, rowIdx: readonly number
 
 /**
  * An insurer's share cut down to at most `max` rows, stratified (its fraud prevalence kept, at
- * least one row of each class it holds); the share itself when it is no larger.
+ * least one row of each class it holds; all frauds when it holds nothing else); the share itself
+ * when it is no larger.
  */
 export function capRows(labels: ArrayLike<number>, part: readonly number[], max: number | undefined, rng: Rng): number[] {
   if (max === undefined || part.length <= max) return [...part];
@@ -135,7 +136,7 @@ export function capRows(labels: ArrayLike<number>, part: readonly number[], max:
   const neg = part.filter((r) => labels[r] !== 1);
   rng.shuffle(pos);
   rng.shuffle(neg);
-  const keepPos = pos.length === 0 ? 0 : Math.min(pos.length, max - 1, Math.max(1, Math.round((pos.length / part.length) * max)));
+  const keepPos = pos.length === 0 ? 0 : neg.length === 0 ? max : Math.min(pos.length, max - 1, Math.max(1, Math.round((pos.length / part.length) * max)));
   return [...pos.slice(0, keepPos), ...neg.slice(0, max - keepPos)].sort((a, b) => a - b);
 }
 
@@ -360,11 +361,9 @@ function dotPlot(groups: [string, RunResult[]][]): string {
     ['federated', '#1f77b4', (r) => r.federated.rocAuc],
     ['centralized', '#2ca02c', (r) => r.centralized.rocAuc],
   ];
-  // The axis spans every interval shown (at least 0.90 .. 0.98), in steps of 0.02.
-  const ends = groups.flatMap(([, rs]) => series.flatMap(([, , f]) => {
-    const m = meanCi(rs.map(f));
-    return Number.isFinite(m.half) ? [m.mean - m.half, m.mean + m.half] : [m.mean];
-  }));
+  // Per group, each series' mean and interval; the axis spans every interval shown (at least 0.90 .. 0.98), in steps of 0.02.
+  const intervals = groups.map(([, rs]) => series.map(([, , f]) => meanCi(rs.map(f))));
+  const ends = intervals.flat().flatMap((m) => (Number.isFinite(m.half) ? [m.mean - m.half, m.mean + m.half] : [m.mean]));
   const lo = Math.min(0.9, Math.floor(Math.min(...ends) / 0.02) * 0.02);
   const hi = Math.min(1, Math.max(0.98, Math.ceil(Math.max(...ends) / 0.02) * 0.02));
   const X = (v: number) => 150 + ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (W - 170);
@@ -373,11 +372,11 @@ function dotPlot(groups: [string, RunResult[]][]): string {
     const v = lo + (t / 4) * (hi - lo);
     out.push(`<line x1="${X(v).toFixed(1)}" y1="44" x2="${X(v).toFixed(1)}" y2="${H - 20}" stroke="#ddd"/><text x="${X(v).toFixed(1)}" y="${H - 6}" text-anchor="middle">${v.toFixed(2)}</text>`);
   }
-  groups.forEach(([key, rs], g) => {
+  groups.forEach(([key], g) => {
     const y0 = 50 + g * 46;
     out.push(`<text x="8" y="${y0 + 16}">${key.replace('|', ' insurers, ')}</text>`);
-    series.forEach(([, color, f], s) => {
-      const m = meanCi(rs.map(f));
+    series.forEach(([, color], s) => {
+      const m = intervals[g]![s]!;
       const y = y0 + 6 + s * 12;
       if (Number.isFinite(m.half)) out.push(`<line x1="${X(m.mean - m.half).toFixed(1)}" y1="${y}" x2="${X(m.mean + m.half).toFixed(1)}" y2="${y}" stroke="${color}"/>`);
       out.push(`<circle cx="${X(m.mean).toFixed(1)}" cy="${y}" r="3.5" fill="${color}"/>`);

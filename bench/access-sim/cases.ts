@@ -42,7 +42,7 @@ export interface CaseOpener {
 export async function openSimCases(pool: Pool, config: Readonly<Config>, opener: CaseOpener, cases: readonly SimCase[], claims: readonly Claim[], firstOffset: number): Promise<DrivenCase[]> {
   if (cases.length === 0) return [];
   const withClaims = cases.map((c, i) => ({ c, claim: { ...claims[i]!, claimId: `SIM-${config.database.schema}-${c.index}`, memberId: c.member, billingProviderNpi: c.provider } }));
-  const decisions = await recordDecisionBatch(pool, config, opener.payloads, withClaims.map((w) => w.claim), firstOffset, (claim, i) => {
+  const { decisions } = await recordDecisionBatch(pool, config, opener.payloads, withClaims.map((w) => w.claim), firstOffset, (claim, i) => {
     const c = withClaims[i]!.c;
     return { decisionId: hex(`decision-${claim.claimId}`), score: c.score, components: { rf: c.score, nn: c.score }, ...routedAs(c.queue), decidedAt: new Date().toISOString() };
   });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchId as batchIdOf } from '../../anchoring/core/batch.ts';
 import { createPool, type Pool } from '../../infra/db/pool.ts';
 import { generateClaims } from '../../fixtures/generator.ts';
 import { createKafka } from '../../infra/kafka/kafka.ts';
@@ -238,7 +237,7 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
     pool = createPool(config.database.url, config.database.schema, 2);
     // A consistent batch (real commitments, leaves, batch id and root), as the pipeline would store it.
     const claims = generateClaims({ count: 3, seed: 19 }).claims;
-    const recorded = await recordDecisionBatch(pool, config, await payloadRepository(pool, config), claims, 0, (_claim, i) => ({
+    const { batchId: id, decisions } = await recordDecisionBatch(pool, config, await payloadRepository(pool, config), claims, 0, (_claim, i) => ({
       decisionId: hex(`fuzz-decision-${i}`),
       score: 0.9,
       components: { rf: 0.9, nn: 0.9 },
@@ -246,8 +245,7 @@ describe('review API fuzzing (real app, real PostgreSQL)', () => {
       reasons: [{ code: 'R_EXCLUDED_PROVIDER', contribution: 1, text: 'excluded provider' }],
       decidedAt: '2026-11-24T00:00:00.000Z',
     }));
-    const decisionIds = recorded.map((r) => r.decisionId);
-    const id = batchIdOf({ topic: config.kafka.topics.decisions, partition: 0, firstOffset: '0', lastOffset: '2' });
+    const decisionIds = decisions.map((d) => d.decisionId);
     auth = new AuthService({ users: new UserRepository(pool), audit: new AuditRepository(pool), sessionHours: 1 });
     for (const [role, name] of Object.entries(ROLE_USERS)) users[name] = await auth.createUser(name, role as keyof typeof ROLE_USERS, null);
     // Sign-in limits raised out of the way: the fuzzer sends hundreds of logins from one address in a

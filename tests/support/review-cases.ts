@@ -30,8 +30,8 @@ export interface DecisionChoice {
  * Stores the claims' encrypted payloads and records them as one consistent batch of decisions
  * (real commitments, leaves, batch id and root) at decisions offsets [first, first + n), each
  * decided by `decide`; the real CaseOpeningService opens the cases of flag and review decisions
- * inside that transaction, as the batching stage does. Returns, in claim order, each decision id
- * with its case and queue (none for a decision that opens no case).
+ * inside that transaction, as the batching stage does. Returns the batch id and, in claim order,
+ * each decision id with its case and queue (none for a decision that opens no case).
  */
 export async function recordDecisionBatch(
   pool: Pool,
@@ -40,11 +40,12 @@ export async function recordDecisionBatch(
   claims: readonly Claim[],
   firstOffset: number,
   decide: (claim: Claim, index: number) => DecisionChoice,
-): Promise<Array<{ decisionId: string; caseId: string | undefined; queue: string | undefined }>> {
+): Promise<{ batchId: string; decisions: Array<{ decisionId: string; caseId: string | undefined; queue: string | undefined }> }> {
   const range = { topic: config.kafka.topics.decisions, partition: 0, firstOffset: String(firstOffset), lastOffset: String(firstOffset + claims.length - 1) };
   const id = batchIdOf(range);
+  const salts = claims.map((claim) => hex(`salt-${claim.claimId}`));
   const decisions: IndexedDecision[] = claims.map((claim, i) => {
-    const salt = hex(`salt-${claim.claimId}`);
+    const salt = salts[i]!;
     const base = {
       ...decide(claim, i),
       claimId: claim.claimId,
@@ -60,12 +61,18 @@ export async function recordDecisionBatch(
   });
   const tree = buildBatchTree(decisions.map((d) => interimLeafValues(d, d.log)));
   await payloads.insertMany(
-    decisions.map((d, i) => ({ decisionId: d.decisionId, claimId: d.claimId, memberId: claims[i]!.memberId, providerNpi: claims[i]!.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claims[i])), claimType: claims[i]!.claimType, totalCharged: claims[i]!.totalCharged, salt: hex(`salt-${d.claimId}`) })),
+    decisions.map((d, i) => ({ decisionId: d.decisionId, claimId: d.claimId, memberId: claims[i]!.memberId, providerNpi: claims[i]!.billingProviderNpi, claimBytes: Buffer.from(JSON.stringify(claims[i])), claimType: claims[i]!.claimType, totalCharged: claims[i]!.totalCharged, salt: salts[i]! })),
   );
   await new DecisionIndexRepository(pool).recordBatch({ batchId: id, ...range, leafCount: tree.leafCount, root: tree.root }, decisions, { hook: new CaseOpeningService() });
   const { rows } = await pool.query<{ case_id: string; decision_id: string; queue: string }>('SELECT case_id::text, decision_id, queue FROM cases WHERE decision_id = ANY($1::text[])', [decisions.map((d) => d.decisionId)]);
   const byDecision = new Map(rows.map((r) => [r.decision_id, r]));
-  return decisions.map((d) => ({ decisionId: d.decisionId, caseId: byDecision.get(d.decisionId)?.case_id, queue: byDecision.get(d.decisionId)?.queue }));
+  return {
+    batchId: id,
+    decisions: decisions.map((d) => {
+      const opened = byDecision.get(d.decisionId);
+      return { decisionId: d.decisionId, caseId: opened?.case_id, queue: opened?.queue };
+    }),
+  };
 }
 
 /**
@@ -73,7 +80,7 @@ export async function recordDecisionBatch(
  * their payloads, which opens their review cases. Returns the case ids in claim order.
  */
 export async function recordFlaggedClaims(pool: Pool, config: Readonly<Config>, claims: readonly Claim[], firstOffset: number): Promise<string[]> {
-  const recorded = await recordDecisionBatch(pool, config, await payloadRepository(pool, config), claims, firstOffset, (claim, i) => ({
+  const { decisions } = await recordDecisionBatch(pool, config, await payloadRepository(pool, config), claims, firstOffset, (claim, i) => ({
     decisionId: hex(`decision-${config.database.schema}-${claim.claimId}`),
     score: 0.9 - (i % 50) * 0.01,
     components: { rf: 0.9, nn: 0.9 },
@@ -81,7 +88,7 @@ export async function recordFlaggedClaims(pool: Pool, config: Readonly<Config>, 
     reasons: [{ code: 'R_EXCLUDED_PROVIDER', contribution: 1, text: 'excluded provider' }],
     decidedAt: '2026-11-24T00:00:00.000Z',
   }));
-  return recorded.map((r) => r.caseId!);
+  return decisions.map((d) => d.caseId!);
 }
 
 /** A JSON call to the review API as the holder of `token`. */

@@ -31,7 +31,7 @@ describe('splitInsurers', () => {
 
 describe('capRows (scarce local data)', () => {
   const labels = Array.from({ length: 1000 }, (_, i) => (i % 4 === 0 ? 1 : 0));
-  const part = Array.from({ length: 600 }, (_, i) => i * 1 + 200);
+  const part = Array.from({ length: 600 }, (_, i) => 200 + i);
 
   it('keeps at most the cap, rows of the share only, each once, prevalence kept', () => {
     const kept = capRows(labels, part, 200, new Rng(3));
@@ -47,6 +47,8 @@ describe('capRows (scarce local data)', () => {
     expect(kept).toHaveLength(100);
     expect(kept.filter((r) => labels[r] === 1)).toEqual([0]);
     expect(capRows(labels, part, undefined, new Rng(5))).toEqual(part);
+    const frauds = part.filter((r) => labels[r] === 1);
+    expect(capRows(labels, frauds, 100, new Rng(6))).toHaveLength(100);
     expect(capRows(labels, part.slice(0, 50), 100, new Rng(5))).toEqual(part.slice(0, 50));
   });
 });
