@@ -7,8 +7,8 @@
  * consumer groups, queue and schema per run, removed afterwards.
  */
 import { execFileSync } from 'node:child_process';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import { loadConfig, loadDotEnv } from '../core/config.ts';
@@ -27,7 +27,7 @@ import { stageTimings } from './stage-timings.ts';
 import { type PipelineRunResult, type PipelineRunSpec, runPipeline } from './pipeline-run.ts';
 import { timelineSvg } from './plot.ts';
 import { type BenchResult, evaluateTargets, renderMarkdown, renderTable } from './report.ts';
-import { benchConfig, cleanupRun, progress } from './support.ts';
+import { benchConfig, benchEnv, cleanupRun, progress } from './support.ts';
 
 const SEED = 8_0808;
 
@@ -42,12 +42,16 @@ function codeState(): { commit: string; dirty: string[] } {
   }
 }
 
-/** Runs one pipeline measurement on fresh topics/schema/queue and always cleans up. */
-async function isolatedRun(overrides: Record<string, string>, log: Logger, body: (config: Readonly<Config>) => Promise<PipelineRunResult>): Promise<PipelineRunResult> {
-  const config = benchConfig(overrides);
+/**
+ * Runs one pipeline measurement on fresh topics/schema/queue and always cleans up. `body` gets the
+ * run's configuration and the environment it was loaded from (for role processes).
+ */
+async function isolatedRun(overrides: Record<string, string>, log: Logger, body: (config: Readonly<Config>, env: NodeJS.ProcessEnv) => Promise<PipelineRunResult>): Promise<PipelineRunResult> {
+  const env = benchEnv(overrides);
+  const config = loadConfig(env);
   const kafka = createKafka(config, log, '-bench-admin');
   try {
-    return await body(config);
+    return await body(config, env);
   } finally {
     await cleanupRun(kafka, config, log, [`${config.kafka.scoringGroupId}-observer`, `${config.kafka.scoringGroupId}-raw`, `${config.kafka.scoringGroupId}-java`]);
   }
@@ -185,6 +189,22 @@ async function main(opts: BenchOptions): Promise<BenchResult> {
   const anchorRun = await anchorRunAt(mainPartitions);
   const defaultPartitions = loadConfig({}).kafka.partitions;
   const anchorRunDefault = defaultPartitions !== mainPartitions ? await anchorRunAt(defaultPartitions) : undefined;
+  // The deployment's shape: each role its own process (`claimtrail run --roles <role>`), one
+  // scoring process, at the default partition count. The target is judged here.
+  progress(`anchoring, roles as processes, p=${defaultPartitions}: ${opts.anchorClaims} claims`);
+  const anchorRunProcesses = await isolatedRun({ ...common, TOPIC_PARTITIONS: String(defaultPartitions) }, log, async (config, env) => {
+    const kafka = createKafka(config, log, '-bench');
+    await ensureTopics(kafka, config);
+    await preload(kafka, config.kafka.topics.claims, pool.slice(0, opts.anchorClaims));
+    const logDir = mkdtempSync(join(tmpdir(), 'claimtrail-bench-roles-'));
+    const run = await runPipeline(
+      { label: `anchoring p=${defaultPartitions}, roles as processes`, config, roles: ['scoring', 'batching', 'anchoring'], mode: { kind: 'drain', expected: opts.anchorClaims }, anchored: true, timeoutMs: 600_000, processes: { scoring: 1, env, nodeFlags: heapFlags(), logDir } },
+      log,
+    );
+    // The role logs are kept only when the run fails (the error names them).
+    rmSync(logDir, { recursive: true, force: true });
+    return run;
+  });
   progress('anchoring: gas of anchorEpoch and anchorFlaggedRoot (direct, DecisionAnchorV2)');
   const anchorDirect = await anchorCeiling(base, log, opts.quick ? 3 : 10);
 
@@ -198,7 +218,7 @@ async function main(opts: BenchOptions): Promise<BenchResult> {
     code,
     ceilings: { decode, scoring, merkle, kafka: kafkaCeilings },
     endToEnd: { main, drains, fixedRate, saturation, batchSizes },
-    anchoring: { direct: anchorDirect, pipeline: anchorRun, ...(anchorRunDefault ? { atDefaultPartitions: anchorRunDefault } : {}) },
+    anchoring: { direct: anchorDirect, pipeline: anchorRun, ...(anchorRunDefault ? { atDefaultPartitions: anchorRunDefault } : {}), asProcesses: anchorRunProcesses },
     stageTimings: timings,
     targets: [],
   };
@@ -246,6 +266,11 @@ export async function runBench(argv: readonly string[]): Promise<number> {
  * change the pipeline's CPU per claim (docs/soak.md, "Sizing").
  */
 function nodeWithHeapFlags(): string {
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].filter((f) => /^--max-(old|semi)-space-size=/.test(f));
+  const flags = heapFlags();
   return flags.length > 0 ? `${process.version} (${flags.join(' ')})` : process.version;
+}
+
+/** The V8 heap flags this process runs with (command line and NODE_OPTIONS): role processes get the same. */
+function heapFlags(): string[] {
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].filter((f) => /^--max-(old|semi)-space-size=/.test(f));
 }

@@ -1,4 +1,5 @@
 import { Session } from 'node:inspector/promises';
+import { JsonRpcProvider } from 'ethers';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
@@ -7,6 +8,8 @@ import { devKeySources } from '../cli/dev-sources.ts';
 import { type PipelineRole, type RunningPipeline, startPipeline } from '../pipeline/runtime.ts';
 import { type EncodedClaim, openLoop, type OpenLoopResult } from './claims-feed.ts';
 import { summariseProfile, type ProfileSummary } from './profile.ts';
+import { RoleProcess } from './role-process.ts';
+import { cpuBetween, readMachineCpu } from './machine-cpu.ts';
 import { FootprintSampler, groupLag, type Percentiles, percentiles, progress, retryWhileMigrating, sleep } from './support.ts';
 
 /** One second of a run, for the timeline plot. */
@@ -33,6 +36,22 @@ export interface PipelineRunSpec {
   anchored?: boolean;
   profile?: boolean;
   timeoutMs: number;
+  /**
+   * Run the roles as child processes (`claimtrail run --roles <role>`, bench/role-process.ts), the
+   * way a deployment runs them, instead of in this process: `scoring` scoring processes in the one
+   * consumer group, one process for each other role. `env` must be the environment `config` was
+   * loaded from (bench/support.ts benchEnv), so every child loads the same configuration; child
+   * logs go to `logDir`.
+   */
+  processes?: { scoring: number; env: NodeJS.ProcessEnv; nodeFlags: readonly string[]; logDir: string };
+}
+
+/** One role process of a multi-process run: CPU seconds while the run was measured (and while deciding, see `machineCpu`), peak RSS. */
+export interface RoleProcessFootprint {
+  name: string;
+  cpuSeconds: number;
+  cpuSecondsDeciding: number;
+  peakRssMb: number;
 }
 
 export interface PipelineRunResult {
@@ -52,6 +71,15 @@ export interface PipelineRunResult {
   maxLag: number;
   /** This process (pipeline + observer + feed): peak RSS, average CPU in % of one core, CPU seconds. */
   footprint: { peakRssMb: number; avgCpuPct: number; cpuSeconds: number };
+  /** Multi-process runs: each role process (this process's own footprint is in `footprint`). */
+  processes?: RoleProcessFootprint[];
+  /**
+   * The whole machine while deciding (from the start of the measurement to the last decision
+   * indexed: what the rates measure, not the wait for anchoring after it; /proc,
+   * bench/machine-cpu.ts): wall seconds, CPU seconds busy (all cores), cores, this process's CPU
+   * seconds and those of the local services (kafka, postgres, redis, anvil) that ran throughout.
+   */
+  machineCpu?: { wallSeconds: number; busySeconds: number; cores: number; ownSeconds: number; services: Record<string, number> };
   timeline: TimelinePoint[];
   anchoring?: {
     batches: number;
@@ -119,22 +147,38 @@ export async function runPipeline(spec: PipelineRunSpec, log: Logger): Promise<P
   });
 
   let pipeline: RunningPipeline | undefined;
+  const children = spec.processes ? roleProcesses(spec.roles, spec.processes) : [];
+  const peakRss = children.map(() => 0);
   let session: Session | undefined;
   let sampler: FootprintSampler | undefined;
   const timeline: TimelinePoint[] = [];
   let ticker: NodeJS.Timeout | undefined;
   try {
-    pipeline = await retryWhileMigrating(spec.label, () => startPipeline(config, log, devKeySources(config), spec.roles));
+    // In process: the roles run here. Multi-process: this process only observes, and has migrated
+    // the schema before the children start (so they never race to migrate it).
+    pipeline = await retryWhileMigrating(spec.label, () => startPipeline(config, log, devKeySources(config), spec.processes ? [] : spec.roles));
+    if (spec.processes) {
+      // The children use the local stack's dev keys, as this process does (cli/dev-sources.ts);
+      // no metrics endpoint (they would all bind one port); info level: RoleProcess waits for "pipeline running".
+      const env = { ...spec.processes.env, CLAIMTRAIL_DEV_KEYS: '1', METRICS_PORT: '0', LOG_LEVEL: 'info' };
+      for (const child of children) await child.start(env, spec.processes.nodeFlags);
+    }
     await waitStable(admin, [config.kafka.scoringGroupId, config.kafka.batchingGroupId, observerGroup], 60_000);
     // Footprint from here: the pipeline's work, not its start-up (migrations, model load, group joins).
     const activeSampler = new FootprintSampler(1000);
     sampler = activeSampler;
     const started = performance.now();
+    const childCpuAtStart = children.map((c) => c.cpuSeconds());
+    const machineAtStart = readMachineCpu();
+    const ownCpuAtStart = process.cpuUsage();
     let maxLag = 0;
     let ticking = false;
     ticker = setInterval(() => {
       if (ticking) return;
       ticking = true;
+      children.forEach((c, i) => {
+        peakRss[i] = Math.max(peakRss[i] as number, c.rssMiB());
+      });
       void groupLag(admin, config.kafka.scoringGroupId, config.kafka.topics.claims)
         .then((lag) => {
           maxLag = Math.max(maxLag, lag);
@@ -179,10 +223,17 @@ export async function runPipeline(spec: PipelineRunSpec, log: Logger): Promise<P
       if (Date.now() > deadline) throw new Error(`${spec.label}: ${counts.decisions} of ${expected} decisions indexed within ${spec.timeoutMs} ms`);
       await sleep(50);
     }
+    // CPU while deciding (up to the last decision indexed, what the rates measure), not the wait for anchoring after it.
+    const machineUsed = cpuBetween(machineAtStart, readMachineCpu());
+    const own = process.cpuUsage(ownCpuAtStart);
+    const childCpu = children.map((c, i) => c.cpuSeconds() - (childCpuAtStart[i] as number));
+    const wallS = (indexedAt - started) / 1000;
+    const machineCpu = { wallSeconds: wallS, busySeconds: machineUsed.busySeconds, cores: wallS > 0 ? machineUsed.totalSeconds / wallS : 0, ownSeconds: (own.user + own.system) / 1e6, services: machineUsed.services };
     const profile = session ? summariseProfile((await session.post('Profiler.stop')).profile) : undefined;
 
     let anchoring: PipelineRunResult['anchoring'];
-    if (spec.anchored) anchoring = await measureAnchoring(pipeline, seenAt, deadline);
+    if (spec.anchored) anchoring = await measureAnchoring(pipeline, config, seenAt, deadline);
+    const processes = children.map((c, i) => ({ name: c.name, cpuSeconds: c.cpuSeconds() - (childCpuAtStart[i] as number), cpuSecondsDeciding: childCpu[i] as number, peakRssMb: Math.max(peakRss[i] as number, c.rssMiB()) }));
     clearInterval(ticker);
     // The last partial second (a run shorter than a second has no other point): the plot and
     // the per-second rates must not lose what came after the last tick.
@@ -206,6 +257,8 @@ export async function runPipeline(spec: PipelineRunSpec, log: Logger): Promise<P
       ...(offered ? { offered } : {}),
       maxLag,
       footprint: { peakRssMb: footprint.peakRssMb, avgCpuPct: footprint.avgCpuPct, cpuSeconds: footprint.cpuSeconds },
+      ...(spec.processes ? { processes } : {}),
+      machineCpu,
       timeline,
       ...(anchoring ? { anchoring } : {}),
       ...(profile ? { profile } : {}),
@@ -214,14 +267,29 @@ export async function runPipeline(spec: PipelineRunSpec, log: Logger): Promise<P
     if (ticker) clearInterval(ticker);
     sampler?.stop();
     if (session) session.disconnect();
+    for (const child of children) await child.stop();
     await pipeline?.stop().catch((error: unknown) => log.warn({ err: error }, 'bench: stopping the pipeline failed'));
     await observer.disconnect();
     await admin.disconnect();
   }
 }
 
+/**
+ * The role processes of a multi-process run: one per role, `scoring` of the scoring role (each
+ * its own SCORING_INSTANCE_ID, hence its own transactional id), batching first as in a deployment.
+ */
+function roleProcesses(roles: readonly PipelineRole[], processes: NonNullable<PipelineRunSpec['processes']>): RoleProcess[] {
+  const others = roles.filter((r): r is 'batching' | 'anchoring' => r === 'batching' || r === 'anchoring');
+  if (others.length + 1 < roles.length) throw new Error(`multi-process bench runs support the scoring, batching and anchoring roles, not ${roles.join(', ')}`);
+  const instance = processes.env.SCORING_INSTANCE_ID ?? 'bench';
+  const scoring = roles.includes('scoring')
+    ? Array.from({ length: processes.scoring }, (_, k) => (k === 0 ? new RoleProcess('scoring', processes.logDir) : new RoleProcess('scoring', processes.logDir, `scoring-${k + 1}`, { SCORING_INSTANCE_ID: `${instance}-${k + 1}` })))
+    : [];
+  return [...others.map((r) => new RoleProcess(r, processes.logDir)), ...scoring];
+}
+
 /** Waits until every stored batch is anchored; anchor lag = batch anchored_at - each decision's commit time. */
-async function measureAnchoring(pipeline: RunningPipeline, seenAt: Map<string, number>, deadline: number): Promise<NonNullable<PipelineRunResult['anchoring']>> {
+async function measureAnchoring(pipeline: RunningPipeline, config: Readonly<Config>, seenAt: Map<string, number>, deadline: number): Promise<NonNullable<PipelineRunResult['anchoring']>> {
   for (;;) {
     const counts = await pipeline.index.counts();
     if (counts.batches > 0 && counts.anchored >= counts.batches) break;
@@ -241,10 +309,16 @@ async function measureAnchoring(pipeline: RunningPipeline, seenAt: Map<string, n
   const times = batches.map((b) => b.anchoredAt?.getTime() ?? 0).sort((a, b) => a - b);
   const spanS = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000;
   const gasPerDecision = [];
-  const provider = pipeline.anchor?.v2.provider;
-  for (const b of batches.slice(0, 20)) {
-    const receipt = b.anchor && provider ? await provider.getTransactionReceipt(b.anchor.txHash) : null;
-    if (receipt) gasPerDecision.push({ leafCount: b.leafCount, gasUsed: Number(receipt.gasUsed), gasPerDecision: Number(receipt.gasUsed) / b.leafCount });
+  // The anchoring role's own provider when it runs here; a multi-process run reads the chain itself.
+  const own = pipeline.anchor ? undefined : new JsonRpcProvider(config.chain.rpcUrl);
+  const provider = pipeline.anchor?.v2.provider ?? own;
+  try {
+    for (const b of batches.slice(0, 20)) {
+      const receipt = b.anchor && provider ? await provider.getTransactionReceipt(b.anchor.txHash) : null;
+      if (receipt) gasPerDecision.push({ leafCount: b.leafCount, gasUsed: Number(receipt.gasUsed), gasPerDecision: Number(receipt.gasUsed) / b.leafCount });
+    }
+  } finally {
+    own?.destroy();
   }
   const byName = new Map<string, { ms: number[]; attempts: number }>();
   for (const job of await pipeline.queue.queue.getJobs(['completed'], 0, 10_000)) {

@@ -5,7 +5,7 @@
  *   node bench/soak.ts --minutes 30 --rate 200            # the full soak
  *   node bench/soak.ts --minutes 2 --rate 50 --sample-seconds 20   # CI size (tests/integration/soak-smoke.test.ts)
  *
- * Three `claimtrail run --roles <role>` child processes (scoring, batching, anchoring) on their own
+ * Three `claimtrail run --roles <role>` child processes (bench/role-process.ts: scoring, batching, anchoring) on their own
  * topics, consumer groups, queue, schema and STATE_DIR (so they deploy their own DecisionAnchor
  * with their own dev signer: no nonce races with other users of the chain). Each child loads a
  * tiny probe (`--import data:...`) that writes its process.memoryUsage() to a file every second,
@@ -25,45 +25,26 @@
  *   pipeline cuts up to 2 batches a second, so 300 is about 2.5 minutes of batches).
  * Output: a table on stdout, progress on stderr, bench/results/soak-<date>.md and .json (json git-ignored).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Partitioners } from 'kafkajs';
 import pg from 'pg';
-import type { Config } from '../core/config.ts';
+import { loadConfig, type Config } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { generateClaims } from '../fixtures/generator.ts';
 import { cpuBetween, readMachineCpu, type MachineCpu } from './machine-cpu.ts';
 import { createKafka, ensureTopics } from '../infra/kafka/kafka.ts';
 import { trainModel } from '../training/train.ts';
-import { pipelineRoleEnv } from '../stack/child-env.ts';
+import { RoleProcess, type RoleName } from './role-process.ts';
 import { startPrivateAnvil, type PrivateAnvil } from '../tests/support/private-anvil.ts';
-import { benchConfig, cleanupRun, groupLag, progress, sleep } from './support.ts';
+import { benchEnv, cleanupRun, groupLag, progress, sleep } from './support.ts';
 
 // The soak runs on the local stack: its dev keys stand in for unset keys (cli/dev-sources.ts; an explicit CLAIMTRAIL_DEV_KEYS=0 still wins).
 process.env.CLAIMTRAIL_DEV_KEYS ??= '1';
 
-const REPO_ROOT = join(import.meta.dirname, '..');
-const CLI = join(REPO_ROOT, 'cli', 'main.ts');
-type Role = 'scoring' | 'batching' | 'anchoring';
-
-/**
- * Runs inside each child: its memoryUsage() and the garbage collector's main-thread pauses so far
- * (performance entries of type `gc`, summed, milliseconds; full mark-compacts also apart) as JSON
- * into $SOAK_PROBE_FILE every second.
- */
-const PROBE = `data:text/javascript,${encodeURIComponent(
-  "import { renameSync, writeFileSync } from 'node:fs';" +
-    "import { PerformanceObserver } from 'node:perf_hooks';" +
-    'const f = process.env.SOAK_PROBE_FILE;' +
-    'let gcMs = 0; let gcMajorMs = 0;' +
-    // detail.kind 4 is a full mark-compact (perf_hooks constants.NODE_PERFORMANCE_GC_MAJOR); the rest are scavenges and incremental steps.
-    'if (f) new PerformanceObserver((list) => { for (const e of list.getEntries()) { gcMs += e.duration; if (e.detail?.kind === 4) gcMajorMs += e.duration; } }).observe({ entryTypes: ["gc"] });' +
-    // Written aside and renamed: the sampler never reads a half-written file.
-    "if (f) setInterval(() => { const m = process.memoryUsage(); writeFileSync(f + '.tmp', JSON.stringify({ at: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, gcMs, gcMajorMs })); renameSync(f + '.tmp', f); }, 1000).unref();",
-)}`;
+type Role = RoleName;
 
 export interface SoakOptions {
   /** Steady phase, minutes (fractions allowed). Default 30. */
@@ -200,7 +181,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
       'max-anchor-backlog': { type: 'string', default: '300' },
       'drain-seconds': { type: 'string', default: '300' },
       'work-dir': { type: 'string' },
-      'results-dir': { type: 'string', default: join(REPO_ROOT, 'bench', 'results') },
+      'results-dir': { type: 'string', default: join(import.meta.dirname, 'results') },
       'block-time': { type: 'string', default: '2' },
       'scoring-processes': { type: 'string', default: '1' },
       'epoch-seconds': { type: 'string', default: '0' },
@@ -238,102 +219,6 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
     maxSemiSpaceMiB: Math.round(num('max-semi-space-mib', values['max-semi-space-mib'], 0, 1024)),
     nodeFlags: parseNodeFlags(values['node-flags'] ?? ''),
   };
-}
-
-/** One `claimtrail run --roles <role>` child with the memory probe; output appended to a log file. */
-class SoakChild {
-  readonly role: Role;
-  /** The role, numbered from the second process of a role on: `scoring`, `scoring-2`... */
-  readonly name: string;
-  readonly probeFile: string;
-  readonly logFile: string;
-  /** Variables of this process only (a scoring process's own transactional id). */
-  readonly #extraEnv: NodeJS.ProcessEnv;
-  #child: ChildProcess | undefined;
-  #exit: Promise<void> = Promise.resolve();
-
-  constructor(role: Role, dir: string, name: string = role, extraEnv: NodeJS.ProcessEnv = {}) {
-    this.role = role;
-    this.name = name;
-    this.#extraEnv = extraEnv;
-    this.probeFile = join(dir, `${name}.mem.json`);
-    this.logFile = join(dir, `${name}.log`);
-  }
-
-  /** Starts the role with these Node / V8 flags ({@link roleNodeFlags}) and waits until it runs. */
-  async start(env: NodeJS.ProcessEnv, nodeFlags: readonly string[], timeoutMs = 120_000): Promise<void> {
-    const fd = openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...nodeFlags, '--import', PROBE, CLI, 'run', '--roles', this.role], {
-      cwd: REPO_ROOT,
-      // Only the anchoring role gets the signer's key (stack/child-env.ts).
-      env: { ...pipelineRoleEnv(this.role, env), ...this.#extraEnv, SOAK_PROBE_FILE: this.probeFile },
-      stdio: ['ignore', fd, fd],
-    });
-    closeSync(fd);
-    this.#child = child;
-    this.#exit = new Promise((resolve) => child.once('exit', () => resolve()));
-    const deadline = Date.now() + timeoutMs;
-    while (!readFileSync(this.logFile, 'utf8').includes('"pipeline running"')) {
-      if (!this.alive) throw new Error(`${this.name} exited before running; see ${this.logFile}`);
-      if (Date.now() > deadline) throw new Error(`${this.name} not running after ${timeoutMs} ms; see ${this.logFile}`);
-      await sleep(200);
-    }
-  }
-
-  get alive(): boolean {
-    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
-  }
-
-  /** CPU seconds used so far (user + system, from /proc/<pid>/stat), 0 when not running. */
-  cpuSeconds(): number {
-    if (!this.alive || !this.#child?.pid) return 0;
-    try {
-      // Fields after the command name (which may hold spaces, so split after its closing paren):
-      // utime and stime are the 12th and 13th, in clock ticks (100 per second on Linux).
-      const stat = readFileSync(`/proc/${this.#child.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return 0;
-    }
-  }
-
-  /** RSS from /proc (MiB), 0 when not running. */
-  rssMiB(): number {
-    if (!this.alive || !this.#child?.pid) return 0;
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.#child.pid}/status`, 'utf8'));
-      return m ? Number(m[1]) / 1024 : 0;
-    } catch {
-      // The process ended between the alive check and the read.
-      return 0;
-    }
-  }
-
-  /**
-   * What the probe last wrote: heapUsed (MiB) and the seconds the garbage collector paused this
-   * process's main thread so far (all kinds, and full mark-compacts); zeros before its first write.
-   */
-  probe(): { heapMiB: number; gcSeconds: { all: number; major: number } } {
-    let written: { heapUsed?: number; gcMs?: number; gcMajorMs?: number } = {};
-    if (existsSync(this.probeFile)) {
-      try {
-        written = JSON.parse(readFileSync(this.probeFile, 'utf8')) as typeof written;
-      } catch {
-        // Read while the probe was rewriting the file (renamed over it): next sample.
-      }
-    }
-    return { heapMiB: (written.heapUsed ?? 0) / 2 ** 20, gcSeconds: { all: (written.gcMs ?? 0) / 1000, major: (written.gcMajorMs ?? 0) / 1000 } };
-  }
-
-  async stop(): Promise<void> {
-    const child = this.#child;
-    if (!child || !this.alive) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await this.#exit;
-    clearTimeout(timer);
-  }
 }
 
 const mib = (n: number) => n.toFixed(0);
@@ -399,25 +284,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const startedAt = new Date().toISOString();
   const work = options.workDir ?? mkdtempSync(join(tmpdir(), 'claimtrail-soak-'));
   mkdirSync(join(work, 'state'), { recursive: true });
-  const config: Readonly<Config> = benchConfig({ TOPIC_PARTITIONS: String(options.partitions), MODEL_DIR: join(work, 'model'), STATE_DIR: join(work, 'state') });
-  const id = config.database.schema;
-  // Same variables the children get: loadConfig in each child reproduces `config`.
+  // The children get the environment the configuration is loaded from, so they load the same one.
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CLAIMS_TOPIC: config.kafka.topics.claims, DLQ_TOPIC: config.kafka.topics.dlq, DECISIONS_TOPIC: config.kafka.topics.decisions,
-    SCORING_GROUP_ID: config.kafka.scoringGroupId, BATCHING_GROUP_ID: config.kafka.batchingGroupId, SCORING_INSTANCE_ID: id,
-    ANCHOR_QUEUE: config.anchor.queue, DATABASE_SCHEMA: id, TOPIC_PARTITIONS: String(options.partitions),
-    MODEL_DIR: config.modelDir, STATE_DIR: config.stateDir, LOG_LEVEL: 'info',
+    ...benchEnv({ TOPIC_PARTITIONS: String(options.partitions), MODEL_DIR: join(work, 'model'), STATE_DIR: join(work, 'state') }),
+    LOG_LEVEL: 'info',
     ANCHOR_EPOCH_SECONDS: String(options.epochSeconds),
   };
+  const config: Readonly<Config> = loadConfig(env);
+  const id = config.database.schema;
   const kafka = createKafka(config, log, '-soak');
   const admin = kafka.admin();
   // Batching first: the schema is migrated once, before two children race to migrate it.
   const children = [
-    new SoakChild('batching', work),
-    new SoakChild('anchoring', work),
+    new RoleProcess('batching', work),
+    new RoleProcess('anchoring', work),
     ...Array.from({ length: options.scoringProcesses }, (_, k) =>
-      k === 0 ? new SoakChild('scoring', work) : new SoakChild('scoring', work, `scoring-${k + 1}`, { SCORING_INSTANCE_ID: `${id}-${k + 1}` }),
+      k === 0 ? new RoleProcess('scoring', work) : new RoleProcess('scoring', work, `scoring-${k + 1}`, { SCORING_INSTANCE_ID: `${id}-${k + 1}` }),
     ),
   ];
   let anvil: PrivateAnvil | undefined;

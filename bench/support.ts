@@ -12,13 +12,16 @@ import { createRedis } from '../infra/redis.ts';
  * never reads another engineer's data, and `cleanupRun` removes all of it afterwards.
  */
 export function benchConfig(overrides: Record<string, string> = {}): Readonly<Config> {
+  return loadConfig(benchEnv(overrides));
+}
+
+/**
+ * The environment {@link benchConfig} loads its configuration from: a child process started with
+ * it (bench/role-process.ts) loads the same configuration.
+ */
+export function benchEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   const id = `bench_${randomBytes(4).toString('hex')}`;
-  return loadConfig({
-    ...process.env,
-    ...isolatedEnv(id),
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    ...overrides,
-  });
+  return { ...process.env, ...isolatedEnv(id), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...overrides };
 }
 
 /** Deletes a run's topics, consumer groups, PostgreSQL schema and BullMQ queue. Best effort, failures logged. */

@@ -47,7 +47,7 @@ describe('bench --quick', () => {
       expect(k.java?.fetchPerSecond).toBeGreaterThan(0);
     }
 
-    for (const r of [endToEnd.main, ...endToEnd.drains, endToEnd.fixedRate, endToEnd.saturation, anchoring.pipeline, anchoring.atDefaultPartitions]) {
+    for (const r of [endToEnd.main, ...endToEnd.drains, endToEnd.fixedRate, endToEnd.saturation, anchoring.pipeline, anchoring.atDefaultPartitions, anchoring.asProcesses]) {
       expect(r.decisions).toBeGreaterThan(0);
       expect(r.decisionsPerSecond).toBeGreaterThan(0);
       expect(r.indexedPerSecond).toBeGreaterThan(0);
@@ -69,11 +69,16 @@ describe('bench --quick', () => {
     }
     expect(anchoring.direct.epochsPerSecond).toBeGreaterThan(0);
     // With anchoring at the main run's partitions (1 in the quick run) and at the default (4).
-    expect([anchoring.pipeline.partitions, anchoring.atDefaultPartitions.partitions]).toEqual([1, 4]);
-    for (const run of [anchoring.pipeline, anchoring.atDefaultPartitions]) {
+    // And with each role its own process at the default partitions: every process did work.
+    expect([anchoring.pipeline.partitions, anchoring.atDefaultPartitions.partitions, anchoring.asProcesses.partitions]).toEqual([1, 4, 4]);
+    for (const run of [anchoring.pipeline, anchoring.atDefaultPartitions, anchoring.asProcesses]) {
       expect(run.anchoring.batches).toBeGreaterThan(0);
       expect(run.anchoring.lagMs.p99).toBeGreaterThan(0);
+      expect(run.machineCpu.busySeconds).toBeGreaterThan(0);
     }
+    expect(anchoring.asProcesses.processes.map((p: { name: string }) => p.name).sort()).toEqual(['anchoring', 'batching', 'scoring']);
+    for (const p of anchoring.asProcesses.processes) expect(p.cpuSeconds, p.name).toBeGreaterThan(0);
+    expect(result.targets.find((t: { target: string }) => t.target.startsWith('end to end with anchoring')).target).toContain('roles as processes');
 
     for (const [path, v] of numbers(stageTimings)) expect(v, path).toBeGreaterThan(0);
     expect(result.targets).toHaveLength(7);
