@@ -190,15 +190,18 @@ async function main(opts: BenchOptions): Promise<BenchResult> {
   const defaultPartitions = loadConfig({}).kafka.partitions;
   const anchorRunDefault = defaultPartitions !== mainPartitions ? await anchorRunAt(defaultPartitions) : undefined;
   // The deployment's shape: each role its own process (`claimtrail run --roles <role>`), one
-  // scoring process, at the default partition count. The target is judged here.
-  progress(`anchoring, roles as processes, p=${defaultPartitions}: ${opts.anchorClaims} claims`);
+  // scoring process, at the default partition count. The target is judged here. As many claims as
+  // the drains: the role processes start cold (their JIT warms up on the first ~10,000 claims),
+  // where the runs above reuse this warm process, and a deployment's processes run for days.
+  const processClaims = Math.max(opts.anchorClaims, opts.claims);
+  progress(`anchoring, roles as processes, p=${defaultPartitions}: ${processClaims} claims`);
   const anchorRunProcesses = await isolatedRun({ ...common, TOPIC_PARTITIONS: String(defaultPartitions) }, log, async (config, env) => {
     const kafka = createKafka(config, log, '-bench');
     await ensureTopics(kafka, config);
-    await preload(kafka, config.kafka.topics.claims, pool.slice(0, opts.anchorClaims));
+    await preload(kafka, config.kafka.topics.claims, pool.slice(0, processClaims));
     const logDir = mkdtempSync(join(tmpdir(), 'claimtrail-bench-roles-'));
     const run = await runPipeline(
-      { label: `anchoring p=${defaultPartitions}, roles as processes`, config, roles: ['scoring', 'batching', 'anchoring'], mode: { kind: 'drain', expected: opts.anchorClaims }, anchored: true, timeoutMs: 600_000, processes: { scoring: 1, env, nodeFlags: heapFlags(), logDir } },
+      { label: `anchoring p=${defaultPartitions}, roles as processes`, config, roles: ['scoring', 'batching', 'anchoring'], mode: { kind: 'drain', expected: processClaims }, anchored: true, timeoutMs: 600_000, processes: { scoring: 1, env, nodeFlags: heapFlags(), logDir } },
       log,
     );
     // The role logs are kept only when the run fails (the error names them).
