@@ -49,11 +49,10 @@ function codeState(): { commit: string; dirty: string[] } {
 async function isolatedRun(overrides: Record<string, string>, log: Logger, body: (config: Readonly<Config>, env: NodeJS.ProcessEnv) => Promise<PipelineRunResult>): Promise<PipelineRunResult> {
   const env = benchEnv(overrides);
   const config = loadConfig(env);
-  const kafka = createKafka(config, log, '-bench-admin');
   try {
     return await body(config, env);
   } finally {
-    await cleanupRun(kafka, config, log, [`${config.kafka.scoringGroupId}-observer`, `${config.kafka.scoringGroupId}-raw`, `${config.kafka.scoringGroupId}-java`]);
+    await cleanupRun(config, log, [`${config.kafka.scoringGroupId}-observer`, `${config.kafka.scoringGroupId}-raw`, `${config.kafka.scoringGroupId}-java`]);
   }
 }
 
@@ -100,7 +99,7 @@ async function main(opts: BenchOptions): Promise<BenchResult> {
   try {
     timings = await stageTimings(timingsKafka, timingsConfig, scorer, pool, fetchBatch, opts.quick ? 3 : 7, log);
   } finally {
-    await cleanupRun(timingsKafka, timingsConfig, log);
+    await cleanupRun(timingsConfig, log);
   }
 
   // --- Kafka ceilings + end-to-end drain per partition count -----------------------------------

@@ -72,7 +72,7 @@ try {
     perClaim = `CPU of this process ${((used.user + used.system) / claimCount).toFixed(0)} µs per claim (`;
   }
   session.disconnect();
-  await cleanupRun(kafka, config, log);
+  await cleanupRun(config, log);
   const [unit, scale, groupTitle, functionTitle] = values.heap ? ['KiB', 1 / 1024, 'allocated by folder / package', 'functions that allocated most'] : ['ms', 1, 'self time by folder / package', 'hottest functions (self time)'];
   const row = (share: number, amount: number) => `  ${(100 * share).toFixed(1).padStart(5)} %  ${(amount * scale).toFixed(0).padStart(9)} ${unit}`;
   console.log(`model: ${modelDir} (${scorer.modelHash.slice(0, 12)}), ${rounds} batches of ${batchSize}; ${perClaim}every step, the load generator's decode included)`);

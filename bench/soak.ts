@@ -409,7 +409,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await anvil?.stop();
     await db.end().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
-    await cleanupRun(kafka, config, log);
+    await cleanupRun(config, log);
     if (!options.workDir) rmSync(work, { recursive: true, force: true });
   }
 }

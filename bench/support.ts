@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Admin, Kafka } from 'kafkajs';
-import pg from 'pg';
-import { Queue } from 'bullmq';
+import type { Admin } from 'kafkajs';
 import { loadConfig, type Config, isolatedEnv } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { createRedis } from '../infra/redis.ts';
+import { deleteConfiguredData } from '../stack/reset.ts';
 
 /**
  * Bench-local copy of tests/support/env.ts's idea (bench must not import tests/): every run gets
@@ -24,49 +22,14 @@ export function benchEnv(overrides: Record<string, string> = {}): NodeJS.Process
   return { ...process.env, ...isolatedEnv(id), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...overrides };
 }
 
-/** Deletes a run's topics, consumer groups, PostgreSQL schema and BullMQ queue. Best effort, failures logged. */
-export async function cleanupRun(kafka: Kafka, config: Readonly<Config>, log: Logger, extraGroups: readonly string[] = []): Promise<void> {
-  const { topics } = config.kafka;
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    const existing = new Set(await admin.listTopics());
-    const doomed = [topics.claims, topics.dlq, topics.decisions].filter((t) => existing.has(t));
-    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed, timeout: 30_000 });
-    const groups = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
-    const mine = [config.kafka.scoringGroupId, config.kafka.batchingGroupId, ...extraGroups].filter((g) => groups.has(g));
-    if (mine.length > 0) await admin.deleteGroups(mine).catch((error: unknown) => log.warn({ err: error }, 'bench: deleting consumer groups failed'));
-  } catch (error) {
-    log.warn({ err: error }, 'bench: deleting topics failed');
-  } finally {
-    await admin.disconnect();
-  }
-  const client = new pg.Client({ connectionString: config.database.url });
-  try {
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${config.database.schema}" CASCADE`);
-  } catch (error) {
-    log.warn({ err: error }, 'bench: dropping the schema failed');
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-  const redis = createRedis(config.redisUrl);
-  const queue = new Queue(config.anchor.queue, { connection: redis });
-  try {
-    await queue.obliterate({ force: true });
-    // The run's entity aggregates (seen / dup / bucket keys live 37 days): a run of 100,000
-    // claims leaves ~300,000 keys in a Redis that others share.
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.aggregates.keyPrefix}:*`, 'COUNT', 5000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } catch (error) {
-    log.warn({ err: error }, 'bench: removing the anchor queue or the aggregate keys failed');
-  } finally {
-    await queue.close();
-    redis.disconnect();
+/**
+ * Deletes a run's topics, consumer groups, PostgreSQL schema, BullMQ queue and entity aggregate
+ * keys (a run of 100,000 claims leaves ~300,000 keys in a Redis that others share), as
+ * `claimtrail stack reset` does for the installation. Best effort: failures are logged.
+ */
+export async function cleanupRun(config: Readonly<Config>, log: Logger, extraGroups: readonly string[] = []): Promise<void> {
+  for (const step of await deleteConfiguredData(config, log, extraGroups)) {
+    if (!step.ok) log.warn({ step: step.step, detail: step.detail }, 'bench: cleaning up the run failed');
   }
 }
 

@@ -50,7 +50,8 @@ export class MemberKeyService {
       throw new PrivacyError(
         'PHI_MASTER_KEY_MISMATCH',
         `this database's PHI data keys are wrapped by ${recorded.kms} master key ${recorded.masterKeyId}, but the configured one is ${wrapper.kind} ${wrapper.masterKeyId}: ` +
-          'set PHI_MASTER_KEY / PHI_MASTER_KEY_FILE to the key this database was set up with',
+          'set PHI_MASTER_KEY / PHI_MASTER_KEY_FILE to the key this database was set up with' +
+          (wrapper.kind === 'local' ? ' (data of the local stack only: `claimtrail stack reset --yes` starts over)' : ''),
       );
     }
     return new MemberKeyService(repo, wrapper, options);

@@ -1,10 +1,14 @@
 import { Argument, type Command } from 'commander';
-import { loadDotEnv } from '../../core/config.ts';
+import { loadConfig, loadDotEnv } from '../../core/config.ts';
+import { ConfigError, InvalidArgumentError } from '../../core/errors.ts';
+import { redactUrl } from '../../core/redact.ts';
 import { createLogger } from '../../core/logger.ts';
+import { resolveStateDir } from '../../stack/paths.ts';
+import { configuredData, nonLocalServices, stackReset } from '../../stack/reset.ts';
 import { SERVICE_NAMES, loadStackConfig, stackDown, stackStatus, stackUp, type DownReport, type ServiceName, type ServiceReport, type StackOptions } from '../../stack/stack.ts';
 
 /**
- * `claimtrail stack up|down|status`: the local Kafka, Redis, PostgreSQL and EVM chain.
+ * `claimtrail stack up|down|reset|status`: the local Kafka, Redis, PostgreSQL and EVM chain.
  * Thin: reads the environment, calls stack/stack.ts, prints human lines (or JSON for status).
  */
 
@@ -59,6 +63,49 @@ ${ENV_HELP}`,
     });
 
   stack
+    .command('reset')
+    .description("Delete claimtrail's local data and start over: topics, consumer groups, database schema, anchor queue and aggregate keys on this machine's services, then stop what the stack started and remove the state folder and models/")
+    .option('--yes', 'really delete (without it, nothing is touched: the command says what it would delete and exits 2)')
+    .addHelpText(
+      'after',
+      `
+Needed where PostgreSQL, Redis or Kafka were running before \`stack up\` (reused, not started by
+it): their data outlives the state folder, and the next start refuses a database whose data keys
+the removed dev master key wrapped. Refuses any service address that is not this machine.
+Exit codes: 0 reset, 2 without --yes or a service elsewhere, 3 a running service could not be cleared.
+${ENV_HELP}`,
+    )
+    .action(async (flags: { yes?: boolean }) => {
+      loadDotEnv();
+      // As loadStackConfig: the signer key file may not exist (the stack writes it).
+      const { SIGNER_KEY_FILE: _file, SIGNER_PRIVATE_KEY: _key, ...env } = process.env;
+      const config = loadConfig(env);
+      const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+      const remote = nonLocalServices(config);
+      if (remote.length > 0) throw new ConfigError(remote.map((r) => `${r}: stack reset deletes data only on this machine's services`));
+      if (flags.yes !== true) {
+        const owned = configuredData(config);
+        process.stdout.write(
+          [
+            'stack reset would delete:',
+            `  kafka     topics ${owned.topics.join(', ')}; consumer groups ${owned.groups.join(', ')}`,
+            `  postgres  schema ${owned.schema} of ${redactUrl(config.database.url)}, with everything in it`,
+            `  redis     anchor queue ${owned.queue}; keys ${owned.redisPrefix}:*`,
+            `  state     ${resolveStateDir(config.stateDir)}${process.env.MODEL_DIR === undefined ? ' and models/' : ''}`,
+            '',
+          ].join('\n'),
+        );
+        throw new InvalidArgumentError('stack reset: nothing deleted; run it again with --yes to delete the above');
+      }
+      const result = await stackReset(config, process.env, log);
+      for (const line of result.lines) process.stdout.write(`${line}\n`);
+      if (!result.ok) {
+        process.stderr.write('stack reset: a running service could not be cleared (see FAILED above); fix it and run the reset again\n');
+        process.exitCode = 3;
+      }
+    });
+
+  stack
     .command('status')
     .description('Show each service: state, address, pid (changes nothing)')
     .addArgument(new Argument('[services...]', SERVICES_HELP).choices(SERVICE_NAMES))
@@ -110,3 +157,4 @@ function statusTable(reports: readonly ServiceReport[]): string {
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
+
