@@ -11,14 +11,21 @@ describe('machine CPU readings for the soak', () => {
 
   it('reads the command and user + system time of a process, whatever its name holds', () => {
     const fields = ['S', '1', '2', '3', '0', '-1', '4194560', '100', '0', '0', '0', '250', '130', '0', '0', '20', '0', '1', '0', '100'];
-    expect(parsePidStat(`4242 (redis-server) ${fields.join(' ')}`)).toEqual({ command: 'redis-server', cpuSeconds: 3.8 });
-    expect(parsePidStat(`7 (a (b) c) ${fields.join(' ')}`)).toEqual({ command: 'a (b) c', cpuSeconds: 3.8 });
+    expect(parsePidStat(`4242 (redis-server) ${fields.join(' ')}`)).toEqual({ command: 'redis-server', cpuSeconds: 3.8, startedSeconds: 1 });
+    expect(parsePidStat(`7 (a (b) c) ${fields.join(' ')}`)).toEqual({ command: 'a (b) c', cpuSeconds: 3.8, startedSeconds: 1 });
   });
 
   it('counts a service over the processes present in both readings', () => {
     const first = { busySeconds: 10, totalSeconds: 100, services: { postgres: { '1': 5, '2': 1 }, redis: { '9': 3 } } };
     const last = { busySeconds: 70, totalSeconds: 220, services: { postgres: { '1': 9, '3': 50 }, redis: { '9': 13 } } };
     expect(cpuBetween(first, last)).toEqual({ busySeconds: 60, totalSeconds: 120, services: { postgres: 4, redis: 10 } });
+  });
+
+  it('counts all the CPU of a process that started after the first reading, not of one that was only missed', () => {
+    const first = { busySeconds: 10, totalSeconds: 100, services: { postgres: { '1': 5 } }, uptimeSeconds: 1000, startedSeconds: { '1': 10 } };
+    // pid 3: a backend opened during the run; pid 4: running before the first reading (its read failed then).
+    const last = { busySeconds: 70, totalSeconds: 220, services: { postgres: { '1': 9, '3': 2.5, '4': 40 } }, uptimeSeconds: 1060, startedSeconds: { '1': 10, '3': 1030, '4': 900 } };
+    expect(cpuBetween(first, last).services).toEqual({ postgres: 6.5 });
   });
 
   it('says where the cores went, the rest being what no named process accounts for', () => {
