@@ -21,6 +21,7 @@ import { Scorer } from '../scoring/scorer.ts';
 import { anchorCeiling } from './anchoring.ts';
 import { type EncodedClaim, encodeClaims, preload } from './claims-feed.ts';
 import { ensureKafkaTools } from '../stack/kafka.ts';
+import { startPrivateAnvil } from '../tests/support/private-anvil.ts';
 import { decodeCeiling, ensureModel, javaConsumerCeiling, kafkajsCeiling, leafTuples, merkleCeiling, scoringCeiling } from './ceilings.ts';
 import { type BenchOptions, parseBenchOptions } from './options.ts';
 import { stageTimings } from './stage-timings.ts';
@@ -174,39 +175,54 @@ async function main(opts: BenchOptions): Promise<BenchResult> {
   }
 
   // --- Anchoring -------------------------------------------------------------------------------
+  // On the bench's own anvil with a block time (an L2 at 2 s), unless --block-time 0: epochs and
+  // flagged roots go out once per block, as on a real chain, not once per transaction.
+  const chain = opts.blockTime > 0 ? await startPrivateAnvil({ blockTime: opts.blockTime }) : undefined;
+  if (chain) progress(`anchoring: own anvil at ${chain.rpcUrl}, a block every ${opts.blockTime} s`);
+  const anchorCommon = { ...common, ...(chain ? { CHAIN_RPC_URL: chain.rpcUrl } : {}) };
+  const defaultPartitions = loadConfig({}).kafka.partitions;
   // With anchoring at the main run's partition count and, when it differs, at the deployment's
   // default (TOPIC_PARTITIONS unset), which is what an installation runs.
   const anchorRunAt = (partitions: number) => {
     progress(`anchoring, p=${partitions}: ${opts.anchorClaims} claims through scoring + batching + anchoring`);
-    return isolatedRun({ ...common, TOPIC_PARTITIONS: String(partitions) }, log, async (config) => {
+    return isolatedRun({ ...anchorCommon, TOPIC_PARTITIONS: String(partitions) }, log, async (config) => {
       const kafka = createKafka(config, log, '-bench');
       await ensureTopics(kafka, config);
       await preload(kafka, config.kafka.topics.claims, pool.slice(0, opts.anchorClaims));
       return runPipeline({ label: `anchoring p=${partitions}`, config, roles: ['scoring', 'batching', 'anchoring'], mode: { kind: 'drain', expected: opts.anchorClaims }, anchored: true, timeoutMs: 600_000 }, log);
     });
   };
-  const anchorRun = await anchorRunAt(mainPartitions);
-  const defaultPartitions = loadConfig({}).kafka.partitions;
-  const anchorRunDefault = defaultPartitions !== mainPartitions ? await anchorRunAt(defaultPartitions) : undefined;
   // The deployment's shape: each role its own process (`claimtrail run --roles <role>`), one
   // scoring process, at the default partition count. The target is judged here. As many claims as
   // the drains: the role processes start cold (their JIT warms up on the first ~10,000 claims),
   // where the runs above reuse this warm process, and a deployment's processes run for days.
   const processClaims = Math.max(opts.anchorClaims, opts.claims);
-  progress(`anchoring, roles as processes, p=${defaultPartitions}: ${processClaims} claims`);
-  const anchorRunProcesses = await isolatedRun({ ...common, TOPIC_PARTITIONS: String(defaultPartitions) }, log, async (config, env) => {
-    const kafka = createKafka(config, log, '-bench');
-    await ensureTopics(kafka, config);
-    await preload(kafka, config.kafka.topics.claims, pool.slice(0, processClaims));
-    const logDir = mkdtempSync(join(tmpdir(), 'claimtrail-bench-roles-'));
-    const run = await runPipeline(
-      { label: `anchoring p=${defaultPartitions}, roles as processes`, config, roles: ['scoring', 'batching', 'anchoring'], mode: { kind: 'drain', expected: processClaims }, anchored: true, timeoutMs: 600_000, processes: { scoring: 1, env, nodeFlags: heapFlags(), logDir } },
-      log,
-    );
-    // The role logs are kept only when the run fails (the error names them).
-    rmSync(logDir, { recursive: true, force: true });
-    return run;
-  });
+  const asProcesses = () => {
+    progress(`anchoring, roles as processes, p=${defaultPartitions}: ${processClaims} claims`);
+    return isolatedRun({ ...anchorCommon, TOPIC_PARTITIONS: String(defaultPartitions) }, log, async (config, env) => {
+      const kafka = createKafka(config, log, '-bench');
+      await ensureTopics(kafka, config);
+      await preload(kafka, config.kafka.topics.claims, pool.slice(0, processClaims));
+      const logDir = mkdtempSync(join(tmpdir(), 'claimtrail-bench-roles-'));
+      const run = await runPipeline(
+        { label: `anchoring p=${defaultPartitions}, roles as processes`, config, roles: ['scoring', 'batching', 'anchoring'], mode: { kind: 'drain', expected: processClaims }, anchored: true, timeoutMs: 600_000, processes: { scoring: 1, env, nodeFlags: heapFlags(), logDir } },
+        log,
+      );
+      // The role logs are kept only when the run fails (the error names them).
+      rmSync(logDir, { recursive: true, force: true });
+      return run;
+    });
+  };
+  let anchorRun: PipelineRunResult;
+  let anchorRunDefault: PipelineRunResult | undefined;
+  let anchorRunProcesses: PipelineRunResult;
+  try {
+    anchorRun = await anchorRunAt(mainPartitions);
+    anchorRunDefault = defaultPartitions !== mainPartitions ? await anchorRunAt(defaultPartitions) : undefined;
+    anchorRunProcesses = await asProcesses();
+  } finally {
+    await chain?.stop();
+  }
   progress('anchoring: gas of anchorEpoch and anchorFlaggedRoot (direct, DecisionAnchorV2)');
   const anchorDirect = await anchorCeiling(base, log, opts.quick ? 3 : 10);
 

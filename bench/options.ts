@@ -18,6 +18,12 @@ export interface BenchOptions {
   anchorBatchSizes: number[];
   /** Claims pushed through the run with anchoring. Default 20,000 (quick 2,000). */
   anchorClaims: number;
+  /**
+   * Seconds between blocks of the bench's own anvil for the runs with anchoring (2 plays an L2, 12
+   * mainnet), so "within a block" means what it means on a real chain. 0: the stack's chain
+   * (automine, a block per transaction). Default 2.
+   */
+  blockTime: number;
   /** Add a separate drain (<= 30,000 claims) under the V8 profiler; self time summarised by folder/package. */
   cpuProf: boolean;
   /** Where results go. Default bench/results. */
@@ -32,6 +38,8 @@ const HELP = `node bench/run.ts [options]
   --rate R            offered claims/s of the fixed-rate latency run
   --batch-size N      BATCH_MAX_SIZE of the end-to-end runs
   --anchor-claims N   claims through the run with anchoring
+  --block-time S      seconds between blocks of the bench's own anvil for the runs with anchoring
+                      (default 2, an L2; 12 plays mainnet; 0 = the stack's automine chain)
   --cpu-prof          one more drain under the V8 profiler, self time summarised per folder/package
   --out DIR           results folder (default bench/results)`;
 
@@ -39,6 +47,13 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   if (value === undefined) return fallback;
   const n = Number(value.replaceAll('_', ''));
   if (!Number.isInteger(n) || n < 1) throw new BenchUsageError(`--${name} must be a positive integer, got ${value}`);
+  return n;
+}
+
+function blockTime(value: string | undefined): number {
+  if (value === undefined) return 2;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 60) throw new BenchUsageError(`--block-time must be a whole number of seconds from 0 to 60, got ${value}`);
   return n;
 }
 
@@ -60,6 +75,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
       rate: { type: 'string' },
       'batch-size': { type: 'string' },
       'anchor-claims': { type: 'string' },
+      'block-time': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -83,6 +99,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     batchSize: positive('batch-size', values['batch-size'], 1_000),
     anchorBatchSizes: quick ? [100, 1_000] : [100, 1_000, 10_000],
     anchorClaims: positive('anchor-claims', values['anchor-claims'], quick ? 2_000 : 20_000),
+    blockTime: blockTime(values['block-time']),
     cpuProf: values['cpu-prof'] ?? false,
     outDir: values.out ?? 'bench/results',
   };

@@ -213,6 +213,7 @@ export function renderTable(r: BenchResult): string {
     ['at 10,000 claims/s, 60 s epochs: gas per decision', gasRate.gasPerDecision.toFixed(3), `${n0(gasRate.epochGas)} gas / 600,000 decisions`],
     ...gasRate.gasPerFlagged.map((f) => [`at 10,000 claims/s, 7 % flagged, ${f.blockSeconds} s blocks: gas per flagged decision`, n1(f.gasPerFlagged), `one root per block of ${n0(f.flaggedPerRoot)}; ${(f.gasPerDay / 1e6).toFixed(1)}M gas per day in all`]),
     ['anchorEpoch sequential, epochs/s (direct)', n1(a.direct.epochsPerSecond), `chain ${a.direct.chainId}, anvil automine`],
+    ['runs below: the chain', r.options.blockTime > 0 ? `block every ${r.options.blockTime} s` : 'automine', r.options.blockTime > 0 ? "the bench's own anvil (--block-time): at most one epoch and one flagged root per block" : "the stack's anvil: a block per transaction"],
     ...anchoringRuns(a).flatMap((run) => {
       const at = anchoringRunName(run);
       return [
@@ -265,7 +266,7 @@ export function renderMarkdown(r: BenchResult, table: string, svgName: string): 
   return [
     `# claimtrail bench, ${r.startedAt}${r.options.quick ? ' (--quick)' : ''}`,
     '',
-    `Command: \`node bench/run.ts ${r.options.quick ? '--quick ' : ''}--claims ${r.options.claims} --duration ${r.options.durationS} --partitions ${r.options.partitions.join(',')} --rate ${r.options.rate}${r.options.cpuProf ? ' --cpu-prof' : ''}\`, ${n0(r.durationS)} s.`,
+    `Command: \`node bench/run.ts ${r.options.quick ? '--quick ' : ''}--claims ${r.options.claims} --duration ${r.options.durationS} --partitions ${r.options.partitions.join(',')} --rate ${r.options.rate}${r.options.blockTime !== 2 ? ` --block-time ${r.options.blockTime}` : ''}${r.options.cpuProf ? ' --cpu-prof' : ''}\`, ${n0(r.durationS)} s.`,
     `Machine: ${r.machine.nproc} cores, ${n1(r.machine.memGb)} GiB, shared with other engineers' test runs (load average ${r.machine.loadAvgStart.map(n2).join('/')} at start): single-run figures, noisy.`,
     'Every run but one has the pipeline stages, observer and feed in one Node process; Kafka, PostgreSQL, Redis and anvil are separate processes on the same cores,',
     'so more partitions add fetch concurrency, not CPU: a single kafkajs consumer runs eachBatch for one partition at a time.',
