@@ -279,8 +279,9 @@ export async function runPipeline(spec: PipelineRunSpec, log: Logger): Promise<P
  * its own SCORING_INSTANCE_ID, hence its own transactional id), batching first as in a deployment.
  */
 function roleProcesses(roles: readonly PipelineRole[], processes: NonNullable<PipelineRunSpec['processes']>): RoleProcess[] {
+  const unsupported = roles.filter((r) => r !== 'scoring' && r !== 'batching' && r !== 'anchoring');
+  if (unsupported.length > 0) throw new Error(`multi-process bench runs support the scoring, batching and anchoring roles, not ${unsupported.join(', ')}`);
   const others = roles.filter((r): r is 'batching' | 'anchoring' => r === 'batching' || r === 'anchoring');
-  if (others.length + 1 < roles.length) throw new Error(`multi-process bench runs support the scoring, batching and anchoring roles, not ${roles.join(', ')}`);
   const instance = processes.env.SCORING_INSTANCE_ID ?? 'bench';
   const scoring = roles.includes('scoring')
     ? Array.from({ length: processes.scoring }, (_, k) => (k === 0 ? new RoleProcess('scoring', processes.logDir) : new RoleProcess('scoring', processes.logDir, `scoring-${k + 1}`, { SCORING_INSTANCE_ID: `${instance}-${k + 1}` })))
