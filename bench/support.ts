@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { loadConfig, type Config, isolatedEnv } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { deleteConfiguredData } from '../stack/reset.ts';
+import { deleteConfiguredData } from '../cli/stack-reset.ts';
 
 /**
  * Bench-local copy of tests/support/env.ts's idea (bench must not import tests/): every run gets

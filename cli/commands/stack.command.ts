@@ -4,7 +4,7 @@ import { ConfigError, InvalidArgumentError } from '../../core/errors.ts';
 import { redactUrl } from '../../core/redact.ts';
 import { createLogger } from '../../core/logger.ts';
 import { resolveStateDir } from '../../stack/paths.ts';
-import { configuredData, nonLocalServices, stackReset } from '../../stack/reset.ts';
+import { configuredData, nonLocalServices, stackReset } from '../stack-reset.ts';
 import { SERVICE_NAMES, loadStackConfig, stackDown, stackStatus, stackUp, type DownReport, type ServiceName, type ServiceReport, type StackOptions } from '../../stack/stack.ts';
 
 /**

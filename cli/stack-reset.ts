@@ -8,10 +8,10 @@ import { ConfigError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { kafkaConnectionOptions } from '../infra/kafka/connection-options.ts';
 import { Redis } from 'ioredis';
-import { isLocalDatabase } from './dev-master-key.ts';
-import { REPO_ROOT, resolveStateDir } from './paths.ts';
-import { loadStackConfig, stackDown, stackStatus } from './stack.ts';
-import { isUp } from './service.ts';
+import { isLocalDatabase } from '../stack/dev-master-key.ts';
+import { REPO_ROOT, resolveStateDir } from '../stack/paths.ts';
+import { loadStackConfig, stackDown, stackStatus } from '../stack/stack.ts';
+import { isUp } from '../stack/service.ts';
 
 /**
  * `claimtrail stack reset`: claimtrail's local data deleted, so the next `stack up` / `npm start`
