@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
@@ -121,18 +121,26 @@ export async function deleteConfiguredData(config: Readonly<Config>, log: Logger
   return report;
 }
 
+/** Where a service the stack runs keeps its data, under the state folder. */
+const DATA_IN_STATE: Readonly<Record<'kafka' | 'postgres' | 'redis', string>> = { kafka: 'kafka/data', postgres: 'postgres/data', redis: 'redis' };
+
 export interface ResetResult {
   /** One line per step, in order. */
   lines: string[];
-  /** False when a service that answered could not be cleared (its data is still there). */
+  /**
+   * False when a service's data could not be deleted (it failed, or it does not answer and its
+   * data is not in the state folder): then nothing else is removed, the dev keys included, since
+   * that data is still wrapped by them.
+   */
   ok: boolean;
 }
 
 /**
- * Deletes the configured data in the services that answer (a service that does not answer is
- * either stopped, and then its data, when the stack started it, is in the state folder, or not
- * there at all), stops what the stack started, and removes the state folder and, when MODEL_DIR is
- * not set, the `models` folder. Refuses (ConfigError) a configuration naming another machine.
+ * Deletes the configured data in the services (one that does not answer is fine only when the
+ * stack ran it: its data is in the state folder), then stops what the stack started and removes
+ * the state folder and, when MODEL_DIR is not set, the `models` folder. When any service's data
+ * stays, it stops before removing anything else. Refuses (ConfigError) a configuration naming
+ * another machine.
  */
 export async function stackReset(config: Readonly<Config>, env: NodeJS.ProcessEnv, log: Logger): Promise<ResetResult> {
   const remote = nonLocalServices(config);
@@ -146,11 +154,15 @@ export async function stackReset(config: Readonly<Config>, env: NodeJS.ProcessEn
   for (const step of await deleteConfiguredData(config, log)) {
     const service = step.step as 'kafka' | 'postgres' | 'redis';
     if (step.ok) lines.push(`${step.step.padEnd(9)} ${step.detail}`);
-    else if (!answering.has(service)) lines.push(`${step.step.padEnd(9)} not running: nothing to delete there (a service the stack ran keeps its data in ${stateDir})`);
+    else if (!answering.has(service) && existsSync(join(stateDir, DATA_IN_STATE[service]))) lines.push(`${step.step.padEnd(9)} not running: its data is in ${join(stateDir, DATA_IN_STATE[service])}, removed below`);
     else {
       ok = false;
-      lines.push(`${step.step.padEnd(9)} FAILED: ${step.detail}`);
+      lines.push(`${step.step.padEnd(9)} FAILED: ${step.detail}${answering.has(service) ? '' : ' (it does not answer and its data is not in the state folder: start it and run the reset again)'}`);
     }
+  }
+  if (!ok) {
+    lines.push(`state     ${stateDir} kept: its dev keys still wrap the data left above`);
+    return { lines, ok };
   }
   for (const down of (await stackDown(stack)).services) if (down.action === 'stopped') lines.push(`${down.service.padEnd(9)} stopped (pid ${down.pid})`);
   rmSync(stateDir, { recursive: true, force: true });

@@ -72,7 +72,8 @@ ${ENV_HELP}`,
 Needed where PostgreSQL, Redis or Kafka were running before \`stack up\` (reused, not started by
 it): their data outlives the state folder, and the next start refuses a database whose data keys
 the removed dev master key wrapped. Refuses any service address that is not this machine.
-Exit codes: 0 reset, 2 without --yes or a service elsewhere, 3 a running service could not be cleared.
+Exit codes: 0 reset, 2 without --yes or a service elsewhere, 3 a service's data could not be deleted
+(then nothing else is removed: the state folder's dev keys still wrap that data).
 ${ENV_HELP}`,
     )
     .action(async (flags: { yes?: boolean }) => {
@@ -100,7 +101,7 @@ ${ENV_HELP}`,
       const result = await stackReset(config, process.env, log);
       for (const line of result.lines) process.stdout.write(`${line}\n`);
       if (!result.ok) {
-        process.stderr.write('stack reset: a running service could not be cleared (see FAILED above); fix it and run the reset again\n');
+        process.stderr.write("stack reset: a service's data could not be deleted (see FAILED above) and nothing else was removed; fix it and run the reset again\n");
         process.exitCode = 3;
       }
     });

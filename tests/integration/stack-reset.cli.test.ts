@@ -106,4 +106,14 @@ describe('claimtrail stack reset', () => {
     expect(result.stdout).toContain(`schema ${config.database.schema} dropped`);
     expect(await present()).toEqual({ topics: [], schema: false, queueKeys: 0, aggregateKeys: 0, state: false, model: true });
   }, 120_000);
+
+  it('keeps the state folder and exits 3 when a reused service does not answer (its data would outlive the dev keys)', async () => {
+    mkdirSync(config.stateDir, { recursive: true });
+    writeFileSync(join(config.stateDir, 'marker'), 'x');
+    const result = await reset(['--yes'], { REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(result.code).toBe(3);
+    expect(result.stdout).toMatch(/^redis +FAILED: .*\(it does not answer and its data is not in the state folder: start it and run the reset again\)$/m);
+    expect(result.stdout).toContain('kept: its dev keys still wrap the data left above');
+    expect(existsSync(config.stateDir)).toBe(true);
+  }, 120_000);
 });
