@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipelineRoleEnv } from '../stack/child-env.ts';
+import { parsePidStat } from './machine-cpu.ts';
 import { sleep } from './support.ts';
 
 const REPO_ROOT = join(import.meta.dirname, '..');
@@ -78,11 +79,7 @@ export class RoleProcess {
   cpuSeconds(): number {
     if (!this.alive || !this.#child?.pid) return 0;
     try {
-      // Fields after the command name (which may hold spaces, so split after its closing paren):
-      // utime and stime are the 12th and 13th, in clock ticks (100 per second on Linux).
-      const stat = readFileSync(`/proc/${this.#child.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
+      return parsePidStat(readFileSync(`/proc/${this.#child.pid}/stat`, 'utf8')).cpuSeconds;
     } catch {
       return 0;
     }

@@ -1,14 +1,14 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
 import pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { kafkaConnectionOptions } from '../infra/kafka/connection-options.ts';
-import { Redis } from 'ioredis';
-import { isLocalDatabase } from '../stack/dev-master-key.ts';
+import { isLocalDatabase, isLoopbackHost } from '../stack/dev-master-key.ts';
 import { REPO_ROOT, resolveStateDir } from '../stack/paths.ts';
 import { loadStackConfig, stackDown, stackStatus } from '../stack/stack.ts';
 import { isUp } from '../stack/service.ts';
@@ -38,16 +38,21 @@ export function configuredData(config: Readonly<Config>): { topics: string[]; gr
 
 /** Hosts other than this machine's among the configured services, one line each; empty when all are local. */
 export function nonLocalServices(config: Readonly<Config>): string[] {
-  const local = (host: string) => ['localhost', '127.0.0.1', '::1', '[::1]'].includes(host);
   const out: string[] = [];
   for (const broker of config.kafka.brokers) {
     const host = broker.startsWith('[') ? broker.slice(0, broker.indexOf(']') + 1) : (broker.split(':')[0] ?? '');
-    if (!local(host)) out.push(`KAFKA_BROKERS names ${host}`);
+    if (!isLoopbackHost(host)) out.push(`KAFKA_BROKERS names ${host}`);
   }
   const redisHost = new URL(config.redisUrl).hostname;
-  if (!local(redisHost)) out.push(`REDIS_URL names ${redisHost}`);
+  if (!isLoopbackHost(redisHost)) out.push(`REDIS_URL names ${redisHost}`);
   if (!isLocalDatabase(config.database.url)) out.push(`DATABASE_URL names ${new URL(config.database.url).hostname}`);
   return out;
+}
+
+/** Refuses (ConfigError, one line per address) a configuration naming a service on another machine. */
+export function refuseNonLocalServices(config: Readonly<Config>): void {
+  const remote = nonLocalServices(config);
+  if (remote.length > 0) throw new ConfigError(remote.map((r) => `${r}: stack reset deletes data only on this machine's services`));
 }
 
 /**
@@ -143,8 +148,7 @@ export interface ResetResult {
  * another machine.
  */
 export async function stackReset(config: Readonly<Config>, env: NodeJS.ProcessEnv, log: Logger): Promise<ResetResult> {
-  const remote = nonLocalServices(config);
-  if (remote.length > 0) throw new ConfigError(remote.map((r) => `${r}: stack reset deletes data only on this machine's services`));
+  refuseNonLocalServices(config);
   const stateDir = resolveStateDir(config.stateDir);
   const stack = { config: loadStackConfig(env), log };
   const status = await stackStatus(stack);

@@ -44,6 +44,11 @@ export function ensureDevMasterKey(keyFile: string, log: Logger): string {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]', '']);
 
+/** True when `host` (a URL's hostname, `[::1]` form included) names this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host !== '' && LOOPBACK_HOSTS.has(host);
+}
+
 /** True when a PostgreSQL URL points at this machine (loopback host or a Unix socket). */
 export function isLocalDatabase(databaseUrl: string): boolean {
   const url = new URL(databaseUrl);

@@ -1,10 +1,10 @@
 import { Argument, type Command } from 'commander';
 import { loadConfig, loadDotEnv } from '../../core/config.ts';
-import { ConfigError, InvalidArgumentError } from '../../core/errors.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
 import { redactUrl } from '../../core/redact.ts';
 import { createLogger } from '../../core/logger.ts';
 import { resolveStateDir } from '../../stack/paths.ts';
-import { configuredData, nonLocalServices, stackReset } from '../stack-reset.ts';
+import { configuredData, refuseNonLocalServices, stackReset } from '../stack-reset.ts';
 import { SERVICE_NAMES, loadStackConfig, stackDown, stackStatus, stackUp, type DownReport, type ServiceName, type ServiceReport, type StackOptions } from '../../stack/stack.ts';
 
 /**
@@ -82,8 +82,7 @@ ${ENV_HELP}`,
       const { SIGNER_KEY_FILE: _file, SIGNER_PRIVATE_KEY: _key, ...env } = process.env;
       const config = loadConfig(env);
       const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
-      const remote = nonLocalServices(config);
-      if (remote.length > 0) throw new ConfigError(remote.map((r) => `${r}: stack reset deletes data only on this machine's services`));
+      refuseNonLocalServices(config);
       if (flags.yes !== true) {
         const owned = configuredData(config);
         process.stdout.write(
@@ -158,4 +157,3 @@ function statusTable(reports: readonly ServiceReport[]): string {
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
-
