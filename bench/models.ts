@@ -25,7 +25,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { Rng } from '../core/random.ts';
-import { crossValidate, stratifiedFolds, TABLE_BOOSTER_CANDIDATES, TABLE_FOREST_CANDIDATES } from '../training/cross-validate.ts';
+import { crossValidate, networkShapeName, stratifiedFolds, TABLE_BOOSTER_CANDIDATES, TABLE_FOREST_CANDIDATES, TABLE_NETWORK_CANDIDATES } from '../training/cross-validate.ts';
 import { prAuc, precisionAtTop, rocAuc } from '../training/evaluation/metrics.ts';
 import { parseFeatureSpec, TableEncoder } from '../training/tables/feature-spec.ts';
 import { readLabels, readTable, type TableRow } from '../training/tables/table-reader.ts';
@@ -75,7 +75,7 @@ interface FoldFigures {
   top1: number;
   top5: number;
 }
-const MODELS = ['claimtrail ensemble', 'claimtrail forest', 'claimtrail MLP', 'claimtrail boosted trees', 'scikit-learn RF, 500 trees', 'XGBoost, 400 rounds depth 5', 'logistic regression'] as const;
+const MODELS = ['claimtrail ensemble', 'claimtrail forest', 'claimtrail network', 'claimtrail boosted trees', 'scikit-learn RF, 500 trees', 'XGBoost, 400 rounds depth 5', 'logistic regression'] as const;
 type Model = (typeof MODELS)[number];
 const figures = new Map<Model, FoldFigures[]>(MODELS.map((m) => [m, []]));
 const measure = (scores: ArrayLike<number>, y: ArrayLike<number>): FoldFigures => ({ rocAuc: rocAuc(scores, y), prAuc: prAuc(scores, y), top1: precisionAtTop(scores, y, 0.01), top5: precisionAtTop(scores, y, 0.05) });
@@ -127,6 +127,8 @@ try {
 
 // --- claimtrail: nested CV per seed ----------------------------------------------------------
 const cvSeconds: number[] = [];
+/** The network shape the inner folds chose, per outer fold. */
+const shapes: string[] = [];
 const foldLabels = new Map<string, Uint8Array>();
 for (let s = 0; s < SEEDS; s++) {
   const seed = SEED + s;
@@ -155,9 +157,10 @@ for (let s = 0; s < SEEDS; s++) {
     const pick = (scores: Float64Array): Float64Array => Float64Array.from(idx, (i) => scores[i] as number);
     figures.get('claimtrail ensemble')!.push(measure(pick(cv.ensemble), y));
     figures.get('claimtrail forest')!.push(measure(pick(cv.rf), y));
-    figures.get('claimtrail MLP')!.push(measure(pick(cv.nn), y));
+    figures.get('claimtrail network')!.push(measure(pick(cv.nn), y));
     figures.get('claimtrail boosted trees')!.push(measure(pick(cv.gb), y));
   }
+  shapes.push(...cv.folds.map((f) => networkShapeName(f.combination.hidden)));
   process.stderr.write(`\rseed ${seed}: nested CV ${(cv.durationsMs.cv / 1000).toFixed(1)} s; weights per fold ${cv.folds.map((f) => `${f.combination.weights.rf.toFixed(2)}/${f.combination.weights.nn.toFixed(2)}/${f.combination.weights.gb.toFixed(2)}`).join(' ')}\n`);
 }
 
@@ -182,6 +185,7 @@ const sd = (v: readonly number[]): number => {
   const m = mean(v);
   return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length - 1));
 };
+const count = (values: readonly string[]): string => [...new Set(values)].map((v) => `${v} x${values.filter((w) => w === v).length}`).join(', ');
 const cell = (v: readonly number[], digits = 4): string => `${mean(v).toFixed(digits)} ± ${sd(v).toFixed(digits)}`;
 const cpu = process.cpuUsage(cpu0);
 const lines: string[] = [];
@@ -190,7 +194,7 @@ lines.push(`# claimtrail vs peers: ${path.basename(args.data)} (label ${args.lab
 lines.push('');
 lines.push(`- command: \`${command}\``);
 lines.push(`- ${rows.length} rows, ${labels.reduce((a, b) => a + b, 0)} fraudulent; ${FOLDS} stratified outer folds x seeds ${Array.from({ length: SEEDS }, (_, s) => SEED + s).join(', ')} (${FOLDS * SEEDS} folds), the same held-out rows for every model (checked per fold)`);
-lines.push(`- claimtrail: nested CV (inner ${INNER}-fold on each outer training part chooses the forest setting among ${TABLE_FOREST_CANDIDATES.length}, MLP epochs 1..${EPOCHS}, the booster setting among ${TABLE_BOOSTER_CANDIDATES.length} and its rounds (every 25 up to 400), the stacker's weights); forest ${TREES} trees`);
+lines.push(`- claimtrail: nested CV (inner ${INNER}-fold on each outer training part chooses the forest setting among ${TABLE_FOREST_CANDIDATES.length}, the network shape among ${TABLE_NETWORK_CANDIDATES.map(networkShapeName).join(' and ')} with its epochs 1..${EPOCHS} (chosen per fold: ${count(shapes)}), the booster setting among ${TABLE_BOOSTER_CANDIDATES.length} and its rounds (every 25 up to 400), the stacker's weights); forest ${TREES} trees`);
 lines.push(`- peers: ${peerNote}; the feature spec fitted on each outer training part as claimtrail fits it; defaults otherwise (logistic regression on standardised features, max_iter 5000)`);
 lines.push(`- time: claimtrail nested CV ${cvSeconds.map((s) => `${s.toFixed(0)} s`).join(' + ')} (wall, peers running beside it); peers ${peerCpu.toFixed(0)} CPU-s; this process ${((cpu.user + cpu.system) / 1e6).toFixed(0)} CPU-s; total wall ${((performance.now() - started) / 1000).toFixed(0)} s on ${cpus().length} CPUs; load average ${loadAtStart} at the start, ${load()} at the end`);
 lines.push('');

@@ -21,7 +21,7 @@ import type { tf } from '../scoring/tf.ts';
 import { initTf } from '../scoring/tf.ts';
 
 /**
- * Nested, stratified k-fold cross-validation of the RF + MLP + gradient-boosted trees ensemble
+ * Nested, stratified k-fold cross-validation of the RF + network + gradient-boosted trees ensemble
  * on a table with a feature spec, and the final model fitted on all rows.
  *
  * Outer loop: each fold is held out once; everything learnt from data is learnt from the other
@@ -29,24 +29,25 @@ import { initTf } from '../scoring/tf.ts';
  *
  * 1. the feature spec is fitted on the training part (medians, categories, target rates);
  * 2. the **combination** is chosen by an inner stratified k-fold of the training part
- *    (`innerFolds`): on every inner split the spec, each candidate forest setting and one MLP
- *    and each booster setting are fitted on the inner training rows and score the inner held-out
- *    rows (the MLP once per epoch, the booster at every `BOOSTER_CHECKPOINT` rounds), giving
+ *    (`innerFolds`): on every inner split the spec, each candidate forest setting, each network
+ *    shape and each booster setting are fitted on the inner training rows and score the inner
+ *    held-out rows (the network once per epoch, the booster at every `BOOSTER_CHECKPOINT` rounds), giving
  *    inner out-of-fold scores for every training-part row. From them: the forest setting with
- *    the best inner ROC-AUC (`forestCandidates`, fixed in advance; ties to the first), the number
- *    of MLP epochs with the best inner ROC-AUC (1..`epochs`; ties to fewer), the booster setting
+ *    the best inner ROC-AUC (`forestCandidates`, fixed in advance; ties to the first), the network
+ *    shape and number of epochs with the best inner ROC-AUC (`networkCandidates` x 1..`epochs`;
+ *    ties to the first shape and fewer epochs), the booster setting
  *    and number of rounds with the best inner ROC-AUC (`boosterCandidates` x checkpoints; ties to
  *    the first setting and fewer rounds: early stopping on the inner folds), the member stacker
  *    (logistic regression on the three scores, stacker.ts; a member that does not help on the
  *    inner scores gets weight 0) whose ranking is a weighted mix, the Platt calibration of that
  *    mix, and the decision threshold of each component (its best F1 on the inner scores);
- * 3. forest, MLP and booster are fitted on the whole training part with those choices, and the
+ * 3. forest, network and booster are fitted on the whole training part with those choices, and the
  *    held-out fold is scored: calibrate(mix(rf, nn, gb)), compared with the chosen thresholds.
  *
  * The held-out fold's rows are thus never passed to any fitting or choice (`onFit` reports every
  * fitting with the rows it used; the tests check this). The final model runs step 2 on all rows,
- * then fits on all rows. Cost: (folds + 1) x (innerFolds x (candidates forests + 1 MLP +
- * booster candidates) + 1 forest + 1 MLP + 1 booster).
+ * then fits on all rows. Cost: (folds + 1) x (innerFolds x (candidates forests + network shapes +
+ * booster candidates) + 1 forest + 1 network + 1 booster).
  */
 
 /** Forest options a candidate may set (the trainer's own defaults fill the rest). */
@@ -82,9 +83,19 @@ export const TABLE_BOOSTER_CANDIDATES: readonly BoosterSetting[] = Object.freeze
 /** The inner CV scores the booster after every this many rounds. */
 export const BOOSTER_CHECKPOINT = 25;
 
-/** MLP shape for tables. */
-const MLP_HIDDEN = [32, 16] as const;
+/**
+ * Network shapes (hidden layer widths) the inner cross-validation chooses from, fixed in advance:
+ * the ensemble's MLP and the same network without hidden layers, a logistic regression on the
+ * normalised features. On a small table whose signal is mostly additive in the encoded features
+ * the second generalises better; the inner folds decide, never the held-out fold.
+ */
+export const TABLE_NETWORK_CANDIDATES: readonly (readonly number[])[] = Object.freeze([Object.freeze([32, 16]), Object.freeze([])]);
 const MLP_BATCH = 64;
+
+/** How reports name a network shape: `MLP [32, 16]`, or `logistic regression` without hidden layers. */
+export function networkShapeName(hidden: readonly number[]): string {
+  return hidden.length === 0 ? 'logistic regression' : `MLP [${hidden.join(', ')}]`;
+}
 
 /** Which fitting `onFit` reports. */
 export type FitStage = 'inner-model' | 'combination' | 'fold-model' | 'final-model';
@@ -111,6 +122,8 @@ export interface CrossValidateOptions {
   trees?: number;
   /** Most MLP epochs; the inner CV chooses 1..epochs. Default 30. */
   epochs?: number;
+  /** Network shapes (hidden layer widths) to choose from (inner CV). Default TABLE_NETWORK_CANDIDATES. */
+  networkCandidates?: readonly (readonly number[])[];
   /** Forest settings to choose from (inner CV). Default TABLE_FOREST_CANDIDATES. */
   forestCandidates?: readonly ForestSetting[];
   /** Booster settings to choose from (inner CV); empty: no booster (two members). Default TABLE_BOOSTER_CANDIDATES. */
@@ -135,6 +148,8 @@ export interface Combination {
   /** Index into the candidates, and the setting. */
   forestIndex: number;
   forest: ForestSetting;
+  /** The network shape (hidden layer widths; [] = logistic regression) and its epochs. */
+  hidden: readonly number[];
   epochs: number;
   /** The booster setting and rounds chosen; null without booster candidates. */
   booster: { index: number; setting: BoosterSetting; rounds: number } | null;
@@ -144,7 +159,7 @@ export interface Combination {
   calibration: Calibration;
   /** Decision thresholds (score >= t): members on their raw scale, ensemble calibrated. */
   thresholds: { rf: number; nn: number; gb: number; ensemble: number };
-  /** Inner out-of-fold ROC-AUC of each forest candidate, the chosen MLP, the chosen booster and the stacked mix. */
+  /** Inner out-of-fold ROC-AUC of each forest candidate, the chosen network, the chosen booster and the stacked mix. */
   inner: { forestRocAuc: number[]; nnRocAuc: number; gbRocAuc: number; ensembleRocAuc: number };
 }
 
@@ -218,6 +233,7 @@ export interface FoldWorkerData {
   epochs: number;
   innerFolds: number;
   candidates: readonly ForestSetting[];
+  networks: readonly (readonly number[])[];
   boosters: readonly BoosterSetting[];
   boosterRounds: number;
 }
@@ -330,7 +346,8 @@ async function chooseCombination(ctx: Context, idx: readonly number[], seed: num
   const y = Uint8Array.from(idx, (i) => ctx.labels[i] as number);
   const inner = stratifiedFolds(y, ctx.innerFolds, new Rng(seed));
   const rfOof = ctx.candidates.map(() => new Float64Array(n));
-  const nnOof = Array.from({ length: ctx.epochs }, () => new Float64Array(n));
+  // Network probabilities per shape and epoch.
+  const nnOof = ctx.networks.map(() => Array.from({ length: ctx.epochs }, () => new Float64Array(n)));
   const checkpoints = Math.floor(ctx.boosterRounds / BOOSTER_CHECKPOINT);
   // Booster probabilities per setting and checkpoint (after (c + 1) x BOOSTER_CHECKPOINT rounds).
   const gbOof = ctx.boosters.map(() => Array.from({ length: checkpoints }, () => new Float64Array(n)));
@@ -363,25 +380,34 @@ async function chooseCombination(ctx: Context, idx: readonly number[], seed: num
     });
     const normalizer = fitNormalizer(fitRows);
     const xVal = normalized(normalizer, valMatrix, valAt.length, width);
-    const nn = await trainMlp(normalized(normalizer, matrix, labels.length, width), labels, labels.length, width, {
-      seed: seed + k,
-      epochs: ctx.epochs,
-      hidden: MLP_HIDDEN,
-      batchSize: MLP_BATCH,
-      onEpoch: (epoch, _epochs, _loss, model) => {
-        const p = predictMlp(model, xVal, valAt.length, width);
-        valAt.forEach((at, v) => ((nnOof[epoch - 1] as Float64Array)[at] = p[v] as number));
-      },
-    });
-    nn.dispose();
+    const xFit = normalized(normalizer, matrix, labels.length, width);
+    for (const [s, hidden] of ctx.networks.entries()) {
+      const nn = await trainMlp(xFit, labels, labels.length, width, {
+        seed: seed + k,
+        epochs: ctx.epochs,
+        hidden,
+        batchSize: MLP_BATCH,
+        onEpoch: (epoch, _epochs, _loss, model) => {
+          const p = predictMlp(model, xVal, valAt.length, width);
+          valAt.forEach((at, v) => (((nnOof[s] as Float64Array[])[epoch - 1] as Float64Array)[at] = p[v] as number));
+        },
+      });
+      nn.dispose();
+    }
   }
   ctx.onFit({ stage: 'combination', outerFold, rows: idx });
   const forestRocAuc = rfOof.map((s) => rocAuc(s, y));
   const forestIndex = argmax(forestRocAuc);
-  const epochAuc = nnOof.map((s) => rocAuc(s, y));
-  const bestEpoch = argmax(epochAuc);
+  // Network: the shape and epoch with the best inner ROC-AUC, shapes in order, fewer epochs first.
+  let network = { shape: 0, epoch: 0, auc: -Infinity };
+  nnOof.forEach((perEpoch, shape) =>
+    perEpoch.forEach((scores, epoch) => {
+      const auc = rocAuc(scores, y);
+      if (auc > network.auc + 1e-12) network = { shape, epoch, auc };
+    }),
+  );
   const rf = rfOof[forestIndex] as Float64Array;
-  const nn = nnOof[bestEpoch] as Float64Array;
+  const nn = (nnOof[network.shape] as Float64Array[])[network.epoch] as Float64Array;
   // Booster: the setting and checkpoint with the best inner ROC-AUC, settings in order, fewer rounds first.
   let booster: Combination['booster'] = null;
   let gb: Float64Array | undefined;
@@ -404,13 +430,14 @@ async function chooseCombination(ctx: Context, idx: readonly number[], seed: num
   return {
     forestIndex,
     forest: ctx.candidates[forestIndex] as ForestSetting,
-    epochs: bestEpoch + 1,
+    hidden: ctx.networks[network.shape] as readonly number[],
+    epochs: network.epoch + 1,
     booster,
     weights,
     coefficients,
     calibration,
     thresholds: { rf: bestF1(rf, y).threshold, nn: bestF1(nn, y).threshold, gb: gb ? bestF1(gb, y).threshold : 0.5, ensemble: bestF1(ensemble, y).threshold },
-    inner: { forestRocAuc, nnRocAuc: epochAuc[bestEpoch] as number, gbRocAuc: gbAuc, ensembleRocAuc: rocAuc(ensemble, y) },
+    inner: { forestRocAuc, nnRocAuc: network.auc, gbRocAuc: gbAuc, ensembleRocAuc: rocAuc(ensemble, y) },
   };
 }
 
@@ -425,7 +452,7 @@ interface FittedModels {
   booster: Booster | null;
 }
 
-/** Step 3: encoder, forest and MLP fitted on `idx` with the combination's choices. */
+/** Step 3: encoder, forest and network fitted on `idx` with the combination's choices. */
 async function fitModels(ctx: Context, idx: readonly number[], combination: Combination, seed: number): Promise<FittedModels> {
   const { encoder, matrix, labels } = encode(ctx, idx, seed);
   const width = encoder.names.length;
@@ -433,7 +460,7 @@ async function fitModels(ctx: Context, idx: readonly number[], combination: Comb
   const forestJson = growForest(matrix, labels, width, combination.forest, ctx.trees, seed);
   ctx.step('network');
   const normalizer = fitNormalizer(rowViews(matrix, labels.length, width));
-  const nn = await trainMlp(normalized(normalizer, matrix, labels.length, width), labels, labels.length, width, { seed, epochs: combination.epochs, hidden: MLP_HIDDEN, batchSize: MLP_BATCH });
+  const nn = await trainMlp(normalized(normalizer, matrix, labels.length, width), labels, labels.length, width, { seed, epochs: combination.epochs, hidden: combination.hidden, batchSize: MLP_BATCH });
   // Fitted even with weight 0, for its own held-out figures; a final model leaves it out then.
   let boosterJson: BoosterModelJson | null = null;
   if (combination.booster) {
@@ -475,6 +502,8 @@ export async function crossValidate(options: CrossValidateOptions): Promise<Cros
   const innerFolds = options.innerFolds ?? 3;
   const fitFinal = options.fitFinal ?? true;
   const candidates = options.forestCandidates ?? TABLE_FOREST_CANDIDATES;
+  const networks = options.networkCandidates ?? TABLE_NETWORK_CANDIDATES;
+  if (networks.length === 0) throw new InvalidArgumentError('need at least one network candidate');
   const boosters = options.boosterCandidates ?? TABLE_BOOSTER_CANDIDATES;
   const boosterRounds = options.boosterRounds ?? 400;
   if (boosters.length > 0 && !(Number.isInteger(boosterRounds) && boosterRounds >= BOOSTER_CHECKPOINT)) throw new InvalidArgumentError(`booster rounds must be an integer >= ${BOOSTER_CHECKPOINT}, got ${boosterRounds}`);
@@ -500,6 +529,7 @@ export async function crossValidate(options: CrossValidateOptions): Promise<Cros
     epochs: options.epochs ?? 30,
     innerFolds,
     candidates,
+    networks,
     boosters,
     boosterRounds,
     onFit: options.onFit ?? (() => {}),
@@ -513,7 +543,7 @@ export async function crossValidate(options: CrossValidateOptions): Promise<Cros
   let outputs: OuterFoldOutput[] = [];
   if (workers > 1) {
     where = 'outer folds';
-    const data: FoldWorkerData = { rows, labels, spec, trees: ctx.trees, epochs: ctx.epochs, innerFolds, candidates, boosters, boosterRounds };
+    const data: FoldWorkerData = { rows, labels, spec, trees: ctx.trees, epochs: ctx.epochs, innerFolds, candidates, networks, boosters, boosterRounds };
     outputs = await runFoldsInWorkers(data, foldOf, folds, seed, workers, ctx.onFit, ctx.step);
   }
   const rf = new Float64Array(rows.length);

@@ -15,7 +15,7 @@ export interface MlpTrainOptions {
   batchSize?: number;
   /** Adam learning rate. Default 0.003. */
   learningRate?: number;
-  /** Hidden layer widths. Default [32, 16]. */
+  /** Hidden layer widths. Default [32, 16]; [] is a logistic regression. */
   hidden?: readonly number[];
   seed: number;
   /**
@@ -38,7 +38,14 @@ export function buildMlp(inputSize: number, hidden: readonly number[], seed: num
       }),
     );
   });
-  model.add(tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + hidden.length }) }));
+  // Without hidden layers the network is a logistic regression on the normalised features. It
+  // starts from zero weights (no symmetry to break), so stopping after fewer epochs shrinks the
+  // coefficients toward 0, as a ridge penalty would.
+  const output =
+    hidden.length === 0
+      ? { kernelInitializer: tf.initializers.zeros(), inputShape: [inputSize] }
+      : { kernelInitializer: tf.initializers.glorotUniform({ seed: seed + hidden.length }) };
+  model.add(tf.layers.dense({ units: 1, activation: 'sigmoid', ...output }));
   return model;
 }
 

@@ -85,7 +85,7 @@ async function evaluateTable(bundle: string, flags: EvaluateFlags, reportDir: st
       labels,
       components: [
         { name: 'random forest', scores: rf },
-        { name: 'MLP', scores: nn },
+        { name: 'network', scores: nn },
         { name: 'ensemble', scores: score },
       ],
       probabilities: score,

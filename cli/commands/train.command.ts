@@ -9,7 +9,7 @@ import type { Claim } from '../../domain/claim.schema.ts';
 import { generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
 import { readLabelsNdjson } from '../../fixtures/io.ts';
 import { readValidClaims } from '../../ingest/claim-sources.ts';
-import { crossValidate, TABLE_BOOSTER_CANDIDATES, TABLE_FOREST_CANDIDATES, type CrossValidation, type FinalModel } from '../../training/cross-validate.ts';
+import { crossValidate, networkShapeName as shapeName, TABLE_BOOSTER_CANDIDATES, TABLE_FOREST_CANDIDATES, TABLE_NETWORK_CANDIDATES, type CrossValidation, type FinalModel } from '../../training/cross-validate.ts';
 import { writeEvaluationReport } from '../../training/evaluation/evaluation-report.ts';
 import { parseFeatureSpec } from '../../training/tables/feature-spec.ts';
 import { saveTableBundle } from '../../training/tables/table-bundle.ts';
@@ -70,7 +70,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--spec <file>', 'feature spec (JSON, docs/feature-spec.md): train on any CSV / NDJSON table given with --data')
     .option('--label <column>', 'with --spec: the label column (1/0, Y/N, yes/no, true/false)')
     .option('--folds <n>', 'with --spec: stratified (outer) cross-validation folds', positiveInt, 5)
-    .option('--inner-folds <n>', 'with --spec: inner folds of each training part, for the forest setting, MLP epochs, stacker, calibration and thresholds', positiveInt, 3)
+    .option('--inner-folds <n>', 'with --spec: inner folds of each training part, for the forest setting, network shape and epochs, booster, stacker, calibration and thresholds', positiveInt, 3)
     .option('--cv-seeds <n>', 'with --spec: repeat the cross-validation with seeds seed..seed+n-1 and report mean ± sd over folds x seeds', positiveInt, 1)
     .option('--workers <n>', 'with --spec: worker threads for the outer folds (same results for any number)', positiveInt, Math.min(2, availableParallelism()))
     .option('--report <dir>', 'with --spec: evaluation report directory (default: <out>/report)')
@@ -93,10 +93,10 @@ held out to choose the ensemble weights, calibrate, set the review/flag threshol
 ROC-AUC / PR-AUC. The bundle's model hash (0x + sha256 of manifest.json) is printed at the end.
 
 With --spec, --data is any claim-like table (CSV with a header, or .ndjson) and --label names
-its label column: the spec is fitted and the RF + MLP + boosted trees ensemble cross-validated, nested
+its label column: the spec is fitted and the RF + network + boosted trees ensemble cross-validated, nested
 (--folds outer folds, stratified, seeded; inside each training part an --inner-folds CV chooses
-the forest setting, the MLP epochs, the stacker's ensemble weights, the calibration and the
-thresholds; balanced bootstraps and class weights for the imbalance). A report with ROC-AUC,
+the forest setting, the network's shape (the MLP or a logistic regression) and epochs, the
+booster's setting and rounds, the stacker's ensemble weights, the calibration and the thresholds; balanced bootstraps and class weights for the imbalance). A report with ROC-AUC,
 PR-AUC and F1 per fold (mean ± sd over folds x --cv-seeds), top-k precision/recall, Brier and
 plots is written, and the final model is fitted on all rows into a table model bundle.
 
@@ -273,18 +273,18 @@ async function trainTable(flags: TrainFlags): Promise<void> {
     title: `Evaluation: ${path.basename(flags.data)} (label ${flags.label})`,
     notes: [
       `nested cross-validation: ${flags.folds} stratified outer folds, repeated for fold-assignment seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}; every score is out-of-fold, and every choice below was made on the outer training part only (an inner ${flags.innerFolds}-fold CV of it), never on the held-out fold`,
-      `feature spec ${path.basename(flags.spec)}: ${cv.featureNames.length} features; random forest ${flags.trees} trees on balanced bootstraps, MLP [32, 16] on standardised inputs with balanced class weights`,
+      `feature spec ${path.basename(flags.spec)}: ${cv.featureNames.length} features; random forest ${flags.trees} trees on balanced bootstraps, network on standardised inputs with balanced class weights`,
       `forest setting chosen per outer fold by inner ROC-AUC among ${TABLE_FOREST_CANDIDATES.map((c, i) => `#${i} ${JSON.stringify(c)}`).join(', ')}: ${count(folds.map((f) => `#${f.combination.forestIndex}`))}`,
-      `MLP epochs chosen per outer fold by inner ROC-AUC (1..${flags.epochs}): ${folds.map((f) => f.combination.epochs).join(', ')}`,
+      `network shape and epochs chosen per outer fold by inner ROC-AUC among ${TABLE_NETWORK_CANDIDATES.map(shapeName).join(' and ')} x 1..${flags.epochs} epochs: ${folds.map((f) => `${shapeName(f.combination.hidden)}/${f.combination.epochs}`).join(', ')}`,
       `gradient-boosted trees (our histogram booster, eta 0.05) setting and rounds chosen per outer fold by inner ROC-AUC among ${TABLE_BOOSTER_CANDIDATES.map((c, i) => `#${i} ${JSON.stringify(c)}`).join(', ')} x every 25 rounds up to 400: ${count(folds.map((f) => (f.combination.booster ? `#${f.combination.booster.index}/${f.combination.booster.rounds}` : 'none')))}`,
       `ensemble = Platt(w_rf x forest + w_nn x MLP + w_gb x booster): w from a logistic-regression stacker on the inner out-of-fold scores (non-negative coefficients, a member that does not raise the stacker's held-out ROC-AUC + PR-AUC gets weight 0; its ranking is the weighted mix), Platt and the F1 thresholds fitted on the same inner scores; per outer fold w_rf ${range(folds.map((f) => f.combination.weights.rf))}, w_nn ${range(folds.map((f) => f.combination.weights.nn))}, w_gb ${range(folds.map((f) => f.combination.weights.gb))}`,
-      `final model (all rows, the same inner procedure): forest #${final.combination.forestIndex}, ${final.combination.epochs} epochs, booster ${final.booster ? `#${final.combination.booster?.index}, ${final.combination.booster?.rounds} rounds` : 'left out (weight 0)'}, weights rf ${final.weights.rf.toFixed(3)} / nn ${final.weights.nn.toFixed(3)} / gb ${(final.weights.gb ?? 0).toFixed(3)}, ensemble threshold ${final.combination.thresholds.ensemble.toFixed(4)}`,
+      `final model (all rows, the same inner procedure): forest #${final.combination.forestIndex}, network ${shapeName(final.combination.hidden)} ${final.combination.epochs} epochs, booster ${final.booster ? `#${final.combination.booster?.index}, ${final.combination.booster?.rounds} rounds` : 'left out (weight 0)'}, weights rf ${final.weights.rf.toFixed(3)} / nn ${final.weights.nn.toFixed(3)} / gb ${(final.weights.gb ?? 0).toFixed(3)}, ensemble threshold ${final.combination.thresholds.ensemble.toFixed(4)}`,
       `plots and the pooled tables: seed ${cv.seed}; training time: nested CV ${(runs.reduce((s, r) => s + r.durationsMs.cv, 0) / 1000).toFixed(1)} s for ${runs.length} seed${runs.length > 1 ? 's' : ''}, final model ${(cv.durationsMs.final / 1000).toFixed(1)} s (${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at the end)`,
     ],
     labels,
     components: [
       { name: 'random forest', scores: cv.rf },
-      { name: 'MLP', scores: cv.nn },
+      { name: 'network', scores: cv.nn },
       { name: 'boosted trees', scores: cv.gb },
       { name: 'ensemble', scores: cv.ensemble },
     ],
@@ -293,7 +293,7 @@ async function trainTable(flags: TrainFlags): Promise<void> {
       protocol: `${flags.folds} outer folds x ${seeds.length} seed${seeds.length > 1 ? 's' : ''}`,
       components: [
         { name: 'random forest', folds: folds.map((f) => f.metrics.rf) },
-        { name: 'MLP', folds: folds.map((f) => f.metrics.nn) },
+        { name: 'network', folds: folds.map((f) => f.metrics.nn) },
         { name: 'boosted trees', folds: folds.map((f) => f.metrics.gb) },
         { name: 'ensemble', folds: folds.map((f) => f.metrics.ensemble) },
       ],
@@ -309,6 +309,7 @@ async function trainTable(flags: TrainFlags): Promise<void> {
     cvSeeds: seeds,
     trees: flags.trees,
     epochs: final.combination.epochs,
+    hidden: final.combination.hidden,
     forest: final.combination.forest,
     booster: final.combination.booster,
     stacker: final.combination.coefficients,

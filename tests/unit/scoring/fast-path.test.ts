@@ -95,7 +95,9 @@ describe('fast forest vs the library (ml-random-forest / ml-cart trees)', () => 
   });
 });
 
-describe('MlpEvaluator vs tf.js', () => {
+// The table training chooses between the MLP and the same network without hidden layers (a
+// logistic regression): the evaluator must match tf.js for both.
+describe.each([{ shape: 'MLP [32, 16]', hidden: [32, 16] }, { shape: 'no hidden layer', hidden: [] }])('MlpEvaluator vs tf.js, $shape', ({ hidden }) => {
   let model: tf.LayersModel;
   let evaluator: MlpEvaluator;
   const normalizer = fitNormalizer(rows);
@@ -104,7 +106,7 @@ describe('MlpEvaluator vs tf.js', () => {
 
   beforeAll(async () => {
     await initTf();
-    model = await trainMlp(x, y, rows.length, width, { seed: 4, epochs: 3 });
+    model = await trainMlp(x, y, rows.length, width, { seed: 4, epochs: 3, hidden });
     evaluator = MlpEvaluator.fromModel(model);
   }, 60_000);
 
@@ -168,6 +170,7 @@ describe('MlpEvaluator vs tf.js', () => {
     expect(() => MlpEvaluator.fromModel(wrong)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     const built = buildMlp(width, [8], 1);
     expect(MlpEvaluator.fromModel(built).inputSize).toBe(width);
+    expect(MlpEvaluator.fromModel(buildMlp(width, [], 1)).inputSize).toBe(width);
   });
 
   it('ensemble contributions: the forest part sums exactly to k * w_rf * (rf - base)', () => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOOSTER_CHECKPOINT, crossValidate, stratifiedFolds, TABLE_BOOSTER_CANDIDATES, type CrossValidation, type FitEvent } from '../../../training/cross-validate.ts';
+import { BOOSTER_CHECKPOINT, crossValidate, stratifiedFolds, TABLE_BOOSTER_CANDIDATES, TABLE_NETWORK_CANDIDATES, type CrossValidation, type FitEvent } from '../../../training/cross-validate.ts';
 import { parseFeatureSpec } from '../../../training/tables/feature-spec.ts';
 import { rocAuc } from '../../../training/evaluation/metrics.ts';
 import { Rng } from '../../../core/random.ts';
@@ -97,6 +97,8 @@ describe('crossValidate', () => {
       expect(f.combination.booster!.rounds % BOOSTER_CHECKPOINT).toBe(0);
       expect(f.combination.booster!.setting).toBe(TABLE_BOOSTER_CANDIDATES[f.combination.booster!.index]);
       expect(f.combination.inner.gbRocAuc).toBeGreaterThan(0.8);
+      // The network shape too: one of the candidates (the MLP or no hidden layer).
+      expect(TABLE_NETWORK_CANDIDATES).toContain(f.combination.hidden);
       expect(f.combination.epochs).toBeGreaterThanOrEqual(1);
       expect(f.combination.epochs).toBeLessThanOrEqual(5);
       expect(f.combination.inner.forestRocAuc).toHaveLength(3);
@@ -118,6 +120,25 @@ describe('crossValidate', () => {
       expect(f.combination.weights.gb).toBe(0);
     }
     expect(Array.from(two.gb).every((v) => v === 0)).toBe(true);
+  }, 120_000);
+
+  it('fits the network shape the inner folds chose: without hidden layers, one dense layer', async () => {
+    const linear = await crossValidate({ ...options, folds: 2, epochs: 30, networkCandidates: [[]], boosterCandidates: [] });
+    try {
+      for (const f of linear.folds) expect(f.combination.hidden).toEqual([]);
+      expect(linear.final!.nn.layers).toHaveLength(1);
+      expect(rocAuc(linear.nn, labels)).toBeGreaterThan(0.85);
+      const { dir: out } = await saveTableBundle(path.join(dir, 'linear'), linear.final!, 'label', { seed: 2 });
+      const model = await loadTableBundle(out);
+      try {
+        expect(rocAuc(model.score(rows).nn, labels)).toBeGreaterThan(0.85);
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      linear.final?.nn.dispose();
+    }
+    await expect(crossValidate({ ...options, networkCandidates: [] })).rejects.toThrow(/at least one network candidate/);
   }, 120_000);
 
   it('is reproducible for a seed (and the CV does not depend on fitting the final model)', async () => {
