@@ -8,7 +8,8 @@
  *     weighted by its share of the examples and clipped; after each round the validation log-loss
  *     is summed; training stops after `patience` rounds without improvement and keeps the best;
  *  3. forest: the union of the parties' trees, each growing a share of the trees proportional to
- *     its training size (optionally with noised leaves);
+ *     its training rows or, with `forestShares: 'positives'`, to its training fraud count (whose
+ *     total then comes with the first sum); optionally with noised leaves;
  *  4. stacker and Platt calibration: Newton's method on the logistic log-loss, each step's
  *     gradient and Hessian summed over the parties' validation rows;
  *  5. thresholds: from per-class histograms of the calibrated validation scores.
@@ -23,7 +24,7 @@ import { gaussianEpsilon } from './secure-aggregation/clipping.ts';
 import type { Aggregator, RoundRecord } from './aggregator.ts';
 import { LINEAGE_FORMAT, type FederationLineage } from './lineage.ts';
 import { flatWeights, mlpFromFlat } from './mlp-weights.ts';
-import type { GlobalModelRef, SumSpec, Task } from './tasks.ts';
+import type { ForestShares, GlobalModelRef, SumSpec, Task } from './tasks.ts';
 
 export interface FederatedTrainOptions {
   readonly aggregator: Aggregator;
@@ -43,11 +44,20 @@ export interface FederatedTrainOptions {
   readonly patience?: number;
   readonly learningRate?: number;
   readonly batchSize?: number;
+  /** FedProx: mu of the proximal term mu/2 * ||w_k - w||² in each party's local loss. Default 0 (plain FedAvg). */
+  readonly proximalMu?: number;
   /** L2 bound each party clips its weighted update to. Default 5. */
   readonly updateNormBound?: number;
   /** Trees of the union forest. Default 60. */
   readonly trees?: number;
   readonly maxDepth?: number;
+  /**
+   * What each party's share of the forest's trees is proportional to: its training fraud count
+   * (`positives`: a balanced tree grows on a bootstrap of twice the party's frauds, so under
+   * skewed prevalence the party with the most frauds grows the best trees) or its training rows
+   * (`rows`). Default `positives`.
+   */
+  readonly forestShares?: ForestShares;
   /** `noised-leaves`: Gaussian noise of this sd on each leaf's fraud share. Default `union`. */
   readonly forestMode?: 'union' | 'noised-leaves';
   readonly leafNoise?: number;
@@ -82,11 +92,17 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
   };
   const big = (bits: number) => 2 ** (62 - bits) / (n + 1);
 
-  // 1. Normalizer from sums.
-  const stats = await sum({ kind: 'stats' }, { vectorLength: 1 + width, normBound: big(12), fractionalBits: 12 });
+  // 1. Normalizer from sums (with the total fraud count when tree shares follow it).
+  const forestShares = options.forestShares ?? 'positives';
+  const proximalMu = options.proximalMu ?? 0;
+  const withPositives = forestShares === 'positives';
+  const at = withPositives ? 2 : 1;
+  const stats = await sum(withPositives ? { kind: 'stats', positives: true } : { kind: 'stats' }, { vectorLength: at + width, normBound: big(12), fractionalBits: 12 });
   const total = Math.round(stats[0] as number);
   if (!(total > 0)) throw new FederationError('FEDERATION_AGGREGATE_REJECTED', `the parties report ${total} training examples`);
-  const means = Array.from(stats.subarray(1), (v) => v / total);
+  const totalPositives = withPositives ? Math.round(stats[1] as number) : undefined;
+  if (totalPositives !== undefined && !(totalPositives > 0)) throw new FederationError('FEDERATION_AGGREGATE_REJECTED', `the parties report ${totalPositives} training frauds`);
+  const means = Array.from(stats.subarray(at), (v) => v / total);
   const rel = await sum({ kind: 'variance', means, totalExamples: total }, { vectorLength: width, normBound: big(24), fractionalBits: 24 });
   const stds = means.map((m, j) => {
     const sd = Math.sqrt(Math.max(0, rel[j] as number)) * (Math.abs(m) + 1);
@@ -107,7 +123,7 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
   let stale = 0;
   for (let r = 1; r <= maxRounds && stale < patience; r++) {
     const update = await sum(
-      { kind: 'fedavg', weights, normalizer, epochs: localEpochs, learningRate: options.learningRate ?? 0.003, batchSize: options.batchSize ?? 128, seed: (options.seed + r * 7919) >>> 0, totalExamples: total },
+      { kind: 'fedavg', weights, normalizer, epochs: localEpochs, learningRate: options.learningRate ?? 0.003, batchSize: options.batchSize ?? 128, seed: (options.seed + r * 7919) >>> 0, totalExamples: total, ...(proximalMu > 0 ? { proximalMu } : {}) },
       { vectorLength: weights.length, normBound: updateBound, fractionalBits: 24 },
     );
     weights = weights.map((w, i) => w + (update[i] as number));
@@ -125,7 +141,7 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
   const totalTrees = options.trees ?? 60;
   const forestMode = options.forestMode ?? 'union';
   const leafNoise = forestMode === 'noised-leaves' ? (options.leafNoise ?? 0.1) : 0;
-  const { forests, bytes: treesBytes } = await agg.trees({ kind: 'forest', totalTrees, totalExamples: total, seed: options.seed, maxDepth: options.maxDepth ?? 10, leafNoise });
+  const { forests, bytes: treesBytes } = await agg.trees({ kind: 'forest', totalTrees, totalExamples: total, shares: forestShares, ...(totalPositives === undefined ? {} : { totalPositives }), seed: options.seed, maxDepth: options.maxDepth ?? 10, leafNoise });
   const forest = unionForest(forests);
 
   // 4. Stacker, then Platt calibration, by federated Newton steps.
@@ -149,9 +165,9 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
     federation: options.federation,
     participants: options.participantKeys.map((p) => ({ id: p.id, publicKey: p.publicKey })),
     rounds,
-    forest: { mode: forestMode, trees: forest.baseModel.estimators.length, leafNoise },
+    forest: { mode: forestMode, trees: forest.baseModel.estimators.length, leafNoise, shares: forestShares },
     dp: { sigma: options.dpSigma ?? 0, epsilonPerRound: eps?.epsilonPerRound ?? null, epsilonTotal: eps?.epsilonTotal ?? null, delta: eps?.deltaTotal ?? null },
-    fedavg: { rounds: losses.length, localEpochs, bestRound: best.round, validationLoss: losses },
+    fedavg: { rounds: losses.length, localEpochs, bestRound: best.round, validationLoss: losses, proximalMu },
   };
   return { parts: { forest, nn, normalizer, thresholds, weights: mix, calibration }, lineage, treesBytes };
 }

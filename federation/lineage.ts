@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../anchoring/core/canonical-json.ts';
 import type { RoundRecord } from './aggregator.ts';
+import type { ForestShares } from './tasks.ts';
 
 export const LINEAGE_FORMAT = 'claimtrail-federation-lineage-v1';
 
@@ -20,9 +21,11 @@ export interface FederationLineage {
   /** Registered identity keys of the participants (raw Ed25519, hex) at training time. */
   readonly participants: readonly { readonly id: string; readonly publicKey: string }[];
   readonly rounds: readonly RoundRecord[];
-  readonly forest: { readonly mode: 'union' | 'noised-leaves'; readonly trees: number; readonly leafNoise: number };
+  /** `shares`: what each party's share of the trees followed (tasks.ts `ForestShares`). */
+  readonly forest: { readonly mode: 'union' | 'noised-leaves'; readonly trees: number; readonly leafNoise: number; readonly shares: ForestShares };
   readonly dp: { readonly sigma: number; readonly epsilonPerRound: number | null; readonly epsilonTotal: number | null; readonly delta: number | null };
-  readonly fedavg: { readonly rounds: number; readonly localEpochs: number; readonly bestRound: number; readonly validationLoss: readonly number[] };
+  /** `proximalMu`: FedProx's mu (0: plain FedAvg). */
+  readonly fedavg: { readonly rounds: number; readonly localEpochs: number; readonly bestRound: number; readonly validationLoss: readonly number[]; readonly proximalMu: number };
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');

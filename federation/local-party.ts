@@ -13,6 +13,7 @@ import { normalizeInto, type Normalizer } from '../scoring/normalizer.ts';
 import { tf } from '../scoring/tf.ts';
 import { trainForest } from '../training/forest-trainer.ts';
 import { stratifiedSplit } from '../training/train.ts';
+import { FederationError } from './secure-aggregation/errors.ts';
 import { flatWeights, mlpFromFlat } from './mlp-weights.ts';
 import type { GlobalModelRef, Task } from './tasks.ts';
 
@@ -61,7 +62,7 @@ export class LocalParty {
   async contribution(task: Exclude<Task, { kind: 'forest' }>): Promise<Float64Array> {
     switch (task.kind) {
       case 'stats':
-        return this.#stats();
+        return this.#stats(task.positives === true);
       case 'variance':
         return this.#variance(task.means, task.totalExamples);
       case 'fedavg':
@@ -81,7 +82,7 @@ export class LocalParty {
    * longer give exact local class counts; split thresholds still lie between local values).
    */
   trees(task: Extract<Task, { kind: 'forest' }>): ForestModelJson {
-    const nTrees = Math.max(1, Math.round((task.totalTrees * this.#train.rows.length) / task.totalExamples));
+    const nTrees = Math.max(1, Math.round(task.totalTrees * this.#treeShare(task)));
     const forest = trainForest(this.#train.rows, this.#train.y, { nTrees, seed: task.seed, maxDepth: task.maxDepth });
     if (task.leafNoise > 0) {
       const rng = new Rng((task.seed ^ 0x5eed) >>> 0);
@@ -97,11 +98,27 @@ export class LocalParty {
     return forest;
   }
 
-  #stats(): Float64Array {
+  /** This party's share of the union forest's trees (task.shares, see tasks.ts). */
+  #treeShare(task: Extract<Task, { kind: 'forest' }>): number {
+    if ((task.shares ?? 'rows') === 'rows') return this.#train.rows.length / task.totalExamples;
+    const total = task.totalPositives;
+    if (total === undefined || !(total > 0)) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `forest task with shares by positives but totalPositives ${String(total)}`);
+    return this.#positives() / total;
+  }
+
+  #positives(): number {
+    let p = 0;
+    for (const v of this.#train.y) p += v;
+    return p;
+  }
+
+  #stats(withPositives: boolean): Float64Array {
     const w = this.width;
-    const out = new Float64Array(1 + w);
+    const at = withPositives ? 2 : 1;
+    const out = new Float64Array(at + w);
     out[0] = this.#train.rows.length;
-    for (const row of this.#train.rows) for (let j = 0; j < w; j++) out[1 + j]! += row[j] as number;
+    if (withPositives) out[1] = this.#positives();
+    for (const row of this.#train.rows) for (let j = 0; j < w; j++) out[at + j]! += row[j] as number;
     return out;
   }
 
@@ -122,10 +139,14 @@ export class LocalParty {
   async #fedavg(task: Extract<Task, { kind: 'fedavg' }>): Promise<Float64Array> {
     const n = this.#train.rows.length;
     const model = mlpFromFlat(this.width, this.#hidden, task.weights, this.#seed);
-    model.compile({ optimizer: tf.train.adam(task.learningRate), loss: 'binaryCrossentropy' });
-    let positives = 0;
-    for (const v of this.#train.y) positives += v;
+    const mu = task.proximalMu ?? 0;
+    if (!(mu >= 0)) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `fedavg task with proximalMu ${String(mu)}`);
+    const optimizer = tf.train.adam(task.learningRate);
+    if (mu === 0) model.compile({ optimizer, loss: 'binaryCrossentropy' });
+    const positives = this.#positives();
     const classWeight = { 0: n / (2 * Math.max(1, n - positives)), 1: n / (2 * Math.max(1, positives)) };
+    // The global weights, the anchor of the proximal term.
+    const anchor = mu > 0 ? model.trainableWeights.map((w) => w.read().clone()) : [];
     const rng = new Rng(task.seed);
     const order = Array.from({ length: n }, (_, i) => i);
     const x = this.#normalized(this.#train.rows, task.normalizer);
@@ -137,6 +158,10 @@ export class LocalParty {
         xs.set(x.subarray(src * this.width, (src + 1) * this.width), dst * this.width);
         ys[dst] = this.#train.y[src] as number;
       });
+      if (mu > 0) {
+        proximalEpoch(model, anchor, optimizer, xs, ys, this.width, task.batchSize, classWeight, mu);
+        continue;
+      }
       const xt = tf.tensor2d(xs, [n, this.width]);
       const yt = tf.tensor2d(ys, [n, 1]);
       try {
@@ -147,6 +172,8 @@ export class LocalParty {
       }
     }
     const local = flatWeights(model);
+    anchor.forEach((t) => t.dispose());
+    if (mu > 0) optimizer.dispose();
     model.dispose();
     const share = n / task.totalExamples;
     return local.map((v, i) => share * (v - (task.weights[i] as number)));
@@ -202,6 +229,34 @@ export class LocalParty {
     return out;
   }
 }
+
+/**
+ * One epoch of FedProx local training over rows already in order (`xs` row-major, `ys` 0/1): per
+ * batch one optimizer step on the class-weighted binary cross-entropy (the loss `model.fit` uses
+ * with `classWeight`: each row's loss times its class weight, averaged over the batch) plus
+ * mu/2 * ||w - anchor||² over the trainable weights.
+ */
+function proximalEpoch(model: tf.LayersModel, anchor: readonly tf.Tensor[], optimizer: tf.Optimizer, xs: Float32Array, ys: Float32Array, width: number, batchSize: number, classWeight: { 0: number; 1: number }, mu: number): void {
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const n = ys.length;
+  for (let start = 0; start < n; start += batchSize) {
+    const m = Math.min(batchSize, n - start);
+    tf.tidy(() => {
+      const xb = tf.tensor2d(xs.subarray(start * width, (start + m) * width), [m, width]);
+      const yb = tf.tensor2d(ys.subarray(start, start + m), [m, 1]);
+      const wb = yb.mul(classWeight[1] - classWeight[0]).add(classWeight[0]);
+      optimizer.minimize(() => {
+        const p = (model.apply(xb, { training: true }) as tf.Tensor).clipByValue(EPS_BCE, 1 - EPS_BCE);
+        const bce = yb.mul(p.log()).add(tf.scalar(1).sub(yb).mul(tf.scalar(1).sub(p).log())).neg().mul(wb).mean();
+        const prox = tf.addN(vars.map((v, i) => v.sub(anchor[i]!).square().sum())).mul(mu / 2);
+        return bce.add(prox) as tf.Scalar;
+      }, false, vars);
+    });
+  }
+}
+
+/** The clipping `binaryCrossentropy` applies to probabilities (Keras' epsilon). */
+const EPS_BCE = 1e-7;
 
 /**
  * Gradient (d values) and Hessian upper triangle (d(d+1)/2) of the logistic log-loss at `beta`

@@ -7,22 +7,31 @@ import type { ForestModelJson } from '../scoring/forest-model.ts';
 import type { Normalizer } from '../scoring/normalizer.ts';
 
 export type Task =
-  /** [n, Σx_j ...] over the participant's training rows. */
-  | { readonly kind: 'stats' }
+  /**
+   * [n, Σx_j ...] over the participant's training rows; with `positives`, [n, Σy, Σx_j ...] (Σy the
+   * training fraud count, needed when the forest's tree shares follow fraud counts).
+   */
+  | { readonly kind: 'stats'; readonly positives?: boolean }
   /**
    * Σ_i ((x_ij - mean_j) / (|mean_j| + 1))² / totalExamples per feature: the scale-free variance
    * share, so heavy-tailed amounts and small rates both fit the fixed-point ring.
    */
   | { readonly kind: 'variance'; readonly means: readonly number[]; readonly totalExamples: number }
-  /** Local epochs from the global weights; contribution (n_k / total) * (w_k - w). */
-  | { readonly kind: 'fedavg'; readonly weights: readonly number[]; readonly normalizer: Normalizer; readonly epochs: number; readonly learningRate: number; readonly batchSize: number; readonly seed: number; readonly totalExamples: number }
+  /**
+   * Local epochs from the global weights; contribution (n_k / total) * (w_k - w). `proximalMu` > 0
+   * (FedProx) adds mu/2 * ||w_k - w||² to the local loss (absent: 0, plain FedAvg).
+   */
+  | { readonly kind: 'fedavg'; readonly weights: readonly number[]; readonly normalizer: Normalizer; readonly epochs: number; readonly learningRate: number; readonly batchSize: number; readonly seed: number; readonly totalExamples: number; readonly proximalMu?: number }
   /** [Σ log-loss, n] of the global network on the participant's validation rows. */
   | { readonly kind: 'validate'; readonly weights: readonly number[]; readonly normalizer: Normalizer }
   /**
-   * Grow round(totalTrees * n_k / totalExamples) trees (at least one) on the training rows, shared
-   * in clear: the union forest then weighs each party by its data size.
+   * Grow trees (at least one) on the training rows, shared in clear. `shares` `rows` (also when
+   * absent): round(totalTrees * n_k / totalExamples) trees, so the union forest weighs each party by
+   * its data size; `positives`: round(totalTrees * p_k / totalPositives) with p_k the party's
+   * training fraud count, so it weighs each party by its minority-class count (a balanced tree
+   * grows on a bootstrap of 2 p_k rows, so p_k is its effective sample size).
    */
-  | { readonly kind: 'forest'; readonly totalTrees: number; readonly totalExamples: number; readonly seed: number; readonly maxDepth: number; readonly leafNoise: number }
+  | { readonly kind: 'forest'; readonly totalTrees: number; readonly totalExamples: number; readonly shares?: ForestShares; readonly totalPositives?: number; readonly seed: number; readonly maxDepth: number; readonly leafNoise: number }
   /**
    * Gradient and Hessian (upper triangle) of the logistic log-loss at `beta` over the validation
    * rows' columns: `stacker` = [1, rf, nn], `platt` = [1, logit(mix)].
@@ -30,6 +39,9 @@ export type Task =
   | { readonly kind: 'logistic'; readonly purpose: 'stacker' | 'platt'; readonly beta: readonly number[]; readonly model: GlobalModelRef }
   /** Per-class histograms of the calibrated validation score (`bins` equal bins on [0, 1]). */
   | { readonly kind: 'histogram'; readonly bins: number; readonly model: GlobalModelRef };
+
+/** What a party's share of the union forest's trees is proportional to. */
+export type ForestShares = 'rows' | 'positives';
 
 /** The global model as far as it is known when a task is sent. */
 export interface GlobalModelRef {

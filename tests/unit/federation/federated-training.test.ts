@@ -85,7 +85,7 @@ describe('federated training (3 insurers, in process, secure aggregation)', () =
     expect(r.survivors).toEqual(['insurer-0', 'insurer-1']);
   });
 
-  it('the union forest weighs parties by data size (trees proportional to training rows)', () => {
+  it('the union forest has the requested trees (each party a share by its training frauds), a stacker mix, Platt and ordered thresholds', () => {
     expect(model.lineage.forest.trees).toBe(30);
     expect(model.parts.weights.rf + model.parts.weights.nn).toBeCloseTo(1, 9);
     expect(model.parts.calibration.a).toBeGreaterThan(0);
