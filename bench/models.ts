@@ -25,7 +25,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { Rng } from '../core/random.ts';
-import { crossValidate, networkShapeName, stratifiedFolds, TABLE_BOOSTER_CANDIDATES, TABLE_FOREST_CANDIDATES, TABLE_NETWORK_CANDIDATES } from '../training/cross-validate.ts';
+import { crossValidate, networkName, stratifiedFolds, TABLE_BOOSTER_CANDIDATES, TABLE_FOREST_CANDIDATES, TABLE_NETWORK_CANDIDATES } from '../training/cross-validate.ts';
 import { prAuc, precisionAtTop, rocAuc } from '../training/evaluation/metrics.ts';
 import { parseFeatureSpec, TableEncoder } from '../training/tables/feature-spec.ts';
 import { readLabels, readTable, type TableRow } from '../training/tables/table-reader.ts';
@@ -160,7 +160,7 @@ for (let s = 0; s < SEEDS; s++) {
     figures.get('claimtrail network')!.push(measure(pick(cv.nn), y));
     figures.get('claimtrail boosted trees')!.push(measure(pick(cv.gb), y));
   }
-  shapes.push(...cv.folds.map((f) => networkShapeName(f.combination.hidden)));
+  shapes.push(...cv.folds.map((f) => networkName(f.combination.network)));
   process.stderr.write(`\rseed ${seed}: nested CV ${(cv.durationsMs.cv / 1000).toFixed(1)} s; weights per fold ${cv.folds.map((f) => `${f.combination.weights.rf.toFixed(2)}/${f.combination.weights.nn.toFixed(2)}/${f.combination.weights.gb.toFixed(2)}`).join(' ')}\n`);
 }
 
@@ -194,7 +194,7 @@ lines.push(`# claimtrail vs peers: ${path.basename(args.data)} (label ${args.lab
 lines.push('');
 lines.push(`- command: \`${command}\``);
 lines.push(`- ${rows.length} rows, ${labels.reduce((a, b) => a + b, 0)} fraudulent; ${FOLDS} stratified outer folds x seeds ${Array.from({ length: SEEDS }, (_, s) => SEED + s).join(', ')} (${FOLDS * SEEDS} folds), the same held-out rows for every model (checked per fold)`);
-lines.push(`- claimtrail: nested CV (inner ${INNER}-fold on each outer training part chooses the forest setting among ${TABLE_FOREST_CANDIDATES.length}, the network shape among ${TABLE_NETWORK_CANDIDATES.map(networkShapeName).join(' and ')} with its epochs 1..${EPOCHS} (chosen per fold: ${count(shapes)}), the booster setting among ${TABLE_BOOSTER_CANDIDATES.length} and its rounds (every 25 up to 400), the stacker's weights); forest ${TREES} trees`);
+lines.push(`- claimtrail: nested CV (inner ${INNER}-fold on each outer training part chooses the forest setting among ${TABLE_FOREST_CANDIDATES.length}, the network among ${TABLE_NETWORK_CANDIDATES.map(networkName).join(' and ')} with its epochs 1..${EPOCHS} (chosen per fold: ${count(shapes)}), the booster setting among ${TABLE_BOOSTER_CANDIDATES.length} and its rounds (every 25 up to 400), the stacker's weights); forest ${TREES} trees`);
 lines.push(`- peers: ${peerNote}; the feature spec fitted on each outer training part as claimtrail fits it; defaults otherwise (logistic regression on standardised features, max_iter 5000)`);
 lines.push(`- time: claimtrail nested CV ${cvSeconds.map((s) => `${s.toFixed(0)} s`).join(' + ')} (wall, peers running beside it); peers ${peerCpu.toFixed(0)} CPU-s; this process ${((cpu.user + cpu.system) / 1e6).toFixed(0)} CPU-s; total wall ${((performance.now() - started) / 1000).toFixed(0)} s on ${cpus().length} CPUs; load average ${loadAtStart} at the start, ${load()} at the end`);
 lines.push('');

@@ -9,7 +9,7 @@ import type { Claim } from '../../domain/claim.schema.ts';
 import { generateClaims, type ClaimLabel } from '../../fixtures/generator.ts';
 import { readLabelsNdjson } from '../../fixtures/io.ts';
 import { readValidClaims } from '../../ingest/claim-sources.ts';
-import { crossValidate, networkShapeName as shapeName, TABLE_BOOSTER_CANDIDATES, TABLE_FOREST_CANDIDATES, TABLE_NETWORK_CANDIDATES, type CrossValidation, type FinalModel } from '../../training/cross-validate.ts';
+import { crossValidate, networkName, TABLE_BOOSTER_CANDIDATES, TABLE_FOREST_CANDIDATES, TABLE_NETWORK_CANDIDATES, type CrossValidation, type FinalModel } from '../../training/cross-validate.ts';
 import { writeEvaluationReport } from '../../training/evaluation/evaluation-report.ts';
 import { parseFeatureSpec } from '../../training/tables/feature-spec.ts';
 import { saveTableBundle } from '../../training/tables/table-bundle.ts';
@@ -275,10 +275,10 @@ async function trainTable(flags: TrainFlags): Promise<void> {
       `nested cross-validation: ${flags.folds} stratified outer folds, repeated for fold-assignment seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}; every score is out-of-fold, and every choice below was made on the outer training part only (an inner ${flags.innerFolds}-fold CV of it), never on the held-out fold`,
       `feature spec ${path.basename(flags.spec)}: ${cv.featureNames.length} features; random forest ${flags.trees} trees on balanced bootstraps, network on standardised inputs with balanced class weights`,
       `forest setting chosen per outer fold by inner ROC-AUC among ${TABLE_FOREST_CANDIDATES.map((c, i) => `#${i} ${JSON.stringify(c)}`).join(', ')}: ${count(folds.map((f) => `#${f.combination.forestIndex}`))}`,
-      `network shape and epochs chosen per outer fold by inner ROC-AUC among ${TABLE_NETWORK_CANDIDATES.map(shapeName).join(' and ')} x 1..${flags.epochs} epochs: ${folds.map((f) => `${shapeName(f.combination.hidden)}/${f.combination.epochs}`).join(', ')}`,
+      `network shape and epochs chosen per outer fold by inner ROC-AUC among ${TABLE_NETWORK_CANDIDATES.map(networkName).join(' and ')} x 1..${flags.epochs} epochs: ${folds.map((f) => `${networkName(f.combination.network)}/${f.combination.epochs}`).join(', ')}`,
       `gradient-boosted trees (our histogram booster, eta 0.05) setting and rounds chosen per outer fold by inner ROC-AUC among ${TABLE_BOOSTER_CANDIDATES.map((c, i) => `#${i} ${JSON.stringify(c)}`).join(', ')} x every 25 rounds up to 400: ${count(folds.map((f) => (f.combination.booster ? `#${f.combination.booster.index}/${f.combination.booster.rounds}` : 'none')))}`,
-      `ensemble = Platt(w_rf x forest + w_nn x MLP + w_gb x booster): w from a logistic-regression stacker on the inner out-of-fold scores (non-negative coefficients, a member that does not raise the stacker's held-out ROC-AUC + PR-AUC gets weight 0; its ranking is the weighted mix), Platt and the F1 thresholds fitted on the same inner scores; per outer fold w_rf ${range(folds.map((f) => f.combination.weights.rf))}, w_nn ${range(folds.map((f) => f.combination.weights.nn))}, w_gb ${range(folds.map((f) => f.combination.weights.gb))}`,
-      `final model (all rows, the same inner procedure): forest #${final.combination.forestIndex}, network ${shapeName(final.combination.hidden)} ${final.combination.epochs} epochs, booster ${final.booster ? `#${final.combination.booster?.index}, ${final.combination.booster?.rounds} rounds` : 'left out (weight 0)'}, weights rf ${final.weights.rf.toFixed(3)} / nn ${final.weights.nn.toFixed(3)} / gb ${(final.weights.gb ?? 0).toFixed(3)}, ensemble threshold ${final.combination.thresholds.ensemble.toFixed(4)}`,
+      `ensemble = Platt(w_rf x forest + w_nn x network + w_gb x booster): w from a logistic-regression stacker on the inner out-of-fold scores (non-negative coefficients, a member that does not raise the stacker's held-out ROC-AUC + PR-AUC gets weight 0; its ranking is the weighted mix), Platt and the F1 thresholds fitted on the same inner scores; per outer fold w_rf ${range(folds.map((f) => f.combination.weights.rf))}, w_nn ${range(folds.map((f) => f.combination.weights.nn))}, w_gb ${range(folds.map((f) => f.combination.weights.gb))}`,
+      `final model (all rows, the same inner procedure): forest #${final.combination.forestIndex}, network ${networkName(final.combination.network)} ${final.combination.epochs} epochs, booster ${final.booster ? `#${final.combination.booster?.index}, ${final.combination.booster?.rounds} rounds` : 'left out (weight 0)'}, weights rf ${final.weights.rf.toFixed(3)} / nn ${final.weights.nn.toFixed(3)} / gb ${(final.weights.gb ?? 0).toFixed(3)}, ensemble threshold ${final.combination.thresholds.ensemble.toFixed(4)}`,
       `plots and the pooled tables: seed ${cv.seed}; training time: nested CV ${(runs.reduce((s, r) => s + r.durationsMs.cv, 0) / 1000).toFixed(1)} s for ${runs.length} seed${runs.length > 1 ? 's' : ''}, final model ${(cv.durationsMs.final / 1000).toFixed(1)} s (${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at the end)`,
     ],
     labels,
@@ -309,7 +309,7 @@ async function trainTable(flags: TrainFlags): Promise<void> {
     cvSeeds: seeds,
     trees: flags.trees,
     epochs: final.combination.epochs,
-    hidden: final.combination.hidden,
+    network: final.combination.network,
     forest: final.combination.forest,
     booster: final.combination.booster,
     stacker: final.combination.coefficients,

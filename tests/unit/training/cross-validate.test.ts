@@ -97,8 +97,8 @@ describe('crossValidate', () => {
       expect(f.combination.booster!.rounds % BOOSTER_CHECKPOINT).toBe(0);
       expect(f.combination.booster!.setting).toBe(TABLE_BOOSTER_CANDIDATES[f.combination.booster!.index]);
       expect(f.combination.inner.gbRocAuc).toBeGreaterThan(0.8);
-      // The network shape too: one of the candidates (the MLP or no hidden layer).
-      expect(TABLE_NETWORK_CANDIDATES).toContain(f.combination.hidden);
+      // The network too: one of the candidates (the MLP or no hidden layer).
+      expect(TABLE_NETWORK_CANDIDATES).toContain(f.combination.network);
       expect(f.combination.epochs).toBeGreaterThanOrEqual(1);
       expect(f.combination.epochs).toBeLessThanOrEqual(5);
       expect(f.combination.inner.forestRocAuc).toHaveLength(3);
@@ -123,9 +123,9 @@ describe('crossValidate', () => {
   }, 120_000);
 
   it('fits the network shape the inner folds chose: without hidden layers, one dense layer', async () => {
-    const linear = await crossValidate({ ...options, folds: 2, epochs: 30, networkCandidates: [[]], boosterCandidates: [] });
+    const linear = await crossValidate({ ...options, folds: 2, epochs: 30, networkCandidates: [{ hidden: [], learningRate: 0.01 }], boosterCandidates: [] });
     try {
-      for (const f of linear.folds) expect(f.combination.hidden).toEqual([]);
+      for (const f of linear.folds) expect(f.combination.network.hidden).toEqual([]);
       expect(linear.final!.nn.layers).toHaveLength(1);
       expect(rocAuc(linear.nn, labels)).toBeGreaterThan(0.85);
       const { dir: out } = await saveTableBundle(path.join(dir, 'linear'), linear.final!, 'label', { seed: 2 });
