@@ -26,6 +26,7 @@ import { InProcessAggregator } from './aggregator.ts';
 import { trainFederated } from './federated-trainer.ts';
 import { LocalParty } from './local-party.ts';
 import type { ForestShares } from './tasks.ts';
+import type { FedAvgStop } from './lineage.ts';
 import { claimFeatureRows } from './federated-bundle.ts';
 import { generateClaims } from '../fixtures/generator.ts';
 import { FEATURE_NAMES } from '../scoring/features.ts';
@@ -58,6 +59,12 @@ export interface EvaluationOptions {
   readonly forestShares?: ForestShares;
   /** FedProx mu of the federated network's local training (federated-trainer.ts). Default 0. */
   readonly proximalMu?: number;
+  /** FedAvg's early-stopping metric (federated-trainer.ts `stopOn`). Default `loss`. */
+  readonly stopOn?: FedAvgStop;
+  /** FedAvg rounds without a better validation metric before stopping. Default 2. */
+  readonly patience?: number;
+  /** Optimizer steps per local epoch for every insurer (federated-trainer.ts; `mean-party`: those of an insurer of the mean size; `fixed`: batches of 128 rows). Default `mean-party`. */
+  readonly stepsPerEpoch?: number | 'mean-party' | 'fixed';
   readonly onProgress?: (line: string) => void;
 }
 
@@ -225,7 +232,7 @@ export async function runEvaluation(o: EvaluationOptions, dataset: Dataset): Pro
         const parties = parts.map((idx, p) => ({ identity: ids[p]!, party: new LocalParty({ id: ids[p]!.id, rows: idx.map((i) => rows[i]!), labels: Uint8Array.from(idx, (i) => labels[i]!), hidden: o.hidden, seed: seed + p }) }));
         const aggregator = new InProcessAggregator({ federation: `eval-${seed}-${k}-${split}`, coordinator, registry, coordinatorRegistry: new ParticipantRegistry([{ id: 'coordinator', publicKey: coordinator.publicKey }]), parties });
         const started = performance.now();
-        const fed = await trainFederated({ aggregator, federation: `eval-${seed}-${k}-${split}`, participantKeys: ids, width, seed, hidden: o.hidden, maxRounds: o.maxRounds, localEpochs: o.localEpochs, trees: o.trees, forestShares: o.forestShares ?? 'positives', proximalMu: o.proximalMu ?? 0 });
+        const fed = await trainFederated({ aggregator, federation: `eval-${seed}-${k}-${split}`, participantKeys: ids, width, seed, hidden: o.hidden, maxRounds: o.maxRounds, localEpochs: o.localEpochs, trees: o.trees, forestShares: o.forestShares ?? 'positives', proximalMu: o.proximalMu ?? 0, stopOn: o.stopOn ?? 'loss', patience: o.patience ?? 2, stepsPerEpoch: o.stepsPerEpoch ?? 'mean-party' });
         const msTotal = performance.now() - started;
         // Federated bundles carry no boosted trees (docs/federation.md): score forest + network.
         const { booster: _noBooster, ...fedParts } = fed.parts;
@@ -285,7 +292,7 @@ function renderSection(title: string, svgFile: string, e: EvaluationOutcome, o: 
   lines.push('');
   lines.push(`Data: ${e.dataset.description}.`);
   lines.push('');
-  lines.push(`Models: the same ensemble everywhere (balanced random forest of ${o.trees} trees + MLP ${o.hidden.join('x')}, stacker weights on a 20 % validation part). ${e.insurerRows === undefined ? 'Insurers: every training row (the rest of the dataset) dealt to them.' : `Insurers: **scarce data**, each keeps at most ${e.insurerRows} rows of its share (a stratified sample, so a non-IID insurer keeps its fraud prevalence).`} Local-only and centralized: trained on the insurer's rows / on the union of all insurers' rows (${o.centralEpochs} epochs). Federated: \`federation/\` with secure aggregation (every sum double-masked, Shamir threshold > n/2), normalizer from sums, ${o.proximalMu ? `FedProx (mu ${o.proximalMu}; ` : 'FedAvg ('}at most ${o.maxRounds} rounds of ${o.localEpochs} local epochs, stop after 2 rounds without a lower validation loss), union forest (${(o.forestShares ?? 'positives') === 'rows' ? 'each insurer grows trees in proportion to its training rows' : 'each insurer grows trees in proportion to its training fraud count'}), stacker and Platt by federated Newton steps. Splits: **random** (equal sizes) and **non-IID** (sizes 0.6^i, fraud dealt in the reverse order, so prevalence ranges from about 3 % to over 25 %).`);
+  lines.push(`Models: the same ensemble everywhere (balanced random forest of ${o.trees} trees + MLP ${o.hidden.join('x')}, stacker weights on a 20 % validation part). ${e.insurerRows === undefined ? 'Insurers: every training row (the rest of the dataset) dealt to them.' : `Insurers: **scarce data**, each keeps at most ${e.insurerRows} rows of its share (a stratified sample, so a non-IID insurer keeps its fraud prevalence).`} Local-only and centralized: trained on the insurer's rows / on the union of all insurers' rows (${o.centralEpochs} epochs). Federated: \`federation/\` with secure aggregation (every sum double-masked, Shamir threshold > n/2), normalizer from sums, ${o.proximalMu ? `FedProx (mu ${o.proximalMu}; ` : 'FedAvg ('}at most ${o.maxRounds} rounds of ${o.localEpochs} local epochs${(o.stepsPerEpoch ?? 'mean-party') === 'mean-party' ? ', each insurer in batches of 128 times its rows over the mean insurer\'s, so every insurer takes the steps per epoch of an insurer of the mean size in batches of 128' : typeof o.stepsPerEpoch === 'number' ? ` of ${o.stepsPerEpoch} optimizer steps each for every insurer (batch size its rows / ${o.stepsPerEpoch})` : ' in batches of 128 rows'}, stop after ${o.patience ?? 2} rounds without a ${(o.stopOn ?? 'loss') === 'loss' ? 'lower validation loss' : 'higher validation ROC-AUC (from summed per-class histograms)'} and keep the best round), union forest (${(o.forestShares ?? 'positives') === 'rows' ? 'each insurer grows trees in proportion to its training rows' : 'each insurer grows trees in proportion to its training fraud count'}), stacker and Platt by federated Newton steps. Splits: **random** (equal sizes) and **non-IID** (sizes 0.6^i, fraud dealt in the reverse order, so prevalence ranges from about 3 % to over 25 %).`);
   lines.push('');
   lines.push(`Means over ${o.seeds.length} seeds with 95 % t-intervals (the seed changes the test part, the insurer split and every model's initialisation, so the interval holds all three sources of variation).`);
   lines.push('');

@@ -4,9 +4,12 @@
  * in clear:
  *
  *  1. normalizer: Σ n and Σ x (one round), then the scale-free variance (one round);
- *  2. network: FedAvg from a seeded initialisation, `localEpochs` per round, each party's update
+ *  2. network: FedAvg from a seeded initialisation, `localEpochs` per round (by default every
+ *     party taking the optimizer steps of a party of the mean size), each party's update
  *     weighted by its share of the examples and clipped; after each round the validation log-loss
- *     is summed; training stops after `patience` rounds without improvement and keeps the best;
+ *     is summed (with `stopOn: 'roc-auc'` also per-class histograms of the network's validation
+ *     score, whose sum gives the validation ROC-AUC); training stops after `patience` rounds
+ *     without improvement of the chosen metric and keeps the best round;
  *  3. forest: the union of the parties' trees, each growing a share of the trees proportional to
  *     its training rows or, with `forestShares: 'positives'`, to its training fraud count (whose
  *     total then comes with the first sum); optionally with noised leaves;
@@ -22,7 +25,7 @@ import { buildMlp } from '../training/mlp.ts';
 import { FederationError } from './secure-aggregation/errors.ts';
 import { gaussianEpsilon } from './secure-aggregation/clipping.ts';
 import type { Aggregator, RoundRecord } from './aggregator.ts';
-import { LINEAGE_FORMAT, type FederationLineage } from './lineage.ts';
+import { LINEAGE_FORMAT, type FedAvgStop, type FederationLineage } from './lineage.ts';
 import { flatWeights, mlpFromFlat } from './mlp-weights.ts';
 import type { ForestShares, GlobalModelRef, SumSpec, Task } from './tasks.ts';
 
@@ -40,10 +43,29 @@ export interface FederatedTrainOptions {
   readonly maxRounds?: number;
   /** Local epochs per FedAvg round. Default 2. */
   readonly localEpochs?: number;
-  /** Rounds without a lower validation loss before stopping. Default 2. */
+  /** Rounds without a better validation metric (`stopOn`) before stopping. Default 2. */
   readonly patience?: number;
+  /**
+   * The validation metric FedAvg's early stopping and choice of round follow: the summed
+   * log-loss (`loss`) or the ROC-AUC from summed per-class histograms of the network's validation
+   * scores (`roc-auc`: the ranking the ensemble uses, where the loss also moves with the
+   * network's calibration; measured no better, docs/federation.md "Measured"). Default `loss`.
+   */
+  readonly stopOn?: FedAvgStop;
   readonly learningRate?: number;
   readonly batchSize?: number;
+  /**
+   * Optimizer steps per local epoch, the same for every party (its batch size is its training
+   * rows divided by this) instead of batches of `batchSize`. With Adam each step moves the
+   * weights by about the learning rate whatever the gradient's size, so under fixed batches a
+   * party's update grows with its row count and, weighted again by its share of the examples,
+   * the largest party's update dominates the average; equal steps leave the weighting to the
+   * shares alone. `mean-party`: the steps a party of the mean size takes in batches of
+   * `batchSize`, total / (parties * batchSize), so each party's batch is `batchSize` times its
+   * size over the mean size and equal-sized parties train exactly as with fixed batches.
+   * `fixed`: batches of `batchSize` whatever the party's size. Default `mean-party`.
+   */
+  readonly stepsPerEpoch?: number | 'mean-party' | 'fixed';
   /** FedProx: mu of the proximal term mu/2 * ||w_k - w||² in each party's local loss. Default 0 (plain FedAvg). */
   readonly proximalMu?: number;
   /** L2 bound each party clips its weighted update to. Default 5. */
@@ -118,20 +140,34 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
   const patience = options.patience ?? 2;
   const localEpochs = options.localEpochs ?? 2;
   const updateBound = options.updateNormBound ?? 5;
+  const stopOn = options.stopOn ?? 'loss';
+  const batchSize = options.batchSize ?? 128;
+  const stepsOption = options.stepsPerEpoch ?? 'mean-party';
+  const stepsPerEpoch = stepsOption === 'mean-party' ? total / (n * batchSize) : stepsOption === 'fixed' ? undefined : stepsOption;
+  if (stepsPerEpoch !== undefined && !(stepsPerEpoch > 0 && Number.isFinite(stepsPerEpoch))) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `stepsPerEpoch ${String(stepsPerEpoch)}: expected a positive number`);
+  if (!(Number.isInteger(patience) && patience >= 1)) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `patience ${String(patience)}: expected an integer >= 1`);
+  // Validation ROC-AUC resolution: 1000 equal score bins (ties within a bin count half).
+  const aucBins = stopOn === 'roc-auc' ? VALIDATION_AUC_BINS : 0;
   const losses: number[] = [];
-  let best = { loss: Infinity, weights, round: 0 };
+  const aucs: number[] = [];
+  // `score`: the stopping metric, higher is better (minus the loss, or the ROC-AUC).
+  let best = { score: -Infinity, weights, round: 0 };
   let stale = 0;
   for (let r = 1; r <= maxRounds && stale < patience; r++) {
     const update = await sum(
-      { kind: 'fedavg', weights, normalizer, epochs: localEpochs, learningRate: options.learningRate ?? 0.003, batchSize: options.batchSize ?? 128, seed: (options.seed + r * 7919) >>> 0, totalExamples: total, ...(proximalMu > 0 ? { proximalMu } : {}) },
+      { kind: 'fedavg', weights, normalizer, epochs: localEpochs, learningRate: options.learningRate ?? 0.003, batchSize, seed: (options.seed + r * 7919) >>> 0, totalExamples: total, ...(proximalMu > 0 ? { proximalMu } : {}), ...(stepsPerEpoch === undefined ? {} : { stepsPerEpoch }) },
       { vectorLength: weights.length, normBound: updateBound, fractionalBits: 24 },
     );
     weights = weights.map((w, i) => w + (update[i] as number));
-    const v = await sum({ kind: 'validate', weights, normalizer }, { vectorLength: 2, normBound: big(24), fractionalBits: 24 });
+    const v = await sum(aucBins > 0 ? { kind: 'validate', weights, normalizer, bins: aucBins } : { kind: 'validate', weights, normalizer }, { vectorLength: 2 + 2 * aucBins, normBound: big(24), fractionalBits: 24 });
     const loss = (v[0] as number) / Math.max(1, v[1] as number);
     losses.push(loss);
-    if (loss < best.loss - 1e-6) {
-      best = { loss, weights, round: r };
+    const auc = aucBins > 0 ? rocAucFromHistogram(v.subarray(2), aucBins) : undefined;
+    if (auc !== undefined && Number.isNaN(auc)) throw new FederationError('FEDERATION_AGGREGATE_REJECTED', 'validation ROC-AUC undefined: the summed validation histograms hold a single class');
+    if (auc !== undefined) aucs.push(auc);
+    const score = auc ?? -loss;
+    if (score > best.score + 1e-6) {
+      best = { score, weights, round: r };
       stale = 0;
     } else stale++;
   }
@@ -167,9 +203,32 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
     rounds,
     forest: { mode: forestMode, trees: forest.baseModel.estimators.length, leafNoise, shares: forestShares },
     dp: { sigma: options.dpSigma ?? 0, epsilonPerRound: eps?.epsilonPerRound ?? null, epsilonTotal: eps?.epsilonTotal ?? null, delta: eps?.deltaTotal ?? null },
-    fedavg: { rounds: losses.length, localEpochs, bestRound: best.round, validationLoss: losses, proximalMu },
+    fedavg: { rounds: losses.length, localEpochs, bestRound: best.round, validationLoss: losses, proximalMu, stopOn, patience, stepsPerEpoch: stepsPerEpoch ?? null, ...(stopOn === 'roc-auc' ? { validationRocAuc: aucs } : {}) },
   };
   return { parts: { forest, nn, normalizer, thresholds, weights: mix, calibration }, lineage, treesBytes };
+}
+
+const VALIDATION_AUC_BINS = 1000;
+
+/**
+ * ROC-AUC from per-class score histograms (`hist`: `bins` non-fraud counts, then `bins` fraud
+ * counts, bin 0 lowest): each fraud outranks the non-frauds of lower bins and half of its own
+ * bin's. NaN when a class is empty.
+ */
+export function rocAucFromHistogram(hist: ArrayLike<number>, bins: number): number {
+  let below = 0;
+  let pairs = 0;
+  let negatives = 0;
+  let positives = 0;
+  for (let b = 0; b < bins; b++) {
+    const neg = Math.max(0, Math.round(hist[b] as number));
+    const pos = Math.max(0, Math.round(hist[bins + b] as number));
+    pairs += pos * (below + neg / 2);
+    below += neg;
+    negatives += neg;
+    positives += pos;
+  }
+  return negatives > 0 && positives > 0 ? pairs / (negatives * positives) : Number.NaN;
 }
 
 /** The union of the parties' forests: every tree, one forest (scoring averages trees). */

@@ -24,9 +24,28 @@ export interface FederationLineage {
   /** `shares`: what each party's share of the trees followed (tasks.ts `ForestShares`). */
   readonly forest: { readonly mode: 'union' | 'noised-leaves'; readonly trees: number; readonly leafNoise: number; readonly shares: ForestShares };
   readonly dp: { readonly sigma: number; readonly epsilonPerRound: number | null; readonly epsilonTotal: number | null; readonly delta: number | null };
-  /** `proximalMu`: FedProx's mu (0: plain FedAvg). */
-  readonly fedavg: { readonly rounds: number; readonly localEpochs: number; readonly bestRound: number; readonly validationLoss: readonly number[]; readonly proximalMu: number };
+  /**
+   * `proximalMu`: FedProx's mu (0: plain FedAvg). `stopOn` and `patience`: the validation metric
+   * early stopping and the choice of round followed, and the rounds without improvement it
+   * waited; `validationRocAuc` (with `stopOn` `roc-auc`): the network's validation ROC-AUC after
+   * each round, from summed histograms. `stepsPerEpoch`: the optimizer steps per local epoch every
+   * party's batch size was set for (its rows / this, rounded; null: batches of a fixed size).
+   */
+  readonly fedavg: {
+    readonly rounds: number;
+    readonly localEpochs: number;
+    readonly bestRound: number;
+    readonly validationLoss: readonly number[];
+    readonly proximalMu: number;
+    readonly stopOn: FedAvgStop;
+    readonly patience: number;
+    readonly stepsPerEpoch: number | null;
+    readonly validationRocAuc?: readonly number[];
+  };
 }
+
+/** What FedAvg's early stopping follows (federated-trainer.ts `stopOn`). */
+export type FedAvgStop = 'loss' | 'roc-auc';
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 

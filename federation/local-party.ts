@@ -68,7 +68,7 @@ export class LocalParty {
       case 'fedavg':
         return this.#fedavg(task);
       case 'validate':
-        return this.#validate(task.weights, task.normalizer);
+        return this.#validate(task.weights, task.normalizer, task.bins ?? 0);
       case 'logistic':
         return this.#logistic(task.purpose, task.beta, task.model);
       case 'histogram':
@@ -141,6 +141,9 @@ export class LocalParty {
     const model = mlpFromFlat(this.width, this.#hidden, task.weights, this.#seed);
     const mu = task.proximalMu ?? 0;
     if (!(mu >= 0)) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `fedavg task with proximalMu ${String(mu)}`);
+    const steps = task.stepsPerEpoch;
+    if (steps !== undefined && !(steps > 0 && Number.isFinite(steps))) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `fedavg task with stepsPerEpoch ${String(steps)}`);
+    const batchSize = steps === undefined ? task.batchSize : Math.max(1, Math.round(n / steps));
     const optimizer = tf.train.adam(task.learningRate);
     if (mu === 0) model.compile({ optimizer, loss: 'binaryCrossentropy' });
     const positives = this.#positives();
@@ -159,13 +162,13 @@ export class LocalParty {
         ys[dst] = this.#train.y[src] as number;
       });
       if (mu > 0) {
-        proximalEpoch(model, anchor, optimizer, xs, ys, this.width, task.batchSize, classWeight, mu);
+        proximalEpoch(model, anchor, optimizer, xs, ys, this.width, batchSize, classWeight, mu);
         continue;
       }
       const xt = tf.tensor2d(xs, [n, this.width]);
       const yt = tf.tensor2d(ys, [n, 1]);
       try {
-        await model.fit(xt, yt, { epochs: 1, batchSize: task.batchSize, shuffle: false, classWeight, verbose: 0 });
+        await model.fit(xt, yt, { epochs: 1, batchSize, shuffle: false, classWeight, verbose: 0 });
       } finally {
         xt.dispose();
         yt.dispose();
@@ -190,14 +193,20 @@ export class LocalParty {
     return p;
   }
 
-  #validate(weights: readonly number[], normalizer: Normalizer): Float64Array {
+  #validate(weights: readonly number[], normalizer: Normalizer, bins: number): Float64Array {
+    if (!(Number.isInteger(bins) && bins >= 0 && bins <= 100_000)) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `validate task with bins ${String(bins)}`);
     const p = this.#predictNn(weights, normalizer, this.#valid.rows);
+    const out = new Float64Array(2 + 2 * bins);
     let loss = 0;
     p.forEach((q, i) => {
+      const fraud = this.#valid.y[i] === 1;
       const c = Math.min(1 - EPS, Math.max(EPS, q));
-      loss -= this.#valid.y[i] === 1 ? Math.log(c) : Math.log(1 - c);
+      loss -= fraud ? Math.log(c) : Math.log(1 - c);
+      if (bins > 0) out[2 + (fraud ? bins : 0) + Math.min(bins - 1, Math.floor(q * bins))]! += 1;
     });
-    return Float64Array.of(loss, p.length);
+    out[0] = loss;
+    out[1] = p.length;
+    return out;
   }
 
   #scores(model: GlobalModelRef): { rf: Float64Array; nn: Float64Array } {

@@ -16,6 +16,7 @@ import { claimsDataset, providerDataset, renderReport, runEvaluation } from '../
 import { LocalParty } from '../../federation/local-party.ts';
 import { readRegistryFile } from '../../federation/registry-file.ts';
 import type { ForestShares } from '../../federation/tasks.ts';
+import type { FedAvgStop } from '../../federation/lineage.ts';
 import { generateIdentity, identityFromPem, identityToPem } from '../../federation/secure-aggregation/identity.ts';
 import { FederationChannel } from '../../federation/transport/channel.ts';
 import { KafkaAggregator } from '../../federation/transport/kafka-aggregator.ts';
@@ -129,11 +130,14 @@ export function registerFederateCommand(program: Command): void {
     .option('--trees <n>', 'trees of the union forest', positiveInt, 60)
     .option('--forest-shares <positives|rows>', "each participant's share of the union forest's trees follows its training fraud count (the coordinator then also learns the total fraud count) or its training rows", forestShares, 'positives')
     .option('--proximal-mu <mu>', "FedProx: mu of the proximal term in each participant's local loss (0: plain FedAvg)", proximalMu, 0)
+    .option('--stop-on <loss|roc-auc>', 'the validation metric FedAvg stops on and picks its round by: summed log-loss, or ROC-AUC from summed per-class histograms of the network\'s validation scores', stopOn, 'loss')
+    .option('--patience <n>', 'FedAvg rounds without a better validation metric before stopping', positiveInt, 2)
+    .option('--steps-per-epoch <n|mean-party|fixed>', 'optimizer steps per local epoch, the same for every party (batch size = its rows / n, rounded); mean-party: the steps of a party of the mean size in batches of 128 (batch = 128 x its rows / the mean rows); fixed: batches of 128 rows', stepsPerEpoch, 'mean-party')
     .option('--hidden <widths>', 'network hidden layers, comma-separated', '32,16')
     .option('--step-timeout <seconds>', 'how long a protocol step waits for missing participants', positiveInt, 30)
     .option('--join-timeout <seconds>', 'how long to wait for the participants to join', positiveInt, 120)
     .option('--seed <n>', 'seed of the network initialisation', positiveInt, 1)
-    .action(async (opts: { federation: string; key: string; registry: string; out: string; chainKeyFile: string; registryContract?: string; rounds: number; localEpochs: number; trees: number; forestShares: ForestShares; proximalMu: number; hidden: string; stepTimeout: number; joinTimeout: number; seed: number }) => {
+    .action(async (opts: { federation: string; key: string; registry: string; out: string; chainKeyFile: string; registryContract?: string; rounds: number; localEpochs: number; trees: number; forestShares: ForestShares; proximalMu: number; stopOn: FedAvgStop; patience: number; stepsPerEpoch: number | 'mean-party' | 'fixed'; hidden: string; stepTimeout: number; joinTimeout: number; seed: number }) => {
       const { config, log } = commandContext();
       const reg = await readRegistryFile(opts.registry);
       const identity = await readIdentity(reg.file.coordinator.id, opts.key);
@@ -155,7 +159,7 @@ export function registerFederateCommand(program: Command): void {
         let chainSerial: Promise<unknown> = Promise.resolve();
         const model = await trainFederated({
           aggregator, federation: opts.federation, participantKeys: reg.file.participants, width: FEATURE_NAMES.length, seed: opts.seed, hidden: parseHidden(opts.hidden),
-          maxRounds: opts.rounds, localEpochs: opts.localEpochs, trees: opts.trees, forestShares: opts.forestShares, proximalMu: opts.proximalMu,
+          maxRounds: opts.rounds, localEpochs: opts.localEpochs, trees: opts.trees, forestShares: opts.forestShares, proximalMu: opts.proximalMu, stopOn: opts.stopOn, patience: opts.patience, stepsPerEpoch: opts.stepsPerEpoch,
           onRound: (r) => {
             process.stdout.write(`round ${r.index} ${r.task}: ${r.survivors.length} survivors${r.dropped.length ? `, dropped after masking: ${r.dropped.join(', ')}` : ''}, ${r.bytes} bytes, ${r.ms} ms\n`);
             // Recorded in order, one after another, while training goes on.
@@ -199,12 +203,15 @@ export function registerFederateCommand(program: Command): void {
     .option('--insurer-rows <list>', 'training rows per insurer, comma-separated: all, or a cap (scarce local data); one report section per value and dataset', 'all')
     .option('--forest-shares <positives|rows>', "each insurer's share of the federated forest's trees follows its training fraud count or its training rows", forestShares, 'positives')
     .option('--proximal-mu <mu>', "FedProx: mu of the proximal term in each insurer's local loss (0: plain FedAvg)", proximalMu, 0)
-    .action(async (opts: { csv: string; out: string; claims: number; seeds: string; insurers: string; trees: number; rounds: number; localEpochs: number; centralEpochs: number; hidden: string; testFraction: number; insurerRows: string; forestShares: ForestShares; proximalMu: number }) => {
+    .option('--stop-on <loss|roc-auc>', 'the validation metric FedAvg stops on and picks its round by: summed log-loss, or ROC-AUC from summed per-class histograms of the network\'s validation scores', stopOn, 'loss')
+    .option('--patience <n>', 'FedAvg rounds without a better validation metric before stopping', positiveInt, 2)
+    .option('--steps-per-epoch <n|mean-party|fixed>', 'optimizer steps per local epoch, the same for every insurer (batch size = its rows / n, rounded); mean-party: the steps of an insurer of the mean size in batches of 128 (batch = 128 x its rows / the mean rows); fixed: batches of 128 rows', stepsPerEpoch, 'mean-party')
+    .action(async (opts: { csv: string; out: string; claims: number; seeds: string; insurers: string; trees: number; rounds: number; localEpochs: number; centralEpochs: number; hidden: string; testFraction: number; insurerRows: string; forestShares: ForestShares; proximalMu: number; stopOn: FedAvgStop; patience: number; stepsPerEpoch: number | 'mean-party' | 'fixed' }) => {
       const started = performance.now();
       const caps = opts.insurerRows.split(',').map((v) => (v.trim() === 'all' ? undefined : parseList(v, '--insurer-rows')[0]!));
       const base = {
         seeds: parseList(opts.seeds, '--seeds'), insurerCounts: parseList(opts.insurers, '--insurers'), trees: opts.trees, hidden: parseHidden(opts.hidden),
-        maxRounds: opts.rounds, localEpochs: opts.localEpochs, centralEpochs: opts.centralEpochs, testFraction: opts.testFraction, forestShares: opts.forestShares, proximalMu: opts.proximalMu, onProgress: (line: string) => process.stdout.write(`${line}\n`),
+        maxRounds: opts.rounds, localEpochs: opts.localEpochs, centralEpochs: opts.centralEpochs, testFraction: opts.testFraction, forestShares: opts.forestShares, proximalMu: opts.proximalMu, stopOn: opts.stopOn, patience: opts.patience, stepsPerEpoch: opts.stepsPerEpoch, onProgress: (line: string) => process.stdout.write(`${line}\n`),
       };
       const loads: number[] = [];
       const sampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
@@ -219,7 +226,7 @@ export function registerFederateCommand(program: Command): void {
           }
         }
         const load = loads.length ? `${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2)} mean, ${Math.max(...loads).toFixed(2)} max` : loadavg()[0]!.toFixed(2);
-        const command = `npx claimtrail federate evaluate --claims ${opts.claims} --seeds ${opts.seeds} --insurers ${opts.insurers} --trees ${opts.trees} --rounds ${opts.rounds} --local-epochs ${opts.localEpochs} --central-epochs ${opts.centralEpochs} --hidden ${opts.hidden} --test-fraction ${opts.testFraction} --insurer-rows ${opts.insurerRows} --forest-shares ${opts.forestShares} --proximal-mu ${opts.proximalMu}`;
+        const command = `npx claimtrail federate evaluate --claims ${opts.claims} --seeds ${opts.seeds} --insurers ${opts.insurers} --trees ${opts.trees} --rounds ${opts.rounds} --local-epochs ${opts.localEpochs} --central-epochs ${opts.centralEpochs} --hidden ${opts.hidden} --test-fraction ${opts.testFraction} --insurer-rows ${opts.insurerRows} --forest-shares ${opts.forestShares} --proximal-mu ${opts.proximalMu} --stop-on ${opts.stopOn} --patience ${opts.patience} --steps-per-epoch ${opts.stepsPerEpoch}`;
         const { markdown, svgs } = renderReport(sections, base, command, (performance.now() - started) / 1000, load);
         await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
         await writeFile(opts.out, markdown);
@@ -267,6 +274,18 @@ function forestShares(s: string): ForestShares {
 function proximalMu(s: string): number {
   const v = Number(s);
   if (!(v >= 0 && v <= 100)) throw new InvalidArgumentError(`--proximal-mu ${s}: expected a number between 0 and 100`);
+  return v;
+}
+
+function stopOn(s: string): FedAvgStop {
+  if (s !== 'loss' && s !== 'roc-auc') throw new InvalidArgumentError(`--stop-on ${s}: expected loss or roc-auc`);
+  return s;
+}
+
+function stepsPerEpoch(s: string): number | 'mean-party' | 'fixed' {
+  if (s === 'mean-party' || s === 'fixed') return s;
+  const v = Number(s);
+  if (!(Number.isInteger(v) && v >= 1 && v <= 10_000)) throw new InvalidArgumentError(`--steps-per-epoch ${s}: expected mean-party, fixed or a whole number between 1 and 10000`);
   return v;
 }
 
