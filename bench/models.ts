@@ -12,8 +12,10 @@
  * target statistics), then scikit-learn's logistic regression (standardised) and random forest
  * (500 trees) and XGBoost (400 rounds, depth 5, `hist`) with their defaults otherwise, run by
  * Debian's `/usr/bin/python3` (bench/peers.py) in a child process while claimtrail's CV runs, so
- * the two use both cores. When scikit-learn or XGBoost cannot be imported there, the peers are
- * skipped with one line and only claimtrail's figures are written.
+ * the two use both cores. When scikit-learn or XGBoost cannot be imported there, Debian's
+ * `python3-sklearn` and `python3-xgboost` are installed with apt-get (as root, from the
+ * machine's configured sources); when that cannot be done either, the peers are skipped with
+ * one line and only claimtrail's figures are written.
  *
  * Per outer fold: ROC-AUC, PR-AUC (average precision), precision among the top 1 % and 5 % of
  * the fold by score. The report gives mean ± sd over folds x seeds, and the paired differences
@@ -112,15 +114,28 @@ for (let s = 0; s < SEEDS; s++) {
 const work = await mkdtemp(path.join(tmpdir(), 'claimtrail-peers-'));
 let peerNote: string;
 let peers: Promise<{ versions: Record<string, string>; results: { id: string; lr: number[]; rf: number[]; xgb: number[]; seconds: Record<string, number> }[] } | null>;
+/** The peers' versions line, installing Debian's packages when they are missing; throws when it cannot. */
+async function peerVersions(): Promise<string> {
+  const check = async (): Promise<string> => (await run(PYTHON, [path.join(import.meta.dirname, 'peers.py'), '--check'])).stdout.trim();
+  try {
+    return await check();
+  } catch {
+    process.stderr.write(`${PYTHON} cannot import sklearn and xgboost: installing python3-sklearn python3-xgboost with apt-get\n`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    await run('apt-get', ['update', '-qq'], { env, maxBuffer: 1 << 24 });
+    await run('apt-get', ['install', '-y', '-qq', 'python3-sklearn', 'python3-xgboost'], { env, maxBuffer: 1 << 24 });
+    return await check();
+  }
+}
+
 try {
-  const { stdout } = await run(PYTHON, [path.join(import.meta.dirname, 'peers.py'), '--check']);
-  peerNote = stdout.trim();
+  peerNote = await peerVersions();
   const jobsFile = path.join(work, 'jobs.json');
   const outFile = path.join(work, 'out.json');
   await writeFile(jobsFile, JSON.stringify({ jobs }));
   peers = run(PYTHON, [path.join(import.meta.dirname, 'peers.py'), jobsFile, outFile], { maxBuffer: 1 << 24 }).then(async () => JSON.parse(await readFile(outFile, 'utf8')));
 } catch {
-  peerNote = `peers skipped: ${PYTHON} cannot import sklearn and xgboost (apt-get install python3-sklearn python3-xgboost)`;
+  peerNote = `peers skipped: ${PYTHON} cannot import sklearn and xgboost, and apt-get could not install python3-sklearn python3-xgboost here`;
   process.stderr.write(`${peerNote}\n`);
   peers = Promise.resolve(null);
 }
