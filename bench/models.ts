@@ -232,7 +232,8 @@ if (xgb.length > 0) {
   lines.push('');
   lines.push('| metric | mean difference | sd | worst fold | folds worse by > 0.02 |');
   lines.push('|---|---|---|---|---|');
-  for (const [name, d] of [['ROC-AUC', dRoc], ['PR-AUC', dPr]] as const) lines.push(`| ${name} | ${mean(d) >= 0 ? '+' : ''}${mean(d).toFixed(4)} | ${sd(d).toFixed(4)} | ${Math.min(...d).toFixed(4)} | ${d.filter((x) => x < -0.02).length} of ${d.length} |`);
+  const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
+  for (const [name, d] of [['ROC-AUC', dRoc], ['PR-AUC', dPr]] as const) lines.push(`| ${name} | ${signed(mean(d))} | ${sd(d).toFixed(4)} | ${signed(Math.min(...d))} | ${d.filter((x) => x < -0.02).length} of ${d.length} |`);
 }
 const text = `${lines.join('\n')}\n`;
 process.stdout.write(text);

@@ -130,7 +130,7 @@ export interface CrossValidateOptions {
   seed: number;
   /** Trees per forest. Default 100. */
   trees?: number;
-  /** Most MLP epochs; the inner CV chooses 1..epochs. Default 30. */
+  /** Most network epochs; the inner CV chooses 1..epochs (with the network). Default 30. */
   epochs?: number;
   /** Networks to choose from (inner CV). Default TABLE_NETWORK_CANDIDATES. */
   networkCandidates?: readonly NetworkSetting[];
