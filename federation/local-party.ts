@@ -202,7 +202,7 @@ export class LocalParty {
       const fraud = this.#valid.y[i] === 1;
       const c = Math.min(1 - EPS, Math.max(EPS, q));
       loss -= fraud ? Math.log(c) : Math.log(1 - c);
-      if (bins > 0) out[2 + (fraud ? bins : 0) + Math.min(bins - 1, Math.floor(q * bins))]! += 1;
+      if (bins > 0) out[2 + classBin(bins, q, fraud)]! += 1;
     });
     out[0] = loss;
     out[1] = p.length;
@@ -232,11 +232,18 @@ export class LocalParty {
     const out = new Float64Array(2 * bins);
     rf.forEach((r, i) => {
       const s = calibrate(model.calibration!, mix(model.mix!, r, nn[i] as number));
-      const b = Math.min(bins - 1, Math.floor(s * bins));
-      out[(this.#valid.y[i] === 1 ? bins : 0) + b]! += 1;
+      out[classBin(bins, s, this.#valid.y[i] === 1)]! += 1;
     });
     return out;
   }
+}
+
+/**
+ * Index of a score in [0, 1] in per-class histograms of `bins` equal bins, non-frauds first then
+ * frauds: the layout the coordinator's `thresholdsFromHistogram` and `rocAucFromHistogram` read.
+ */
+function classBin(bins: number, score: number, fraud: boolean): number {
+  return (fraud ? bins : 0) + Math.min(bins - 1, Math.floor(score * bins));
 }
 
 /**
