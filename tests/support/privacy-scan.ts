@@ -111,6 +111,13 @@ export function claimNeedles(claims: readonly Claim[]): TextNeedle[] {
 
 const ALNUM = /[A-Za-z0-9]/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A whole text that is one timestamp claimtrail or a service wrote (ISO 8601 `2026-12-06T15:04:05.123Z`,
+ * PostgreSQL's `2026-12-06 15:04:05.123+00`): its hour, minute and second are the clock at the
+ * time of the run, so a small claim amount equal to one of them is a coincidence. Only numeric
+ * needles are exempt there; text needles are still searched.
+ */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
 
 /** Finds needles as whole tokens (see the module comment); one finding per (needle, text). */
 export class TokenScanner {
@@ -129,8 +136,9 @@ export class TokenScanner {
 
   scan(piece: SinkText, out: Finding[]): void {
     const { text } = piece;
-    // A UUID (correlation ids) has all-digit 4-character groups by chance: opaque, not numbers.
-    const exempt = COORDINATE_KEYS.has(piece.key) || UUID.test(text);
+    // A UUID (correlation ids) has all-digit 4-character groups by chance: opaque, not numbers;
+    // a timestamp's time of day is the clock's, not a claim's.
+    const exempt = COORDINATE_KEYS.has(piece.key) || UUID.test(text) || TIMESTAMP.test(text);
     for (const run of text.matchAll(/[A-Za-z0-9]+/g)) {
       const candidates = this.#byRun.get(run[0]);
       if (!candidates) continue;

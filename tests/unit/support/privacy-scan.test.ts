@@ -22,6 +22,12 @@ describe('privacy scanner: numbers in log lines', () => {
     expect(findings({ msg: 'charged 15 today' }).map((f) => `${f.key} ${f.needle}`)).toEqual(['msg 15']);
   });
 
+  it('does not report a timestamp whose hour, minute or second equals an amount', () => {
+    expect(findings({ timestamp: '2026-12-06T15:15:15.000Z', decided_at: '2026-12-06 15:15:15.123+00' })).toEqual([]);
+    // Not a timestamp as a whole: the number is still found.
+    expect(findings({ note: 'at 2026-12-06T15:15:15Z charged 15' }).map((f) => f.needle)).toContain('15');
+  });
+
   it('still reports text needles under the exempt keys', () => {
     expect(findings({ component: 'kafkajs', retryTime: claim.memberId }).map((f) => f.key)).toEqual(['retryTime']);
   });
