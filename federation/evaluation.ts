@@ -25,7 +25,7 @@ import { stratifiedSplit } from '../training/train.ts';
 import { InProcessAggregator } from './aggregator.ts';
 import { trainFederated } from './federated-trainer.ts';
 import { LocalParty } from './local-party.ts';
-import type { ForestShares } from './tasks.ts';
+import type { ForestShares, UpdateWeights } from './tasks.ts';
 import type { FedAvgStop } from './lineage.ts';
 import { claimFeatureRows } from './federated-bundle.ts';
 import { generateClaims } from '../fixtures/generator.ts';
@@ -59,6 +59,8 @@ export interface EvaluationOptions {
   readonly forestShares?: ForestShares;
   /** FedProx mu of the federated network's local training (federated-trainer.ts). Default 0. */
   readonly proximalMu?: number;
+  /** What each insurer's FedAvg update is weighted by (federated-trainer.ts). Default `balanced`. */
+  readonly updateWeights?: UpdateWeights;
   /** FedAvg's early-stopping metric (federated-trainer.ts `stopOn`). Default `loss`. */
   readonly stopOn?: FedAvgStop;
   /** FedAvg rounds without a better validation metric before stopping. Default 2. */
@@ -232,7 +234,7 @@ export async function runEvaluation(o: EvaluationOptions, dataset: Dataset): Pro
         const parties = parts.map((idx, p) => ({ identity: ids[p]!, party: new LocalParty({ id: ids[p]!.id, rows: idx.map((i) => rows[i]!), labels: Uint8Array.from(idx, (i) => labels[i]!), hidden: o.hidden, seed: seed + p }) }));
         const aggregator = new InProcessAggregator({ federation: `eval-${seed}-${k}-${split}`, coordinator, registry, coordinatorRegistry: new ParticipantRegistry([{ id: 'coordinator', publicKey: coordinator.publicKey }]), parties });
         const started = performance.now();
-        const fed = await trainFederated({ aggregator, federation: `eval-${seed}-${k}-${split}`, participantKeys: ids, width, seed, hidden: o.hidden, maxRounds: o.maxRounds, localEpochs: o.localEpochs, trees: o.trees, forestShares: o.forestShares ?? 'positives', proximalMu: o.proximalMu ?? 0, stopOn: o.stopOn ?? 'loss', patience: o.patience ?? 2, stepsPerEpoch: o.stepsPerEpoch ?? 'mean-party' });
+        const fed = await trainFederated({ aggregator, federation: `eval-${seed}-${k}-${split}`, participantKeys: ids, width, seed, hidden: o.hidden, maxRounds: o.maxRounds, localEpochs: o.localEpochs, trees: o.trees, forestShares: o.forestShares ?? 'positives', proximalMu: o.proximalMu ?? 0, updateWeights: o.updateWeights ?? 'balanced', stopOn: o.stopOn ?? 'loss', patience: o.patience ?? 2, stepsPerEpoch: o.stepsPerEpoch ?? 'mean-party' });
         const msTotal = performance.now() - started;
         // Federated bundles carry no boosted trees (docs/federation.md): score forest + network.
         const { booster: _noBooster, ...fedParts } = fed.parts;

@@ -6,7 +6,7 @@
  *  1. normalizer: Σ n and Σ x (one round), then the scale-free variance (one round);
  *  2. network: FedAvg from a seeded initialisation, `localEpochs` per round (by default every
  *     party taking the optimizer steps of a party of the mean size), each party's update
- *     weighted by its share of the examples and clipped; after each round the validation log-loss
+ *     weighted by its share of the class-balanced loss (or of the examples) and clipped; after each round the validation log-loss
  *     is summed (with `stopOn: 'roc-auc'` also per-class histograms of the network's validation
  *     score, whose sum gives the validation ROC-AUC); training stops after `patience` rounds
  *     without improvement of the chosen metric and keeps the best round;
@@ -27,7 +27,7 @@ import { gaussianEpsilon } from './secure-aggregation/clipping.ts';
 import type { Aggregator, RoundRecord } from './aggregator.ts';
 import { LINEAGE_FORMAT, type FedAvgStop, type FederationLineage } from './lineage.ts';
 import { flatWeights, mlpFromFlat } from './mlp-weights.ts';
-import type { ForestShares, GlobalModelRef, SumSpec, Task } from './tasks.ts';
+import type { ForestShares, GlobalModelRef, SumSpec, Task, UpdateWeights } from './tasks.ts';
 
 export interface FederatedTrainOptions {
   readonly aggregator: Aggregator;
@@ -39,7 +39,7 @@ export interface FederatedTrainOptions {
   readonly seed: number;
   /** Hidden layer widths. Default [32, 16]. */
   readonly hidden?: readonly number[];
-  /** Most FedAvg rounds. Default 15. */
+  /** Most FedAvg rounds (early stopping ends most runs sooner). Default 30. */
   readonly maxRounds?: number;
   /** Local epochs per FedAvg round. Default 2. */
   readonly localEpochs?: number;
@@ -66,6 +66,17 @@ export interface FederatedTrainOptions {
    * `fixed`: batches of `batchSize` whatever the party's size. Default `mean-party`.
    */
   readonly stepsPerEpoch?: number | 'mean-party' | 'fixed';
+  /**
+   * What each party's update is weighted by in the FedAvg sum: its share of the training examples
+   * (`examples`, McMahan et al.'s n_k / n) or its share of the class-balanced loss (`balanced`:
+   * ((n_k - p_k) / (n - p) + p_k / p) / 2, with p the fraud counts, summed in the first round).
+   * Every party's local loss balances its classes and Adam moves each party's weights by about
+   * the same amount whatever its data, so under example weights a large party with few frauds
+   * outweighs a small one holding most of them; balanced weights give each fraud and each
+   * non-fraud the same say as in the pooled class-balanced loss (docs/federation.md "Measured").
+   * Default `balanced`.
+   */
+  readonly updateWeights?: UpdateWeights;
   /** FedProx: mu of the proximal term mu/2 * ||w_k - w||² in each party's local loss. Default 0 (plain FedAvg). */
   readonly proximalMu?: number;
   /** L2 bound each party clips its weighted update to. Default 5. */
@@ -117,7 +128,8 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
   // 1. Normalizer from sums (with the total fraud count when tree shares follow it).
   const forestShares = options.forestShares ?? 'positives';
   const proximalMu = options.proximalMu ?? 0;
-  const withPositives = forestShares === 'positives';
+  const updateWeights = options.updateWeights ?? 'balanced';
+  const withPositives = forestShares === 'positives' || updateWeights === 'balanced';
   const at = withPositives ? 2 : 1;
   const stats = await sum(withPositives ? { kind: 'stats', positives: true } : { kind: 'stats' }, { vectorLength: at + width, normBound: big(12), fractionalBits: 12 });
   const total = Math.round(stats[0] as number);
@@ -136,7 +148,7 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
   const init = buildMlp(width, hidden, options.seed);
   let weights = Array.from(flatWeights(init));
   init.dispose();
-  const maxRounds = options.maxRounds ?? 15;
+  const maxRounds = options.maxRounds ?? 30;
   const patience = options.patience ?? 2;
   const localEpochs = options.localEpochs ?? 2;
   const updateBound = options.updateNormBound ?? 5;
@@ -155,7 +167,7 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
   let stale = 0;
   for (let r = 1; r <= maxRounds && stale < patience; r++) {
     const update = await sum(
-      { kind: 'fedavg', weights, normalizer, epochs: localEpochs, learningRate: options.learningRate ?? 0.003, batchSize, seed: (options.seed + r * 7919) >>> 0, totalExamples: total, ...(proximalMu > 0 ? { proximalMu } : {}), ...(stepsPerEpoch === undefined ? {} : { stepsPerEpoch }) },
+      { kind: 'fedavg', weights, normalizer, epochs: localEpochs, learningRate: options.learningRate ?? 0.003, batchSize, seed: (options.seed + r * 7919) >>> 0, totalExamples: total, ...(proximalMu > 0 ? { proximalMu } : {}), ...(stepsPerEpoch === undefined ? {} : { stepsPerEpoch }), ...(updateWeights === 'balanced' ? { updateWeights, totalPositives } : {}) },
       { vectorLength: weights.length, normBound: updateBound, fractionalBits: 24 },
     );
     weights = weights.map((w, i) => w + (update[i] as number));
@@ -177,7 +189,7 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
   const totalTrees = options.trees ?? 60;
   const forestMode = options.forestMode ?? 'union';
   const leafNoise = forestMode === 'noised-leaves' ? (options.leafNoise ?? 0.1) : 0;
-  const { forests, bytes: treesBytes } = await agg.trees({ kind: 'forest', totalTrees, totalExamples: total, shares: forestShares, ...(totalPositives === undefined ? {} : { totalPositives }), seed: options.seed, maxDepth: options.maxDepth ?? 10, leafNoise });
+  const { forests, bytes: treesBytes } = await agg.trees({ kind: 'forest', totalTrees, totalExamples: total, shares: forestShares, ...(forestShares === 'positives' ? { totalPositives } : {}), seed: options.seed, maxDepth: options.maxDepth ?? 10, leafNoise });
   const forest = unionForest(forests);
 
   // 4. Stacker, then Platt calibration, by federated Newton steps.
@@ -203,7 +215,7 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
     rounds,
     forest: { mode: forestMode, trees: forest.baseModel.estimators.length, leafNoise, shares: forestShares },
     dp: { sigma: options.dpSigma ?? 0, epsilonPerRound: eps?.epsilonPerRound ?? null, epsilonTotal: eps?.epsilonTotal ?? null, delta: eps?.deltaTotal ?? null },
-    fedavg: { rounds: losses.length, localEpochs, bestRound: best.round, validationLoss: losses, proximalMu, stopOn, patience, stepsPerEpoch: stepsPerEpoch ?? null, ...(stopOn === 'roc-auc' ? { validationRocAuc: aucs } : {}) },
+    fedavg: { rounds: losses.length, localEpochs, bestRound: best.round, validationLoss: losses, proximalMu, stopOn, patience, stepsPerEpoch: stepsPerEpoch ?? null, updateWeights, ...(stopOn === 'roc-auc' ? { validationRocAuc: aucs } : {}) },
   };
   return { parts: { forest, nn, normalizer, thresholds, weights: mix, calibration }, lineage, treesBytes };
 }

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../anchoring/core/canonical-json.ts';
 import type { RoundRecord } from './aggregator.ts';
-import type { ForestShares } from './tasks.ts';
+import type { ForestShares, UpdateWeights } from './tasks.ts';
 
 export const LINEAGE_FORMAT = 'claimtrail-federation-lineage-v1';
 
@@ -30,6 +30,8 @@ export interface FederationLineage {
    * waited; `validationRocAuc` (with `stopOn` `roc-auc`): the network's validation ROC-AUC after
    * each round, from summed histograms. `stepsPerEpoch`: the optimizer steps per local epoch every
    * party's batch size was set for (its rows / this, rounded; null: batches of a fixed size).
+   * `updateWeights`: what each party's update was weighted by in the sum (absent in lineages
+   * written before the choice existed: `examples`).
    */
   readonly fedavg: {
     readonly rounds: number;
@@ -41,6 +43,7 @@ export interface FederationLineage {
     readonly patience: number;
     readonly stepsPerEpoch: number | null;
     readonly validationRocAuc?: readonly number[];
+    readonly updateWeights?: UpdateWeights;
   };
 }
 

@@ -12,6 +12,7 @@ import type { ForestModelJson, TreeNodeJson } from '../scoring/forest-model.ts';
 import { normalizeInto, type Normalizer } from '../scoring/normalizer.ts';
 import { tf } from '../scoring/tf.ts';
 import { trainForest } from '../training/forest-trainer.ts';
+import { balancedWeights } from '../training/mlp.ts';
 import { stratifiedSplit } from '../training/train.ts';
 import { FederationError } from './secure-aggregation/errors.ts';
 import { flatWeights, mlpFromFlat } from './mlp-weights.ts';
@@ -106,6 +107,16 @@ export class LocalParty {
     return this.#positives() / total;
   }
 
+  /** The weight of this party's FedAvg update in the sum (tasks.ts `UpdateWeights`). */
+  #updateShare(task: Extract<Task, { kind: 'fedavg' }>): number {
+    const n = this.#train.rows.length;
+    if ((task.updateWeights ?? 'examples') === 'examples') return n / task.totalExamples;
+    const total = task.totalPositives;
+    if (total === undefined || !(Number.isInteger(total) && total > 0 && total < task.totalExamples)) throw new FederationError('FEDERATION_PROTOCOL_VIOLATION', `fedavg task with balanced update weights but totalPositives ${String(total)} of ${task.totalExamples} examples`);
+    const p = this.#positives();
+    return ((n - p) / (task.totalExamples - total) + p / total) / 2;
+  }
+
   #positives(): number {
     let p = 0;
     for (const v of this.#train.y) p += v;
@@ -146,8 +157,7 @@ export class LocalParty {
     const batchSize = steps === undefined ? task.batchSize : Math.max(1, Math.round(n / steps));
     const optimizer = tf.train.adam(task.learningRate);
     if (mu === 0) model.compile({ optimizer, loss: 'binaryCrossentropy' });
-    const positives = this.#positives();
-    const classWeight = { 0: n / (2 * Math.max(1, n - positives)), 1: n / (2 * Math.max(1, positives)) };
+    const classWeight = balancedWeights(n, this.#positives());
     // The global weights, the anchor of the proximal term.
     const anchor = mu > 0 ? model.trainableWeights.map((w) => w.read().clone()) : [];
     const rng = new Rng(task.seed);
@@ -178,7 +188,7 @@ export class LocalParty {
     anchor.forEach((t) => t.dispose());
     if (mu > 0) optimizer.dispose();
     model.dispose();
-    const share = n / task.totalExamples;
+    const share = this.#updateShare(task);
     return local.map((v, i) => share * (v - (task.weights[i] as number)));
   }
 

@@ -22,15 +22,12 @@ export type Task =
    * (FedProx) adds mu/2 * ||w_k - w||² to the local loss (absent: 0, plain FedAvg).
    * `stepsPerEpoch` (absent: batches of `batchSize`): the party's batch size is round(n_k /
    * stepsPerEpoch), so every party takes about the same number of optimizer steps whatever its
-   * size (a positive number, not necessarily whole).
+   * size (a positive number, not necessarily whole). `updateWeights` `balanced` (with
+   * `totalPositives`, the federation's training fraud count from the `stats` sum): the
+   * contribution is weighted by the party's share of the class-balanced loss,
+   * ((n_k - p_k) / (n - p) + p_k / p) / 2, instead of n_k / n (absent: `examples`).
    */
-  | { readonly kind: 'fedavg'; readonly weights: readonly number[]; readonly normalizer: Normalizer; readonly epochs: number; readonly learningRate: number; readonly batchSize: number; readonly seed: number; readonly totalExamples: number; readonly proximalMu?: number; readonly stepsPerEpoch?: number }
-  /**
-   * [Σ log-loss, n] of the global network on the participant's validation rows; with `bins`,
-   * followed by per-class histograms of the network's validation score (`bins` equal bins on
-   * [0, 1], non-frauds then frauds), from whose sum the coordinator computes the validation
-   * ROC-AUC: the same kind of aggregate as the `histogram` task's, for the network alone.
-   */
+  | { readonly kind: 'fedavg'; readonly weights: readonly number[]; readonly normalizer: Normalizer; readonly epochs: number; readonly learningRate: number; readonly batchSize: number; readonly seed: number; readonly totalExamples: number; readonly proximalMu?: number; readonly stepsPerEpoch?: number; readonly updateWeights?: UpdateWeights; readonly totalPositives?: number }
   | { readonly kind: 'validate'; readonly weights: readonly number[]; readonly normalizer: Normalizer; readonly bins?: number }
   /**
    * Grow trees (at least one) on the training rows, shared in clear. `shares` `rows` (also when
@@ -47,6 +44,13 @@ export type Task =
   | { readonly kind: 'logistic'; readonly purpose: 'stacker' | 'platt'; readonly beta: readonly number[]; readonly model: GlobalModelRef }
   /** Per-class histograms of the calibrated validation score (`bins` equal bins on [0, 1]). */
   | { readonly kind: 'histogram'; readonly bins: number; readonly model: GlobalModelRef };
+
+/**
+ * What a party's FedAvg update is weighted by in the sum: its share of the training examples
+ * (`examples`, FedAvg's n_k / n) or its share of the class-balanced loss (`balanced`: the mean of
+ * its shares of the non-frauds and of the frauds).
+ */
+export type UpdateWeights = 'examples' | 'balanced';
 
 /** What a party's share of the union forest's trees is proportional to. */
 export type ForestShares = 'rows' | 'positives';

@@ -49,6 +49,11 @@ export function buildMlp(inputSize: number, hidden: readonly number[], seed: num
   return model;
 }
 
+/** Class weights that give both classes the same total weight: count / (2 * class count). */
+export function balancedWeights(count: number, positives: number): { 0: number; 1: number } {
+  return { 0: count / (2 * Math.max(1, count - positives)), 1: count / (2 * Math.max(1, positives)) };
+}
+
 /**
  * Trains on `x` (row-major, `rows` x `width`, already normalised) and `y` (0/1).
  * Class weights make both classes weigh the same in the loss (n / (2 * class count)).
@@ -60,7 +65,7 @@ export async function trainMlp(x: Float32Array, y: ArrayLike<number>, rows: numb
   model.compile({ optimizer: tf.train.adam(options.learningRate ?? 0.003), loss: 'binaryCrossentropy' });
   let positives = 0;
   for (let i = 0; i < rows; i++) positives += y[i] as number;
-  const classWeight = { 0: rows / (2 * Math.max(1, rows - positives)), 1: rows / (2 * Math.max(1, positives)) };
+  const classWeight = balancedWeights(rows, positives);
 
   const rng = new Rng(options.seed);
   const order = Array.from({ length: rows }, (_, i) => i);

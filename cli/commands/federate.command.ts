@@ -15,7 +15,7 @@ import { trainFederated } from '../../federation/federated-trainer.ts';
 import { claimsDataset, providerDataset, renderReport, runEvaluation } from '../../federation/evaluation.ts';
 import { LocalParty } from '../../federation/local-party.ts';
 import { readRegistryFile } from '../../federation/registry-file.ts';
-import type { ForestShares } from '../../federation/tasks.ts';
+import type { ForestShares, UpdateWeights } from '../../federation/tasks.ts';
 import type { FedAvgStop } from '../../federation/lineage.ts';
 import { generateIdentity, identityFromPem, identityToPem } from '../../federation/secure-aggregation/identity.ts';
 import { FederationChannel } from '../../federation/transport/channel.ts';
@@ -116,8 +116,7 @@ export function registerFederateCommand(program: Command): void {
       }
     });
 
-  federate
-    .command('coordinator')
+  withTrainingOptions(federate.command('coordinator'), 'participant')
     .description('Run a federation: secure-aggregation rounds over Kafka, each recorded on chain, then the model bundle registered with its lineage.')
     .requiredOption('--federation <name>', 'federation name (one training run; also its on-chain id)')
     .requiredOption('--key <file>', 'the coordinator\'s identity key (PEM)')
@@ -125,19 +124,10 @@ export function registerFederateCommand(program: Command): void {
     .requiredOption('--out <dir>', 'where to write the model bundle')
     .requiredOption('--chain-key-file <file>', 'the coordinator\'s chain key (0x + 64 hex), its own account, not the anchoring key')
     .option('--registry-contract <address>', 'FederationRegistry address (default: deploy one)', address('--registry-contract'))
-    .option('--rounds <n>', 'most FedAvg rounds', positiveInt, 10)
-    .option('--local-epochs <n>', 'local epochs per FedAvg round', positiveInt, 2)
-    .option('--trees <n>', 'trees of the union forest', positiveInt, 60)
-    .option('--forest-shares <positives|rows>', "each participant's share of the union forest's trees follows its training fraud count (the coordinator then also learns the total fraud count) or its training rows", forestShares, 'positives')
-    .option('--proximal-mu <mu>', "FedProx: mu of the proximal term in each participant's local loss (0: plain FedAvg)", proximalMu, 0)
-    .option('--stop-on <loss|roc-auc>', 'the validation metric FedAvg stops on and picks its round by: summed log-loss, or ROC-AUC from summed per-class histograms of the network\'s validation scores', stopOn, 'loss')
-    .option('--patience <n>', 'FedAvg rounds without a better validation metric before stopping', positiveInt, 2)
-    .option('--steps-per-epoch <n|mean-party|fixed>', 'optimizer steps per local epoch, the same for every party (batch size = its rows / n, rounded); mean-party: the steps of a party of the mean size in batches of 128 (batch = 128 x its rows / the mean rows); fixed: batches of 128 rows', stepsPerEpoch, 'mean-party')
-    .option('--hidden <widths>', 'network hidden layers, comma-separated', '32,16')
     .option('--step-timeout <seconds>', 'how long a protocol step waits for missing participants', positiveInt, 30)
     .option('--join-timeout <seconds>', 'how long to wait for the participants to join', positiveInt, 120)
     .option('--seed <n>', 'seed of the network initialisation', positiveInt, 1)
-    .action(async (opts: { federation: string; key: string; registry: string; out: string; chainKeyFile: string; registryContract?: string; rounds: number; localEpochs: number; trees: number; forestShares: ForestShares; proximalMu: number; stopOn: FedAvgStop; patience: number; stepsPerEpoch: number | 'mean-party' | 'fixed'; hidden: string; stepTimeout: number; joinTimeout: number; seed: number }) => {
+    .action(async (opts: TrainingCliOptions & { federation: string; key: string; registry: string; out: string; chainKeyFile: string; registryContract?: string; stepTimeout: number; joinTimeout: number; seed: number }) => {
       const { config, log } = commandContext();
       const reg = await readRegistryFile(opts.registry);
       const identity = await readIdentity(reg.file.coordinator.id, opts.key);
@@ -158,8 +148,7 @@ export function registerFederateCommand(program: Command): void {
         const pending: Promise<string>[] = [];
         let chainSerial: Promise<unknown> = Promise.resolve();
         const model = await trainFederated({
-          aggregator, federation: opts.federation, participantKeys: reg.file.participants, width: FEATURE_NAMES.length, seed: opts.seed, hidden: parseHidden(opts.hidden),
-          maxRounds: opts.rounds, localEpochs: opts.localEpochs, trees: opts.trees, forestShares: opts.forestShares, proximalMu: opts.proximalMu, stopOn: opts.stopOn, patience: opts.patience, stepsPerEpoch: opts.stepsPerEpoch,
+          aggregator, federation: opts.federation, participantKeys: reg.file.participants, width: FEATURE_NAMES.length, seed: opts.seed, ...trainingSettings(opts),
           onRound: (r) => {
             process.stdout.write(`round ${r.index} ${r.task}: ${r.survivors.length} survivors${r.dropped.length ? `, dropped after masking: ${r.dropped.join(', ')}` : ''}, ${r.bytes} bytes, ${r.ms} ms\n`);
             // Recorded in order, one after another, while training goes on.
@@ -186,32 +175,21 @@ export function registerFederateCommand(program: Command): void {
       }
     });
 
-  federate
-    .command('evaluate')
+  withTrainingOptions(federate.command('evaluate'), 'insurer')
     .description('Local-only vs federated vs centralized on the provider table, 3 and 5 simulated insurers, random and non-IID splits, several seeds: writes the markdown report and its plot.')
     .option('--csv <file>', 'the provider table', '../shared/datasets/healthcare-provider-fraud/provider_features_70col.csv')
     .option('--out <file>', 'the report', 'docs/evaluation/federated.md')
     .option('--claims <count>', 'generated labelled claims for the claims-model section (0: skip it)', (v: string) => (v === '0' ? 0 : positiveInt(v)), 6000)
     .option('--seeds <list>', 'seeds, comma-separated', '1,2,3')
     .option('--insurers <list>', 'insurer counts, comma-separated', '3,5')
-    .option('--trees <n>', 'trees per forest', positiveInt, 60)
-    .option('--rounds <n>', 'most FedAvg rounds', positiveInt, 10)
-    .option('--local-epochs <n>', 'local epochs per FedAvg round', positiveInt, 2)
     .option('--central-epochs <n>', 'epochs of the local-only and centralized networks', positiveInt, 12)
-    .option('--hidden <widths>', 'network hidden layers', '32,16')
     .option('--test-fraction <share>', 'share of each dataset held out as the common test part', testFraction, 0.2)
     .option('--insurer-rows <list>', 'training rows per insurer, comma-separated: all, or a cap (scarce local data); one report section per value and dataset', 'all')
-    .option('--forest-shares <positives|rows>', "each insurer's share of the federated forest's trees follows its training fraud count or its training rows", forestShares, 'positives')
-    .option('--proximal-mu <mu>', "FedProx: mu of the proximal term in each insurer's local loss (0: plain FedAvg)", proximalMu, 0)
-    .option('--stop-on <loss|roc-auc>', 'the validation metric FedAvg stops on and picks its round by: summed log-loss, or ROC-AUC from summed per-class histograms of the network\'s validation scores', stopOn, 'loss')
-    .option('--patience <n>', 'FedAvg rounds without a better validation metric before stopping', positiveInt, 2)
-    .option('--steps-per-epoch <n|mean-party|fixed>', 'optimizer steps per local epoch, the same for every insurer (batch size = its rows / n, rounded); mean-party: the steps of an insurer of the mean size in batches of 128 (batch = 128 x its rows / the mean rows); fixed: batches of 128 rows', stepsPerEpoch, 'mean-party')
-    .action(async (opts: { csv: string; out: string; claims: number; seeds: string; insurers: string; trees: number; rounds: number; localEpochs: number; centralEpochs: number; hidden: string; testFraction: number; insurerRows: string; forestShares: ForestShares; proximalMu: number; stopOn: FedAvgStop; patience: number; stepsPerEpoch: number | 'mean-party' | 'fixed' }) => {
+    .action(async (opts: TrainingCliOptions & { csv: string; out: string; claims: number; seeds: string; insurers: string; centralEpochs: number; testFraction: number; insurerRows: string }) => {
       const started = performance.now();
       const caps = opts.insurerRows.split(',').map((v) => (v.trim() === 'all' ? undefined : parseList(v, '--insurer-rows')[0]!));
       const base = {
-        seeds: parseList(opts.seeds, '--seeds'), insurerCounts: parseList(opts.insurers, '--insurers'), trees: opts.trees, hidden: parseHidden(opts.hidden),
-        maxRounds: opts.rounds, localEpochs: opts.localEpochs, centralEpochs: opts.centralEpochs, testFraction: opts.testFraction, forestShares: opts.forestShares, proximalMu: opts.proximalMu, stopOn: opts.stopOn, patience: opts.patience, stepsPerEpoch: opts.stepsPerEpoch, onProgress: (line: string) => process.stdout.write(`${line}\n`),
+        seeds: parseList(opts.seeds, '--seeds'), insurerCounts: parseList(opts.insurers, '--insurers'), ...trainingSettings(opts), centralEpochs: opts.centralEpochs, testFraction: opts.testFraction, onProgress: (line: string) => process.stdout.write(`${line}\n`),
       };
       const loads: number[] = [];
       const sampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
@@ -226,7 +204,7 @@ export function registerFederateCommand(program: Command): void {
           }
         }
         const load = loads.length ? `${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2)} mean, ${Math.max(...loads).toFixed(2)} max` : loadavg()[0]!.toFixed(2);
-        const command = `npx claimtrail federate evaluate --claims ${opts.claims} --seeds ${opts.seeds} --insurers ${opts.insurers} --trees ${opts.trees} --rounds ${opts.rounds} --local-epochs ${opts.localEpochs} --central-epochs ${opts.centralEpochs} --hidden ${opts.hidden} --test-fraction ${opts.testFraction} --insurer-rows ${opts.insurerRows} --forest-shares ${opts.forestShares} --proximal-mu ${opts.proximalMu} --stop-on ${opts.stopOn} --patience ${opts.patience} --steps-per-epoch ${opts.stepsPerEpoch}`;
+        const command = `npx claimtrail federate evaluate --claims ${opts.claims} --seeds ${opts.seeds} --insurers ${opts.insurers} --central-epochs ${opts.centralEpochs} --test-fraction ${opts.testFraction} --insurer-rows ${opts.insurerRows} ${trainingFlags(opts)}`;
         const { markdown, svgs } = renderReport(sections, base, command, (performance.now() - started) / 1000, load);
         await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
         await writeFile(opts.out, markdown);
@@ -260,6 +238,45 @@ export function registerFederateCommand(program: Command): void {
     });
 }
 
+/** The federated training settings the coordinator and the evaluation share, as parsed by commander. */
+interface TrainingCliOptions {
+  rounds: number;
+  localEpochs: number;
+  trees: number;
+  hidden: string;
+  forestShares: ForestShares;
+  updateWeights: UpdateWeights;
+  proximalMu: number;
+  stopOn: FedAvgStop;
+  patience: number;
+  stepsPerEpoch: number | 'mean-party' | 'fixed';
+}
+
+/** Declares the federated training options on `cmd` (`who`: what a party is called in the help). */
+function withTrainingOptions(cmd: Command, who: 'participant' | 'insurer'): Command {
+  return cmd
+    .option('--rounds <n>', 'most FedAvg rounds (early stopping ends most runs sooner)', positiveInt, 30)
+    .option('--local-epochs <n>', 'local epochs per FedAvg round', positiveInt, 2)
+    .option('--trees <n>', 'trees of the union forest (and of each local-only and centralized forest)', positiveInt, 60)
+    .option('--hidden <widths>', 'network hidden layers, comma-separated', '32,16')
+    .option('--forest-shares <positives|rows>', `each ${who}'s share of the union forest's trees follows its training fraud count (the coordinator then also learns the total fraud count) or its training rows`, forestShares, 'positives')
+    .option('--update-weights <balanced|examples>', `what each ${who}'s FedAvg update is weighted by: its share of the class-balanced loss (the mean of its shares of the non-frauds and of the frauds; the coordinator then also learns the total fraud count) or its share of the training rows`, updateWeights, 'balanced')
+    .option('--proximal-mu <mu>', `FedProx: mu of the proximal term in each ${who}'s local loss (0: plain FedAvg)`, proximalMu, 0)
+    .option('--stop-on <loss|roc-auc>', "the validation metric FedAvg stops on and picks its round by: summed log-loss, or ROC-AUC from summed per-class histograms of the network's validation scores", stopOn, 'loss')
+    .option('--patience <n>', 'FedAvg rounds without a better validation metric before stopping', positiveInt, 2)
+    .option('--steps-per-epoch <n|mean-party|fixed>', `optimizer steps per local epoch, the same for every ${who} (batch size = its rows / n, rounded); mean-party: the steps of one ${who} of the mean size in batches of 128 (batch = 128 x its rows / the mean rows); fixed: batches of 128 rows`, stepsPerEpoch, 'mean-party');
+}
+
+/** The trainer's (and the evaluation's) settings from the parsed options. */
+function trainingSettings(o: TrainingCliOptions) {
+  return { maxRounds: o.rounds, localEpochs: o.localEpochs, trees: o.trees, hidden: parseHidden(o.hidden), forestShares: o.forestShares, updateWeights: o.updateWeights, proximalMu: o.proximalMu, stopOn: o.stopOn, patience: o.patience, stepsPerEpoch: o.stepsPerEpoch };
+}
+
+/** The options as command-line flags (the reproducing command a report prints). */
+function trainingFlags(o: TrainingCliOptions): string {
+  return `--trees ${o.trees} --rounds ${o.rounds} --local-epochs ${o.localEpochs} --hidden ${o.hidden} --forest-shares ${o.forestShares} --update-weights ${o.updateWeights} --proximal-mu ${o.proximalMu} --stop-on ${o.stopOn} --patience ${o.patience} --steps-per-epoch ${o.stepsPerEpoch}`;
+}
+
 function parseList(s: string, flag: string): number[] {
   const v = s.split(',').map((x) => Number(x.trim()));
   if (v.length === 0 || v.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError(`${flag} ${s}: expected comma-separated positive whole numbers`);
@@ -268,6 +285,11 @@ function parseList(s: string, flag: string): number[] {
 
 function forestShares(s: string): ForestShares {
   if (s !== 'rows' && s !== 'positives') throw new InvalidArgumentError(`--forest-shares ${s}: expected rows or positives`);
+  return s;
+}
+
+function updateWeights(s: string): UpdateWeights {
+  if (s !== 'balanced' && s !== 'examples') throw new InvalidArgumentError(`--update-weights ${s}: expected balanced or examples`);
   return s;
 }
 

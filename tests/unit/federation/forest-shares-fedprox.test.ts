@@ -112,12 +112,14 @@ describe('forestShares rows', () => {
         return out;
       },
     };
-    const model = await trainFederated({ aggregator: spy, federation: FEDERATION, participantKeys: c.participantIds, width: 3, seed: 4, hidden: [4], maxRounds: 1, trees: 20, forestShares: 'rows', proximalMu: 0.01 });
+    // Balanced update weights need the fraud total too; with example weights nothing does.
+    const model = await trainFederated({ aggregator: spy, federation: FEDERATION, participantKeys: c.participantIds, width: 3, seed: 4, hidden: [4], maxRounds: 1, trees: 20, forestShares: 'rows', updateWeights: 'examples', proximalMu: 0.01 });
     try {
       expect(first).toEqual({ kind: 'stats' });
       expect(trees).toEqual([Math.round((20 * 400) / 520), Math.round((20 * 120) / 520)]);
       expect(model.lineage.forest.shares).toBe('rows');
       expect(model.lineage.fedavg.proximalMu).toBe(0.01);
+      expect(model.lineage.fedavg.updateWeights).toBe('examples');
     } finally {
       model.parts.nn.dispose();
     }
@@ -153,4 +155,68 @@ describe('FedProx in the local update', () => {
   it('a negative mu is refused', async () => {
     await expect(fedavg({ proximalMu: -1 })).rejects.toMatchObject({ code: 'FEDERATION_PROTOCOL_VIOLATION' });
   });
+});
+
+describe('FedAvg update weights', () => {
+  const init = (): number[] => {
+    const m = buildMlp(3, [4], 5);
+    const w = Array.from(flatWeights(m));
+    m.dispose();
+    return w;
+  };
+  const normalizer = { means: [8, 6, 2.6], stds: [5, 4, 1.8], clip: 8 };
+  // A large party with few frauds (480 training rows, 19 frauds) and a small one with many (120, 40).
+  const big = party('insurer-0', 600, 25, 1);
+  const small = party('insurer-1', 150, 3, 2);
+  const total = 600;
+  const totalPositives = 59;
+  const fedavg = (p: LocalParty, over: Partial<Extract<Task, { kind: 'fedavg' }>> = {}) => p.contribution({ kind: 'fedavg', weights: init(), normalizer, epochs: 1, learningRate: 0.01, batchSize: 32, seed: 11, totalExamples: total, ...over });
+
+  it("balanced: the same local training, weighted by the party's share of the class-balanced loss instead of its share of the examples", async () => {
+    const [nBig, pBig] = Array.from((await stats(big, true)).subarray(0, 2));
+    const [nSmall, pSmall] = Array.from((await stats(small, true)).subarray(0, 2));
+    expect([nBig, pBig, nSmall, pSmall]).toEqual([480, 19, 120, 40]);
+    const share = (n: number, p: number) => ((n - p) / (total - totalPositives) + p / totalPositives) / 2;
+    // The shares of the two parties sum to 1, as the example shares do.
+    expect(share(480, 19) + share(120, 40)).toBeCloseTo(1, 12);
+    for (const [p, n, frauds] of [[big, 480, 19], [small, 120, 40]] as const) {
+      const byExamples = await fedavg(p);
+      const balanced = await fedavg(p, { updateWeights: 'balanced', totalPositives });
+      const ratio = share(n, frauds) / (n / total);
+      expect(byExamples.some((v) => v !== 0)).toBe(true);
+      byExamples.forEach((v, i) => expect(balanced[i]).toBeCloseTo(v * ratio, 12));
+    }
+    // The small party holds two thirds of the frauds: balanced, its update's weight doubles, from 0.2 of the examples to (80 / 541 + 40 / 59) / 2.
+    expect(share(120, 40)).toBeCloseTo(0.4129, 4);
+    expect(120 / total).toBe(0.2);
+  });
+
+  it('balanced weights without a valid fraud total are refused', async () => {
+    for (const bad of [undefined, 0, total, 1.5]) {
+      await expect(fedavg(big, { updateWeights: 'balanced', ...(bad === undefined ? {} : { totalPositives: bad }) })).rejects.toMatchObject({ code: 'FEDERATION_PROTOCOL_VIOLATION' });
+    }
+  });
+
+  it('trainFederated (default balanced): every FedAvg task carries the summed fraud total, the lineage records the weighting', async () => {
+    const c = consortium(2);
+    const parties = [big, small].map((p, k) => ({ identity: c.participantIds[k]!, party: p }));
+    const inner = new InProcessAggregator({ federation: FEDERATION, coordinator: c.coordinatorId, registry: c.registry, coordinatorRegistry: c.coordinatorRegistry, parties });
+    const tasks: Extract<Task, { kind: 'fedavg' }>[] = [];
+    const spy: Aggregator = {
+      participants: inner.participants,
+      sum: (task, spec) => {
+        if (task.kind === 'fedavg') tasks.push(task);
+        return inner.sum(task, spec);
+      },
+      trees: (task) => inner.trees(task),
+    };
+    const model = await trainFederated({ aggregator: spy, federation: FEDERATION, participantKeys: c.participantIds, width: 3, seed: 4, hidden: [4], maxRounds: 2, patience: 5, trees: 10, forestShares: 'rows' });
+    try {
+      expect(tasks).toHaveLength(2);
+      for (const t of tasks) expect({ updateWeights: t.updateWeights, totalPositives: t.totalPositives, totalExamples: t.totalExamples }).toEqual({ updateWeights: 'balanced', totalPositives, totalExamples: total });
+      expect(model.lineage.fedavg.updateWeights).toBe('balanced');
+    } finally {
+      model.parts.nn.dispose();
+    }
+  }, 60_000);
 });
