@@ -176,15 +176,15 @@ export function registerFederateCommand(program: Command): void {
     });
 
   withTrainingOptions(federate.command('evaluate'), 'insurer')
-    .description('Local-only vs federated vs centralized on the provider table, 3 and 5 simulated insurers, random and non-IID splits, several seeds: writes the markdown report and its plot.')
+    .description('Local-only vs federated vs centralized on the provider table and on generated labelled claims, 3 and 5 simulated insurers, random and non-IID splits, every row and scarce rows, several seeds: writes the markdown report and its plots (the defaults are the report in docs/evaluation/federated.md).')
     .option('--csv <file>', 'the provider table', '../shared/datasets/healthcare-provider-fraud/provider_features_70col.csv')
     .option('--out <file>', 'the report', 'docs/evaluation/federated.md')
-    .option('--claims <count>', 'generated labelled claims for the claims-model section (0: skip it)', (v: string) => (v === '0' ? 0 : positiveInt(v)), 6000)
-    .option('--seeds <list>', 'seeds, comma-separated', '1,2,3')
+    .option('--claims <count>', 'generated labelled claims for the claims-model section (0: skip it)', (v: string) => (v === '0' ? 0 : positiveInt(v)), 12000)
+    .option('--seeds <list>', 'seeds, comma-separated', '1,2,3,4,5')
     .option('--insurers <list>', 'insurer counts, comma-separated', '3,5')
     .option('--central-epochs <n>', 'epochs of the local-only and centralized networks', positiveInt, 12)
-    .option('--test-fraction <share>', 'share of each dataset held out as the common test part', testFraction, 0.2)
-    .option('--insurer-rows <list>', 'training rows per insurer, comma-separated: all, or a cap (scarce local data); one report section per value and dataset', 'all')
+    .option('--test-fraction <share>', 'share of each dataset held out as the common test part', testFraction, 0.5)
+    .option('--insurer-rows <list>', 'training rows per insurer, comma-separated: all, or a cap (scarce local data); one report section per value and dataset', 'all,250')
     .action(async (opts: TrainingCliOptions & { csv: string; out: string; claims: number; seeds: string; insurers: string; centralEpochs: number; testFraction: number; insurerRows: string }) => {
       const started = performance.now();
       const caps = opts.insurerRows.split(',').map((v) => (v.trim() === 'all' ? undefined : parseList(v, '--insurer-rows')[0]!));
