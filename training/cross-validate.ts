@@ -340,6 +340,21 @@ function growForest(matrix: Float64Array, labels: Uint8Array, width: number, set
   return trainForest(rowViews(matrix, labels.length, width), labels, { mtry: Math.ceil(Math.sqrt(width)) + 1, ...setting, seed, nTrees: trees });
 }
 
+/**
+ * Row and column of the score vector with the best ROC-AUC against `y` in `grid` (rows in order,
+ * then columns; ties and NaN to the first); null when the grid holds none.
+ */
+function bestInGrid(grid: readonly (readonly Float64Array[])[], y: Uint8Array): { row: number; column: number; auc: number } | null {
+  let best: { row: number; column: number; auc: number } | null = null;
+  grid.forEach((columns, row) =>
+    columns.forEach((scores, column) => {
+      const auc = rocAuc(scores, y);
+      if (best === null || auc > best.auc + 1e-12) best = { row, column, auc };
+    }),
+  );
+  return best;
+}
+
 /** Index of the largest value; ties to the first. */
 function argmax(values: readonly number[]): number {
   let best = 0;
@@ -410,29 +425,13 @@ async function chooseCombination(ctx: Context, idx: readonly number[], seed: num
   const forestRocAuc = rfOof.map((s) => rocAuc(s, y));
   const forestIndex = argmax(forestRocAuc);
   // Network: the shape and epoch with the best inner ROC-AUC, shapes in order, fewer epochs first.
-  let network = { shape: 0, epoch: 0, auc: -Infinity };
-  nnOof.forEach((perEpoch, shape) =>
-    perEpoch.forEach((scores, epoch) => {
-      const auc = rocAuc(scores, y);
-      if (auc > network.auc + 1e-12) network = { shape, epoch, auc };
-    }),
-  );
+  const network = bestInGrid(nnOof, y) ?? { row: 0, column: 0, auc: NaN };
   const rf = rfOof[forestIndex] as Float64Array;
-  const nn = (nnOof[network.shape] as Float64Array[])[network.epoch] as Float64Array;
+  const nn = (nnOof[network.row] as Float64Array[])[network.column] as Float64Array;
   // Booster: the setting and checkpoint with the best inner ROC-AUC, settings in order, fewer rounds first.
-  let booster: Combination['booster'] = null;
-  let gb: Float64Array | undefined;
-  let gbAuc = NaN;
-  gbOof.forEach((perCheckpoint, b) => {
-    perCheckpoint.forEach((scores, c) => {
-      const auc = rocAuc(scores, y);
-      if (booster === null || auc > gbAuc + 1e-12) {
-        booster = { index: b, setting: ctx.boosters[b] as BoosterSetting, rounds: (c + 1) * BOOSTER_CHECKPOINT };
-        gb = scores;
-        gbAuc = auc;
-      }
-    });
-  });
+  const bestBooster = bestInGrid(gbOof, y);
+  const booster: Combination['booster'] = bestBooster ? { index: bestBooster.row, setting: ctx.boosters[bestBooster.row] as BoosterSetting, rounds: (bestBooster.column + 1) * BOOSTER_CHECKPOINT } : null;
+  const gb = bestBooster ? (gbOof[bestBooster.row] as Float64Array[])[bestBooster.column] : undefined;
   const fit = fitMemberStacker(gb ? { rf, nn, gb } : { rf, nn }, y);
   const { weights, coefficients } = fit;
   const mixed = rf.map((r, i) => mix(weights, r, nn[i] as number, gb ? (gb[i] as number) : 0));
@@ -441,14 +440,14 @@ async function chooseCombination(ctx: Context, idx: readonly number[], seed: num
   return {
     forestIndex,
     forest: ctx.candidates[forestIndex] as ForestSetting,
-    network: ctx.networks[network.shape] as NetworkSetting,
-    epochs: network.epoch + 1,
+    network: ctx.networks[network.row] as NetworkSetting,
+    epochs: network.column + 1,
     booster,
     weights,
     coefficients,
     calibration,
     thresholds: { rf: bestF1(rf, y).threshold, nn: bestF1(nn, y).threshold, gb: gb ? bestF1(gb, y).threshold : 0.5, ensemble: bestF1(ensemble, y).threshold },
-    inner: { forestRocAuc, nnRocAuc: network.auc, gbRocAuc: gbAuc, ensembleRocAuc: rocAuc(ensemble, y) },
+    inner: { forestRocAuc, nnRocAuc: network.auc, gbRocAuc: bestBooster?.auc ?? NaN, ensembleRocAuc: rocAuc(ensemble, y) },
   };
 }
 
