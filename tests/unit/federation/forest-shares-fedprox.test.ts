@@ -15,6 +15,15 @@ function party(id: string, n: number, every: number, seed: number): LocalParty {
   return new LocalParty({ id, rows, labels, hidden: [4], seed });
 }
 
+/** The global network weights every local-update test starts from, and a normalizer for the rows above. */
+const initialWeights = (): number[] => {
+  const m = buildMlp(3, [4], 5);
+  const w = Array.from(flatWeights(m));
+  m.dispose();
+  return w;
+};
+const normalizer = { means: [8, 6, 2.6], stds: [5, 4, 1.8], clip: 8 };
+
 const stats = (p: LocalParty, positives: boolean) => p.contribution(positives ? { kind: 'stats', positives: true } : { kind: 'stats' });
 
 beforeAll(async () => {
@@ -128,14 +137,7 @@ describe('forestShares rows', () => {
 
 describe('FedProx in the local update', () => {
   const p = party('insurer-0', 400, 5, 7);
-  const init = (): number[] => {
-    const m = buildMlp(3, [4], 5);
-    const w = Array.from(flatWeights(m));
-    m.dispose();
-    return w;
-  };
-  const normalizer = { means: [8, 6, 2.6], stds: [5, 4, 1.8], clip: 8 };
-  const fedavg = (over: Partial<Extract<Task, { kind: 'fedavg' }>> = {}) => p.contribution({ kind: 'fedavg', weights: init(), normalizer, epochs: 3, learningRate: 0.05, batchSize: 32, seed: 11, totalExamples: 320, ...over });
+  const fedavg = (over: Partial<Extract<Task, { kind: 'fedavg' }>> = {}) => p.contribution({ kind: 'fedavg', weights: initialWeights(), normalizer, epochs: 3, learningRate: 0.05, batchSize: 32, seed: 11, totalExamples: 320, ...over });
   const norm = (v: Float64Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
   it('a larger proximal mu keeps the local weights closer to the global ones', async () => {
@@ -158,19 +160,12 @@ describe('FedProx in the local update', () => {
 });
 
 describe('FedAvg update weights', () => {
-  const init = (): number[] => {
-    const m = buildMlp(3, [4], 5);
-    const w = Array.from(flatWeights(m));
-    m.dispose();
-    return w;
-  };
-  const normalizer = { means: [8, 6, 2.6], stds: [5, 4, 1.8], clip: 8 };
   // A large party with few frauds (480 training rows, 19 frauds) and a small one with many (120, 40).
   const big = party('insurer-0', 600, 25, 1);
   const small = party('insurer-1', 150, 3, 2);
   const total = 600;
   const totalPositives = 59;
-  const fedavg = (p: LocalParty, over: Partial<Extract<Task, { kind: 'fedavg' }>> = {}) => p.contribution({ kind: 'fedavg', weights: init(), normalizer, epochs: 1, learningRate: 0.01, batchSize: 32, seed: 11, totalExamples: total, ...over });
+  const fedavg = (p: LocalParty, over: Partial<Extract<Task, { kind: 'fedavg' }>> = {}) => p.contribution({ kind: 'fedavg', weights: initialWeights(), normalizer, epochs: 1, learningRate: 0.01, batchSize: 32, seed: 11, totalExamples: total, ...over });
 
   it("balanced: the same local training, weighted by the party's share of the class-balanced loss instead of its share of the examples", async () => {
     const [nBig, pBig] = Array.from((await stats(big, true)).subarray(0, 2));
