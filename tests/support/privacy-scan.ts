@@ -47,7 +47,7 @@ export const COORDINATE_KEYS: ReadonlySet<string> = new Set([
   'offset', 'partition', 'firstOffset', 'lastOffset', 'first_offset', 'last_offset', 'input_offset', 'input_partition', 'log_offset', 'log_partition',
   'highWatermark', 'lowWatermark', 'fetchedOffset', 'committed', 'lag', 'records', 'messages', 'batchSize', 'generationId', 'producerId', 'producerEpoch',
   // batches, epochs, trees
-  'leafCount', 'leaf_count', 'leafIndex', 'leaf_index', 'batchCount', 'batch_count', 'count', 'position', 'sequence', 'decisions', 'batches', 'anchored', 'pending',
+  'leafCount', 'leaf_count', 'leafIndex', 'leaf_index', 'leaves', 'batchCount', 'batch_count', 'count', 'position', 'sequence', 'decisions', 'batches', 'anchored', 'pending',
   // chain coordinates and gas
   'blockNumber', 'block_number', 'flagged_block', 'chainId', 'chain_id', 'nonce', 'attempt', 'gas_limit', 'gas_used', 'gasUsed', 'gasLimit', 'max_fee_per_gas', 'max_priority_fee_per_gas',
   'confirmations', 'confirmationsAtExport', 'head',
