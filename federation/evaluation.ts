@@ -294,7 +294,7 @@ function renderSection(title: string, svgFile: string, e: EvaluationOutcome, o: 
   lines.push('');
   lines.push(`Data: ${e.dataset.description}.`);
   lines.push('');
-  lines.push(`Models: the same ensemble everywhere (balanced random forest of ${o.trees} trees + MLP ${o.hidden.join('x')}, stacker weights on a 20 % validation part). ${e.insurerRows === undefined ? 'Insurers: every training row (the rest of the dataset) dealt to them.' : `Insurers: **scarce data**, each keeps at most ${e.insurerRows} rows of its share (a stratified sample, so a non-IID insurer keeps its fraud prevalence).`} Local-only and centralized: trained on the insurer's rows / on the union of all insurers' rows (${o.centralEpochs} epochs). Federated: \`federation/\` with secure aggregation (every sum double-masked, Shamir threshold > n/2), normalizer from sums, ${o.proximalMu ? `FedProx (mu ${o.proximalMu}; ` : 'FedAvg ('}at most ${o.maxRounds} rounds of ${o.localEpochs} local epochs${(o.stepsPerEpoch ?? 'mean-party') === 'mean-party' ? ', each insurer in batches of 128 times its rows over the mean insurer\'s, so every insurer takes the steps per epoch of an insurer of the mean size in batches of 128' : typeof o.stepsPerEpoch === 'number' ? ` of ${o.stepsPerEpoch} optimizer steps each for every insurer (batch size its rows / ${o.stepsPerEpoch})` : ' in batches of 128 rows'}, ${(o.updateWeights ?? 'balanced') === 'balanced' ? "each insurer's update weighted by its share of the class-balanced loss" : "each insurer's update weighted by its share of the training rows"}, stop after ${o.patience ?? 2} rounds without a ${(o.stopOn ?? 'loss') === 'loss' ? 'lower validation loss' : 'higher validation ROC-AUC (from summed per-class histograms)'} and keep the best round), union forest (${(o.forestShares ?? 'positives') === 'rows' ? 'each insurer grows trees in proportion to its training rows' : 'each insurer grows trees in proportion to its training fraud count'}), stacker and Platt by federated Newton steps. Splits: **random** (equal sizes) and **non-IID** (sizes 0.6^i, fraud dealt in the reverse order, so prevalence ranges from about 3 % to over 25 %).`);
+  lines.push(`Models: the same ensemble everywhere (balanced random forest of ${o.trees} trees + MLP ${o.hidden.join('x')}, stacker weights on a 20 % validation part). ${e.insurerRows === undefined ? 'Insurers: every training row (the rest of the dataset) dealt to them.' : `Insurers: **scarce data**, each keeps at most ${e.insurerRows} rows of its share (a stratified sample, so a non-IID insurer keeps its fraud prevalence).`} Local-only and centralized: trained on the insurer's rows / on the union of all insurers' rows (${o.centralEpochs} epochs). ${federatedSetup(o)} Splits: **random** (equal sizes) and **non-IID** (sizes 0.6^i, fraud dealt in the reverse order, so prevalence ranges from about 3 % to over 25 %).`);
   lines.push('');
   lines.push(`Means over ${o.seeds.length} seeds with 95 % t-intervals (the seed changes the test part, the insurer split and every model's initialisation, so the interval holds all three sources of variation).`);
   lines.push('');
@@ -365,6 +365,22 @@ function renderSection(title: string, svgFile: string, e: EvaluationOutcome, o: 
   }
   lines.push('');
   return { markdown: lines.join('\n'), svg: dotPlot([...groups.entries()]) };
+}
+
+/** The federated training of a report section, as one sentence of its "Models" line. */
+function federatedSetup(o: EvaluationOptions): string {
+  const steps = o.stepsPerEpoch ?? 'mean-party';
+  const batches =
+    steps === 'mean-party'
+      ? ", each insurer in batches of 128 times its rows over the mean insurer's, so every insurer takes the steps per epoch of an insurer of the mean size in batches of 128"
+      : steps === 'fixed'
+        ? ' in batches of 128 rows'
+        : ` of ${steps} optimizer steps each for every insurer (batch size its rows / ${steps})`;
+  const updates = (o.updateWeights ?? 'balanced') === 'balanced' ? "each insurer's update weighted by its share of the class-balanced loss" : "each insurer's update weighted by its share of the training rows";
+  const stop = (o.stopOn ?? 'loss') === 'loss' ? 'lower validation loss' : 'higher validation ROC-AUC (from summed per-class histograms)';
+  const fedavg = `${o.proximalMu ? `FedProx (mu ${o.proximalMu}; ` : 'FedAvg ('}at most ${o.maxRounds} rounds of ${o.localEpochs} local epochs${batches}, ${updates}, stop after ${o.patience ?? 2} rounds without a ${stop} and keep the best round)`;
+  const trees = (o.forestShares ?? 'positives') === 'rows' ? 'each insurer grows trees in proportion to its training rows' : 'each insurer grows trees in proportion to its training fraud count';
+  return `Federated: \`federation/\` with secure aggregation (every sum double-masked, Shamir threshold > n/2), normalizer from sums, ${fedavg}, union forest (${trees}), stacker and Platt by federated Newton steps.`;
 }
 
 function dotPlot(groups: [string, RunResult[]][]): string {

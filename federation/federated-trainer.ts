@@ -3,13 +3,15 @@
  * through `Aggregator.sum` (secure aggregation: sums only) or, for the union forest, trees shared
  * in clear:
  *
- *  1. normalizer: Σ n and Σ x (one round), then the scale-free variance (one round);
+ *  1. normalizer: Σ n (with Σ y when tree shares or update weights need the fraud total) and
+ *     Σ x (one round), then the scale-free variance (one round);
  *  2. network: FedAvg from a seeded initialisation, `localEpochs` per round (by default every
  *     party taking the optimizer steps of a party of the mean size), each party's update
- *     weighted by its share of the class-balanced loss (or of the examples) and clipped; after each round the validation log-loss
- *     is summed (with `stopOn: 'roc-auc'` also per-class histograms of the network's validation
- *     score, whose sum gives the validation ROC-AUC); training stops after `patience` rounds
- *     without improvement of the chosen metric and keeps the best round;
+ *     weighted by its share of the class-balanced loss (or of the examples) and clipped; after
+ *     each round the validation log-loss is summed (with `stopOn: 'roc-auc'` also per-class
+ *     histograms of the network's validation score, whose sum gives the validation ROC-AUC);
+ *     training stops after `patience` rounds without improvement of the chosen metric and keeps
+ *     the best round;
  *  3. forest: the union of the parties' trees, each growing a share of the trees proportional to
  *     its training rows or, with `forestShares: 'positives'`, to its training fraud count (whose
  *     total then comes with the first sum); optionally with noised leaves;
@@ -125,7 +127,7 @@ export async function trainFederated(options: FederatedTrainOptions): Promise<Fe
   };
   const big = (bits: number) => 2 ** (62 - bits) / (n + 1);
 
-  // 1. Normalizer from sums (with the total fraud count when tree shares follow it).
+  // 1. Normalizer from sums (with the total fraud count when tree shares or update weights follow it).
   const forestShares = options.forestShares ?? 'positives';
   const proximalMu = options.proximalMu ?? 0;
   const updateWeights = options.updateWeights ?? 'balanced';

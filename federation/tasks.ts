@@ -18,7 +18,8 @@ export type Task =
    */
   | { readonly kind: 'variance'; readonly means: readonly number[]; readonly totalExamples: number }
   /**
-   * Local epochs from the global weights; contribution (n_k / total) * (w_k - w). `proximalMu` > 0
+   * Local epochs from the global weights; contribution s_k * (w_k - w), s_k the party's weight
+   * (`updateWeights`, below; n_k / total when absent). `proximalMu` > 0
    * (FedProx) adds mu/2 * ||w_k - w||² to the local loss (absent: 0, plain FedAvg).
    * `stepsPerEpoch` (absent: batches of `batchSize`): the party's batch size is round(n_k /
    * stepsPerEpoch), so every party takes about the same number of optimizer steps whatever its
@@ -28,6 +29,12 @@ export type Task =
    * ((n_k - p_k) / (n - p) + p_k / p) / 2, instead of n_k / n (absent: `examples`).
    */
   | { readonly kind: 'fedavg'; readonly weights: readonly number[]; readonly normalizer: Normalizer; readonly epochs: number; readonly learningRate: number; readonly batchSize: number; readonly seed: number; readonly totalExamples: number; readonly proximalMu?: number; readonly stepsPerEpoch?: number; readonly updateWeights?: UpdateWeights; readonly totalPositives?: number }
+  /**
+   * [Σ log-loss, n] of the global network on the participant's validation rows; with `bins`,
+   * followed by per-class histograms of the network's validation score (`bins` equal bins on
+   * [0, 1], non-frauds then frauds), from whose sum the coordinator computes the validation
+   * ROC-AUC: the same kind of aggregate as the `histogram` task's, for the network alone.
+   */
   | { readonly kind: 'validate'; readonly weights: readonly number[]; readonly normalizer: Normalizer; readonly bins?: number }
   /**
    * Grow trees (at least one) on the training rows, shared in clear. `shares` `rows` (also when
